@@ -1,0 +1,42 @@
+# The two commands of the README:
+#   make demo   install, build the demo store (SQLite) and serve it on http://127.0.0.1:8000
+#   make test   install, then run the whole test suite (SQLite and PostgreSQL, browser included)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install browser lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The browser test drives Debian's chromium; Playwright never downloads a browser here.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "chromium missing: install Debian's chromium (the browser test will skip)"; fi; \
+	fi
+
+demo: install
+	$(BIN)/storeops demo
+
+test: install browser
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check storeops tests bench
+
+bench: install
+	$(BIN)/python bench/import_bench.py
+	$(BIN)/python bench/cockpit_bench.py
+	$(BIN)/python bench/page_bench.py
+
+clean:
+	rm -rf $(VENV) *.egg-info storeops.db storeops.db-* storeops.db.warehouse

@@ -1,0 +1,48 @@
+"""Where the database and the analytics warehouse live.
+
+Precedence for the database: ``--db`` on the command line, then ``STOREOPS_DATABASE_URL``,
+then a SQLite file ``storeops.db`` in the working directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+DEFAULT_DB_FILE = "storeops.db"
+ENV_DATABASE_URL = "STOREOPS_DATABASE_URL"
+ENV_WAREHOUSE_DIR = "STOREOPS_WAREHOUSE_DIR"
+ENV_SECRET_KEY = "STOREOPS_SECRET_KEY"
+
+
+def normalize_db_url(value: str) -> str:
+    """Accept a SQLAlchemy URL, a ``postgresql://`` URL, or a plain path to a SQLite file."""
+    if "://" not in value:
+        return f"sqlite:///{Path(value).expanduser().resolve()}"
+    if value.startswith("postgresql://") or value.startswith("postgres://"):
+        return "postgresql+psycopg://" + value.split("://", 1)[1]
+    return value
+
+
+def resolve_db_url(cli_value: str | None = None) -> str:
+    value = cli_value or os.environ.get(ENV_DATABASE_URL) or DEFAULT_DB_FILE
+    return normalize_db_url(value)
+
+
+def sqlite_path(db_url: str) -> Path | None:
+    if db_url.startswith("sqlite:///"):
+        return Path(db_url[len("sqlite:///"):])
+    return None
+
+
+def warehouse_dir(db_url: str) -> Path:
+    """Folder of the Parquet snapshots that DuckDB reads: beside the SQLite file, else cached."""
+    configured = os.environ.get(ENV_WAREHOUSE_DIR)
+    if configured:
+        return Path(configured)
+    path = sqlite_path(db_url)
+    if path is not None:
+        return path.with_name(path.name + ".warehouse")
+    digest = hashlib.sha256(db_url.encode()).hexdigest()[:16]
+    return Path.home() / ".cache" / "storeops" / "warehouse" / digest

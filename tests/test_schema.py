@@ -1,0 +1,58 @@
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from storeops.catalog.stores import StoreError, get_or_create_store, resolve_store
+from storeops.db.engine import unit_of_work
+from storeops.db.migrate import current_revision, head_revision, upgrade
+from storeops.db.models import Order, Store
+
+
+def test_init_creates_then_is_idempotent(empty_db_url):
+    assert current_revision(empty_db_url) is None
+    assert upgrade(empty_db_url) == head_revision()
+    assert upgrade(empty_db_url) == head_revision()
+    assert current_revision(empty_db_url) == head_revision()
+
+
+def test_times_come_back_aware_and_equal(db_url):
+    placed = datetime(2026, 11, 11, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with unit_of_work(db_url) as s:
+        store, created = get_or_create_store(s, "jd-flagship")
+        assert created and store.timezone == "Asia/Shanghai" and store.currency == "CNY"
+        s.add(Order(store_id=store.id, platform_order_id="1", status="finished",
+                    placed_at=placed, placed_date=placed.date(), content_hash="x"))
+    with unit_of_work(db_url) as s:
+        order = s.scalar(select(Order))
+        assert order.placed_at == placed
+        assert order.placed_at.tzinfo is not None
+        assert order.placed_at.astimezone(UTC).hour == 16
+
+
+def test_naive_datetime_is_refused(db_url):
+    with pytest.raises(Exception, match="naive datetime"):
+        with unit_of_work(db_url) as s:
+            store, _ = get_or_create_store(s, "x")
+            s.add(Order(store_id=store.id, platform_order_id="1", status="finished",
+                        placed_at=datetime(2026, 1, 1), placed_date=datetime(2026, 1, 1).date(),
+                        content_hash="x"))
+
+
+def test_store_resolution_rules(db_url):
+    with unit_of_work(db_url) as s:
+        with pytest.raises(StoreError, match="no store yet"):
+            resolve_store(s, None)
+        uk, _ = get_or_create_store(s, None, timezone="Europe/London", currency="gbp")
+        assert (uk.name, uk.timezone, uk.currency) == ("default", "Europe/London", "GBP")
+        assert resolve_store(s, None).id == uk.id
+        # an existing store keeps its settings
+        again, created = get_or_create_store(s, "default", timezone="Asia/Shanghai")
+        assert not created and again.timezone == "Europe/London"
+        get_or_create_store(s, "second")
+        with pytest.raises(StoreError, match="several stores"):
+            resolve_store(s, None)
+        with pytest.raises(StoreError, match="no store named 'nope'"):
+            resolve_store(s, "nope")
+        assert len(list(s.scalars(select(Store)))) == 2
