@@ -1,0 +1,54 @@
+"""Who may do what: named permissions and the roles that hold them.
+
+Routes ask for a permission, never for a role, so that new roles (or per-user grants) change
+this table only.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from storeops.common.errors import StoreopsError
+
+
+class Permission(StrEnum):
+    KPI_VIEW = "kpi.view"
+    SKU_VIEW = "sku.view"
+    IMPORT_RUN = "import.run"
+    TARGET_EDIT = "target.edit"
+    USER_MANAGE = "user.manage"
+
+
+class Role(StrEnum):
+    OWNER = "owner"  # everything
+    OPERATOR = "operator"  # view, import, set targets
+    ANALYST = "analyst"  # view only
+
+
+_VIEW = frozenset({Permission.KPI_VIEW, Permission.SKU_VIEW})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OWNER: frozenset(Permission),
+    Role.OPERATOR: _VIEW | {Permission.IMPORT_RUN, Permission.TARGET_EDIT},
+    Role.ANALYST: _VIEW,
+}
+
+
+class UnknownRole(StoreopsError, ValueError):
+    pass
+
+
+def parse_role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(r.value for r in Role)
+        raise UnknownRole(f"unknown role {text!r}: choose one of {choices}") from None
+
+
+def has_permission(role: str, permission: Permission) -> bool:
+    """Whether a user with ``role`` may do ``permission``; an unknown role may do nothing."""
+    try:
+        return permission in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False

@@ -1,0 +1,103 @@
+"""Users: hashing, password rules, duplicates, login checks, the CLI and the role table."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from storeops.accounts.passwords import hash_password, verify_password
+from storeops.accounts.permissions import Permission, has_permission
+from storeops.accounts.users import authenticate, create_user
+from storeops.cli import app
+from storeops.common.errors import StoreopsError
+from storeops.db.engine import unit_of_work
+from storeops.db.models import User
+
+
+def test_hash_is_argon2_and_verifies_only_the_right_password() -> None:
+    h = hash_password("correct horse")
+    assert h.startswith("$argon2id$") and "correct horse" not in h
+    assert verify_password(h, "correct horse")
+    assert not verify_password(h, "correct horsE")
+    assert not verify_password(None, "correct horse")
+    assert not verify_password("not-a-hash", "correct horse")
+
+
+def test_create_and_authenticate(db_url: str) -> None:
+    with unit_of_work(db_url) as s:
+        user = create_user(s, "alice", "s3cret-pass", "operator", "Alice")
+        assert user.id and user.is_active and user.role == "operator"
+    with unit_of_work(db_url) as s:
+        stored = s.query(User).filter_by(username="alice").one()
+        assert stored.password_hash != "s3cret-pass"
+        assert authenticate(s, "alice", "s3cret-pass").username == "alice"
+        assert authenticate(s, "alice", "wrong-pass!") is None
+        assert authenticate(s, "nobody", "s3cret-pass") is None
+        assert authenticate(s, "alice", "") is None
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "role", "message"),
+    [
+        ("bob", "short", "analyst", "at least 8"),
+        ("bob", "        ", "analyst", "only spaces"),
+        ("bob", "long-enough", "admin", "unknown role"),
+        ("b", "long-enough", "analyst", "bad user name"),
+        ("bad name", "long-enough", "analyst", "bad user name"),
+    ],
+)
+def test_bad_input_is_refused(
+    sqlite_db_url: str, username: str, password: str, role: str, message: str
+) -> None:
+    with pytest.raises(StoreopsError, match=message), unit_of_work(sqlite_db_url) as s:
+        create_user(s, username, password, role)
+
+
+def test_duplicate_user_is_refused(db_url: str) -> None:
+    with unit_of_work(db_url) as s:
+        create_user(s, "carol", "password-1", "analyst")
+    with pytest.raises(StoreopsError, match="already exists"), unit_of_work(db_url) as s:
+        create_user(s, "carol", "password-2", "owner")
+
+
+def test_inactive_user_cannot_log_in(db_url: str) -> None:
+    with unit_of_work(db_url) as s:
+        create_user(s, "dave", "password-1", "owner").is_active = False
+    with unit_of_work(db_url) as s:
+        assert authenticate(s, "dave", "password-1") is None
+
+
+def test_role_permissions() -> None:
+    assert all(has_permission("owner", p) for p in Permission)
+    assert has_permission("operator", Permission.IMPORT_RUN)
+    assert has_permission("operator", Permission.TARGET_EDIT)
+    assert not has_permission("operator", Permission.USER_MANAGE)
+    assert has_permission("analyst", Permission.KPI_VIEW)
+    assert not has_permission("analyst", Permission.IMPORT_RUN)
+    assert not has_permission("analyst", Permission.TARGET_EDIT)
+    assert not has_permission("ghost", Permission.KPI_VIEW)
+
+
+def test_cli_user_add(sqlite_db_url: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["user", "add", "erin", "--role", "owner", "--password", "pass-word-1",
+              "--db", sqlite_db_url],
+    )
+    assert result.exit_code == 0, result.output
+    assert "erin" in result.output
+    # Prompted twice when --password is left out.
+    result = runner.invoke(
+        app, ["user", "add", "frank", "--role", "analyst", "--db", sqlite_db_url],
+        input="pass-word-2\npass-word-2\n",
+    )
+    assert result.exit_code == 0, result.output
+    with unit_of_work(sqlite_db_url) as s:
+        assert authenticate(s, "erin", "pass-word-1").role == "owner"
+        assert authenticate(s, "frank", "pass-word-2").role == "analyst"
+    dup = runner.invoke(
+        app, ["user", "add", "erin", "--role", "owner", "--password", "pass-word-1",
+              "--db", sqlite_db_url],
+    )
+    assert dup.exit_code != 0
+    assert isinstance(dup.exception, StoreopsError)
