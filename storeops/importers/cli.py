@@ -1,0 +1,114 @@
+"""``storeops import orders|products|traffic|ads FILE``: the importers on the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from storeops.common.cli_options import DbOption, JsonOption, StoreOption
+
+FileArg = Annotated[Path, typer.Argument(help="CSV or XLSX file, plain or gzip-compressed.")]
+MappingOption = Annotated[
+    Path | None,
+    typer.Option("--mapping", help="YAML column mapping (see examples/mappings/)."),
+]
+FormatOption = Annotated[
+    str | None, typer.Option("--format", help="Known export layout: jd (JD order export).")
+]
+
+import_app = typer.Typer(help="Import JD exports or any CSV/XLSX file.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the main ``storeops`` app."""
+    app.add_typer(import_app, name="import")
+
+
+def _run(kind: str, file: Path, db: str | None, store: str | None, as_json: bool,
+         fmt: str | None = None, mapping: Path | None = None) -> None:
+    from storeops.config import resolve_db_url
+    from storeops.db.migrate import ensure_schema
+    from storeops.importers.service import import_file
+
+    url = resolve_db_url(db)
+    ensure_schema(url)
+    console = Console(stderr=True)
+    if as_json or not console.is_terminal:
+        summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store)
+    else:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task(f"importing {file.name}", total=1.0)
+
+            def step(stage: str, fraction: float) -> None:
+                bar.update(task, completed=fraction, description=f"{file.name}: {stage}")
+
+            summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store,
+                                  progress=step)
+    data = summary.to_dict()
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False))
+        return
+    _print_summary(data)
+
+
+def _print_summary(data: dict) -> None:
+    table = Table(title=f"{data['kind']} import: {data['source']} → {data['store']}")
+    table.add_column("")
+    table.add_column("rows", justify="right")
+    for key in ("read", "imported", "unchanged", "rejected"):
+        table.add_row(key, str(data[key]))
+    for reason, count in data["by_reason"].items():
+        table.add_row(f"  rejected: {reason}", str(count))
+    keys = (("orders_created", "orders_updated", "orders_unchanged", "refunds",
+             "products_created", "customers_created") if data["kind"] == "orders"
+            else ("created", "updated", "products_created"))
+    for key in keys:
+        table.add_row(key.replace("_", " "), str(data[key]))
+    console = Console()
+    console.print(table)
+    if data["rejects_file"]:
+        console.print(f"rejected rows and reasons: {data['rejects_file']}", soft_wrap=True,
+                      highlight=False)
+
+
+@import_app.command("orders")
+def import_orders(
+    file: FileArg, fmt: FormatOption = None, mapping: MappingOption = None,
+    store: StoreOption = None, db: DbOption = None, as_json: JsonOption = False,
+) -> None:
+    """Import orders: the JD order export (--format jd) or any file through --mapping."""
+    _run("orders", file, db, store, as_json, fmt=fmt, mapping=mapping)
+
+
+@import_app.command("products")
+def import_products(
+    file: FileArg, mapping: MappingOption = None, store: StoreOption = None,
+    db: DbOption = None, as_json: JsonOption = False,
+) -> None:
+    """Import or update products (SKU, 货号, title, category, brand, price, cost, status)."""
+    _run("products", file, db, store, as_json, mapping=mapping)
+
+
+@import_app.command("traffic")
+def import_traffic(
+    file: FileArg, mapping: MappingOption = None, store: StoreOption = None,
+    db: DbOption = None, as_json: JsonOption = False,
+) -> None:
+    """Import daily traffic per SKU and source (京东商智 export)."""
+    _run("traffic", file, db, store, as_json, mapping=mapping)
+
+
+@import_app.command("ads")
+def import_ads(
+    file: FileArg, mapping: MappingOption = None, store: StoreOption = None,
+    db: DbOption = None, as_json: JsonOption = False,
+) -> None:
+    """Import daily ad spend per campaign (京准通 export)."""
+    _run("ads", file, db, store, as_json, mapping=mapping)

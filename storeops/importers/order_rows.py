@@ -1,0 +1,209 @@
+"""Turning the text rows of an order file into checked sale lines, refund lines and rejects.
+
+Column-wise (Polars) so that half a million rows take a fraction of a second. Each row gets
+at most one reject reason (the first check it fails, in the order below).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from storeops.importers.mapping import REQUIRED_FIELDS, OrderSpec
+from storeops.importers.parsing import (
+    NULL_TIMES,
+    cents_of,
+    parse_cents,
+    parse_int,
+    parse_local_time,
+    parse_price_e4,
+)
+from storeops.importers.reading import ImportFileError
+from storeops.members.masking import mask_contact_expr
+from storeops.orders.states import UnknownStatus, parse_jd_status
+
+ROW = "__row"  # 1-based line number in the file (header = 1)
+
+
+@dataclass(frozen=True)
+class CheckedRows:
+    sales: pl.DataFrame  # one row per accepted sale line
+    refunds: pl.DataFrame  # one row per accepted refund line
+    rejects: pl.DataFrame  # row, field, reason_key, reason
+
+
+def with_row_numbers(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def require_columns(frame: pl.DataFrame, wanted: dict[str, str], name: str) -> None:
+    missing = [col for col in wanted.values() if col not in frame.columns]
+    if missing:
+        raise ImportFileError(
+            f"{name}: missing column(s) {', '.join(missing)} (found: {', '.join(frame.columns)})"
+        )
+
+
+def duplicate_of(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """For every later copy of a row, the first row with exactly the same cells; else null.
+
+    A row hash finds the candidates fast; the exact comparison runs on those only, so a hash
+    collision cannot reject a row.
+    """
+    hashed = frame.select(ROW, pl.struct(columns).hash().alias("h"))
+    candidates = hashed.filter(pl.col("h").is_duplicated()).get_column(ROW)
+    subset = frame.filter(pl.col(ROW).is_in(candidates.implode()))
+    firsts = subset.select(ROW, pl.col(ROW).min().over(columns).alias("first"))
+    found = frame.select(ROW).join(firsts, on=ROW, how="left", maintain_order="left")
+    return found.select(
+        pl.when(pl.col("first") != pl.col(ROW)).then(pl.col("first")).otherwise(None)
+    ).to_series()
+
+
+def first_failure(checks: list[tuple[pl.Expr, str, str, pl.Expr | str]]) -> pl.Expr:
+    """A struct (field, key, reason) of the first failing check, null when all pass."""
+    expr: pl.Expr | None = None
+    for failed, field, key, reason in reversed(checks):
+        text = reason if isinstance(reason, pl.Expr) else pl.lit(reason)
+        value = pl.struct(
+            pl.lit(field).alias("field"), pl.lit(key).alias("reason_key"), text.alias("reason")
+        )
+        if expr is None:
+            expr = pl.when(failed.fill_null(False)).then(value)
+        else:
+            expr = pl.when(failed.fill_null(False)).then(value).otherwise(expr)
+    assert expr is not None
+    return expr
+
+
+def check_order_rows(frame: pl.DataFrame, spec: OrderSpec, name: str) -> CheckedRows:
+    """Parse and check every row; ``frame`` has row numbers (``with_row_numbers``)."""
+    cols = spec.columns
+    require_columns(frame, {f: cols[f] for f in REQUIRED_FIELDS}, name)
+    require_columns(frame, cols, name)
+    original = [c for c in frame.columns if c != ROW]
+    tz = spec.timezone
+
+    def col(field: str) -> pl.Expr:
+        return pl.col(cols[field]) if field in cols else pl.lit(None, pl.String)
+
+    parsed = frame.with_columns(
+        col("order_id").alias("order_id"),
+        col("sku").alias("sku"),
+        col("title").alias("title"),
+        col("seller_code").alias("seller_code"),
+        col("customer").alias("customer"),
+        (mask_contact_expr(cols["contact"]) if "contact" in cols
+         else pl.lit(None, pl.String)).alias("contact"),
+        (col("source") if "source" in cols else pl.lit(spec.source, pl.String)).alias("source"),
+        parse_int(frame.get_column(cols["quantity"])).alias("quantity"),
+        parse_price_e4(frame.get_column(cols["unit_price"])).alias("unit_price_e4"),
+        parse_local_time(cols["time"], spec.time_format, tz).alias("placed_at"),
+        *[
+            (parse_local_time(cols[f], spec.time_format, tz) if f in cols
+             else pl.lit(None, pl.Datetime("us", "UTC"))).alias(f)
+            for f in ("paid_time", "finished_time")
+        ],
+        *[
+            (parse_cents(frame.get_column(cols[f])) if f in cols
+             else pl.lit(None, pl.Int64)).alias(f)
+            for f in ("goods_amount", "settlement_amount", "paid_amount", "freight")
+        ],
+        (duplicate_of(frame, original) if spec.duplicate_rows == "reject"
+         else pl.lit(None, pl.Int64)).alias("dup_of"),
+    )
+    parsed = parsed.with_columns(_status_columns(parsed, spec))
+    is_refund = pl.lit(False)
+    if spec.refund_order_prefix:
+        is_refund = pl.col("order_id").str.starts_with(spec.refund_order_prefix)
+    if spec.refund_negative_quantity:
+        is_refund = is_refund | (pl.col("quantity") < 0)
+    parsed = parsed.with_columns(is_refund.fill_null(False).alias("is_refund"))
+
+    def bad_text(field: str, value: str) -> pl.Expr:
+        # a non-empty cell that did not parse
+        return pl.col(cols[field]).is_not_null() & pl.col(value).is_null()
+
+    checks: list[tuple[pl.Expr, str, str, pl.Expr | str]] = [
+        (pl.col("dup_of").is_not_null(), "", "duplicate row",
+         pl.concat_str(pl.lit("duplicate of row "), pl.col("dup_of").cast(pl.String))),
+        (pl.col("order_id").is_null(), cols["order_id"], "missing order id", "missing order id"),
+        (pl.col("sku").is_null(), cols["sku"], "missing SKU", "missing SKU"),
+        (pl.col("quantity").is_null(), cols["quantity"], "bad quantity",
+         "quantity is missing or not a whole number"),
+        (pl.col("unit_price_e4").is_null(), cols["unit_price"], "bad unit price",
+         "unit price is missing or not a number"),
+        (pl.col("placed_at").is_null(), cols["time"], "bad time",
+         f"time is missing or not a valid {spec.time_format} time in {tz}"),
+        (~pl.col("is_refund") & (pl.col("quantity") <= 0), cols["quantity"],
+         "quantity not positive", "quantity of a sale must be positive"),
+        (pl.col("is_refund") & (pl.col("quantity") == 0), cols["quantity"],
+         "quantity not positive", "quantity of a refund must not be zero"),
+        (pl.col("unit_price_e4") < 0, cols["unit_price"], "negative unit price",
+         "negative unit price"),
+    ]
+    if "status" in cols:
+        checks.append((pl.col("status").is_null(), cols["status"], "unknown status",
+                       pl.concat_str(pl.lit("unknown order status: "),
+                                     pl.col(cols["status"]).fill_null("(empty)"))))
+    for f in ("paid_time", "finished_time"):
+        if f in cols:
+            text = pl.col(cols[f])
+            checks.append((text.is_not_null() & ~text.is_in(list(NULL_TIMES))
+                           & pl.col(f).is_null(), cols[f], "bad time",
+                           f"not a valid {spec.time_format} time in {tz}"))
+    for f in ("goods_amount", "settlement_amount", "paid_amount", "freight"):
+        if f in cols:
+            checks.append((bad_text(f, f), cols[f], "bad amount", "not an amount of money"))
+            checks.append((pl.col(f) < 0, cols[f], "bad amount", "negative amount"))
+
+    judged = parsed.with_columns(first_failure(checks).alias("failure"))
+    rejects = judged.filter(pl.col("failure").is_not_null()).select(
+        pl.col(ROW).alias("row"), pl.col("failure").struct.unnest()
+    )
+    ok = judged.filter(pl.col("failure").is_null())
+    keep = [
+        ROW, "order_id", "sku", "title", "seller_code", "customer", "contact", "source",
+        "quantity", "unit_price_e4", "placed_at", "paid_time", "finished_time", "goods_amount",
+        "settlement_amount", "paid_amount", "freight", "status", "deleted",
+    ]
+    ok = ok.select(keep + ["is_refund"]).with_columns(
+        cents_of(pl.col("unit_price_e4"), pl.col("quantity")).alias("gross_cents")
+    )
+    sales = ok.filter(~pl.col("is_refund")).drop("is_refund")
+    refunds = ok.filter(pl.col("is_refund")).drop("is_refund")
+    return CheckedRows(sales, refunds, rejects)
+
+
+def _status_columns(parsed: pl.DataFrame, spec: OrderSpec) -> list[pl.Expr]:
+    """``status`` (our state, null if unknown) and ``deleted`` for each row."""
+    column = spec.columns.get("status")
+    if column is None:
+        return [pl.lit(spec.status).alias("status"), pl.lit(False).alias("deleted")]
+    statuses: dict[str, str] = {}
+    deleted: dict[str, bool] = {}
+    for text in parsed.get_column(column).drop_nulls().unique().to_list():
+        try:
+            if spec.jd_status:
+                result = parse_jd_status(text)
+                statuses[text], deleted[text] = result.status.value, result.deleted
+            else:
+                statuses[text] = _own_status(text)
+                deleted[text] = False
+        except UnknownStatus:
+            continue
+    source = pl.col(column)
+    return [
+        source.replace_strict(statuses, default=None, return_dtype=pl.String).alias("status"),
+        source.replace_strict(deleted, default=False, return_dtype=pl.Boolean).alias("deleted"),
+    ]
+
+
+def _own_status(text: str) -> str:
+    from storeops.orders.states import OrderStatus
+
+    value = text.strip().lower()
+    if value in {s.value for s in OrderStatus}:
+        return value
+    return parse_jd_status(text).status.value

@@ -1,0 +1,78 @@
+"""Column-wise parsing of exact text into integers, money and times (Polars expressions).
+
+Each ``parse_*`` is null where the text is not valid; the caller tells "empty" from "invalid"
+by looking at the source column. Amounts go through ``storeops.common.money`` (Decimal, never
+float), once per distinct text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import polars as pl
+
+from storeops.common.money import MoneyError, parse_decimal, to_cents, to_price_units
+
+NULL_TIMES = ("0001-01-01 00:00:00", "0000-00-00 00:00:00")
+MAX_DIGITS = 15  # whole digits; beyond that a cell is an id or garbage, not an amount
+
+
+def _map_unique(series: pl.Series, convert: Callable[[Decimal], int | None]) -> pl.Series:
+    """Parse each distinct text once with ``money.parse_decimal`` (exports repeat values a lot),
+    so the rules are exactly those of ``storeops.common.money``; invalid → null."""
+    mapping: dict[str, int | None] = {}
+    for text in series.drop_nulls().unique().to_list():
+        try:
+            value = parse_decimal(text)
+        except MoneyError:
+            value = None
+        if value is None or abs(value) >= 10**MAX_DIGITS:
+            mapping[text] = None
+        else:
+            mapping[text] = convert(value)
+    return series.replace_strict(mapping, default=None, return_dtype=pl.Int64)
+
+
+def parse_cents(series: pl.Series) -> pl.Series:
+    """Amounts as written in exports (``1,234.50``, ``¥12``) → integer cents, half up."""
+    return _map_unique(series, to_cents)
+
+
+def parse_price_e4(series: pl.Series) -> pl.Series:
+    """Unit prices → integer 1/10000 units (``0.165`` → 1650)."""
+    return _map_unique(series, to_price_units)
+
+
+def parse_int(series: pl.Series) -> pl.Series:
+    """Whole numbers; ``"3.0"`` (as spreadsheets write them) is 3, ``"3.5"`` is invalid."""
+    return _map_unique(series, lambda d: int(d) if d == d.to_integral_value() else None)
+
+
+def parse_local_time(col: str, fmt: str, tz: str) -> pl.Expr:
+    """Wall-clock text in ``tz`` → aware UTC datetime; placeholder 0001-01-01 times → null."""
+    text = pl.col(col)
+    text = pl.when(text.is_in(list(NULL_TIMES))).then(None).otherwise(text)
+    naive = text.str.strptime(pl.Datetime("us"), fmt, strict=False)
+    return naive.dt.replace_time_zone(
+        tz, ambiguous="earliest", non_existent="null"
+    ).dt.convert_time_zone("UTC")
+
+
+def parse_day(col: str, fmt: str = "%Y-%m-%d") -> pl.Expr:
+    """A calendar day; also accepts ``2024/01/05`` and ``20240105`` as JD's tools write them."""
+    text = pl.col(col).str.slice(0, 10)
+    return pl.coalesce(
+        text.str.strptime(pl.Date, fmt, strict=False),
+        text.str.strptime(pl.Date, "%Y/%m/%d", strict=False),
+        text.str.strptime(pl.Date, "%Y%m%d", strict=False),
+    )
+
+
+def cents_of(price_e4: pl.Expr, quantity: pl.Expr) -> pl.Expr:
+    """Unit price × quantity in cents, rounded half up: ``money.line_amount_cents`` column-wise
+    (a test holds the two to the same results)."""
+    total = price_e4 * quantity
+    magnitude = total.abs()
+    cents = magnitude // 100 + (magnitude % 100 >= 50).cast(pl.Int64)
+    return pl.when(total < 0).then(-cents).otherwise(cents)

@@ -1,0 +1,106 @@
+"""``storeops import …`` on the command line: JSON summary, table, exit code 2 on bad files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from storeops.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+MAPPING = ROOT / "examples" / "mappings" / "online_retail.yaml"
+SAMPLE = (
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    "536365,85123A,HEART HOLDER,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+    "536365,85123A,HEART HOLDER,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+    "C536379,D,Discount,-1,2010-12-01 09:41:00,27.50,14527,United Kingdom\n"
+    "536380,22961,JAM JAR,-3,2010-12-01 09:41:00,1.45,,United Kingdom\n"
+)
+
+
+def test_json_summary(tmp_path: Path) -> None:
+    data = tmp_path / "sales.csv"
+    data.write_text(SAMPLE, encoding="utf-8")
+    db = tmp_path / "s.db"
+    result = CliRunner().invoke(app, ["import", "orders", str(data), "--mapping", str(MAPPING),
+                                      "--db", str(db), "--store", "uk", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert {k: out[k] for k in ("read", "imported", "rejected", "orders_created",
+                                "orders_updated", "refunds", "store", "unchanged")} == {
+        "read": 4, "imported": 3, "rejected": 1, "orders_created": 1, "orders_updated": 0,
+        "refunds": 1, "store": "uk", "unchanged": 0}
+    # the repeated line is one more line of order 536365 (the mapping keeps duplicates)
+    assert out["by_reason"] == {"quantity not positive": 1}
+    assert out["rejects_file"] == str(tmp_path / "sales.csv.rejects.csv")
+    again = CliRunner().invoke(app, ["import", "orders", str(data), "--mapping", str(MAPPING),
+                                     "--db", str(db), "--json"])
+    out = json.loads(again.stdout)
+    assert (out["orders_created"], out["orders_updated"], out["unchanged"]) == (0, 0, 3)
+
+
+def test_a_mapping_may_reject_exact_copies(tmp_path: Path) -> None:
+    data = tmp_path / "sales.csv"
+    data.write_text(SAMPLE, encoding="utf-8")
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(MAPPING.read_text(encoding="utf-8").replace(
+        "duplicate_rows: keep", "duplicate_rows: reject"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", "orders", str(data), "--mapping", str(strict),
+                                      "--db", str(tmp_path / "s.db"), "--json"])
+    out = json.loads(result.stdout)
+    assert (out["imported"], out["rejected"]) == (2, 2)
+    assert out["by_reason"] == {"duplicate row": 1, "quantity not positive": 1}
+    with open(out["rejects_file"], encoding="utf-8-sig") as fh:
+        assert "duplicate of row 2" in fh.read()
+
+
+def test_rejects_go_to_the_working_directory_when_the_input_folder_refuses(
+    tmp_path: Path, monkeypatch
+) -> None:
+    inbox, work = tmp_path / "inbox", tmp_path / "work"
+    inbox.mkdir(), work.mkdir()
+    data = inbox / "sales.csv"
+    data.write_text(SAMPLE, encoding="utf-8")
+    (inbox / "sales.csv.rejects.csv").mkdir()  # cannot be opened as a file, even by root
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(app, ["import", "orders", str(data), "--mapping", str(MAPPING),
+                                      "--db", str(tmp_path / "s.db"), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["rejects_file"] == str(work / "sales.csv.rejects.csv")
+    assert "quantity of a sale must be positive" in Path(out["rejects_file"]).read_text("utf-8-sig")
+
+
+def test_summary_table(tmp_path: Path) -> None:
+    data = tmp_path / "sales.csv"
+    data.write_text(SAMPLE, encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", "orders", str(data), "--mapping", str(MAPPING),
+                                      "--db", str(tmp_path / "s.db")])
+    assert result.exit_code == 0, result.output
+    assert "rejected: quantity not positive" in result.stdout
+    assert "sales.csv.rejects.csv" in result.stdout
+
+
+def test_bad_file_exits_2_with_a_clear_message(tmp_path: Path) -> None:
+    data = tmp_path / "orders.csv"
+    data.write_text("订单号,商品ID\n1,2\n", encoding="utf-8")
+    db = tmp_path / "s.db"
+    proc = subprocess.run(
+        [sys.executable, "-m", "storeops.cli", "import", "orders", str(data), "--format", "jd",
+         "--db", str(db)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "error:" in proc.stderr and "orders.csv" in proc.stderr
+    assert "missing column" in proc.stderr and "订购数量" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "storeops.cli", "import", "orders", str(data), "--mapping",
+         str(tmp_path / "nope.yaml"), "--db", str(db)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2 and "nope.yaml" in proc.stderr
