@@ -1,0 +1,173 @@
+"""``storeops kpi`` and ``storeops target``: the store's numbers in a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from storeops.common.cli_options import DbOption, JsonOption, StoreOption
+from storeops.metrics.definitions import METRIC_KEYS, METRICS, label
+from storeops.metrics.periods import BY_CHOICES, PeriodError, check_range, parse_day
+from storeops.metrics.render import jsonable
+
+out = Console()
+
+
+def _lang() -> str:
+    lang = os.environ.get("STOREOPS_LANG") or ""
+    return "en" if lang.lower().startswith("en") else "zh"
+
+
+def _open_store(db: str | None, store: str | None) -> tuple[str, Any]:
+    from storeops.catalog.stores import resolve_store
+    from storeops.config import resolve_db_url
+    from storeops.db.engine import unit_of_work
+    from storeops.db.migrate import ensure_schema
+
+    url = resolve_db_url(db)
+    ensure_schema(url)
+    with unit_of_work(url) as session:
+        found = resolve_store(session, store)
+        session.expunge(found)
+    return url, found
+
+
+def _show(value: Any, key: str) -> str:
+    if value is None:
+        return "—"
+    if METRICS[key].unit == "rate":
+        return f"{value:.2%}" if key != "roas" else f"{value:.2f}"
+    if METRICS[key].unit == "money":
+        return f"{value:,.2f}"
+    return f"{value:,}"
+
+
+def _header(key: str) -> str:
+    return f"{label(key, _lang())} ({key})" if _lang() == "zh" else label(key, "en")
+
+
+def kpi(
+    first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    last: Annotated[str, typer.Option("--to", help="Last day (inclusive), YYYY-MM-DD.")],
+    store: StoreOption = None,
+    by: Annotated[str | None, typer.Option("--by", help="Cut into day, week or month.")] = None,
+    as_json: JsonOption = False,
+    with_freight: Annotated[
+        bool, typer.Option("--with-freight", help="GMV includes freight.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """The store's KPIs for a period (store-local days, both ends included)."""
+    from storeops.metrics.service import kpi_series, kpi_summary
+
+    day_first, day_last = parse_day(first, "--from date"), parse_day(last, "--to date")
+    check_range(day_first, day_last)
+    if by is not None and by not in BY_CHOICES:
+        raise PeriodError(f"--by must be one of {', '.join(BY_CHOICES)}, not {by!r}")
+    url, st = _open_store(db, store)
+    total = kpi_summary(url, st.id, day_first, day_last, with_freight=with_freight)
+    head = {"store": st.name, "from": day_first, "to": day_last, "currency": st.currency}
+    rows = (
+        kpi_series(url, st.id, day_first, day_last, by=by, with_freight=with_freight)
+        if by else None
+    )
+    if as_json:
+        if rows is None:
+            payload: dict[str, Any] = {**head, **total}
+        else:
+            payload = {**head, "by": by, "rows": rows, "total": {**head, **total}}
+        typer.echo(json.dumps(jsonable(payload), ensure_ascii=False))
+        return
+    title = f"{st.name} · {day_first} – {day_last} · {st.currency}"
+    if rows is None:
+        table = Table(title=title)
+        table.add_column("指标" if _lang() == "zh" else "Metric")
+        table.add_column("值" if _lang() == "zh" else "Value", justify="right")
+        for key in METRIC_KEYS:
+            table.add_row(_header(key), _show(total[key], key))
+    else:
+        table = Table(title=title)
+        table.add_column("period")
+        for key in METRIC_KEYS:
+            table.add_column(_header(key), justify="right")
+        for row in [*rows, {**total, "period": "合计" if _lang() == "zh" else "Total"}]:
+            table.add_row(row["period"], *(_show(row[k], k) for k in METRIC_KEYS))
+    out.print(table)
+
+
+target_app = typer.Typer(help="Monthly targets: set them and see progress.", no_args_is_help=True)
+
+
+@target_app.command("set")
+def target_set(
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    metric: Annotated[str, typer.Option("--metric", help="gmv, uv, conversion_rate or aov")],
+    value: Annotated[str, typer.Option("--value", help="Money in currency units; rates 0..1.")],
+    store: StoreOption = None,
+    db: DbOption = None,
+) -> None:
+    """Set (or replace) one metric's target for a month."""
+    from storeops.db.engine import unit_of_work
+    from storeops.metrics.targets import check_value, set_target
+
+    number = check_value(metric, value)
+    url, st = _open_store(db, store)
+    with unit_of_work(url) as session:
+        set_target(session, st.id, month, metric, number)
+    typer.echo(f"{st.name} {month} {metric} = {number}")
+
+
+@target_app.command("show")
+def target_show(
+    month: Annotated[
+        str | None, typer.Option("--month", help="YYYY-MM (default: this month)")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: today)")
+    ] = None,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """The month's targets and progress to date."""
+    from storeops.common.timeutil import local_date, utcnow
+    from storeops.metrics.targets import target_progress
+
+    url, st = _open_store(db, store)
+    today = local_date(utcnow(), st.timezone)
+    day = parse_day(as_of, "--as-of date") if as_of else today
+    month = month or f"{day.year:04d}-{day.month:02d}"
+    result = target_progress(url, st.id, month, day)
+    if as_json:
+        typer.echo(json.dumps(jsonable({"store": st.name, **result}), ensure_ascii=False))
+        return
+    table = Table(title=f"{st.name} · {month} · as of {day}")
+    for col in ("metric", "target", "actual", "achievement", "expected_to_date", "pace"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for key, entry in result["metrics"].items():
+        table.add_row(
+            _header(key), _cell(entry["target"]), _cell(entry["actual"]),
+            _pct(entry["achievement"]), _cell(entry.get("expected_to_date")),
+            _pct(entry.get("pace")),
+        )
+    out.print(table)
+
+
+def _cell(value: Any) -> str:
+    return "—" if value is None else str(jsonable(value))
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the main ``storeops`` app."""
+    app.command("kpi")(kpi)
+    app.add_typer(target_app, name="target")
+

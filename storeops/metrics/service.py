@@ -1,0 +1,220 @@
+"""KPI services for the CLI, the API and the cockpit.
+
+Every function takes ``db_url`` and ``store_id``; dates are store-local ``datetime.date``,
+``first..last`` inclusive. Results are plain dicts and lists: money as ``Decimal`` (2 places),
+counts as ``int``, rates as ``float`` fractions (see :mod:`storeops.metrics.definitions`),
+``None`` where a value is undefined. :func:`storeops.metrics.render.jsonable` turns them into
+JSON values.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from storeops.common.errors import StoreopsError
+from storeops.metrics import queries
+from storeops.metrics.definitions import (
+    DIMENSIONS,
+    FUNNEL_STEPS,
+    METRIC_KEYS,
+    METRICS,
+    base_facts,
+    derive,
+    rate,
+)
+from storeops.metrics.periods import BY_CHOICES, check_range, period_labels, previous_period
+from storeops.metrics.queries import Grouping
+from storeops.metrics.warehouse import open_store
+
+
+class MetricsError(StoreopsError, ValueError):
+    pass
+
+
+def _with_freight(facts: dict[str, int], with_freight: bool) -> dict[str, int]:
+    """GMV excludes freight unless asked (京东商智 includes it; most teams compare goods)."""
+    if with_freight and facts.get("freight"):
+        facts = dict(facts)
+        facts["gmv"] = facts.get("gmv", 0) + facts["freight"]
+    return facts
+
+
+def _summary_facts(db_url: str, store_id: int, first: date, last: date) -> dict[str, int]:
+    check_range(first, last)
+    wh = open_store(db_url, store_id)
+    return dict(queries.collect_facts(wh, Grouping("all", first, last)).get(None, {}))
+
+
+def kpi_summary(
+    db_url: str, store_id: int, first: date, last: date, *, with_freight: bool = False
+) -> dict[str, Any]:
+    """Every metric (and base fact) of the store over the period."""
+    facts = _summary_facts(db_url, store_id, first, last)
+    return derive(_with_freight(facts, with_freight), "day")
+
+
+def kpi_series(
+    db_url: str, store_id: int, first: date, last: date, *, by: str = "day",
+    with_freight: bool = False,
+) -> list[dict[str, Any]]:
+    """One row per period in the range (empty periods zero-filled), each with ``period``."""
+    if by not in BY_CHOICES:
+        raise MetricsError(f"unknown period cut {by!r}: choose one of {', '.join(BY_CHOICES)}")
+    check_range(first, last)
+    wh = open_store(db_url, store_id)
+    facts = queries.collect_facts(wh, Grouping(by, first, last))
+    rows = []
+    for label in period_labels(first, last, by):
+        row = {"period": label}
+        row.update(derive(_with_freight(facts.get(label, {}), with_freight), by))
+        rows.append(row)
+    return rows
+
+
+SKU_FIELDS = ("product_id", "platform_sku_id", "title", "category", "status")
+
+
+def _sort_key(value: Any, descending: bool) -> tuple[bool, Any]:
+    """None sorts last whichever the direction."""
+    if value is None:
+        return (True, 0)
+    return (False, -value if descending else value)
+
+
+def _ranked(
+    facts: queries.Facts, dimension: str, order_by: str, descending: bool
+) -> list[tuple[Any, Any, dict[str, int]]]:
+    """(order_by value, key, facts) of the groups with any activity, best first."""
+    candidates = []
+    for key, group in facts.items():
+        if not any(v for k, v in group.items() if k != "on_sale_products"):
+            continue
+        if dimension == "sku" and key is None:
+            continue  # refunds not tied to a product
+        candidates.append((derive(group, dimension, [order_by])[order_by], key, group))
+    # Ties broken by key, so that a top N is stable; None sorts last either way.
+    candidates.sort(key=lambda c: (*_sort_key(c[0], descending), str(c[1])))
+    return candidates
+
+
+def kpi_by(
+    db_url: str, store_id: int, first: date, last: date, *, dimension: str,
+    metrics: list[str] | None = None, limit: int | None = None, order_by: str = "gmv",
+    descending: bool = True,
+) -> list[dict[str, Any]]:
+    """Metrics per SKU, category or source, sorted by ``order_by``; groups with no activity
+    in the period are left out."""
+    if dimension not in DIMENSIONS:
+        choices = ", ".join(DIMENSIONS)
+        raise MetricsError(f"unknown dimension {dimension!r}: choose one of {choices}")
+    wanted = list(metrics) if metrics else list(METRIC_KEYS)
+    for key in [*wanted, order_by]:
+        if key not in METRICS:
+            raise MetricsError(f"unknown metric {key!r}")
+    if limit is not None and limit < 0:
+        raise MetricsError("limit must not be negative")
+    check_range(first, last)
+    wh = open_store(db_url, store_id)
+    # Only the queries the asked metrics need: the per-order one is the costliest.
+    parts = queries.families_for(base_facts([*wanted, order_by]))
+    ranking = queries.families_for(base_facts([order_by]))
+    two_pass = limit is not None and descending and set(ranking) < set(parts)
+    grouping = Grouping(dimension, first, last)
+    facts = queries.collect_facts(wh, grouping, ranking if two_pass else parts)
+    candidates = _ranked(facts, dimension, order_by, descending)
+    if two_pass and len(candidates) >= (limit or 0):
+        # A top N: rank on the order_by facts, then read the other facts for the N kept only.
+        candidates = candidates[:limit]
+        keys = tuple(key for _, key, _ in candidates)
+        rest = tuple(p for p in parts if p not in ranking)
+        more = queries.collect_facts(wh, Grouping(dimension, first, last, only=keys), rest)
+        for _, key, group in candidates:
+            group.update(more.get(key, {}))
+    elif two_pass:  # fewer active groups than asked: rank on every fact, as without a limit
+        facts = queries.collect_facts(wh, grouping, parts)
+        candidates = _ranked(facts, dimension, order_by, descending)
+    if limit is not None:
+        candidates = candidates[:limit]
+    products: dict[int, tuple[Any, ...]] = {}
+    if dimension == "sku":
+        products = {
+            r[0]: r for r in wh.run(
+                "SELECT product_id, platform_sku_id, title, category, status FROM {products}"
+            )
+        }
+    rows = []
+    for _, key, group in candidates:
+        if dimension == "sku":
+            info = products.get(key, (key, None, None, None, None))
+            row: dict[str, Any] = dict(zip(SKU_FIELDS, info, strict=True))
+        else:
+            row = {dimension: key}
+        row.update(derive(group, dimension, wanted))
+        rows.append(row)
+    return rows
+
+
+def traffic_by_source(db_url: str, store_id: int, first: date, last: date) -> list[dict]:
+    """UV, PV and share of UV per traffic source, biggest first."""
+    check_range(first, last)
+    wh = open_store(db_url, store_id)
+    facts = queries.collect_facts(wh, Grouping("source", first, last), parts=("traffic",))
+    total_uv = sum(f.get("uv", 0) for f in facts.values())
+    rows = [
+        {"source": k, "uv": f.get("uv", 0), "pv": f.get("pv", 0),
+         "share": rate(f.get("uv", 0), total_uv)}
+        for k, f in facts.items()
+    ]
+    rows.sort(key=lambda r: (-r["uv"], str(r["source"])))
+    return rows
+
+
+def funnel_from_facts(facts: dict[str, int]) -> dict[str, Any]:
+    """Exposure → click → cart → order → pay with step rates and the weakest step.
+
+    ``order`` counts every order placed in the period, cancelled ones included (the buyer did
+    place it); ``pay`` counts orders paid and not cancelled. The weakest step is the one whose
+    rate falls furthest below the low end of its typical range (lowest rate / low end).
+    """
+    steps: list[dict[str, Any]] = []
+    previous: int | None = None
+    weakest, weakest_score = None, None
+    for key, fact, typical in FUNNEL_STEPS:
+        value = int(facts.get(fact, 0) or 0)
+        step_rate = None if previous is None else rate(value, previous)
+        steps.append({"key": key, "value": value, "rate": step_rate,
+                      "typical": list(typical) if typical else None})
+        if typical and step_rate is not None:
+            score = step_rate / typical[0]
+            if weakest_score is None or score < weakest_score:
+                weakest, weakest_score = key, score
+        previous = value
+    return {"steps": steps, "weakest": weakest}
+
+
+def funnel(db_url: str, store_id: int, first: date, last: date) -> dict[str, Any]:
+    return funnel_from_facts(_summary_facts(db_url, store_id, first, last))
+
+
+def change(current: Any, previous: Any) -> float | None:
+    """Relative change as a fraction; None when either side is unknown or the base is zero."""
+    if current is None or previous is None or not previous:
+        return None
+    return round(float((current - previous) / previous), 6)
+
+
+def compare(
+    db_url: str, store_id: int, first: date, last: date, *, with_freight: bool = False
+) -> dict[str, Any]:
+    """This period, the previous period of the same length, and the change per metric."""
+    prev_first, prev_last = previous_period(first, last)
+    current = kpi_summary(db_url, store_id, first, last, with_freight=with_freight)
+    previous = kpi_summary(db_url, store_id, prev_first, prev_last, with_freight=with_freight)
+    return {
+        "period": {"from": first, "to": last},
+        "previous_period": {"from": prev_first, "to": prev_last},
+        "current": current,
+        "previous": previous,
+        "change": {k: change(current[k], previous[k]) for k in current},
+    }

@@ -1,0 +1,130 @@
+"""Monthly targets (GMV split into UV × conversion × AOV, domain reference §7) and progress.
+
+Values: gmv and aov in currency units, uv a count, conversion_rate a fraction 0..1.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storeops.common.errors import StoreopsError
+from storeops.db.models import MonthlyTarget
+from storeops.metrics.definitions import METRICS
+from storeops.metrics.periods import parse_month
+
+TARGET_METRICS = ("gmv", "uv", "conversion_rate", "aov")
+PRO_RATA_METRICS = ("gmv", "uv")  # sums that grow through the month
+
+
+class TargetError(StoreopsError, ValueError):
+    pass
+
+
+def _check_metric(metric: str) -> None:
+    if metric not in TARGET_METRICS:
+        raise TargetError(
+            f"no target for metric {metric!r}: choose one of {', '.join(TARGET_METRICS)}"
+        )
+
+
+def check_value(metric: str, value: Decimal | int | str) -> Decimal:
+    _check_metric(metric)
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise TargetError(f"target value is not a number: {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise TargetError(f"target value must be a number ≥ 0: {value!r}")
+    if metric == "conversion_rate" and number > 1:
+        raise TargetError(f"conversion_rate is a fraction 0..1 (e.g. 0.03), not {value!r}")
+    if metric == "uv" and number != number.to_integral_value():
+        raise TargetError(f"uv target must be a whole number: {value!r}")
+    return number
+
+
+def set_target(session: Session, store_id: int, month: str, metric: str,
+               value: Decimal) -> MonthlyTarget:
+    """Create or replace the month's target for ``metric``."""
+    parse_month(month)
+    number = check_value(metric, value)
+    target = session.scalar(select(MonthlyTarget).where(
+        MonthlyTarget.store_id == store_id, MonthlyTarget.month == month,
+        MonthlyTarget.metric == metric,
+    ))
+    if target is None:
+        target = MonthlyTarget(store_id=store_id, month=month, metric=metric, value=number)
+        session.add(target)
+    else:
+        target.value = number
+    session.flush()
+    return target
+
+
+def get_targets(session: Session, store_id: int, month: str) -> dict[str, Decimal]:
+    parse_month(month)
+    rows = session.scalars(select(MonthlyTarget).where(
+        MonthlyTarget.store_id == store_id, MonthlyTarget.month == month,
+    ))
+    return {t.metric: Decimal(t.value) for t in rows if t.metric in TARGET_METRICS}
+
+
+def _as_decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def progress(targets: dict[str, Decimal], actuals: dict[str, Any], month_first: date,
+             month_last: date, as_of: date) -> dict[str, Any]:
+    """Pure core of :func:`target_progress`: achievement and, for sums, the pro-rata pace."""
+    days_in_month = (month_last - month_first).days + 1
+    elapsed = max(0, min((as_of - month_first).days + 1, days_in_month))
+    metrics: dict[str, Any] = {}
+    for metric in TARGET_METRICS:
+        target = targets.get(metric)
+        actual = actuals.get(metric)
+        entry: dict[str, Any] = {
+            "label_zh": METRICS[metric].label_zh, "label_en": METRICS[metric].label_en,
+            "target": target, "actual": actual, "achievement": None,
+        }
+        act = _as_decimal(actual)
+        if target is not None and act is not None and target > 0:
+            entry["achievement"] = round(float(act / target), 6)
+        if metric in PRO_RATA_METRICS:
+            expected = None
+            if target is not None:
+                expected = target * elapsed / days_in_month
+                expected = expected.quantize(Decimal("0.01")) if metric == "gmv" else round(
+                    expected)
+            entry["expected_to_date"] = expected
+            entry["pace"] = (
+                round(float(act / Decimal(expected)), 6) if expected and act is not None
+                else None
+            )
+        metrics[metric] = entry
+    return {"days_elapsed": elapsed, "days_in_month": days_in_month, "metrics": metrics}
+
+
+def target_progress(db_url: str, store_id: int, month: str, as_of: date) -> dict[str, Any]:
+    """Targets of ``month`` against the month-to-date actuals up to ``as_of`` (inclusive)."""
+    from storeops.db.engine import unit_of_work
+    from storeops.metrics.service import kpi_summary
+
+    first, last = parse_month(month)
+    with unit_of_work(db_url) as session:
+        targets = get_targets(session, store_id, month)
+    end = min(as_of, last)
+    actuals: dict[str, Any] = {}
+    if end >= first:
+        summary = kpi_summary(db_url, store_id, first, end)
+        actuals = {m: summary[m] for m in TARGET_METRICS}
+    else:  # the month has not started yet
+        actuals = {"gmv": Decimal("0.00"), "uv": 0, "conversion_rate": None, "aov": None}
+    result = progress(targets, actuals, first, last, as_of)
+    result.update({"month": month, "as_of": as_of})
+    return result

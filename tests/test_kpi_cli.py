@@ -1,0 +1,130 @@
+"""``storeops kpi`` and ``storeops target`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from test_metric_facts import Facts
+
+from storeops import cli
+
+SUMMARY_KEYS = {"gmv", "orders", "buyers", "aov", "units", "refund_amount", "repurchase_rate",
+                "uv", "pv", "conversion_rate", "uv_value"}
+
+
+@pytest.fixture(autouse=True)
+def _warehouse_in_tmp(tmp_path, monkeypatch):  # noqa: ANN001, ANN202
+    monkeypatch.setenv("STOREOPS_WAREHOUSE_DIR", str(tmp_path / "wh"))
+    monkeypatch.setenv("STOREOPS_LANG", "zh")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    old = sys.argv
+    sys.argv = ["storeops", *args]
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = old
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def store(db_url: str) -> Facts:
+    f = Facts(db_url, name="京东旗舰店")
+    p = f.product("P1")
+    alice = f.customer("alice")
+    f.order("2024-03-01 10:00", [(p, 2, 12345)], customer=alice, freight=500)
+    f.order("2024-03-05 10:00", [(p, 1, 1000)], customer=alice)
+    f.order("2024-03-11 10:00", [(p, 1, 1000)], customer=None)
+    f.traffic("2024-03-01", p, uv=100, pv=150)
+    return f
+
+
+def test_kpi_json_summary(store: Facts, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
+                         "--to", "2024-03-11", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert SUMMARY_KEYS <= set(data)
+    assert {"store", "from", "to", "currency", "refund_rate", "roas", "sell_through"} <= set(data)
+    assert data["store"] == "京东旗舰店" and data["currency"] == "CNY"
+    assert data["from"] == "2024-03-01" and data["to"] == "2024-03-11"
+    assert data["gmv"] == "143.45"  # money as a decimal string
+    assert data["orders"] == 3 and data["buyers"] == 2
+    assert data["repurchase_rate"] == 1.0
+    assert data["conversion_rate"] == 0.02  # rates as numbers
+    assert data["aov"] == "71.73" and data["roas"] is None
+
+
+def test_kpi_json_with_freight(store: Facts, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
+                       "--to", "2024-03-01", "--json", "--with-freight")
+    assert code == 0
+    assert json.loads(out)["gmv"] == "128.45"
+
+
+def test_kpi_by_week_rows(store: Facts, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "kpi", "--db", store.db_url, "--store", "京东旗舰店",
+                         "--from", "2024-03-01", "--to", "2024-03-17", "--by", "week", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert [r["period"] for r in data["rows"]] == ["2024-W09", "2024-W10", "2024-W11"]
+    assert [r["gmv"] for r in data["rows"]] == ["123.45", "10.00", "10.00"]
+    assert all(SUMMARY_KEYS <= set(r) for r in data["rows"])
+    assert data["total"]["orders"] == 3
+
+
+def test_kpi_table_has_chinese_labels(store: Facts, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
+                       "--to", "2024-03-11")
+    assert code == 0
+    assert "成交金额" in out and "143.45" in out and "客单价" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--from", "2024-02-30", "--to", "2024-03-01"), "bad --from date"),
+        (("--from", "2024-03-05", "--to", "2024-03-01"), "starts after it ends"),
+        (("--from", "2024-03-01", "--to", "2024-03-02", "--store", "nope"), "no store named"),
+        (("--from", "2024-03-01", "--to", "2024-03-02", "--by", "year"), "--by must be"),
+    ],
+)
+def test_kpi_bad_input_exits_2(store: Facts, capsys: pytest.CaptureFixture[str],
+                               args: tuple[str, ...], message: str) -> None:
+    code, out, err = run(capsys, "kpi", "--db", store.db_url, *args)
+    assert code == 2
+    assert "error:" in err and message in err
+    assert out == ""
+
+
+def test_kpi_needs_store_when_several(store: Facts, capsys: pytest.CaptureFixture[str]) -> None:
+    Facts(store.db_url, name="second")
+    code, _, err = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
+                       "--to", "2024-03-02")
+    assert code == 2 and "several stores" in err
+
+
+def test_target_set_and_show(store: Facts, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "target", "set", "--db", store.db_url, "--month", "2024-03",
+                         "--metric", "gmv", "--value", "310")
+    assert code == 0, err
+    code, out, err = run(capsys, "target", "show", "--db", store.db_url, "--month", "2024-03",
+                         "--as-of", "2024-03-11", "--json")
+    assert code == 0, err
+    gmv = json.loads(out)["metrics"]["gmv"]
+    assert gmv["target"] == "310.00" and gmv["actual"] == "143.45"
+    assert gmv["expected_to_date"] == "110.00"  # 11 of 31 days
+    code, _, err = run(capsys, "target", "set", "--db", store.db_url, "--month", "2024-13",
+                       "--metric", "gmv", "--value", "1")
+    assert code == 2 and "bad month" in err
+    code, _, err = run(capsys, "target", "set", "--db", store.db_url, "--month", "2024-03",
+                       "--metric", "gmv", "--value", "-5")
+    assert code == 2 and "≥ 0" in err
