@@ -1,0 +1,100 @@
+"""``storeops demo``: build the demo store, make a login, serve the cockpit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from storeops.common.cli_options import DbOption
+
+STAGES = {
+    "generate": "生成模拟数据 / generating",
+    "write": "写入商品与客户 / products, customers",
+    "orders": "写入订单与退款 / orders, refunds",
+    "traffic": "写入流量与广告 / traffic, ads",
+    "targets": "设置月度目标 / monthly targets",
+    "warehouse": "生成分析快照 / analytics snapshot",
+}
+
+
+def demo_command(
+    db: DbOption = None,
+    days: Annotated[int, typer.Option("--days", min=1, max=1100,
+                                      help="Days of history to simulate.")] = 180,
+    end: Annotated[str | None, typer.Option(
+        "--end", help="Last simulated day, YYYY-MM-DD (default: today, up to the current hour).",
+    )] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed, the same store.")] = 7,
+    skus: Annotated[int, typer.Option("--skus", min=5, max=5000, help="Number of SKUs.")] = 300,
+    password: Annotated[str | None, typer.Option(
+        "--password", help="Password of the demo user (default: a new random one each run).",
+    )] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build only; do not serve.")] = False,
+) -> None:
+    """Build the demo store (rebuilt from scratch on every run), print the login, serve it."""
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from storeops.accounts.passwords import check_password_rules
+    from storeops.config import resolve_db_url
+    from storeops.db.migrate import ensure_schema
+    from storeops.metrics.periods import parse_day
+    from storeops.metrics.warehouse import refresh
+    from storeops.sim.demo import DEMO_STORE, prepare_demo_login
+    from storeops.sim.writer import build_demo_store
+
+    if password is not None:  # refuse before minutes of work, not after
+        check_password_rules(password)
+    end_day = parse_day(end, "--end") if end else None
+    console = Console()
+    url = resolve_db_url(db)
+    ensure_schema(url)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    ) as bar:
+        task = bar.add_task("演示店铺 / demo store", total=len(STAGES))
+        seen: list[str] = []
+
+        def step(stage: str) -> None:
+            if seen:
+                bar.advance(task)
+            seen.append(stage)
+            bar.update(task, description=STAGES.get(stage, stage))
+
+        stats = build_demo_store(url, name=DEMO_STORE, days=days, end=end_day, seed=seed,
+                                 skus=skus, replace=True, progress=step)
+        # Built now rather than on the first page view, which would otherwise wait for it.
+        step("warehouse")
+        refresh(url, stats.store_id)
+        bar.update(task, completed=len(STAGES), description="完成 / done")
+    login = prepare_demo_login(url, password)
+    action = "rebuilt" if stats.replaced else "built"
+    console.print(
+        f"demo store {stats.store!r} {action}: {stats.first_day}..{stats.last_day}, "
+        f"{stats.products} SKUs, {stats.orders:,} orders, {stats.customers:,} customers, "
+        f"{stats.refunds:,} refunds, {stats.traffic_rows:,} traffic rows; campaign {stats.event}",
+        highlight=False,
+    )
+    address = f"http://{host}:{port}/"
+    console.print(Panel.fit(
+        f"地址 URL:      {address}\n"
+        f"用户名 user:   {login.username}\n"
+        f"密码 password: {login.password}",
+        title="登录 / Log in", border_style="green",
+    ), highlight=False)
+    if no_serve:
+        console.print(f"start it later with: storeops serve --port {port}", highlight=False)
+        return
+    from storeops.api.server import serve
+
+    serve(url, host=host, port=port)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``storeops demo`` to the main app."""
+    app.command("demo")(demo_command)

@@ -1,0 +1,86 @@
+"""``storeops demo --no-serve`` builds the store and prints a login that works, every time."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from storeops.accounts.users import authenticate, create_user
+from storeops.cli import app
+from storeops.db.engine import unit_of_work
+from storeops.db.migrate import upgrade
+from storeops.db.models import Order, Store
+from storeops.metrics.warehouse import store_dir
+
+
+def _password(output: str) -> str:
+    match = re.search(r"password:\s*(\S+)", output)
+    assert match, output
+    return match.group(1)
+
+
+def test_demo_builds_prints_the_login_and_can_run_twice(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    url = f"sqlite:///{db}"
+    runner = CliRunner()
+    # A fixed last day: a store that reaches today grows with the clock between the two runs.
+    first = runner.invoke(app, ["demo", "--db", str(db), "--no-serve", "--days", "14",
+                                "--end", "2026-03-31", "--skus", "30", "--port", "8123"])
+    assert first.exit_code == 0, first.output
+    assert "http://127.0.0.1:8123/" in first.output
+    assert "admin" in first.output and "built" in first.output
+    password = _password(first.output)
+    with unit_of_work(url) as session:
+        assert authenticate(session, "admin", password).role == "owner"
+        store = session.scalar(select(Store).where(Store.name == "demo"))
+        orders = session.scalar(select(func.count()).select_from(Order))
+        assert orders > 1000
+    # The analytics snapshot is built before serving, not on the first page view.
+    assert any(store_dir(url, store.id).iterdir())
+
+    second = runner.invoke(app, ["demo", "--db", str(db), "--no-serve", "--days", "14",
+                                 "--end", "2026-03-31", "--skus", "30"])
+    assert second.exit_code == 0, second.output
+    assert "rebuilt" in second.output
+    new_password = _password(second.output)
+    assert new_password != password
+    with unit_of_work(url) as session:
+        assert authenticate(session, "admin", new_password) is not None
+        assert authenticate(session, "admin", password) is None
+        assert session.scalar(select(func.count()).select_from(Store)) == 1
+        assert session.scalar(select(Store.id).where(Store.name == "demo")) == store.id
+        assert session.scalar(select(func.count()).select_from(Order)) == orders
+
+
+def test_demo_takes_over_an_existing_admin_as_owner(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    url = f"sqlite:///{db}"
+    upgrade(url)
+    with unit_of_work(url) as session:
+        create_user(session, "admin", "old-password-1", "analyst")
+    result = CliRunner().invoke(app, ["demo", "--db", str(db), "--no-serve", "--days", "2",
+                                      "--skus", "10", "--password", "demo-pass-2026"])
+    assert result.exit_code == 0, result.output
+    assert "demo-pass-2026" in result.output
+    with unit_of_work(url) as session:
+        assert authenticate(session, "admin", "demo-pass-2026").role == "owner"
+
+
+def test_demo_refuses_a_weak_password(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    result = CliRunner().invoke(app, ["demo", "--db", str(db), "--no-serve", "--days", "2",
+                                      "--skus", "10", "--password", "short"])
+    assert result.exit_code != 0
+    assert "at least" in str(result.exception)
+    assert not db.exists()  # refused before building anything
+
+
+def test_demo_refuses_a_bad_end_day(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    result = CliRunner().invoke(app, ["demo", "--db", str(db), "--no-serve", "--days", "2",
+                                      "--skus", "10", "--end", "2026-02-30"])
+    assert result.exit_code != 0
+    assert "--end" in result.output + str(result.exception)

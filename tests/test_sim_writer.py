@@ -1,0 +1,111 @@
+"""A built demo store reads back exactly as generated, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from storeops.db.engine import unit_of_work
+from storeops.db.models import (
+    AdSpendDaily,
+    Customer,
+    Order,
+    OrderLine,
+    Product,
+    Refund,
+    Store,
+    TrafficDaily,
+)
+from storeops.metrics.targets import get_targets
+from storeops.sim.model import SimConfig, generate_store
+from storeops.sim.writer import DemoStoreExists, build_demo_store
+
+END = date(2026, 3, 20)
+SMALL = {"days": 14, "end": END, "seed": 3, "skus": 40}
+
+
+def _count(session, model, store_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(
+        model.store_id == store_id))
+
+
+def test_written_store_round_trips(db_url: str) -> None:
+    stats = build_demo_store(db_url, **SMALL)
+    sim = generate_store(SimConfig(end=END, days=14, seed=3, skus=40))
+    assert stats.orders == len(sim.orders) > 1000
+    assert stats.first_day == date(2026, 3, 7) and stats.last_day == END
+    tz = ZoneInfo("Asia/Shanghai")
+    with unit_of_work(db_url) as session:
+        store = session.scalar(select(Store).where(Store.name == "demo"))
+        assert store.data_version >= 1 and store.timezone == "Asia/Shanghai"
+        sid = store.id
+        assert _count(session, Product, sid) == 40
+        assert _count(session, Customer, sid) == stats.customers == len(sim.customers)
+        assert _count(session, Order, sid) == stats.orders
+        assert _count(session, OrderLine, sid) == stats.order_lines
+        assert _count(session, Refund, sid) == stats.refunds == len(sim.refunds)
+        assert _count(session, TrafficDaily, sid) == stats.traffic_rows == len(sim.traffic)
+        assert _count(session, AdSpendDaily, sid) == stats.ad_rows
+        # Line amounts add up to goods less the seller discount, order by order.
+        mismatched = session.execute(
+            select(Order.id)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .where(Order.store_id == sid)
+            .group_by(Order.id, Order.goods_cents, Order.seller_discount_cents)
+            .having(func.sum(OrderLine.amount_cents)
+                    != Order.goods_cents - Order.seller_discount_cents)
+        ).all()
+        assert mismatched == []
+        # Times come back aware and the store-local day is the Shanghai day, not the UTC one.
+        orders = session.scalars(select(Order).where(Order.store_id == sid)).all()
+        assert all(o.placed_at.tzinfo is not None for o in orders)
+        assert all(o.placed_date == o.placed_at.astimezone(tz).date() for o in orders)
+        assert any(o.placed_date != o.placed_at.date() for o in orders)  # evening in UTC
+        by_id = {o.platform_order_id: o for o in orders}
+        first = sim.orders[0]
+        stored = by_id[first.platform_order_id]
+        assert stored.placed_at == first.placed_at and stored.paid_at == first.paid_at
+        assert stored.goods_cents == first.goods_cents and stored.status == first.status
+        assert len({o.content_hash for o in orders}) == len(orders)
+        total_gmv = session.scalar(select(func.sum(OrderLine.amount_cents)).where(
+            OrderLine.store_id == sid))
+        assert total_gmv == sum(ln.amount_cents for o in sim.orders for ln in o.lines)
+        refund = session.scalars(select(Refund).where(Refund.store_id == sid)).first()
+        assert refund.refund_date == refund.refunded_at.astimezone(tz).date()
+        assert refund.order_id is not None and refund.customer_id is not None
+        uv = session.scalar(select(func.sum(TrafficDaily.uv)).where(TrafficDaily.store_id == sid))
+        assert uv == sum(t.uv for t in sim.traffic)
+        targets = get_targets(session, sid, "2026-03")
+        assert set(targets) == {"gmv", "uv", "conversion_rate", "aov"}
+        assert 0 < targets["conversion_rate"] < 1
+        assert get_targets(session, sid, "2026-02")["gmv"] > 0
+
+
+def test_rebuilding_needs_replace_and_replaces_only_that_store(db_url: str) -> None:
+    build_demo_store(db_url, **SMALL)
+    other = build_demo_store(db_url, name="other", days=3, end=END, seed=9, skus=10)
+    with pytest.raises(DemoStoreExists, match="already exists"):
+        build_demo_store(db_url, **SMALL)
+    again = build_demo_store(db_url, **{**SMALL, "seed": 4}, replace=True)
+    assert again.replaced
+    with unit_of_work(db_url) as session:
+        demo = session.scalar(select(Store).where(Store.name == "demo"))
+        assert demo.id == again.store_id and demo.data_version >= 2
+        assert _count(session, Order, demo.id) == again.orders
+        assert _count(session, Refund, demo.id) == again.refunds
+        assert _count(session, Product, demo.id) == 40
+        assert _count(session, Order, other.store_id) == other.orders
+
+
+def test_default_end_is_today_in_shanghai_and_nothing_is_in_the_future(db_url: str) -> None:
+    from storeops.common.timeutil import utcnow
+
+    stats = build_demo_store(db_url, days=2, skus=10)
+    today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert stats.last_day == today and stats.first_day == today - timedelta(days=1)
+    with unit_of_work(db_url) as session:
+        latest = session.scalar(select(func.max(Order.placed_at)))
+        assert latest <= utcnow()
