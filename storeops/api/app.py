@@ -1,0 +1,46 @@
+"""The web application: JSON API under /api/v1, the cockpit pages, static files."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.staticfiles import StaticFiles
+
+from storeops.api.errors import install_error_handlers
+from storeops.api.routes import router as api_router
+from storeops.api.secret import load_secret_key
+from storeops.config import normalize_db_url
+from storeops.db.migrate import ensure_schema
+from storeops.web.pages import STATIC_DIR
+from storeops.web.pages import router as pages_router
+
+SESSION_COOKIE = "storeops_session"
+SESSION_MAX_AGE = 14 * 24 * 3600
+
+
+def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
+    """The cockpit and its API over the database at ``db_url`` (upgraded to head first)."""
+    db_url = normalize_db_url(db_url)
+    ensure_schema(db_url)
+    app = FastAPI(
+        title="storeops API",
+        version="1",
+        description="KPIs, funnel, traffic, targets and imports of the stores in one database. "
+        "Authenticate with the cockpit's session cookie or HTTP Basic.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.db_url = db_url
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key or load_secret_key(db_url),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+    )
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

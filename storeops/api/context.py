@@ -1,0 +1,113 @@
+"""What a request is about: the store (``?store=``) and the period (``?from=&to=``).
+
+Left out, the store is the only or first one, and the period is the 30 store-local days ending
+on the last day that has data (today where there is none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from fastapi import Query, Request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storeops.catalog.stores import StoreError, list_stores, resolve_store
+from storeops.common.timeutil import local_date, utcnow
+from storeops.db.engine import session_factory
+from storeops.db.models import Order, Store, TrafficDaily
+from storeops.metrics.periods import check_range, parse_day
+
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    id: int
+    name: str
+    timezone: str
+    currency: str
+    platform: str
+
+    @classmethod
+    def of(cls, store: Store) -> StoreInfo:
+        return cls(store.id, store.name, store.timezone, store.currency, store.platform)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The store and the inclusive period of a request, plus every store for the picker."""
+
+    store: StoreInfo
+    first: date
+    last: date
+    stores: tuple[StoreInfo, ...]
+    explicit_period: bool
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+def pick_store(session: Session, name: str | None) -> Store:
+    """The named store; without a name the only, or else the first, store."""
+    if name:
+        return resolve_store(session, name)
+    stores = list_stores(session)
+    if not stores:
+        raise StoreError("the database has no store yet: import data or run `storeops demo`")
+    return stores[0]
+
+
+def last_data_day(session: Session, store: Store) -> date | None:
+    last_order = session.scalar(
+        select(func.max(Order.placed_date)).where(Order.store_id == store.id)
+    )
+    last_traffic = session.scalar(
+        select(func.max(TrafficDaily.day)).where(TrafficDaily.store_id == store.id)
+    )
+    days = [d for d in (last_order, last_traffic) if d is not None]
+    return max(days) if days else None
+
+
+def default_period(session: Session, store: Store) -> tuple[date, date]:
+    last = last_data_day(session, store) or local_date(utcnow(), store.timezone)
+    return last - timedelta(days=DEFAULT_DAYS - 1), last
+
+
+def resolve_scope(
+    session: Session, store_name: str | None, from_text: str | None, to_text: str | None
+) -> Scope:
+    store = pick_store(session, store_name)
+    first = parse_day(from_text, "from date") if from_text else None
+    last = parse_day(to_text, "to date") if to_text else None
+    if first is None or last is None:
+        default_first, default_last = default_period(session, store)
+        if first is None and last is None:
+            first, last = default_first, default_last
+        elif first is None:
+            first = last - timedelta(days=DEFAULT_DAYS - 1)  # type: ignore[operator]
+        else:
+            last = first + timedelta(days=DEFAULT_DAYS - 1)
+    check_range(first, last)
+    return Scope(
+        store=StoreInfo.of(store),
+        first=first,
+        last=last,
+        stores=tuple(StoreInfo.of(s) for s in list_stores(session)),
+        explicit_period=bool(from_text or to_text),
+    )
+
+
+def scope(
+    request: Request,
+    store: str | None = Query(None, description="Store name; default: the only/first store."),
+    from_: str | None = Query(
+        None, alias="from", description="First store-local day, YYYY-MM-DD."
+    ),
+    to: str | None = Query(None, description="Last store-local day (inclusive), YYYY-MM-DD."),
+) -> Scope:
+    """FastAPI dependency: the store and period a request asks about."""
+    with session_factory(request.app.state.db_url)() as session:
+        return resolve_scope(session, store, from_, to)

@@ -1,0 +1,138 @@
+"""The JSON API under /api/v1: thin adapters over the KPI, target and import services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+
+from storeops.accounts.permissions import Permission
+from storeops.api import schemas
+from storeops.api.auth import CurrentUser, db_url_of, require
+from storeops.api.context import Scope, scope
+from storeops.api.targets_io import month_of_scope, read_targets, write_targets
+from storeops.api.uploads import import_upload
+from storeops.catalog.stores import list_stores
+from storeops.db.engine import session_factory
+from storeops.metrics import service
+from storeops.metrics.definitions import DIMENSIONS
+from storeops.metrics.periods import BY_CHOICES
+
+router = APIRouter(prefix="/api/v1", tags=["storeops"])
+
+_KPI = require(Permission.KPI_VIEW)
+_SKU = require(Permission.SKU_VIEW)
+_SCOPE = Depends(scope)
+
+
+def _scope_out(sc: Scope) -> dict[str, Any]:
+    return {"store": sc.store.name, "from": sc.first, "to": sc.last}
+
+
+@router.get("/me", response_model=schemas.MeOut)
+def me(user: CurrentUser = _KPI) -> dict[str, Any]:
+    """The logged-in user and what their role allows."""
+    return {
+        "username": user.username, "display_name": user.display_name, "role": user.role,
+        "permissions": sorted(p.value for p in user.permissions),
+    }
+
+
+@router.get("/stores", response_model=list[schemas.StoreOut], dependencies=[_KPI])
+def stores(request: Request) -> list[Any]:
+    with session_factory(db_url_of(request))() as session:
+        return [schemas.StoreOut.model_validate(s, from_attributes=True)
+                for s in list_stores(session)]
+
+
+@router.get("/kpi/summary", response_model=schemas.SummaryOut, dependencies=[_KPI])
+def kpi_summary(request: Request, sc: Scope = _SCOPE) -> dict[str, Any]:
+    """Every metric of the store over the period."""
+    metrics = service.kpi_summary(db_url_of(request), sc.store.id, sc.first, sc.last)
+    return {**_scope_out(sc), "metrics": metrics}
+
+
+@router.get("/kpi/series", response_model=schemas.SeriesOut, dependencies=[_KPI])
+def kpi_series(
+    request: Request,
+    sc: Scope = _SCOPE,
+    by: str = Query("day", description=f"One of {', '.join(BY_CHOICES)}"),
+) -> dict[str, Any]:
+    """The metrics per day, ISO week or month of the period."""
+    rows = service.kpi_series(db_url_of(request), sc.store.id, sc.first, sc.last, by=by)
+    return {**_scope_out(sc), "by": by, "rows": rows}
+
+
+@router.get("/kpi/compare", response_model=schemas.CompareOut, dependencies=[_KPI])
+def kpi_compare(request: Request, sc: Scope = _SCOPE) -> dict[str, Any]:
+    """The period against the previous period of the same length."""
+    result = service.compare(db_url_of(request), sc.store.id, sc.first, sc.last)
+    return {**_scope_out(sc), **result}
+
+
+@router.get("/kpi/by/{dimension}", response_model=schemas.ByOut, dependencies=[_KPI, _SKU])
+def kpi_by(
+    request: Request,
+    dimension: str = Path(description=f"One of {', '.join(DIMENSIONS)}"),
+    sc: Scope = _SCOPE,
+    order_by: str = Query("gmv", description="Metric to sort by"),
+    order: str = Query("desc", pattern="^(asc|desc)$"),
+    limit: int | None = Query(None, ge=1, le=10_000),
+) -> dict[str, Any]:
+    """Metrics per SKU, category or traffic source."""
+    rows = service.kpi_by(
+        db_url_of(request), sc.store.id, sc.first, sc.last, dimension=dimension,
+        limit=limit, order_by=order_by, descending=order == "desc",
+    )
+    return {**_scope_out(sc), "dimension": dimension, "rows": rows}
+
+
+@router.get("/funnel", response_model=schemas.FunnelOut, dependencies=[_KPI])
+def funnel(request: Request, sc: Scope = _SCOPE) -> dict[str, Any]:
+    """Exposure → click → cart → order → pay, with the weakest step."""
+    return {**_scope_out(sc), **service.funnel(db_url_of(request), sc.store.id, sc.first, sc.last)}
+
+
+@router.get("/traffic/sources", response_model=schemas.TrafficOut, dependencies=[_KPI])
+def traffic_sources(request: Request, sc: Scope = _SCOPE) -> dict[str, Any]:
+    """UV, PV and share of UV per traffic source."""
+    rows = service.traffic_by_source(db_url_of(request), sc.store.id, sc.first, sc.last)
+    return {**_scope_out(sc), "sources": rows}
+
+
+@router.get("/targets", response_model=schemas.TargetsOut, dependencies=[_KPI])
+def get_targets(
+    request: Request,
+    sc: Scope = _SCOPE,
+    month: str | None = Query(None, description="YYYY-MM; default: the month of `to`"),
+) -> dict[str, Any]:
+    """The month's targets and how far the store has come."""
+    return read_targets(db_url_of(request), sc, month or month_of_scope(sc))
+
+
+@router.put("/targets", response_model=schemas.TargetsOut,
+            dependencies=[require(Permission.TARGET_EDIT)])
+def put_targets(
+    request: Request, body: schemas.TargetsIn, sc: Scope = _SCOPE
+) -> dict[str, Any]:
+    """Set some or all of the month's targets (gmv, uv, conversion_rate, aov)."""
+    write_targets(db_url_of(request), sc.store.id, body.month, body.targets)
+    return read_targets(db_url_of(request), sc, body.month)
+
+
+@router.post("/imports", response_model=schemas.ImportOut,
+             dependencies=[require(Permission.IMPORT_RUN)])
+async def post_import(
+    request: Request,
+    kind: str = Form(description="orders, products, traffic or ads"),
+    file: UploadFile = File(description="CSV or XLSX, plain or gzip"),
+    format: str | None = Form(None, description="jd for a JD export"),
+    mapping: UploadFile | None = File(None, description="A column mapping (YAML)"),
+    store: str | None = Query(None, description="Store to import into"),
+) -> dict[str, Any]:
+    """Import an uploaded file; returns the summary and the rejected rows."""
+    result = await import_upload(
+        db_url_of(request), kind, file, fmt=format, mapping=mapping, store=store
+    )
+    return {"store": result.summary.get("store") or store, "summary": result.summary,
+            "rejected_rows": result.rejected_rows}

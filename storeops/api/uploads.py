@@ -1,0 +1,75 @@
+"""Running an import from an uploaded file (shared by the API and the import page)."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from storeops.common.errors import StoreopsError
+from storeops.importers.service import KINDS, import_file
+
+__all__ = ["KINDS", "UploadError", "UploadResult", "import_upload"]
+
+
+class UploadError(StoreopsError, ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    summary: dict[str, Any]
+    rejected_rows: list[dict[str, Any]]  # the first ones (the importer keeps up to 500)
+    rejected_total: int
+
+
+def _safe_name(name: str | None, fallback: str) -> str:
+    # Keep the suffixes (.csv.gz, .xlsx): the importer reads the file type from them.
+    base = Path(name or "").name
+    base = re.sub(r"[^\w.\-]+", "_", base).strip("._")
+    return base or fallback
+
+
+async def _save(upload: UploadFile, folder: Path, fallback: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / _safe_name(upload.filename, fallback)
+    with path.open("wb") as fh:
+        while chunk := await upload.read(1 << 20):
+            fh.write(chunk)
+    return path
+
+
+async def import_upload(
+    db_url: str,
+    kind: str,
+    upload: UploadFile | None,
+    *,
+    fmt: str | None = None,
+    mapping: UploadFile | None = None,
+    store: str | None = None,
+) -> UploadResult:
+    """Save the upload (and its mapping) to a temporary folder and run the importer on it;
+    the importer checks the kind, the format and every row."""
+    if upload is None or not upload.filename:
+        raise UploadError("no file was uploaded")
+    fmt = (fmt or "").strip() or None
+    if fmt == "mapping":  # the upload form's choice "read it through the mapping file"
+        fmt = None
+    with tempfile.TemporaryDirectory(prefix="storeops-upload-") as tmp:
+        folder = Path(tmp)
+        path = await _save(upload, folder / "data", f"upload-{kind}.csv")
+        if path.stat().st_size == 0:
+            raise UploadError(f"the uploaded file {upload.filename!r} is empty")
+        mapping_path = None
+        if mapping is not None and mapping.filename:
+            mapping_path = await _save(mapping, folder / "mapping", "mapping.yaml")
+        summary = await run_in_threadpool(
+            import_file, db_url, kind, path, fmt=fmt, mapping=mapping_path, store=store,
+            source_name=upload.filename, write_rejects=False,
+        )
+    return UploadResult(summary.to_dict(), list(summary.rejected_rows), summary.rejected)

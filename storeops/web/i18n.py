@@ -1,0 +1,74 @@
+"""Languages of the cockpit: zh-CN by default, English on request.
+
+Each language has one message catalog (``i18n/<lang>.yaml``), loaded once. Metric names are
+not in the catalogs: they come from :mod:`storeops.metrics.definitions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from storeops.metrics.definitions import label as metric_label_of
+
+LANGS = ("zh-CN", "en")
+DEFAULT_LANG = "zh-CN"
+CATALOG_DIR = Path(__file__).with_name("i18n")
+
+Translator = Callable[..., str]
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+@cache
+def catalog(lang: str) -> dict[str, str]:
+    with (CATALOG_DIR / f"{lang}.yaml").open(encoding="utf-8") as fh:
+        return _flatten(yaml.safe_load(fh) or {})
+
+
+def normalize_lang(text: str | None) -> str | None:
+    """``en``, ``en-US`` → en; ``zh``, ``zh-CN`` → zh-CN; anything else → None."""
+    value = (text or "").strip().lower()
+    if value.startswith("en"):
+        return "en"
+    if value.startswith("zh"):
+        return "zh-CN"
+    return None
+
+
+def translate(lang: str, key: str, **params: Any) -> str:
+    """The message ``key`` in ``lang`` (else the default language, else the key itself)."""
+    text = catalog(lang).get(key) or catalog(DEFAULT_LANG).get(key) or key
+    return text.format(**params) if params else text
+
+
+def translator(lang: str) -> Translator:
+    def t(key: str, **params: Any) -> str:
+        return translate(lang, key, **params)
+
+    return t
+
+
+def metric_label(key: str, lang: str) -> str:
+    return metric_label_of(key, "en" if lang == "en" else "zh")
+
+
+def label_or_raw(lang: str, prefix: str, value: str | None) -> str:
+    """A translated label for a code such as a traffic source, or the code as it is."""
+    if value is None:
+        return translate(lang, f"{prefix}.unknown")
+    key = f"{prefix}.{value}"
+    return catalog(lang).get(key) or value

@@ -1,0 +1,333 @@
+"""The cockpit's pages: server-rendered Jinja2, HTMX for the SKU table, ECharts for charts.
+
+Every page but the login goes through ``require(permission)``; the data come from the same
+services the API uses, a handful of calls per page.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+
+from storeops.accounts.permissions import Permission
+from storeops.accounts.users import authenticate
+from storeops.api.auth import SESSION_USER_KEY, CurrentUser, db_url_of, require
+from storeops.api.context import Scope, resolve_scope, scope
+from storeops.api.targets_io import month_of_scope, read_targets, write_targets
+from storeops.api.uploads import KINDS, import_upload
+from storeops.catalog.stores import StoreError
+from storeops.common.errors import StoreopsError
+from storeops.common.money import parse_decimal
+from storeops.db.engine import session_factory
+from storeops.db.models import Product
+from storeops.metrics import service
+from storeops.web import sku_table
+from storeops.web.i18n import DEFAULT_LANG, LANGS, normalize_lang, translator
+from storeops.web.i18n import metric_label as _metric_label
+from storeops.web.views import (
+    SKU_METRICS,
+    funnel_view,
+    kpi_cards,
+    sku_row,
+    traffic_chart,
+    trend_chart,
+)
+
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+TEMPLATE_DIR = WEB_DIR / "templates"
+LANG_COOKIE = "lang"
+QUICK_DAYS = (7, 30, 90)
+
+router = APIRouter(include_in_schema=False)
+templates = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def page_lang(request: Request) -> str:
+    """?lang= wins, then the lang cookie, then zh-CN."""
+    return (
+        normalize_lang(request.query_params.get("lang"))
+        or normalize_lang(request.cookies.get(LANG_COOKIE))
+        or DEFAULT_LANG
+    )
+
+
+def _query_url(path: str, params: dict[str, Any]) -> str:
+    clean = {k: v for k, v in params.items() if v not in (None, "")}
+    return path + (f"?{urlencode(clean)}" if clean else "")
+
+
+def scope_params(sc: Scope | None) -> dict[str, str]:
+    """The query that keeps a page on the same store and period."""
+    if sc is None:
+        return {}
+    return {"store": sc.store.name, "from": sc.first.isoformat(), "to": sc.last.isoformat()}
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    user: CurrentUser | None = None,
+    sc: Scope | None = None,
+) -> HTMLResponse:
+    lang = page_lang(request)
+    t = translator(lang)
+    base_params = scope_params(sc)
+
+    def url(path: str, **params: Any) -> str:
+        return _query_url(path, {**base_params, **params})
+
+    quick_periods = []
+    if sc is not None:
+        for n in QUICK_DAYS:
+            first = (sc.last - timedelta(days=n - 1)).isoformat()
+            quick_periods.append((n, _query_url(request.url.path, {
+                **base_params, "from": first, "to": sc.last.isoformat()})))
+    other_lang = "en" if lang != "en" else "zh-CN"
+    switch_params = dict(request.query_params)
+    switch_params["lang"] = other_lang
+    html = templates.get_template(template).render(
+        request=request, lang=lang, t=t, user=user, sc=sc, url=url,
+        metric_label=lambda key: _metric_label(key, lang),
+        lang_switch_url=_query_url(request.url.path, switch_params),
+        quick_periods=quick_periods,
+        Permission=Permission, **context,
+    )
+    response = HTMLResponse(html, status_code=status)
+    chosen = normalize_lang(request.query_params.get("lang"))
+    if chosen in LANGS:
+        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+def render_error(
+    request: Request, status: int, key: str | None, *, detail: str | None = None
+) -> HTMLResponse:
+    t = translator(page_lang(request))
+    message = detail or t(key or "error.title")
+    return render(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+def optional_scope(request: Request) -> Scope | None:
+    """The page's store and period, or None while the database has no store yet."""
+    params = request.query_params
+    with session_factory(db_url_of(request))() as session:
+        try:
+            return resolve_scope(session, params.get("store"), params.get("from"),
+                                 params.get("to"))
+        except StoreError:
+            if params.get("store"):
+                raise
+            return None
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: an open redirect would hand the login to another site.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+# --- login -----------------------------------------------------------------------------------
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "login.html", {"next": _safe_next(next), "failed": False})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/"),
+) -> Response:
+    with session_factory(db_url_of(request))() as session:
+        user = authenticate(session, username, password)
+    if user is None:
+        return render(request, "login.html",
+                      {"next": _safe_next(next), "failed": True, "username": username},
+                      status=401)
+    request.session.clear()  # a fresh session on login
+    request.session[SESSION_USER_KEY] = user.id
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+# --- overview --------------------------------------------------------------------------------
+
+@router.get("/")
+def overview(
+    request: Request,
+    user: CurrentUser = require(Permission.KPI_VIEW),
+    sc: Scope | None = Depends(optional_scope),
+) -> Response:
+    if sc is None:
+        target = "/import" if user.can(Permission.IMPORT_RUN) else None
+        if target:
+            return RedirectResponse(target, status_code=303)
+        raise StoreError("the database has no store yet: import data or run `storeops demo`")
+    lang = page_lang(request)
+    db, sid = db_url_of(request), sc.store.id
+    comparison = service.compare(db, sid, sc.first, sc.last)
+    series = service.kpi_series(db, sid, sc.first, sc.last, by="day")
+    sources = service.traffic_by_source(db, sid, sc.first, sc.last)
+    # The funnel's steps are base facts the comparison already holds: no second query.
+    funnel = service.funnel_from_facts(comparison["current"])
+    top = service.kpi_by(db, sid, sc.first, sc.last, dimension="sku", limit=10,
+                         metrics=list(SKU_METRICS))
+    month = month_of_scope(sc)
+    targets = read_targets(db, sc, month)
+    steps, weakest_text = funnel_view(funnel, lang)
+    prev = comparison.get("previous_period") or {}
+    context = {
+        "cards": kpi_cards(comparison, targets["targets"], targets["progress"], lang,
+                           sc.store.currency),
+        "charts": {"trend": trend_chart(series, lang), "traffic": traffic_chart(sources, lang)},
+        "has_traffic": any(s.get("uv") for s in sources),
+        "funnel_steps": steps,
+        "weakest_text": weakest_text,
+        "top_skus": [sku_row(r, lang, sc.store.currency) for r in top],
+        "sku_metrics": SKU_METRICS,
+        "month": month,
+        "targets": targets["targets"],
+        "target_conversion_pct": _percent_text(targets["targets"].get("conversion_rate")),
+        "prev_first": prev.get("from"),
+        "prev_last": prev.get("to"),
+        "saved": request.query_params.get("saved") == "1",
+    }
+    return render(request, "overview.html", context, user=user, sc=sc)
+
+
+def _percent_text(rate: Decimal | None) -> str:
+    return "" if rate is None else format((Decimal(rate) * 100).normalize(), "f")
+
+
+def _target_value(text: str, *, percent: bool = False) -> Decimal | None:
+    value = parse_decimal(text)
+    if value is None:
+        return None
+    return value / 100 if percent else value
+
+
+@router.post("/targets")
+def post_targets(
+    request: Request,
+    user: CurrentUser = require(Permission.TARGET_EDIT),
+    sc: Scope = Depends(scope),
+    month: str = Form(...),
+    gmv: str = Form(""),
+    uv: str = Form(""),
+    conversion_rate: str = Form(""),
+    aov: str = Form(""),
+) -> Response:
+    """The overview's target form; the conversion rate is typed as a percentage."""
+    values = {
+        "gmv": _target_value(gmv),
+        "uv": _target_value(uv),
+        "conversion_rate": _target_value(conversion_rate, percent=True),
+        "aov": _target_value(aov),
+    }
+    write_targets(db_url_of(request), sc.store.id, month.strip(), values)
+    return RedirectResponse(_query_url("/", {**scope_params(sc), "saved": "1"}), status_code=303)
+
+
+# --- SKUs ------------------------------------------------------------------------------------
+
+def _products(db_url: str, store_id: int) -> list[dict[str, Any]]:
+    with session_factory(db_url)() as session:
+        rows = session.execute(
+            select(Product.id, Product.platform_sku_id, Product.seller_code, Product.title,
+                   Product.category, Product.status).where(Product.store_id == store_id)
+        ).all()
+    keys = ("product_id", "platform_sku_id", "seller_code", "title", "category", "status")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+@router.get("/skus")
+def skus(
+    request: Request,
+    user: CurrentUser = require(Permission.SKU_VIEW),
+    sc: Scope = Depends(scope),
+) -> Response:
+    lang = page_lang(request)
+    db = db_url_of(request)
+    query = sku_table.SkuQuery.from_params(request.query_params)
+    metrics = service.kpi_by(db, sc.store.id, sc.first, sc.last, dimension="sku",
+                             metrics=list(SKU_METRICS))
+    page = sku_table.listing(sku_table.merge(_products(db, sc.store.id), metrics), query)
+    context = {
+        "query": query,
+        "page": page,
+        "rows": [sku_row(r, lang, sc.store.currency) for r in page.rows],
+        "sku_metrics": SKU_METRICS,
+        "text_sorts": sku_table.TEXT_SORTS,
+    }
+    # HTMX asks for the table only when a filter, a sort or a page changes.
+    template = "_sku_table.html" if request.headers.get("HX-Request") else "skus.html"
+    return render(request, template, context, user=user, sc=sc)
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+@router.get("/import")
+def import_page(
+    request: Request,
+    user: CurrentUser = require(Permission.IMPORT_RUN),
+    sc: Scope | None = Depends(optional_scope),
+) -> Response:
+    return render(request, "import.html", {"kinds": KINDS, "result": None, "error": None},
+                  user=user, sc=sc)
+
+
+@router.post("/import")
+async def run_import(
+    request: Request,
+    user: CurrentUser = require(Permission.IMPORT_RUN),
+    sc: Scope | None = Depends(optional_scope),
+    kind: str = Form(...),
+    file: UploadFile = File(...),
+    format: str = Form("jd"),
+    mapping: UploadFile | None = File(None),
+    store: str = Form(""),
+) -> Response:
+    """Import into the store named in the form (created when new), else the page's store."""
+    target_store = store.strip() or (sc.store.name if sc else None)
+    context: dict[str, Any] = {"kinds": KINDS, "result": None, "error": None,
+                               "chosen_kind": kind, "chosen_format": format,
+                               "chosen_store": target_store}
+    try:
+        context["result"] = await import_upload(
+            db_url_of(request), kind, file, fmt=format,
+            mapping=mapping if format == "mapping" else None,
+            store=target_store,
+        )
+    except StoreopsError as exc:
+        context["error"] = str(exc)
+        return render(request, "import.html", context, status=422, user=user, sc=sc)
+    with session_factory(db_url_of(request))() as session:
+        # Show the store the file went into (it may have just been created).
+        sc = resolve_scope(session, context["result"].summary.get("store") or target_store,
+                           None, None)
+    return render(request, "import.html", context, user=user, sc=sc)

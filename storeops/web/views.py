@@ -1,0 +1,165 @@
+"""View models of the cockpit pages: plain data built from service results (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from storeops.web import format as fmt
+from storeops.web.i18n import label_or_raw, metric_label, translate
+
+# The overview's cards, in display order.
+CARD_METRICS = (
+    "gmv", "orders", "buyers", "aov", "uv", "pv", "conversion_rate", "uv_value",
+    "refund_amount", "add_to_cart_rate", "repurchase_rate", "roas",
+)
+# Targets shown on cards (the monthly targets the form sets).
+TARGET_CARD_METRICS = ("gmv", "uv", "conversion_rate", "aov")
+ANIMATION_MS = 300  # short: the figures matter more than the effect
+# Columns of the SKU tables: metric keys in display order.
+SKU_METRICS = ("gmv", "orders", "units", "uv", "conversion_rate", "add_to_cart_rate",
+               "refund_amount")
+
+
+@dataclass(frozen=True)
+class Card:
+    key: str
+    label: str
+    value: str
+    change: str
+    change_class: str
+    has_target: bool = False
+    target: str | None = None
+    achievement: str | None = None
+    achievement_pct: float | None = None
+
+
+def _progress_entry(progress: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """One metric of :func:`storeops.metrics.targets.target_progress`'s result."""
+    entry = (progress or {}).get("metrics", {}).get(key)
+    return entry if isinstance(entry, Mapping) else {}
+
+
+def kpi_cards(
+    comparison: Mapping[str, Any],
+    targets: Mapping[str, Any],
+    progress: Mapping[str, Any],
+    lang: str,
+    currency: str,
+) -> list[Card]:
+    current = comparison.get("current", {})
+    changes = comparison.get("change", {})
+    cards = []
+    for key in CARD_METRICS:
+        text, css = fmt.change_badge(key, changes.get(key))
+        card: dict[str, Any] = {
+            "key": key, "label": metric_label(key, lang),
+            "value": fmt.metric_value(key, current.get(key), currency),
+            "change": text, "change_class": css,
+        }
+        if key in TARGET_CARD_METRICS:
+            card["has_target"] = True
+            target = targets.get(key)
+            if target is not None:
+                card["target"] = fmt.metric_value(key, target, currency)
+                achieved = _progress_entry(progress, key).get("achievement")
+                if achieved is not None:
+                    card["achievement"] = fmt.percent(float(achieved), 1)
+                    card["achievement_pct"] = max(0.0, min(float(achieved), 1.0)) * 100
+        cards.append(Card(**card))
+    return cards
+
+
+def trend_chart(series: Sequence[Mapping[str, Any]], lang: str) -> dict[str, Any]:
+    """ECharts option: GMV bars on the left axis, orders line on the right axis, by day."""
+    gmv_name = translate(lang, "overview.series_gmv")
+    orders_name = translate(lang, "overview.series_orders")
+    return {
+        "animationDuration": ANIMATION_MS,
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": [gmv_name, orders_name], "top": 0},
+        "grid": {"left": 60, "right": 50, "top": 36, "bottom": 30},
+        "xAxis": {"type": "category", "data": [r["period"] for r in series]},
+        "yAxis": [
+            {"type": "value", "name": gmv_name},
+            {"type": "value", "name": orders_name, "splitLine": {"show": False}},
+        ],
+        "series": [
+            {"name": gmv_name, "type": "bar", "yAxisIndex": 0, "itemStyle": {"color": "#e1251b"},
+             "data": [float(r.get("gmv") or 0) for r in series]},
+            {"name": orders_name, "type": "line", "yAxisIndex": 1, "smooth": True,
+             "itemStyle": {"color": "#2f6fdf"},
+             "data": [int(r.get("orders") or 0) for r in series]},
+        ],
+    }
+
+
+def traffic_chart(sources: Sequence[Mapping[str, Any]], lang: str) -> dict[str, Any]:
+    """ECharts option: a ring of UV by source."""
+    return {
+        "animationDuration": ANIMATION_MS,
+        "tooltip": {"trigger": "item", "formatter": "{b}: {c} ({d}%)"},
+        "legend": {"bottom": 0},
+        "series": [{
+            "type": "pie", "radius": ["40%", "68%"], "center": ["50%", "45%"],
+            "label": {"formatter": "{b}\n{d}%"},
+            "data": [{"name": label_or_raw(lang, "source", s.get("source")),
+                      "value": int(s.get("uv") or 0)} for s in sources],
+        }],
+    }
+
+
+@dataclass(frozen=True)
+class FunnelStepView:
+    key: str
+    label: str
+    value: str
+    rate: str | None
+    typical: str | None
+    width_pct: float
+    weakest: bool
+
+
+def funnel_view(result: Mapping[str, Any], lang: str) -> tuple[list[FunnelStepView], str]:
+    """The steps (bar widths on a log scale, exposure dwarfs payments) and the weakest-step
+    sentence."""
+    import math
+
+    steps = list(result.get("steps", []))
+    weakest = result.get("weakest")
+    top = max((int(s.get("value") or 0) for s in steps), default=0)
+    views = []
+    sentence = translate(lang, "overview.weakest_none")
+    for s in steps:
+        value = int(s.get("value") or 0)
+        width = 0.0
+        if top > 0 and value > 0:
+            width = max(6.0, 100 * math.log10(value + 1) / math.log10(top + 1))
+        typical = s.get("typical")
+        typical_text = (
+            translate(lang, "overview.typical", low=fmt.percent(typical[0], 0),
+                      high=fmt.percent(typical[1], 0)) if typical else None
+        )
+        label = translate(lang, f"funnel.{s['key']}")
+        rate = fmt.percent(s.get("rate"), 1) if s.get("rate") is not None else None
+        views.append(FunnelStepView(s["key"], label, fmt.count(value), rate, typical_text,
+                                    width, s["key"] == weakest))
+        if s["key"] == weakest and typical:
+            sentence = translate(
+                lang, "overview.weakest", step=label, rate=rate or fmt.DASH,
+                low=fmt.percent(typical[0], 0), high=fmt.percent(typical[1], 0),
+            )
+    return views, sentence
+
+
+def sku_row(row: Mapping[str, Any], lang: str, currency: str) -> dict[str, Any]:
+    """One SKU for a table: identity fields as they are, metrics formatted."""
+    cells = {k: fmt.metric_value(k, row.get(k), currency) for k in SKU_METRICS}
+    return {
+        "platform_sku_id": row.get("platform_sku_id") or "",
+        "title": row.get("title") or "",
+        "category": row.get("category") or "",
+        "status": label_or_raw(lang, "status", row.get("status")),
+        "cells": cells,
+    }

@@ -1,0 +1,112 @@
+"""A small store with known numbers for the API, page and browser tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from storeops.accounts import passwords
+from storeops.accounts.users import create_user
+from storeops.catalog.stores import bump_data_version
+from storeops.db.bulk import bulk_insert
+from storeops.db.engine import unit_of_work
+from storeops.db.models import (
+    AdSpendDaily,
+    Order,
+    OrderLine,
+    Product,
+    Refund,
+    Store,
+    TrafficDaily,
+)
+
+STORE = "旗舰店"
+LAST_DAY = date(2026, 10, 31)
+DAYS = 60
+PASSWORD = "pass-word-1"
+SOURCES = {"search": 53, "campaign": 22, "recommend": 15, "category": 10}
+PRODUCTS = [
+    # sku, title, category, status, unit price in cents
+    ("1001", "无线蓝牙耳机 降噪版", "数码", "on_sale", 19900),
+    ("1002", "智能手环 运动版", "数码", "on_sale", 12900),
+    ("2001", "不锈钢保温杯 500ml", "家居", "on_sale", 5900),
+    ("2002", "纯棉四件套 1.8m", "家居", "on_sale", 29900),
+    ("3001", "旧款数据线", "数码", "off_shelf", 1900),
+]
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap Argon2 parameters: the default costs ~0.2 s per hash on a busy CI machine."""
+    monkeypatch.setattr(passwords, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(passwords, "_dummy", {})
+
+
+def seed_store(db_url: str, *, users: bool = True) -> int:
+    """Insert the store, its SKUs, 60 days of orders, refunds, traffic and ads, and one user
+    per role (password PASSWORD); returns the store id."""
+    with unit_of_work(db_url) as s:
+        store = Store(name=STORE, timezone="Asia/Shanghai", currency="CNY", data_version=0)
+        s.add(store)
+        s.flush()
+        ids = []
+        for sku, title, cat, status, price in PRODUCTS:
+            p = Product(store_id=store.id, platform_sku_id=sku, title=title, category=cat,
+                        status=status, list_price_cents=price)
+            s.add(p)
+            s.flush()
+            ids.append(p.id)
+        orders, lines, refunds, traffic, ads = [], [], [], [], []
+        n = 0
+        for d in range(DAYS):
+            day = LAST_DAY - timedelta(days=d)
+            placed = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
+            for i, pid in enumerate(ids[:4]):
+                if (d + i) % 3 == 0:
+                    continue
+                n += 1
+                qty, price = 1 + (d + i) % 2, PRODUCTS[i][4]
+                cancelled = n % 17 == 0
+                orders.append((store.id, f"O{n:05d}", "cancelled" if cancelled else "finished",
+                               False, placed, day, None if cancelled else placed, price * qty, 0,
+                               0, None if cancelled else price * qty, "app", f"h{n}", placed))
+                lines.append((f"O{n:05d}", store.id, 1, pid, qty, price * 100, price * qty))
+                if n % 11 == 0 and not cancelled:
+                    refunds.append((store.id, f"R{n}", 1, f"O{n:05d}", f"O{n:05d}", pid, 1, price,
+                                    placed + timedelta(hours=5), day))
+            for pid in ids[:4]:
+                for src, share in SOURCES.items():
+                    uv = share * 2
+                    traffic.append((store.id, day, pid, src, uv, uv * 3, uv * 20, uv, uv // 5,
+                                    uv // 3))
+            ads.append((store.id, day, "京准通-快车", 10000, 5000, 100, 2, 40000))
+        conn = s.connection()
+        # Ids come from the database (sequences on PostgreSQL), then key the lines and refunds.
+        bulk_insert(conn, Order.__table__, (
+            "store_id", "platform_order_id", "status", "deleted", "placed_at",
+            "placed_date", "paid_at", "goods_cents", "seller_discount_cents", "freight_cents",
+            "paid_cents", "source", "content_hash", "updated_at"), orders)
+        order_ids = dict(s.execute(select(Order.platform_order_id, Order.id)).all())
+        lines = [(order_ids[r[0]], *r[1:]) for r in lines]
+        refunds = [(*r[:3], order_ids[r[3]], *r[4:]) for r in refunds]
+        bulk_insert(conn, OrderLine.__table__, (
+            "order_id", "store_id", "line_no", "product_id", "quantity", "unit_price_e4",
+            "amount_cents"), lines)
+        bulk_insert(conn, Refund.__table__, (
+            "store_id", "platform_refund_id", "line_no", "order_id", "platform_order_id",
+            "product_id", "quantity", "amount_cents", "refunded_at", "refund_date"), refunds)
+        bulk_insert(conn, TrafficDaily.__table__, (
+            "store_id", "day", "product_id", "source", "uv", "pv", "exposure", "clicks",
+            "cart_users", "bounce_visits"), traffic)
+        bulk_insert(conn, AdSpendDaily.__table__, (
+            "store_id", "day", "campaign", "spend_cents", "impressions", "clicks",
+            "attributed_orders", "attributed_gmv_cents"), ads)
+        bump_data_version(s, store.id)
+        if users:
+            for name in ("owner", "operator", "analyst"):
+                create_user(s, name, PASSWORD, name, display_name=f"{name} 用户")
+        return store.id
