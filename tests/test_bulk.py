@@ -1,12 +1,15 @@
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from storeops.catalog.stores import get_or_create_store
+from storeops.db import bulk
 from storeops.db.bulk import bulk_insert
 from storeops.db.engine import get_engine, unit_of_work
-from storeops.db.models import Order
+from storeops.db.models import Order, OrderLine, Product
 
 
 def test_bulk_rows_read_back_like_orm_rows(db_url):
@@ -26,3 +29,67 @@ def test_bulk_rows_read_back_like_orm_rows(db_url):
     assert orders[0].placed_at == placed and orders[0].placed_date == date(2026, 6, 18)
     assert orders[1].deleted is True and orders[0].deleted is False
     assert sum(o.goods_cents for o in orders) == 100 * 5050
+
+
+def _store_with_order(db_url: str) -> tuple[int, int]:
+    with unit_of_work(db_url) as s:
+        store, _ = get_or_create_store(s, "s")
+        store_id = store.id
+    placed = datetime(2026, 6, 18, 0, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with get_engine(db_url).begin() as conn:
+        bulk_insert(conn, Order.__table__,
+                    ["store_id", "platform_order_id", "status", "deleted", "placed_at",
+                     "placed_date", "goods_cents", "seller_discount_cents", "freight_cents",
+                     "content_hash", "updated_at"],
+                    [(store_id, "1", "finished", False, placed, placed.date(), 100, 0, 0, "h",
+                      placed)])
+        order_id = conn.execute(select(Order.id)).scalar_one()
+    return store_id, order_id
+
+
+LINE_COLS = ["order_id", "store_id", "line_no", "product_id", "quantity", "unit_price_e4",
+             "amount_cents"]
+
+
+def _lines(order_id: int, store_id: int, product_id: int, n: int) -> list[tuple]:
+    return [(order_id, store_id, i, product_id, 1, 10_000, 100) for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize("expected", [None, 1])  # row by row; checked once (PostgreSQL)
+def test_a_load_that_breaks_a_key_stores_nothing(db_url, expected, monkeypatch):
+    monkeypatch.setattr(bulk, "ONCE_MIN_ROWS", 1)
+    store_id, order_id = _store_with_order(db_url)
+    with pytest.raises(IntegrityError), get_engine(db_url).begin() as conn:
+        bulk_insert(conn, OrderLine.__table__, LINE_COLS,
+                    _lines(order_id, store_id, 999_999, 5), expected_rows=expected)
+    with unit_of_work(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(OrderLine)) == 0
+
+
+def test_keys_checked_once_are_back_and_enforced_after_the_load(db_url, monkeypatch):
+    monkeypatch.setattr(bulk, "ONCE_MIN_ROWS", 1)
+    store_id, order_id = _store_with_order(db_url)
+    with unit_of_work(db_url) as s:
+        s.add(Product(store_id=store_id, platform_sku_id="1001", title="t",
+                      list_price_cents=100, status="on_sale"))
+    with unit_of_work(db_url) as s:
+        product_id = s.scalar(select(Product.id))
+    with get_engine(db_url).begin() as conn:
+        dropped = []
+        with bulk.foreign_keys_checked_once(conn, OrderLine.__table__, 3) as once:
+            dropped.append(once)
+            bulk_insert(conn, OrderLine.__table__, LINE_COLS,
+                        _lines(order_id, store_id, product_id, 3))
+    assert dropped == [get_engine(db_url).dialect.name == "postgresql"]
+    with unit_of_work(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(OrderLine)) == 3
+    with pytest.raises(IntegrityError), get_engine(db_url).begin() as conn:
+        bulk_insert(conn, OrderLine.__table__, LINE_COLS,
+                    [(order_id, store_id, 9, 999_999, 1, 10_000, 100)])
+
+
+def test_a_small_load_keeps_checking_row_by_row(db_url):
+    store_id, _ = _store_with_order(db_url)
+    with get_engine(db_url).begin() as conn:
+        with bulk.foreign_keys_checked_once(conn, OrderLine.__table__, 10) as once:
+            assert once is False  # below ONCE_MIN_ROWS: the constraints stay in place

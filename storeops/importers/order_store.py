@@ -175,6 +175,7 @@ def write_orders(
                 "db_id", pl.lit(store_id, pl.Int64), "line_no", "product_id", "quantity",
                 "unit_price_e4", "amount_cents",
             ).rows(),
+            expected_rows=todo.height,
         )
 
 

@@ -255,7 +255,8 @@ def _upsert(
         extra = {"created_at": utcnow(), "updated_at": utcnow()} if model is Product else {}
         columns = ["store_id", *names, *extra]
         bulk_insert(session.connection(), table, columns,
-                    ((store_id, *rec.values(), *extra.values()) for rec in fresh))
+                    ((store_id, *rec.values(), *extra.values()) for rec in fresh),
+                    expected_rows=len(fresh))
     for rec in changed:  # few: a re-import changes little
         session.execute(update(model).where(model.id == rec.pop("id")).values(**rec))
     summary.created += len(fresh)

@@ -201,6 +201,7 @@ def write_store(
         ((order_db[i], store_id, ln.line_no, product_db[ln.product_index], ln.quantity,
           ln.unit_price_e4, ln.amount_cents)
          for i, o in enumerate(sim.orders) for ln in o.lines),
+        expected_rows=sum(len(o.lines) for o in sim.orders),
     )
     counts["refunds"] = bulk_insert(
         conn, Refund.__table__,
@@ -220,6 +221,7 @@ def write_store(
          "cart_users", "bounce_visits"),
         ((store_id, t.day, product_db[t.product_index], t.source, t.uv, t.pv, t.exposure,
           t.clicks, t.cart_users, t.bounce_visits) for t in sim.traffic),
+        expected_rows=len(sim.traffic),
     )
     counts["ad_rows"] = bulk_insert(
         conn, AdSpendDaily.__table__,
