@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,3 +98,22 @@ def sqlite_db_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'storeops.db'}"
     upgrade(url)
     return url
+
+
+@pytest.fixture
+def seeded(db_url: str) -> tuple[str, int]:
+    """(database URL, store id) of the store of ``web_seed``, on each backend."""
+    from web_seed import seed_store
+
+    return db_url, seed_store(db_url)
+
+
+@pytest.fixture
+def client(seeded: tuple[str, int]) -> Iterator[Any]:
+    """A logged-out test client of the app over the seeded store."""
+    from fastapi.testclient import TestClient
+
+    from storeops.api.app import create_app
+
+    with TestClient(create_app(seeded[0], secret_key="test-secret")) as c:
+        yield c

@@ -12,7 +12,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from web_seed import LAST_DAY, PASSWORD, STORE, fast_hashing, seed_store  # noqa: F401
+from web_seed import LAST_DAY, PASSWORD, STORE, fast_hashing, login, seed_store  # noqa: F401
 
 from storeops.accounts.permissions import Permission
 from storeops.api.app import create_app
@@ -32,23 +32,6 @@ PERIOD = {"from": "2026-10-02", "to": "2026-10-31"}
 
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
-
-
-@pytest.fixture
-def seeded(db_url: str) -> tuple[str, int]:
-    return db_url, seed_store(db_url)
-
-
-@pytest.fixture
-def client(seeded: tuple[str, int]) -> Iterator[TestClient]:
-    with TestClient(create_app(seeded[0], secret_key="test-secret")) as c:
-        yield c
-
-
-def login(client: TestClient, username: str) -> None:
-    r = client.post("/login", data={"username": username, "password": PASSWORD},
-                    follow_redirects=False)
-    assert r.status_code == 303, r.text
 
 
 def iter_routes(routes: list[Any]) -> Iterator[APIRoute]:

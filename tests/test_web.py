@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_seed import PASSWORD, STORE, fast_hashing, seed_store  # noqa: F401
+from web_seed import PASSWORD, STORE, fast_hashing, login, seed_store  # noqa: F401
 
 from storeops.api.app import create_app
 from storeops.db.engine import session_factory
@@ -19,24 +18,6 @@ MAPPING = Path(__file__).resolve().parents[1] / "examples" / "mappings" / "onlin
 PERIOD = "store=旗舰店&from=2026-10-02&to=2026-10-31"
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
-
-
-@pytest.fixture
-def seeded(db_url: str) -> tuple[str, int]:
-    return db_url, seed_store(db_url)
-
-
-@pytest.fixture
-def client(seeded: tuple[str, int]) -> Iterator[TestClient]:
-    with TestClient(create_app(seeded[0], secret_key="test-secret")) as c:
-        yield c
-
-
-def login(client: TestClient, username: str, next_url: str = "/") -> None:
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "next": next_url},
-                    follow_redirects=False)
-    assert r.status_code == 303
-    assert r.headers["location"] == next_url
 
 
 def test_login_page_and_failed_login(client: TestClient) -> None:

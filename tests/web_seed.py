@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from storeops.accounts import passwords
@@ -44,6 +45,13 @@ def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(passwords, "_hasher",
                         PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     monkeypatch.setattr(passwords, "_dummy", {})
+
+
+def login(client: TestClient, username: str, next_url: str = "/") -> None:
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "next": next_url},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == next_url
 
 
 def seed_store(db_url: str, *, users: bool = True) -> int:

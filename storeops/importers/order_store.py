@@ -5,7 +5,7 @@ are replaced as a whole (same row id, new lines).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +51,28 @@ def _frame(rows: list, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
+def _ensure(
+    conn: Connection, model: type[Product] | type[Customer], key: str, id_name: str,
+    store_id: int, wanted: pl.DataFrame, columns: list[str], to_row: Callable[[tuple], tuple],
+) -> tuple[pl.DataFrame, int]:
+    """Map ``wanted[key]`` to the ids of ``model`` rows keyed by their platform key, inserting
+    the missing ones with ``to_row(row of wanted)``; returns (map, created)."""
+    platform_key = model.platform_sku_id if model is Product else model.platform_account
+
+    def existing() -> pl.DataFrame:
+        rows = conn.execute(
+            select(platform_key, model.id).where(model.store_id == store_id)
+        ).all()
+        return _frame(rows, {key: pl.String, id_name: pl.Int64})
+
+    known = existing()
+    missing = wanted.join(known, on=key, how="anti")
+    if missing.height == 0:
+        return known, 0
+    bulk_insert(conn, model.__table__, columns, (to_row(r) for r in missing.iter_rows()))
+    return existing(), missing.height
+
+
 def ensure_products(
     conn: Connection, store_id: int, wanted: pl.DataFrame, now: datetime
 ) -> tuple[pl.DataFrame, int]:
@@ -58,26 +80,12 @@ def ensure_products(
     wanted = wanted.group_by("sku", maintain_order=True).agg(
         pl.col("title").drop_nulls().first(), pl.col("seller_code").drop_nulls().first()
     )
-    schema = {"sku": pl.String, "product_id": pl.Int64}
-
-    def existing() -> pl.DataFrame:
-        rows = conn.execute(
-            select(Product.platform_sku_id, Product.id).where(Product.store_id == store_id)
-        ).all()
-        return _frame(rows, schema)
-
-    known = existing()
-    missing = wanted.join(known, on="sku", how="anti")
-    if missing.height == 0:
-        return known, 0
-    bulk_insert(
-        conn, Product.__table__,
-        ["store_id", "platform_sku_id", "seller_code", "title", "status", "created_at",
+    return _ensure(
+        conn, Product, "sku", "product_id", store_id, wanted,
+        ["store_id", "platform_sku_id", "title", "seller_code", "status", "created_at",
          "updated_at"],
-        ((store_id, sku, code, title, "on_sale", now, now)
-         for sku, title, code in missing.select("sku", "title", "seller_code").iter_rows()),
+        lambda r: (store_id, *r, "on_sale", now, now),
     )
-    return existing(), missing.height
 
 
 def ensure_customers(
@@ -87,24 +95,11 @@ def ensure_customers(
     wanted = wanted.filter(pl.col("customer").is_not_null()).group_by(
         "customer", maintain_order=True
     ).agg(pl.col("contact").drop_nulls().first())
-    schema = {"customer": pl.String, "customer_id": pl.Int64}
-
-    def existing() -> pl.DataFrame:
-        rows = conn.execute(
-            select(Customer.platform_account, Customer.id).where(Customer.store_id == store_id)
-        ).all()
-        return _frame(rows, schema)
-
-    known = existing()
-    missing = wanted.join(known, on="customer", how="anti")
-    if missing.height == 0:
-        return known, 0
-    bulk_insert(
-        conn, Customer.__table__,
+    return _ensure(
+        conn, Customer, "customer", "customer_id", store_id, wanted,
         ["store_id", "platform_account", "masked_contact", "created_at"],
-        ((store_id, acc, contact, now) for acc, contact in missing.iter_rows()),
+        lambda r: (store_id, *r, now),
     )
-    return existing(), missing.height
 
 
 ORDER_COLUMNS = [
