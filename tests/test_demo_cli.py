@@ -32,6 +32,8 @@ def test_demo_builds_prints_the_login_and_can_run_twice(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     assert "http://127.0.0.1:8123/" in first.output
     assert "admin" in first.output and "built" in first.output
+    # The hint to serve it later names the same database.
+    assert f"storeops serve --db {db} --port 8123" in first.output
     password = _password(first.output)
     with unit_of_work(url) as session:
         assert authenticate(session, "admin", password).role == "owner"

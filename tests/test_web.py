@@ -148,6 +148,7 @@ def test_import_page_shows_summary_and_rejected_rows(client: TestClient) -> None
     assert re.search(r'data-field="read">2<', r.text)
     assert re.search(r'data-field="rejected">1<', r.text)
     assert "quantity is missing or not a whole number" in r.text and "HAND WARMER" in r.text
+    assert "数量无效" in r.text  # the reason in the page's language, with the detail
     assert "店铺：<strong>uk</strong>" in r.text  # the new store the file created
     bad = client.post("/import", data={"kind": "orders", "format": "jd"},
                       files={"file": ("empty.csv", b"", "text/csv")})
@@ -172,3 +173,13 @@ def test_static_files_are_served_without_login(client: TestClient) -> None:
                          ("app.css", "--red")):
         r = client.get(f"/static/{name}")
         assert r.status_code == 200 and marker in r.text[:200000]
+
+
+def test_reject_reasons_speak_the_page_language() -> None:
+    from storeops.web.i18n import reject_reason
+
+    assert reject_reason("zh-CN", "negative unit price") == "单价为负"
+    assert reject_reason("zh-CN", "missing campaign") == "缺少campaign"
+    assert reject_reason("en", "missing campaign") == "missing campaign"
+    assert reject_reason("en", "negative unit price") == "negative unit price"
+    assert reject_reason("zh-CN", "a reason added later") == "a reason added later"

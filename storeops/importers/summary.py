@@ -63,7 +63,8 @@ def attach_rejects(summary: ImportSummary, frame: pl.DataFrame, rejects: pl.Data
     values = frame.join(first.select(pl.col("row").alias("__row")), on="__row", how="semi")
     by_row = {r["__row"]: r for r in values.iter_rows(named=True)}
     summary.rejected_rows = [
-        {"row": r["row"], "field": r["field"], "reason": r["reason"],
+        {"row": r["row"], "field": r["field"], "reason_key": r["reason_key"],
+         "reason": r["reason"],
          "values": {k: v for k, v in by_row.get(r["row"], {}).items() if k != "__row"}}
         for r in first.iter_rows(named=True)
     ]

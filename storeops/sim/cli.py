@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Annotated
 
 import typer
@@ -88,7 +89,10 @@ def demo_command(
         title="登录 / Log in", border_style="green",
     ), highlight=False)
     if no_serve:
-        console.print(f"start it later with: storeops serve --port {port}", highlight=False)
+        # The same database as this build, whichever way it was named (--db, env, default).
+        where = f" --db {shlex.quote(db)}" if db else ""
+        console.print(f"start it later with: storeops serve{where} --port {port}",
+                      highlight=False, soft_wrap=True)
         return
     from storeops.api.server import serve
 

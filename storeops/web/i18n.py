@@ -72,3 +72,14 @@ def label_or_raw(lang: str, prefix: str, value: str | None) -> str:
         return translate(lang, f"{prefix}.unknown")
     key = f"{prefix}.{value}"
     return catalog(lang).get(key) or value
+
+
+def reject_reason(lang: str, key: str) -> str:
+    """The label of an importer's reason key ("negative unit price", "missing day", …); the
+    key itself where the catalog has none (English keys are already readable)."""
+    found = catalog(lang).get(f"import.reasons.{key}")
+    if found:
+        return found
+    if key.startswith("missing "):
+        return translate(lang, "import.reasons.missing", field=key.removeprefix("missing "))
+    return key

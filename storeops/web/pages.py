@@ -30,7 +30,7 @@ from storeops.db.engine import session_factory
 from storeops.db.models import Product
 from storeops.metrics import service
 from storeops.web import sku_table
-from storeops.web.i18n import DEFAULT_LANG, LANGS, normalize_lang, translator
+from storeops.web.i18n import DEFAULT_LANG, LANGS, normalize_lang, reject_reason, translator
 from storeops.web.i18n import metric_label as _metric_label
 from storeops.web.views import (
     SKU_METRICS,
@@ -105,6 +105,7 @@ def render(
     html = templates.get_template(template).render(
         request=request, lang=lang, t=t, user=user, sc=sc, url=url,
         metric_label=lambda key: _metric_label(key, lang),
+        reject_reason=lambda key: reject_reason(lang, key),
         lang_switch_url=_query_url(request.url.path, switch_params),
         quick_periods=quick_periods,
         Permission=Permission, **context,
