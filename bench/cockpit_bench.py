@@ -111,6 +111,9 @@ def generate(lines: int) -> dict:
         .alias("freight_cents"),
         pl.when((oid % 33 == 0) & (oid % 50 != 0)).then(pl.lit(0, pl.Int8))
         .otherwise(pl.lit(1, pl.Int8)).alias("paid"),
+        # the same rule as products' status above
+        pl.when(pl.col("product_id") % 10 == 0).then(pl.lit(0, pl.Int8))
+        .otherwise(pl.lit(1, pl.Int8)).alias("on_sale"),
     ).sort("placed_date", "order_id")
 
     snap = DATA / "warehouse" / "store_1" / "snap-1-bench"
@@ -192,6 +195,7 @@ def generate(lines: int) -> dict:
         "store_id": 1, "data_version": 1, "schema_version": SCHEMA_VERSION,
         "snapshot": snap.name, "built_at": "bench", "rows": rows,
     })
+    meta["schema_version"] = SCHEMA_VERSION
     (DATA / "meta.json").write_text(json.dumps(meta, indent=1))
     return meta
 
@@ -214,7 +218,10 @@ def main() -> int:
     os.environ["STOREOPS_WAREHOUSE_DIR"] = str(DATA / "warehouse")
     meta_path = DATA / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
-    if args.regenerate or meta is None or meta["lines"] != args.lines:
+    from storeops.metrics.warehouse import SCHEMA_VERSION
+
+    if (args.regenerate or meta is None or meta["lines"] != args.lines
+            or meta.get("schema_version") != SCHEMA_VERSION):
         t0 = time.perf_counter()
         meta = generate(args.lines)
         print(f"generated in {time.perf_counter() - t0:.1f} s: {meta['rows']}")

@@ -288,3 +288,20 @@ def test_every_metric_declares_labels_and_cuts() -> None:
         assert m.label_zh and m.label_en and m.unit in ("money", "count", "rate")
         assert {"day", "week", "month"} <= m.cuts
     assert METRICS["gmv"].label_zh == "成交金额" and METRICS["roas"].label_zh == "投入产出比(ROAS)"
+
+
+def test_sell_through_never_passes_100_percent(db_url: str) -> None:
+    f = Facts(db_url)
+    live, gone = f.product("L"), f.product("G", status="off_shelf")
+    f.product("I")  # on sale, no sale
+    f.order("2024-05-01 10:00", [(live, 1, 1000), (gone, 1, 1000)])
+    s = service.kpi_summary(db_url, f.store_id, D("2024-05-01"), D("2024-05-01"))
+    # L sold and is on sale; G sold but is off sale now, so it is in neither count; I idle
+    assert s["sell_through"] == 0.5
+    cats = service.kpi_by(db_url, f.store_id, D("2024-05-01"), D("2024-05-01"),
+                          dimension="category")
+    assert cats[0]["sell_through"] == 0.5
+    skus = {r["platform_sku_id"]: r for r in service.kpi_by(
+        db_url, f.store_id, D("2024-05-01"), D("2024-05-01"), dimension="sku")}
+    assert skus["L"]["sell_through"] == 1.0 and skus["G"]["sell_through"] is None
+    assert skus["G"]["gmv"] == Decimal("10.00")  # its sales still count in GMV

@@ -114,6 +114,7 @@ METRICS: dict[str, Metric] = {
            base=True),
         _m("identified_customers", "识别客户数", "Identified customers", "count", "distinct",
            _ORDERS, base=True),
+        # On-sale SKUs with a sale in the period (the numerator of sell-through).
         _m("sold_products", "动销商品数", "Products sold", "count", "distinct", _LINES,
            cuts=_NOT_SOURCE, base=True),
         _m("on_sale_products", "在售商品数", "Products on sale", "count", "distinct",

@@ -88,7 +88,9 @@ def sales(wh: Warehouse, g: Grouping, out: Facts) -> None:
     where, params = _period(g, key, "placed_date")
     sql = (
         f"SELECT {key} AS k, SUM(x.amount_cents), SUM(x.quantity),"
-        f" COUNT(DISTINCT x.product_id)"
+        # 动销: SKUs on sale now with a sale; one sold and since taken off sale is in neither
+        # count, so the rate never passes 100%.
+        f" COUNT(DISTINCT CASE WHEN x.on_sale = 1 THEN x.product_id END)"
         f" FROM {{lines}} x{join}"
         f" WHERE {where} AND {SALE}" + _group_by(g, key)
     )

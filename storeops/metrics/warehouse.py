@@ -45,7 +45,7 @@ from storeops.db.models import Store
 from storeops.metrics.periods import calendar_rows, period_label
 
 # Bump when the exported tables or their columns change: old snapshots are then rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
 EXPORT_BATCH = 200_000
 # The calendar first covers these years; a query outside them extends it.
@@ -59,14 +59,17 @@ TABLES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
     "lines": (
         "SELECT l.order_id, l.product_id, l.quantity, l.amount_cents, o.placed_date, o.status,"
         " o.customer_id, o.source, o.platform_order_id, o.freight_cents,"
-        " CASE WHEN o.paid_at IS NULL THEN 0 ELSE 1 END AS paid"
+        " CASE WHEN o.paid_at IS NULL THEN 0 ELSE 1 END AS paid,"
+        # the SKU's status now: sell-through counts SKUs on sale that sold
+        " CASE WHEN p.status = 'on_sale' THEN 1 ELSE 0 END AS on_sale"
         " FROM order_lines l JOIN orders o ON o.id = l.order_id"
+        " JOIN products p ON p.id = l.product_id"
         " WHERE l.store_id = {sid}",
         {
             "order_id": pl.Int64, "product_id": pl.Int64, "quantity": pl.Int64,
             "amount_cents": pl.Int64, "placed_date": pl.Date, "status": pl.String,
             "customer_id": pl.Int64, "source": pl.String, "platform_order_id": pl.String,
-            "freight_cents": pl.Int64, "paid": pl.Int8,
+            "freight_cents": pl.Int64, "paid": pl.Int8, "on_sale": pl.Int8,
         },
     ),
     "orders": (
