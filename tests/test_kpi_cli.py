@@ -81,6 +81,34 @@ def test_kpi_by_week_rows(store: Facts, capsys: pytest.CaptureFixture[str]) -> N
     assert data["total"]["orders"] == 3
 
 
+def test_kpi_by_sku_category_and_source(store: Facts, capsys: pytest.CaptureFixture[str]) -> None:
+    p2 = store.product("P2", category="hats")
+    store.order("2024-03-02 10:00", [(p2, 1, 50000)], customer=None, source="pc")
+    code, out, err = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
+                         "--to", "2024-03-11", "--by", "sku", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["by"] == "sku"
+    assert [(r["sku"], r["title"], r["gmv"]) for r in data["rows"]] == [
+        ("P2", "TP2", "500.00"), ("P1", "TP1", "143.45")]  # by GMV, biggest first
+    assert all(SUMMARY_KEYS <= set(r) for r in data["rows"])
+    assert data["total"]["gmv"] == "643.45"
+    code, out, _ = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
+                       "--to", "2024-03-11", "--by", "sku", "--sort", "orders", "--top", "1",
+                       "--json")
+    assert [r["sku"] for r in json.loads(out)["rows"]] == ["P1"]  # 3 orders against 1
+    code, out, _ = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
+                       "--to", "2024-03-11", "--by", "source", "--json")
+    # "search" brought the traffic and no order of its own
+    assert {r["source"]: r["gmv"] for r in json.loads(out)["rows"]} == {
+        "app": "143.45", "pc": "500.00", "search": "0.00"}
+    code, out, _ = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
+                       "--to", "2024-03-11", "--by", "category")
+    assert code == 0
+    # The table keeps every digit, even where it is wider than the terminal.
+    assert "hats" in out and "500.00" in out and "643.45" in out and "…" not in out
+
+
 def test_kpi_table_has_chinese_labels(store: Facts, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
                        "--to", "2024-03-11")
@@ -95,6 +123,15 @@ def test_kpi_table_has_chinese_labels(store: Facts, capsys: pytest.CaptureFixtur
         (("--from", "2024-03-05", "--to", "2024-03-01"), "starts after it ends"),
         (("--from", "2024-03-01", "--to", "2024-03-02", "--store", "nope"), "no store named"),
         (("--from", "2024-03-01", "--to", "2024-03-02", "--by", "year"), "--by must be"),
+        (("--from", "2024-03-01", "--to", "2024-03-02", "--top", "3"), "need --by sku"),
+        (("--from", "2024-03-01", "--to", "2024-03-02", "--by", "day", "--sort", "uv"),
+         "go with --by sku"),
+        (("--from", "2024-03-01", "--to", "2024-03-02", "--by", "sku", "--sort", "profit"),
+         "--sort must be a metric"),
+        (("--from", "2024-03-01", "--to", "2024-03-02", "--by", "sku", "--with-freight"),
+         "freight belongs to an order"),
+        (("--from", "2024-03-01", "--to", "2024-03-02", "--by", "day", "--metrics", "gmv,x"),
+         "unknown metric(s) x"),
     ],
 )
 def test_kpi_bad_input_exits_2(store: Facts, capsys: pytest.CaptureFixture[str],

@@ -7,11 +7,13 @@ import os
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from storeops.common.cli_options import DbOption, JsonOption, StoreOption
-from storeops.metrics.definitions import METRIC_KEYS, METRICS, label
+from storeops.metrics.definitions import DIMENSIONS, METRIC_KEYS, METRICS, label
 from storeops.metrics.periods import BY_CHOICES, PeriodError, check_range, parse_day
 from storeops.metrics.render import jsonable
 
@@ -55,7 +57,19 @@ def kpi(
     first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
     last: Annotated[str, typer.Option("--to", help="Last day (inclusive), YYYY-MM-DD.")],
     store: StoreOption = None,
-    by: Annotated[str | None, typer.Option("--by", help="Cut into day, week or month.")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Cut into day, week or month, or by sku, category or source.",
+    )] = None,
+    top: Annotated[int | None, typer.Option(
+        "--top", min=1, help="With --by sku|category|source: only the first N rows.",
+    )] = None,
+    sort: Annotated[str, typer.Option(
+        "--sort", help="With --by sku|category|source: the metric to rank by (descending).",
+    )] = "gmv",
+    metrics: Annotated[str | None, typer.Option(
+        "--metrics", help="Columns of a table cut by --by: metric keys separated by commas, or "
+        "'all' (default: a core set that fits a terminal). JSON always has every metric.",
+    )] = None,
     as_json: JsonOption = False,
     with_freight: Annotated[
         bool, typer.Option("--with-freight", help="GMV includes freight.")
@@ -63,19 +77,23 @@ def kpi(
     db: DbOption = None,
 ) -> None:
     """The store's KPIs for a period (store-local days, both ends included)."""
-    from storeops.metrics.service import kpi_series, kpi_summary
+    from storeops.metrics.service import kpi_by, kpi_series, kpi_summary
 
     day_first, day_last = parse_day(first, "--from date"), parse_day(last, "--to date")
     check_range(day_first, day_last)
-    if by is not None and by not in BY_CHOICES:
-        raise PeriodError(f"--by must be one of {', '.join(BY_CHOICES)}, not {by!r}")
+    _check_cut(by, top, sort, with_freight)
+    columns = _columns(metrics)
     url, st = _open_store(db, store)
     total = kpi_summary(url, st.id, day_first, day_last, with_freight=with_freight)
     head = {"store": st.name, "from": day_first, "to": day_last, "currency": st.currency}
-    rows = (
-        kpi_series(url, st.id, day_first, day_last, by=by, with_freight=with_freight)
-        if by else None
-    )
+    rows: list[dict[str, Any]] | None = None
+    if by in BY_CHOICES:
+        rows = kpi_series(url, st.id, day_first, day_last, by=by, with_freight=with_freight)
+    elif by is not None:
+        rows = [
+            _keyed(row, by) for row in kpi_by(url, st.id, day_first, day_last, dimension=by,
+                                              limit=top, order_by=sort)
+        ]
     if as_json:
         if rows is None:
             payload: dict[str, Any] = {**head, **total}
@@ -91,13 +109,67 @@ def kpi(
         for key in METRIC_KEYS:
             table.add_row(_header(key), _show(total[key], key))
     else:
-        table = Table(title=title)
-        table.add_column("period")
-        for key in METRIC_KEYS:
-            table.add_column(_header(key), justify="right")
-        for row in [*rows, {**total, "period": "合计" if _lang() == "zh" else "Total"}]:
-            table.add_row(row["period"], *(_show(row[k], k) for k in METRIC_KEYS))
+        column = "period" if by in BY_CHOICES else by
+        cells = []
+        for row in [*rows, {**total, column: "合计" if _lang() == "zh" else "Total"}]:
+            name = row[column] if row[column] is not None else "—"
+            if column == "sku" and row.get("title"):
+                name = f"{name} {row['title']}"
+            cells.append([str(name), *(_show(row[k], k) for k in columns)])
+        table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False)
+        table.add_column(column, max_width=40)
+        for key in columns:
+            table.add_column(label(key, _lang()), justify="right", no_wrap=True)
+        for line in cells:
+            table.add_row(*line)
+        # Wider than the terminal: print it whole (the terminal wraps lines) rather than let
+        # Rich squeeze columns until digits hide behind "…".
+        wide = Measurement.get(out, out.options.update_width(10_000), table).maximum
+        Console(width=max(out.width, wide)).print(table)
+        return
     out.print(table)
+
+
+# A cut table with every metric is ~20 columns: unreadable in a terminal.
+TABLE_METRICS = ("gmv", "orders", "buyers", "aov", "uv", "conversion_rate", "refund_amount")
+
+
+def _columns(text: str | None) -> tuple[str, ...]:
+    if text is None:
+        return TABLE_METRICS
+    if text.strip() == "all":
+        return METRIC_KEYS
+    keys = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in keys if k not in METRIC_KEYS]
+    if unknown or not keys:
+        raise PeriodError(f"--metrics: unknown metric(s) {', '.join(unknown) or '(none)'}; "
+                          f"choose from {', '.join(METRIC_KEYS)} or 'all'")
+    return keys
+
+
+def _check_cut(by: str | None, top: int | None, sort: str, with_freight: bool) -> None:
+    """Refuse option mixes that would be silently ignored."""
+    if by is None or by in BY_CHOICES:
+        if by is not None and (top is not None or sort != "gmv"):
+            raise PeriodError("--top and --sort go with --by sku, category or source")
+        if by is None and (top is not None or sort != "gmv"):
+            raise PeriodError("--top and --sort need --by sku, category or source")
+        return
+    if by not in DIMENSIONS:
+        choices = ", ".join((*BY_CHOICES, *DIMENSIONS))
+        raise PeriodError(f"--by must be one of {choices}, not {by!r}")
+    if sort not in METRIC_KEYS:
+        raise PeriodError(f"--sort must be a metric ({', '.join(METRIC_KEYS)}), not {sort!r}")
+    if with_freight:
+        raise PeriodError("--with-freight goes with the store's total and its periods: freight "
+                          "belongs to an order, not to a SKU, category or source")
+
+
+def _keyed(row: dict[str, Any], by: str) -> dict[str, Any]:
+    """A dimension row whose key is under the name of the cut (``sku``: the platform SKU id)."""
+    if by == "sku":
+        return {"sku": row.get("platform_sku_id"), **row}
+    return row
 
 
 target_app = typer.Typer(help="Monthly targets: set them and see progress.", no_args_is_help=True)
