@@ -81,8 +81,14 @@ def test_summary_table(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["import", "orders", str(data), "--mapping", str(MAPPING),
                                       "--db", str(tmp_path / "s.db")])
     assert result.exit_code == 0, result.output
-    assert "rejected: quantity not positive" in result.stdout
-    assert "sales.csv.rejects.csv" in result.stdout
+    assert "拒绝: 数量不为正" in result.stdout  # Chinese by default
+    assert "被拒绝的行及原因" in result.stdout and "sales.csv.rejects.csv" in result.stdout
+    english = CliRunner().invoke(app, ["import", "orders", str(data), "--mapping", str(MAPPING),
+                                       "--db", str(tmp_path / "s.db")],
+                                 env={"STOREOPS_LANG": "en"})
+    assert english.exit_code == 0, english.output
+    assert "rejected: quantity not positive" in english.stdout
+    assert "orders unchanged" in english.stdout  # the second run changed nothing
 
 
 def test_bad_file_exits_2_with_a_clear_message(tmp_path: Path) -> None:

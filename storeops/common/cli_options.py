@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
+
+LANG_ENV = "STOREOPS_LANG"
+
+
+def cli_lang() -> str:
+    """The terminal's language: zh-CN unless ``STOREOPS_LANG`` starts with ``en``."""
+    return "en" if os.environ.get(LANG_ENV, "").lower().startswith("en") else "zh-CN"
 
 DbOption = Annotated[
     str | None,

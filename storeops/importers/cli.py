@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from storeops.common.cli_options import DbOption, JsonOption, StoreOption
+from storeops.common.cli_options import DbOption, JsonOption, StoreOption, cli_lang
 
 FileArg = Annotated[Path, typer.Argument(help="CSV or XLSX file, plain or gzip-compressed.")]
 MappingOption = Annotated[
@@ -59,22 +59,29 @@ def _run(kind: str, file: Path, db: str | None, store: str | None, as_json: bool
 
 
 def _print_summary(data: dict) -> None:
-    table = Table(title=f"{data['kind']} import: {data['source']} → {data['store']}")
+    from storeops.web.i18n import reject_reason, translator
+
+    lang = cli_lang()
+    t = translator(lang)
+    kind = t(f"import.kinds.{data['kind']}")
+    title = t("cli_import.title", kind=kind, source=data["source"], store=data["store"])
+    table = Table()
     table.add_column("")
-    table.add_column("rows", justify="right")
+    table.add_column(t("cli_import.rows"), justify="right")
     for key in ("read", "imported", "unchanged", "rejected"):
-        table.add_row(key, str(data[key]))
+        table.add_row(t(f"cli_import.{key}"), str(data[key]))
     for reason, count in data["by_reason"].items():
-        table.add_row(f"  rejected: {reason}", str(count))
+        table.add_row(f"  {t('cli_import.rejected')}: {reject_reason(lang, reason)}", str(count))
     keys = (("orders_created", "orders_updated", "orders_unchanged", "refunds",
              "products_created", "customers_created") if data["kind"] == "orders"
             else ("created", "updated", "products_created"))
     for key in keys:
-        table.add_row(key.replace("_", " "), str(data[key]))
+        table.add_row(t(f"cli_import.{key}"), str(data[key]))
     console = Console()
+    console.print(title, soft_wrap=True, highlight=False)  # a table title would wrap
     console.print(table)
     if data["rejects_file"]:
-        console.print(f"rejected rows and reasons: {data['rejects_file']}", soft_wrap=True,
+        console.print(t("cli_import.rejects_file", path=data["rejects_file"]), soft_wrap=True,
                       highlight=False)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +11,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from storeops.common.cli_options import DbOption, JsonOption, StoreOption
+from storeops.common.cli_options import DbOption, JsonOption, StoreOption, cli_lang
 from storeops.metrics.definitions import DIMENSIONS, METRIC_KEYS, METRICS, label
 from storeops.metrics.periods import BY_CHOICES, PeriodError, check_range, parse_day
 from storeops.metrics.render import jsonable
@@ -21,8 +20,7 @@ out = Console()
 
 
 def _lang() -> str:
-    lang = os.environ.get("STOREOPS_LANG") or ""
-    return "en" if lang.lower().startswith("en") else "zh"
+    return "en" if cli_lang() == "en" else "zh"  # the metric catalog's language codes
 
 
 def _open_store(db: str | None, store: str | None) -> tuple[str, Any]:
