@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ from web_seed import PASSWORD, STORE, fast_hashing, login, seed_store  # noqa: F
 
 from storeops.api.app import create_app
 from storeops.db.engine import session_factory
+from storeops.metrics import service
 from storeops.metrics.targets import get_targets
 
 MAPPING = Path(__file__).resolve().parents[1] / "examples" / "mappings" / "online_retail.yaml"
@@ -128,6 +133,30 @@ def test_sku_table_filters_sorts_and_serves_htmx_partials(client: TestClient) ->
     assert "共 1 个商品" in off and "已下架" in off
     by_gmv = client.get(f"/skus?{PERIOD}&sort=gmv&order=desc").text
     assert by_gmv.index("纯棉四件套") < by_gmv.index("智能手环") < by_gmv.index("旧款数据线")
+
+
+def test_sku_table_exports_its_filter_as_csv_for_excel(client: TestClient,
+                                                       seeded: tuple[str, int]) -> None:
+    assert client.get(f"/skus.csv?{PERIOD}", follow_redirects=False).status_code == 303
+    login(client, "analyst")
+    page = client.get(f"/skus?{PERIOD}&category=家居").text
+    assert "/skus.csv?" in page and "导出 CSV" in page  # the link keeps the filter
+    r = client.get(f"/skus.csv?{PERIOD}&category=家居&sort=title&order=asc")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    assert r.content.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens Chinese text right
+    lines = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert lines[0][:5] == ["SKU", "货号", "商品", "类目", "状态"] and "成交金额" in lines[0]
+    assert [row[2] for row in lines[1:]] == ["不锈钢保温杯 500ml", "纯棉四件套 1.8m"]
+    gmv = lines[0].index("成交金额")
+    db, sid = seeded
+    by_sku = {r["platform_sku_id"]: r for r in service.kpi_by(
+        db, sid, date(2026, 10, 2), date(2026, 10, 31), dimension="sku")}
+    for row in lines[1:]:  # exact money, the same figure as the KPI engine's
+        assert Decimal(row[gmv]) == by_sku[row[0]]["gmv"]
+    english = client.get(f"/skus.csv?{PERIOD}&lang=en")
+    assert english.content.decode("utf-8-sig").startswith("SKU,Seller code,Product")
+    assert len(english.content.decode("utf-8-sig").strip().splitlines()) == 1 + 5  # no paging
 
 
 def test_import_page_shows_summary_and_rejected_rows(client: TestClient) -> None:

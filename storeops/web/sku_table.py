@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,3 +106,24 @@ def listing(rows: list[dict[str, Any]], query: SkuQuery, per_page: int = PER_PAG
     statuses = sorted({r["status"] for r in rows if r.get("status")})
     return SkuPage(selected[start:start + per_page], len(selected), page, pages, categories,
                    statuses)
+
+
+def _csv_cell(value: Any) -> Any:
+    # Excel reads 0.059794 as a number; "" for unknown rather than a dash it cannot sum.
+    return "" if value is None else value
+
+
+def to_csv(rows: Iterable[Mapping[str, Any]], headers: Mapping[str, str],
+           status_label: Callable[[str | None], str]) -> bytes:
+    """The SKU table as CSV for Excel: UTF-8 with a BOM (so that Chinese shows right), money
+    as plain decimals, rates as fractions, every row of the filter (no paging)."""
+    keys = ("platform_sku_id", "seller_code", "title", "category", "status", *SKU_METRICS)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([headers.get(k, k) for k in keys])
+    for row in rows:
+        writer.writerow([
+            status_label(row.get("status")) if k == "status" else _csv_cell(row.get(k))
+            for k in keys
+        ])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
