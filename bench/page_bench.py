@@ -159,6 +159,7 @@ def routes(first_day: str, last_day: str) -> list[str]:
         "/skus?sort=conversion_rate&order=desc",
         f"/skus?q={quote('充电')}&category={quote('手机配件')}",
         f"/skus?sort=units&{year}",
+        "/skus.csv",
         "/import",
         "/api/v1/me",
         "/api/v1/kpi/summary",
