@@ -123,7 +123,7 @@ def test_kpi_table_has_chinese_labels(store: Facts, capsys: pytest.CaptureFixtur
         (("--from", "2024-03-05", "--to", "2024-03-01"), "starts after it ends"),
         (("--from", "2024-03-01", "--to", "2024-03-02", "--store", "nope"), "no store named"),
         (("--from", "2024-03-01", "--to", "2024-03-02", "--by", "year"), "--by must be"),
-        (("--from", "2024-03-01", "--to", "2024-03-02", "--top", "3"), "need --by sku"),
+        (("--from", "2024-03-01", "--to", "2024-03-02", "--top", "3"), "go with --by sku"),
         (("--from", "2024-03-01", "--to", "2024-03-02", "--by", "day", "--sort", "uv"),
          "go with --by sku"),
         (("--from", "2024-03-01", "--to", "2024-03-02", "--by", "sku", "--sort", "profit"),

@@ -147,15 +147,13 @@ def _columns(text: str | None) -> tuple[str, ...]:
 
 def _check_cut(by: str | None, top: int | None, sort: str, with_freight: bool) -> None:
     """Refuse option mixes that would be silently ignored."""
-    if by is None or by in BY_CHOICES:
-        if by is not None and (top is not None or sort != "gmv"):
-            raise PeriodError("--top and --sort go with --by sku, category or source")
-        if by is None and (top is not None or sort != "gmv"):
-            raise PeriodError("--top and --sort need --by sku, category or source")
-        return
-    if by not in DIMENSIONS:
+    if by is not None and by not in (*BY_CHOICES, *DIMENSIONS):
         choices = ", ".join((*BY_CHOICES, *DIMENSIONS))
         raise PeriodError(f"--by must be one of {choices}, not {by!r}")
+    if by not in DIMENSIONS:
+        if top is not None or sort != "gmv":
+            raise PeriodError("--top and --sort go with --by sku, category or source")
+        return
     if sort not in METRIC_KEYS:
         raise PeriodError(f"--sort must be a metric ({', '.join(METRIC_KEYS)}), not {sort!r}")
     if with_freight:
