@@ -70,8 +70,13 @@ def get_or_create_store(
     return store, True
 
 
-def bump_data_version(session: Session, store_id: int) -> None:
-    """Mark the store's facts as changed so that analytics snapshots are rebuilt."""
+def bump_data_version(session: Session, store_id: int) -> int:
+    """Mark the store's facts as changed so that analytics snapshots are refreshed.
+
+    Returns the new version: rows the caller writes in the same transaction carry it as their
+    ``row_version``, which is how the warehouse finds what changed since its last refresh.
+    """
     session.execute(
         update(Store).where(Store.id == store_id).values(data_version=Store.data_version + 1)
     )
+    return int(session.scalar(select(Store.data_version).where(Store.id == store_id)) or 0)

@@ -68,6 +68,8 @@ class Product(Base):
     list_price_cents: Mapped[int | None] = mapped_column(BigInteger)
     cost_cents: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20), default="on_sale")  # on_sale | off_shelf
+    # The store's data_version of the write that last changed this row (incremental refresh).
+    row_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -120,8 +122,14 @@ class Order(Base):
     freight_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_cents: Mapped[int | None] = mapped_column(BigInteger)  # what the buyer paid
     source: Mapped[str | None] = mapped_column(String(64))  # 订单来源 / channel
+    # Cash on delivery (货到付款): 商智 counts it as sold on the day it was ordered.
+    cod: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Known from the connector, not from file exports (which only say "cancelled").
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(String(32))  # re-import skips unchanged orders
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    # The store's data_version of the write that last changed this row (incremental refresh).
+    row_version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -161,6 +169,8 @@ class Refund(Base):
     refund_date: Mapped[date] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(String(255))
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    # The store's data_version of the write that last changed this row (incremental refresh).
+    row_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class TrafficDaily(Base):
@@ -179,6 +189,8 @@ class TrafficDaily(Base):
     clicks: Mapped[int] = mapped_column(Integer, default=0)
     cart_users: Mapped[int] = mapped_column(Integer, default=0)
     bounce_visits: Mapped[int] = mapped_column(Integer, default=0)
+    # The store's data_version of the write that last changed this row (incremental refresh).
+    row_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AdSpendDaily(Base):
@@ -193,6 +205,8 @@ class AdSpendDaily(Base):
     clicks: Mapped[int] = mapped_column(Integer, default=0)
     attributed_orders: Mapped[int] = mapped_column(Integer, default=0)
     attributed_gmv_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The store's data_version of the write that last changed this row (incremental refresh).
+    row_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MonthlyTarget(Base):
