@@ -14,6 +14,10 @@ DEFAULT_DB_FILE = "storeops.db"
 ENV_DATABASE_URL = "STOREOPS_DATABASE_URL"
 ENV_WAREHOUSE_DIR = "STOREOPS_WAREHOUSE_DIR"
 ENV_SECRET_KEY = "STOREOPS_SECRET_KEY"
+ENV_MAX_UPLOAD_MB = "STOREOPS_MAX_UPLOAD_MB"
+DEFAULT_MAX_UPLOAD_MB = 200
+# A compressed input may expand to at most this many times its own size (zip/gzip bombs).
+MAX_EXPANSION_RATIO = 100
 
 
 def normalize_db_url(value: str) -> str:
@@ -46,3 +50,19 @@ def warehouse_dir(db_url: str) -> Path:
         return path.with_name(path.name + ".warehouse")
     digest = hashlib.sha256(db_url.encode()).hexdigest()[:16]
     return Path.home() / ".cache" / "storeops" / "warehouse" / digest
+
+
+def max_upload_bytes() -> int:
+    """Largest upload, and largest size a compressed input may expand to (STOREOPS_MAX_UPLOAD_MB).
+
+    Read on each call so that tests and a restarted server see a changed environment. A value
+    that is not a positive number falls back to the default rather than lifting the limit.
+    """
+    raw = os.environ.get(ENV_MAX_UPLOAD_MB, "").strip()
+    try:
+        megabytes = float(raw) if raw else DEFAULT_MAX_UPLOAD_MB
+    except ValueError:
+        megabytes = DEFAULT_MAX_UPLOAD_MB
+    if not megabytes > 0 or megabytes == float("inf"):
+        megabytes = DEFAULT_MAX_UPLOAD_MB
+    return int(megabytes * 1024 * 1024)
