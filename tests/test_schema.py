@@ -56,3 +56,13 @@ def test_store_resolution_rules(db_url):
         with pytest.raises(StoreError, match="no store named 'nope'"):
             resolve_store(s, "nope")
         assert len(list(s.scalars(select(Store)))) == 2
+
+
+def test_head_revision_agrees_with_alembic():
+    # head_revision reads the migration files without Alembic (start-up time); it must agree.
+    from alembic.script import ScriptDirectory
+
+    from storeops.db.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert head_revision() == script.get_current_head()
