@@ -45,7 +45,7 @@ from storeops.db.models import Store
 from storeops.metrics.periods import calendar_rows, period_label
 
 # Bump when the exported tables or their columns change: old snapshots are then rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MANIFEST = "manifest.json"
 EXPORT_BATCH = 200_000
 # The calendar first covers these years; a query outside them extends it.
@@ -55,11 +55,16 @@ KEEP_SNAPSHOTS = 2  # the current one and the one before, which a reader may sti
 # Logical table → (export SQL with {sid}, column schema). Written sorted by SORT_KEYS (in Polars,
 # cheaper than in SQLite) so that a period's rows sit in few Parquet row groups and DuckDB
 # skips the rest by their min/max statistics.
+# Times (paid_at, cancelled_at) are UTC as ISO text, 'YYYY-MM-DD HH:MM:SS[.ffffff]': text comes
+# through every driver alike, sorts as time (so Parquet statistics still prune) and the metric
+# queries turn it into store-local days (storeops.metrics.queries, 成交 rules).
 TABLES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
     "lines": (
         "SELECT l.order_id, l.product_id, l.quantity, l.amount_cents, o.placed_date, o.status,"
         " o.customer_id, o.source, o.platform_order_id, o.freight_cents,"
         " CASE WHEN o.paid_at IS NULL THEN 0 ELSE 1 END AS paid,"
+        " CAST(o.paid_at AS VARCHAR) AS paid_at, CAST(o.cancelled_at AS VARCHAR) AS cancelled_at,"
+        " CASE WHEN o.cod THEN 1 ELSE 0 END AS cod,"
         # the SKU's status now: sell-through counts SKUs on sale that sold
         " CASE WHEN p.status = 'on_sale' THEN 1 ELSE 0 END AS on_sale"
         " FROM order_lines l JOIN orders o ON o.id = l.order_id"
@@ -70,16 +75,20 @@ TABLES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
             "amount_cents": pl.Int64, "placed_date": pl.Date, "status": pl.String,
             "customer_id": pl.Int64, "source": pl.String, "platform_order_id": pl.String,
             "freight_cents": pl.Int64, "paid": pl.Int8, "on_sale": pl.Int8,
+            "paid_at": pl.String, "cancelled_at": pl.String, "cod": pl.Int8,
         },
     ),
     "orders": (
         "SELECT id AS order_id, platform_order_id, placed_date, status, customer_id, source,"
-        " freight_cents, CASE WHEN paid_at IS NULL THEN 0 ELSE 1 END AS paid"
+        " freight_cents, CASE WHEN paid_at IS NULL THEN 0 ELSE 1 END AS paid,"
+        " CAST(paid_at AS VARCHAR) AS paid_at, CAST(cancelled_at AS VARCHAR) AS cancelled_at,"
+        " CASE WHEN cod THEN 1 ELSE 0 END AS cod"
         " FROM orders WHERE store_id = {sid}",
         {
             "order_id": pl.Int64, "platform_order_id": pl.String, "placed_date": pl.Date,
             "status": pl.String, "customer_id": pl.Int64, "source": pl.String,
-            "freight_cents": pl.Int64, "paid": pl.Int8,
+            "freight_cents": pl.Int64, "paid": pl.Int8, "paid_at": pl.String,
+            "cancelled_at": pl.String, "cod": pl.Int8,
         },
     ),
     "refunds": (
