@@ -14,6 +14,7 @@ from typing import Any
 
 from storeops.common.errors import StoreopsError
 from storeops.metrics import queries
+from storeops.metrics.cache import cached
 from storeops.metrics.definitions import (
     DIMENSIONS,
     FUNNEL_STEPS,
@@ -46,6 +47,7 @@ def _summary_facts(db_url: str, store_id: int, first: date, last: date) -> dict[
     return dict(queries.collect_facts(wh, Grouping("all", first, last)).get(None, {}))
 
 
+@cached
 def kpi_summary(
     db_url: str, store_id: int, first: date, last: date, *, with_freight: bool = False
 ) -> dict[str, Any]:
@@ -54,6 +56,7 @@ def kpi_summary(
     return derive(_with_freight(facts, with_freight), "day")
 
 
+@cached
 def kpi_series(
     db_url: str, store_id: int, first: date, last: date, *, by: str = "day",
     with_freight: bool = False,
@@ -98,6 +101,7 @@ def _ranked(
     return candidates
 
 
+@cached
 def kpi_by(
     db_url: str, store_id: int, first: date, last: date, *, dimension: str,
     metrics: list[str] | None = None, limit: int | None = None, order_by: str = "gmv",
@@ -155,6 +159,7 @@ def kpi_by(
     return rows
 
 
+@cached
 def traffic_by_source(db_url: str, store_id: int, first: date, last: date) -> list[dict]:
     """UV, PV and share of UV per traffic source, biggest first."""
     check_range(first, last)
@@ -193,6 +198,7 @@ def funnel_from_facts(facts: dict[str, int]) -> dict[str, Any]:
     return {"steps": steps, "weakest": weakest}
 
 
+@cached
 def funnel(db_url: str, store_id: int, first: date, last: date) -> dict[str, Any]:
     return funnel_from_facts(_summary_facts(db_url, store_id, first, last))
 
@@ -204,6 +210,7 @@ def change(current: Any, previous: Any) -> float | None:
     return round(float((current - previous) / previous), 6)
 
 
+@cached
 def compare(
     db_url: str, store_id: int, first: date, last: date, *, with_freight: bool = False
 ) -> dict[str, Any]:
