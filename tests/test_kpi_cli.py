@@ -12,6 +12,9 @@ from storeops import cli
 
 SUMMARY_KEYS = {"gmv", "orders", "buyers", "aov", "units", "refund_amount", "repurchase_rate",
                 "uv", "pv", "conversion_rate", "uv_value"}
+# Keys the 商智 definitions added beside the ones above (whose names stay).
+NEW_KEYS = {"goods_gmv", "placed_amount", "placed_orders", "placed_buyers",
+            "placed_conversion_rate", "repurchase_rate_30d", "repurchase_rate_90d"}
 
 
 @pytest.fixture(autouse=True)
@@ -52,22 +55,29 @@ def test_kpi_json_summary(store: Facts, capsys: pytest.CaptureFixture[str]) -> N
                          "--to", "2024-03-11", "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert SUMMARY_KEYS <= set(data)
+    assert SUMMARY_KEYS | NEW_KEYS <= set(data)
     assert {"store", "from", "to", "currency", "refund_rate", "roas", "sell_through"} <= set(data)
     assert data["store"] == "京东旗舰店" and data["currency"] == "CNY"
     assert data["from"] == "2024-03-01" and data["to"] == "2024-03-11"
-    assert data["gmv"] == "143.45"  # money as a decimal string
+    assert data["gmv"] == "148.45"  # money as a decimal string; 商智's: with freight 5.00
+    assert data["goods_gmv"] == "143.45"
     assert data["orders"] == 3 and data["buyers"] == 2
-    assert data["repurchase_rate"] == 1.0
+    assert data["placed_orders"] == 3 and data["placed_amount"] == "148.45"
+    assert data["repurchase_rate"] == 1.0 and data["repurchase_rate_30d"] == 1.0
     assert data["conversion_rate"] == 0.02  # rates as numbers
-    assert data["aov"] == "71.73" and data["roas"] is None
+    assert data["aov"] == "74.23" and data["roas"] is None
 
 
-def test_kpi_json_with_freight(store: Facts, capsys: pytest.CaptureFixture[str]) -> None:
+def test_kpi_gmv_has_freight_and_the_old_switch_is_gone(
+    store: Facts, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
-                       "--to", "2024-03-01", "--json", "--with-freight")
+                       "--to", "2024-03-01", "--json")
     assert code == 0
-    assert json.loads(out)["gmv"] == "128.45"
+    assert json.loads(out)["gmv"] == "128.45" and json.loads(out)["goods_gmv"] == "123.45"
+    code, out, err = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
+                         "--to", "2024-03-01", "--json", "--with-freight")
+    assert code == 2 and "--with-freight" in err and out == ""
 
 
 def test_kpi_by_week_rows(store: Facts, capsys: pytest.CaptureFixture[str]) -> None:
@@ -76,7 +86,7 @@ def test_kpi_by_week_rows(store: Facts, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0, err
     data = json.loads(out)
     assert [r["period"] for r in data["rows"]] == ["2024-W09", "2024-W10", "2024-W11"]
-    assert [r["gmv"] for r in data["rows"]] == ["123.45", "10.00", "10.00"]
+    assert [r["gmv"] for r in data["rows"]] == ["128.45", "10.00", "10.00"]
     assert all(SUMMARY_KEYS <= set(r) for r in data["rows"])
     assert data["total"]["orders"] == 3
 
@@ -89,10 +99,11 @@ def test_kpi_by_sku_category_and_source(store: Facts, capsys: pytest.CaptureFixt
     assert code == 0, err
     data = json.loads(out)
     assert data["by"] == "sku"
+    # by GMV, biggest first; by SKU the goods alone (freight belongs to the order)
     assert [(r["sku"], r["title"], r["gmv"]) for r in data["rows"]] == [
-        ("P2", "TP2", "500.00"), ("P1", "TP1", "143.45")]  # by GMV, biggest first
+        ("P2", "TP2", "500.00"), ("P1", "TP1", "143.45")]
     assert all(SUMMARY_KEYS <= set(r) for r in data["rows"])
-    assert data["total"]["gmv"] == "643.45"
+    assert data["total"]["gmv"] == "648.45" and data["total"]["goods_gmv"] == "643.45"
     code, out, _ = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
                        "--to", "2024-03-11", "--by", "sku", "--sort", "orders", "--top", "1",
                        "--json")
@@ -101,19 +112,20 @@ def test_kpi_by_sku_category_and_source(store: Facts, capsys: pytest.CaptureFixt
                        "--to", "2024-03-11", "--by", "source", "--json")
     # "search" brought the traffic and no order of its own
     assert {r["source"]: r["gmv"] for r in json.loads(out)["rows"]} == {
-        "app": "143.45", "pc": "500.00", "search": "0.00"}
+        "app": "148.45", "pc": "500.00", "search": "0.00"}  # a source holds whole orders
     code, out, _ = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
                        "--to", "2024-03-11", "--by", "category")
     assert code == 0
     # The table keeps every digit, even where it is wider than the terminal.
-    assert "hats" in out and "500.00" in out and "643.45" in out and "…" not in out
+    assert "hats" in out and "500.00" in out and "648.45" in out and "…" not in out
 
 
 def test_kpi_table_has_chinese_labels(store: Facts, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
                        "--to", "2024-03-11")
     assert code == 0
-    assert "成交金额" in out and "143.45" in out and "客单价" in out
+    assert "成交金额" in out and "148.45" in out and "客单价" in out
+    assert "下单金额" in out and "商品成交金额" in out and "143.45" in out
 
 
 @pytest.mark.parametrize(
@@ -128,8 +140,6 @@ def test_kpi_table_has_chinese_labels(store: Facts, capsys: pytest.CaptureFixtur
          "go with --by sku"),
         (("--from", "2024-03-01", "--to", "2024-03-02", "--by", "sku", "--sort", "profit"),
          "--sort must be a metric"),
-        (("--from", "2024-03-01", "--to", "2024-03-02", "--by", "sku", "--with-freight"),
-         "freight belongs to an order"),
         (("--from", "2024-03-01", "--to", "2024-03-02", "--by", "day", "--metrics", "gmv,x"),
          "unknown metric(s) x"),
     ],
@@ -157,7 +167,7 @@ def test_target_set_and_show(store: Facts, capsys: pytest.CaptureFixture[str]) -
                          "--as-of", "2024-03-11", "--json")
     assert code == 0, err
     gmv = json.loads(out)["metrics"]["gmv"]
-    assert gmv["target"] == "310.00" and gmv["actual"] == "143.45"
+    assert gmv["target"] == "310.00" and gmv["actual"] == "148.45"
     assert gmv["expected_to_date"] == "110.00"  # 11 of 31 days
     code, _, err = run(capsys, "target", "set", "--db", store.db_url, "--month", "2024-13",
                        "--metric", "gmv", "--value", "1")

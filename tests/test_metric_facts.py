@@ -50,19 +50,30 @@ class Facts:
     def customer(self, account: str) -> int:
         return self._add(Customer(store_id=self.store_id, platform_account=account))
 
+    def at(self, when: str) -> datetime:
+        """Store-local ``YYYY-MM-DD HH:MM`` as an aware time."""
+        return localize(datetime.fromisoformat(when), self.tz)
+
     def order(
         self, when: str, lines: list[tuple[int, int, int]], *, customer: int | None = None,
-        status: str = "finished", freight: int = 0, paid: bool = True,
-        source: str | None = "app",
+        status: str = "finished", freight: int = 0, paid: bool | str = True,
+        source: str | None = "app", cod: bool = False, cancelled: str | None = None,
     ) -> int:
-        """``when`` is store-local ``YYYY-MM-DD HH:MM``; lines are (product, qty, cents)."""
-        placed = localize(datetime.fromisoformat(when), self.tz)
+        """``when`` is store-local ``YYYY-MM-DD HH:MM``; lines are (product, qty, cents).
+
+        ``paid``: True (paid when placed), False (unpaid) or the store-local payment time;
+        ``cancelled``: the store-local cancellation time (the status becomes cancelled).
+        """
+        placed = self.at(when)
+        paid_at = placed if paid is True else self.at(paid) if paid else None
         n = next(_ids)
         with unit_of_work(self.db_url) as s:
             order = Order(
-                store_id=self.store_id, platform_order_id=f"O{n}", status=status,
+                store_id=self.store_id, platform_order_id=f"O{n}",
+                status="cancelled" if cancelled else status,
                 customer_id=customer, placed_at=placed, placed_date=local_date(placed, self.tz),
-                paid_at=placed if paid else None, freight_cents=freight,
+                paid_at=paid_at, freight_cents=freight, cod=cod,
+                cancelled_at=self.at(cancelled) if cancelled else None,
                 goods_cents=sum(c for _, _, c in lines), source=source, content_hash="x",
             )
             s.add(order)

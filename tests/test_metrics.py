@@ -24,7 +24,8 @@ def _warehouse_in_tmp(tmp_path, monkeypatch):  # noqa: ANN001, ANN202
 def shop(db_url: str) -> Facts:
     """Two days of a small store (Asia/Shanghai).
 
-    Day 1 (2024-03-01): alice 2 orders, bob 1, a guest 1, one cancelled order of carol.
+    Day 1 (2024-03-01): alice 2 orders, bob 1 unpaid, a guest 1, one cancelled order of carol
+    (cancellation time unknown, as in a file export).
     Day 2 (2024-03-02): alice 1 more order, a refund of a day-1 order, traffic, ads.
     """
     f = Facts(db_url)
@@ -54,20 +55,27 @@ def shop(db_url: str) -> Facts:
 def test_summary_of_a_small_store(shop: Facts) -> None:
     s = service.kpi_summary(shop.db_url, shop.store_id, D("2024-03-01"), D("2024-03-02"))
     assert set(METRIC_KEYS) <= set(s)
-    # cancelled order (99999) excluded; unpaid order counted (a sale is any non-cancelled order)
-    assert s["gmv"] == Decimal("325.00")
-    assert s["orders"] == 5
-    assert s["units"] == 2 + 1 + 1 + 3 + 1 + 1
-    # alice, bob + one guest order; carol's only order was cancelled
-    assert s["buyers"] == 3
-    assert s["aov"] == Decimal("108.33")
+    # 成交: paid orders only (bob's unpaid 90.00 and carol's cancelled 999.99 are out), goods
+    # 235.00 plus their freight 10.00
+    assert s["goods_gmv"] == Decimal("235.00")
+    assert s["gmv"] == Decimal("245.00")
+    assert s["orders"] == 4
+    assert s["units"] == 2 + 1 + 1 + 1 + 1
+    # alice + one guest order; bob did not pay, carol's only order was cancelled
+    assert s["buyers"] == 2
+    assert s["aov"] == Decimal("122.50")
     assert s["refund_amount"] == Decimal("30.00")
-    assert s["refund_rate"] == pytest.approx(30 / 325, abs=1e-6)
-    # alice has 3 sale orders, bob 1: 1 of 2 identified customers repurchased
-    assert s["repurchase_rate"] == 0.5
+    assert s["refund_rate"] == pytest.approx(30 / 245, abs=1e-6)
+    # alice has 3 deals and is the only identified buyer
+    assert s["repurchase_rate"] == 1.0
+    assert s["repurchase_rate_30d"] == 1.0 and s["repurchase_rate_90d"] == 1.0
+    # 下单: every order placed, unpaid and cancelled ones included
+    assert s["placed_orders"] == 6 and s["placed_buyers"] == 4
+    assert s["placed_amount"] == Decimal("1334.99")  # goods 1324.99 + freight 10.00
+    assert s["placed_conversion_rate"] == pytest.approx(4 / 200)
     assert s["uv"] == 200 and s["pv"] == 480
-    assert s["conversion_rate"] == pytest.approx(3 / 200)
-    assert s["uv_value"] == Decimal("1.63")  # 1.625 rounds half up
+    assert s["conversion_rate"] == pytest.approx(2 / 200)
+    assert s["uv_value"] == Decimal("1.23")  # 1.225 rounds half up
     assert s["bounce_rate"] == pytest.approx(55 / 200)
     assert s["add_to_cart_rate"] == pytest.approx(45 / 200)
     assert s["click_through_rate"] == pytest.approx(300 / 4000)
@@ -76,14 +84,13 @@ def test_summary_of_a_small_store(shop: Facts) -> None:
     assert s["ad_spend"] == Decimal("50.00") and s["roas"] == 4.0
 
 
-def test_freight_only_with_the_flag(shop: Facts) -> None:
-    first, last = D("2024-03-01"), D("2024-03-02")
-    plain = service.kpi_summary(shop.db_url, shop.store_id, first, last)
-    with_freight = service.kpi_summary(shop.db_url, shop.store_id, first, last,
-                                       with_freight=True)
-    assert plain["gmv"] == Decimal("325.00")
-    assert with_freight["gmv"] == Decimal("335.00")
-    assert with_freight["aov"] == Decimal("111.67")
+def test_gmv_has_freight_goods_gmv_has_not(shop: Facts) -> None:
+    s = service.kpi_summary(shop.db_url, shop.store_id, D("2024-03-01"), D("2024-03-02"))
+    assert s["gmv"] - s["goods_gmv"] == Decimal("10.00")
+    assert s["freight"] == Decimal("10.00")
+    with pytest.raises(TypeError):  # the old switch is gone: gmv is 商智's, with freight
+        service.kpi_summary(shop.db_url, shop.store_id, D("2024-03-01"), D("2024-03-02"),
+                            with_freight=True)
 
 
 def test_refunds_count_on_refund_day_not_order_day(shop: Facts) -> None:
@@ -102,7 +109,8 @@ def test_empty_period_zero_sums_and_null_ratios(shop: Facts) -> None:
     assert s["gmv"] == Decimal("0.00") and s["orders"] == 0 and s["ad_spend"] == Decimal("0.00")
     assert s["uv"] is None and s["pv"] is None and s["exposure"] is None
     for key in ("aov", "refund_rate", "repurchase_rate", "conversion_rate", "uv_value",
-                "bounce_rate", "add_to_cart_rate", "click_through_rate", "roas"):
+                "bounce_rate", "add_to_cart_rate", "click_through_rate", "roas",
+                "placed_conversion_rate", "repurchase_rate_30d", "repurchase_rate_90d"):
         assert s[key] is None, key
     # products are on sale but nothing sold: sell-through is a real 0
     assert s["sell_through"] == 0.0
@@ -118,7 +126,7 @@ def test_traffic_rows_with_zero_visitors_are_a_real_zero(shop: Facts) -> None:
 
 
 def test_zero_denominators_are_none_not_errors() -> None:
-    values = derive({"gmv": 1000, "uv": 0, "buyers": 0, "exposure": 0})
+    values = derive({"goods_gmv": 1000, "uv": 0, "buyers": 0, "exposure": 0})
     assert values["aov"] is None and values["uv_value"] is None
     assert values["click_through_rate"] is None and values["sell_through"] is None
     assert values["gmv"] == Decimal("10.00")
@@ -151,13 +159,14 @@ def test_series_week_and_month_labels_zero_filled(shop: Facts) -> None:
                                by="week")
     assert [r["period"] for r in weeks] == ["2024-W08", "2024-W09", "2024-W10", "2024-W11"]
     assert weeks[0]["gmv"] == Decimal("0.00") and weeks[0]["aov"] is None
-    assert weeks[1]["gmv"] == Decimal("325.00") and weeks[1]["repurchase_rate"] == 0.5
+    assert weeks[1]["gmv"] == Decimal("245.00") and weeks[1]["repurchase_rate"] == 1.0
     assert weeks[1]["ad_spend"] == Decimal("50.00")
     months = service.kpi_series(shop.db_url, shop.store_id, D("2024-02-01"), D("2024-03-31"),
                                 by="month")
-    assert [(r["period"], r["orders"]) for r in months] == [("2024-02", 0), ("2024-03", 5)]
+    assert [(r["period"], r["orders"]) for r in months] == [("2024-02", 0), ("2024-03", 4)]
     days = service.kpi_series(shop.db_url, shop.store_id, D("2024-03-01"), D("2024-03-03"))
-    assert [r["orders"] for r in days] == [4, 1, 0]
+    assert [r["orders"] for r in days] == [3, 1, 0]
+    assert [r["placed_orders"] for r in days] == [5, 1, 0]
     assert days[2]["conversion_rate"] is None
 
 
@@ -189,23 +198,30 @@ def test_kpi_by_sku_category_and_source(shop: Facts) -> None:
     # C was only in a cancelled order: listed (it was ordered) with nothing sold
     assert [r["platform_sku_id"] for r in skus] == ["A", "B", "C"]
     assert skus[2]["gmv"] == Decimal("0.00") and skus[2]["orders"] == 0
+    assert skus[2]["placed_orders"] == 1 and skus[2]["placed_amount"] == Decimal("999.99")
+    # B: bob's unpaid order is placed, not a deal
+    assert skus[1]["gmv"] == Decimal("70.00") and skus[1]["placed_amount"] == Decimal("160.00")
     a = skus[0]
-    assert a["gmv"] == Decimal("165.00") and a["units"] == 4 and a["orders"] == 3
+    # by SKU gmv is the goods alone: an order's freight is not split over its SKUs
+    assert a["gmv"] == a["goods_gmv"] == Decimal("165.00")
+    assert a["units"] == 4 and a["orders"] == 3
     assert a["buyers"] == 2 and a["uv"] == 150 and a["refund_amount"] == Decimal("30.00")
     assert a["title"] == "TA" and a["category"] == "shoes" and a["status"] == "on_sale"
     assert a["conversion_rate"] == pytest.approx(2 / 150, abs=1e-6)
     assert a["ad_spend"] is None and a["roas"] is None  # not cut by SKU
+    assert a["repurchase_rate_30d"] is None  # trailing windows end on a period's last day
     assert a["sell_through"] == 1.0
 
     cats = service.kpi_by(shop.db_url, shop.store_id, first, last, dimension="category")
     assert [(r["category"], r["gmv"]) for r in cats] == [
-        ("shoes", Decimal("325.00")), ("hats", Decimal("0.00"))]
+        ("shoes", Decimal("235.00")), ("hats", Decimal("0.00"))]
     assert cats[0]["sell_through"] == 1.0
 
     sources = service.kpi_by(shop.db_url, shop.store_id, first, last, dimension="source",
                              metrics=["gmv", "uv", "sell_through"], order_by="uv")
     by_source = {r["source"]: r for r in sources}
-    assert by_source["app"]["gmv"] == Decimal("275.00")
+    # by source an order is whole: goods 185.00 + freight 10.00
+    assert by_source["app"]["gmv"] == Decimal("195.00")
     assert by_source["pc"]["gmv"] == Decimal("50.00")
     assert by_source["search"]["uv"] == 150 and by_source["search"]["gmv"] == Decimal("0.00")
     assert all(r["sell_through"] is None for r in sources)
@@ -220,12 +236,12 @@ def test_kpi_by_limit_order_and_errors(shop: Facts) -> None:
     assert [(r["platform_sku_id"], r["units"]) for r in top] == [("C", 0)]
     top2 = service.kpi_by(shop.db_url, shop.store_id, first, last, dimension="sku", limit=2,
                           order_by="units")
-    assert [(r["platform_sku_id"], r["units"]) for r in top2] == [("B", 5), ("A", 4)]
+    assert [(r["platform_sku_id"], r["units"]) for r in top2] == [("A", 4), ("B", 2)]
     # only sales asked for: the SKU seen only in a cancelled order has no row
     sold = service.kpi_by(shop.db_url, shop.store_id, first, last, dimension="sku",
                           metrics=["gmv", "units"])
     assert [(r["platform_sku_id"], r["gmv"], r["units"]) for r in sold] == [
-        ("A", Decimal("165.00"), 4), ("B", Decimal("160.00"), 5)]
+        ("A", Decimal("165.00"), 4), ("B", Decimal("70.00"), 2)]
     assert set(sold[0]) == {"product_id", "platform_sku_id", "title", "category", "status",
                             "gmv", "units"}
     with pytest.raises(StoreopsError):
@@ -258,8 +274,8 @@ def test_funnel_and_weakest_step(shop: Facts) -> None:
     assert steps["exposure"]["value"] == 4000 and steps["exposure"]["rate"] is None
     assert steps["click"]["rate"] == pytest.approx(300 / 4000)
     assert steps["cart"]["rate"] == pytest.approx(45 / 300)
-    assert steps["order"]["value"] == 6  # every order placed, the cancelled one included
-    assert steps["pay"]["value"] == 4  # paid and not cancelled
+    assert steps["order"]["value"] == 6  # 下单: every order placed, cancelled/unpaid included
+    assert steps["pay"]["value"] == 4  # 成交: paid and not cancelled
     # order: 6/45 = 0.133 against a low end of 0.30 is the furthest below its range
     assert f["weakest"] == "order"
 
@@ -277,8 +293,8 @@ def test_compare_with_previous_period(shop: Facts) -> None:
     c = service.compare(shop.db_url, shop.store_id, D("2024-03-02"), D("2024-03-02"))
     assert c["previous_period"] == {"from": D("2024-03-01"), "to": D("2024-03-01")}
     assert c["current"]["gmv"] == Decimal("20.00")
-    assert c["previous"]["gmv"] == Decimal("305.00")
-    assert c["change"]["gmv"] == pytest.approx(-285 / 305, abs=1e-6)
+    assert c["previous"]["gmv"] == Decimal("225.00")
+    assert c["change"]["gmv"] == pytest.approx(-205 / 225, abs=1e-6)
     assert c["change"]["ad_spend"] is None  # no spend the day before: no base
 
 

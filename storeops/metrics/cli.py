@@ -69,24 +69,22 @@ def kpi(
         "'all' (default: a core set that fits a terminal). JSON always has every metric.",
     )] = None,
     as_json: JsonOption = False,
-    with_freight: Annotated[
-        bool, typer.Option("--with-freight", help="GMV includes freight.")
-    ] = False,
     db: DbOption = None,
 ) -> None:
-    """The store's KPIs for a period (store-local days, both ends included)."""
+    """The store's KPIs for a period (store-local days, both ends included), as 京东商智
+    counts them: 成交 figures on the day of payment with freight, 下单 on the day of the order."""
     from storeops.metrics.service import kpi_by, kpi_series, kpi_summary
 
     day_first, day_last = parse_day(first, "--from date"), parse_day(last, "--to date")
     check_range(day_first, day_last)
-    _check_cut(by, top, sort, with_freight)
+    _check_cut(by, top, sort)
     columns = _columns(metrics)
     url, st = _open_store(db, store)
-    total = kpi_summary(url, st.id, day_first, day_last, with_freight=with_freight)
+    total = kpi_summary(url, st.id, day_first, day_last)
     head = {"store": st.name, "from": day_first, "to": day_last, "currency": st.currency}
     rows: list[dict[str, Any]] | None = None
     if by in BY_CHOICES:
-        rows = kpi_series(url, st.id, day_first, day_last, by=by, with_freight=with_freight)
+        rows = kpi_series(url, st.id, day_first, day_last, by=by)
     elif by is not None:
         rows = [
             _keyed(row, by) for row in kpi_by(url, st.id, day_first, day_last, dimension=by,
@@ -145,7 +143,7 @@ def _columns(text: str | None) -> tuple[str, ...]:
     return keys
 
 
-def _check_cut(by: str | None, top: int | None, sort: str, with_freight: bool) -> None:
+def _check_cut(by: str | None, top: int | None, sort: str) -> None:
     """Refuse option mixes that would be silently ignored."""
     if by is not None and by not in (*BY_CHOICES, *DIMENSIONS):
         choices = ", ".join((*BY_CHOICES, *DIMENSIONS))
@@ -156,9 +154,6 @@ def _check_cut(by: str | None, top: int | None, sort: str, with_freight: bool) -
         return
     if sort not in METRIC_KEYS:
         raise PeriodError(f"--sort must be a metric ({', '.join(METRIC_KEYS)}), not {sort!r}")
-    if with_freight:
-        raise PeriodError("--with-freight goes with the store's total and its periods: freight "
-                          "belongs to an order, not to a SKU, category or source")
 
 
 def _keyed(row: dict[str, Any], by: str) -> dict[str, Any]:

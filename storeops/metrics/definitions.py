@@ -1,8 +1,17 @@
 """Every metric of the store, defined once (京东商智 definitions, domain reference §2).
 
-A metric is either a *base fact* (a sum or a distinct count the warehouse computes) or a
-*ratio* of two other metrics. The engine computes base facts per group with SQL and derives
-every ratio here, in :func:`derive`, so that a rule lives in exactly one place.
+A metric is either a *base fact* (a sum or a distinct count the warehouse computes), a *total*
+of base facts (``addends``), or a *ratio* of two other metrics. The engine computes base facts
+per group with SQL (:mod:`storeops.metrics.queries`) and derives every total and ratio here, in
+:func:`derive`, so that a rule lives in exactly one place.
+
+成交 (a deal), as 京东商智 counts it: an order that is paid, counted on the store-local day of
+payment (cash on delivery: on the day it was placed). A cancelled order is left out when it was
+cancelled on the day it counts on, or when its cancellation time is unknown (file exports);
+one cancelled on a later day stays in the day it was paid. 下单 figures count every order on
+the store-local day it was placed, unpaid and cancelled ones included. Money is the goods'
+amount after item promotions and merchant discounts (order lines) plus the order's freight;
+freight belongs to an order, so cuts by SKU or category hold goods only.
 
 Value types in results:
 
@@ -24,7 +33,7 @@ from typing import Any, Literal
 from storeops.common.money import CENTS, from_cents
 
 Unit = Literal["money", "count", "rate"]
-Kind = Literal["sum", "distinct", "ratio"]
+Kind = Literal["sum", "distinct", "total", "ratio"]
 
 PERIOD_CUTS = ("day", "week", "month")
 DIMENSIONS = ("sku", "category", "source")
@@ -44,6 +53,7 @@ class Metric:
     cuts: frozenset[str] = ALL_CUTS
     numerator: str | None = None  # ratios: metric keys
     denominator: str | None = None
+    addends: tuple[str, ...] = ()  # totals: base facts added up (those the cut supports)
     base: bool = False  # a helper fact, not one of the cockpit's named metrics
 
     @property
@@ -65,24 +75,43 @@ _TRAFFIC = ("traffic",)
 _ADS = ("ads",)
 _NOT_SOURCE = frozenset(PERIOD_CUTS + ("sku", "category"))
 
+_PER_ORDER = frozenset(PERIOD_CUTS + ("source",))  # freight is not split over an order's SKUs
+_WINDOWED = frozenset(PERIOD_CUTS)  # trailing windows end on a period's last day
+
 METRICS: dict[str, Metric] = {
     m.key: m
     for m in [
-        _m("gmv", "成交金额", "GMV", "money", "sum", _LINES),
+        # 成交 (deals): paid orders on the day of payment, see the module's docstring.
+        _m("gmv", "成交金额", "GMV", "money", "total", _LINES + _ORDERS,
+           addends=("goods_gmv", "freight")),
+        _m("goods_gmv", "商品成交金额", "Goods GMV", "money", "sum", _LINES),
         _m("orders", "成交单量", "Orders", "count", "distinct", _ORDERS),
         _m("buyers", "成交客户数", "Buyers", "count", "distinct", _ORDERS),
         _m("aov", "客单价", "AOV", "money", "ratio", _ORDERS,
            numerator="gmv", denominator="buyers"),
         _m("units", "成交件数", "Units", "count", "sum", _LINES),
+        # 下单 (orders placed): every order on the day it was placed, unpaid ones included.
+        _m("placed_amount", "下单金额", "Amount ordered", "money", "total", _LINES + _ORDERS,
+           addends=("placed_goods", "placed_freight")),
+        _m("placed_orders", "下单单量", "Orders placed", "count", "distinct", _ORDERS),
+        _m("placed_buyers", "下单客户数", "Ordering customers", "count", "distinct", _ORDERS),
         _m("refund_amount", "退款金额", "Refund amount", "money", "sum", ("refunds",)),
         _m("refund_rate", "退款率", "Refund rate", "rate", "ratio", ("refunds",) + _LINES,
            numerator="refund_amount", denominator="gmv"),
         _m("repurchase_rate", "复购率", "Repurchase rate", "rate", "ratio", _ORDERS,
            numerator="repeat_customers", denominator="identified_customers"),
+        _m("repurchase_rate_30d", "近30天复购率", "Repurchase rate (30 days)", "rate", "ratio",
+           _ORDERS, cuts=_WINDOWED, numerator="repeat_customers_30d",
+           denominator="customers_30d"),
+        _m("repurchase_rate_90d", "近90天复购率", "Repurchase rate (90 days)", "rate", "ratio",
+           _ORDERS, cuts=_WINDOWED, numerator="repeat_customers_90d",
+           denominator="customers_90d"),
         _m("uv", "访客数", "Visitors (UV)", "count", "sum", _TRAFFIC),
         _m("pv", "浏览量", "Page views (PV)", "count", "sum", _TRAFFIC),
         _m("conversion_rate", "成交转化率", "Conversion rate", "rate", "ratio",
            _ORDERS + _TRAFFIC, numerator="buyers", denominator="uv"),
+        _m("placed_conversion_rate", "下单转化率", "Order conversion rate", "rate", "ratio",
+           _ORDERS + _TRAFFIC, numerator="placed_buyers", denominator="uv"),
         _m("uv_value", "UV价值", "UV value", "money", "ratio", _LINES + _TRAFFIC,
            numerator="gmv", denominator="uv"),
         _m("bounce_rate", "跳失率", "Bounce rate", "rate", "ratio", _TRAFFIC,
@@ -103,17 +132,25 @@ METRICS: dict[str, Metric] = {
         _m("clicks", "点击量", "Clicks", "count", "sum", _TRAFFIC, base=True),
         _m("cart_users", "加购人数", "Add-to-cart users", "count", "sum", _TRAFFIC, base=True),
         _m("bounce_visits", "跳失访客数", "Bounce visits", "count", "sum", _TRAFFIC, base=True),
-        _m("paid_orders", "已付款单量", "Paid orders", "count", "distinct", _ORDERS, base=True),
-        _m("placed_orders", "下单量", "Orders placed", "count", "distinct", _ORDERS, base=True),
         # Freight is per order: it cannot be split across the SKUs of the order.
-        _m("freight", "运费", "Freight", "money", "sum", _ORDERS,
-           cuts=frozenset(PERIOD_CUTS + ("source",)), base=True),
+        _m("freight", "运费", "Freight", "money", "sum", _ORDERS, cuts=_PER_ORDER, base=True),
+        _m("placed_goods", "下单商品金额", "Goods ordered", "money", "sum", _LINES, base=True),
+        _m("placed_freight", "下单运费", "Freight ordered", "money", "sum", _ORDERS,
+           cuts=_PER_ORDER, base=True),
         _m("ad_gmv", "广告成交金额", "Ad-attributed GMV", "money", "sum", _ADS,
            cuts=NO_DIMENSION, base=True),
         _m("repeat_customers", "复购客户数", "Repeat customers", "count", "distinct", _ORDERS,
            base=True),
         _m("identified_customers", "识别客户数", "Identified customers", "count", "distinct",
            _ORDERS, base=True),
+        _m("repeat_customers_30d", "近30天复购客户数", "Repeat customers (30 days)", "count",
+           "distinct", _ORDERS, cuts=_WINDOWED, base=True),
+        _m("customers_30d", "近30天成交客户数", "Customers (30 days)", "count", "distinct",
+           _ORDERS, cuts=_WINDOWED, base=True),
+        _m("repeat_customers_90d", "近90天复购客户数", "Repeat customers (90 days)", "count",
+           "distinct", _ORDERS, cuts=_WINDOWED, base=True),
+        _m("customers_90d", "近90天成交客户数", "Customers (90 days)", "count", "distinct",
+           _ORDERS, cuts=_WINDOWED, base=True),
         # On-sale SKUs with a sale in the period (the numerator of sell-through).
         _m("sold_products", "动销商品数", "Products sold", "count", "distinct", _LINES,
            cuts=_NOT_SOURCE, base=True),
@@ -124,7 +161,9 @@ METRICS: dict[str, Metric] = {
 
 # The cockpit's named metrics, in display order.
 METRIC_KEYS: tuple[str, ...] = tuple(k for k, m in METRICS.items() if not m.base)
-BASE_FACT_KEYS: tuple[str, ...] = tuple(k for k, m in METRICS.items() if m.kind != "ratio")
+BASE_FACT_KEYS: tuple[str, ...] = tuple(
+    k for k, m in METRICS.items() if m.kind in ("sum", "distinct")
+)
 # Money facts arrive from SQL as integer cents.
 CENTS_FACTS = frozenset(k for k in BASE_FACT_KEYS if METRICS[k].unit == "money")
 
@@ -133,8 +172,8 @@ FUNNEL_STEPS: tuple[tuple[str, str, tuple[float, float] | None], ...] = (
     ("exposure", "exposure", None),
     ("click", "clicks", (0.05, 0.10)),
     ("cart", "cart_users", (0.15, 0.25)),
-    ("order", "placed_orders", (0.30, 0.40)),
-    ("pay", "paid_orders", (0.80, 0.90)),
+    ("order", "placed_orders", (0.30, 0.40)),  # 下单单量: every order placed
+    ("pay", "orders", (0.80, 0.90)),  # 成交单量: paid (cash on delivery: placed), kept
 )
 
 
@@ -165,6 +204,8 @@ def base_facts(keys: Iterable[str]) -> set[str]:
         m = metric(key)
         if m.kind == "ratio":
             out |= base_facts([m.numerator or "", m.denominator or ""])
+        elif m.kind == "total":
+            out |= set(m.addends)
         else:
             out.add(key)
     return out
@@ -184,6 +225,14 @@ def money_ratio(cents: int | None, denominator: int | None) -> Decimal | None:
     return (Decimal(cents) / Decimal(denominator) / 100).quantize(CENTS, rounding=ROUND_HALF_UP)
 
 
+def total(facts: Mapping[str, int | None], key: str, cut: str) -> int:
+    """A total (GMV, amount ordered) in cents: its addends that the cut supports.
+
+    By SKU or category that is the goods alone: an order's freight is not split over its SKUs.
+    """
+    return sum(int(facts.get(a) or 0) for a in METRICS[key].addends if cut in METRICS[a].cuts)
+
+
 def derive(
     facts: Mapping[str, int | None], cut: str = "day", keys: Iterable[str] | None = None
 ) -> dict[str, Any]:
@@ -192,6 +241,10 @@ def derive(
     Missing facts count as zero for sums, except traffic facts, which are None (unknown)
     when no traffic row fell in the group; metrics the cut does not support are None.
     """
+    facts = dict(facts)
+    for key, m in METRICS.items():  # totals first: ratios (AOV, refund rate) divide them
+        if m.kind == "total":
+            facts[key] = total(facts, key, cut)
     out: dict[str, Any] = {}
     for key in METRICS if keys is None else keys:
         m = METRICS[key]

@@ -4,26 +4,32 @@ Each function returns ``{group key: {fact: int}}`` for the store-local days ``fi
 A *grouping* says how rows are cut: ``all`` (one group, key ``None``), ``period`` (a calendar
 table of (day, day/week/month label) rows joined on the fact's day), ``sku``,
 ``category`` (through products) or ``source``. The SQL uses only ANSI constructs (CTEs,
-``CASE``, ``COUNT(DISTINCT)``, ``BETWEEN``) so it can run on another engine.
+``CASE``, ``COUNT(DISTINCT)``, ``BETWEEN``, ``AT TIME ZONE``, window functions) so it can run
+on another engine.
 
 Which metric each query feeds, and which cuts a metric allows, is declared in
 :mod:`storeops.metrics.definitions`; facts a cut does not support are simply not queried.
+The 成交 rule (which orders are deals, and on which day) is :func:`deals`, used by every
+query of deal figures.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from storeops.common.timeutil import DEFAULT_TIMEZONE
 from storeops.metrics.periods import calendar_rows
 from storeops.metrics.warehouse import Warehouse, ensure_calendar
 from storeops.orders.states import OrderStatus
 
 Facts = dict[Any, dict[str, int]]
-# storeops.orders.states.is_sale, in SQL: every order that is not cancelled is a sale.
-SALE = f"x.status <> '{OrderStatus.CANCELLED.value}'"
+CANCELLED = f"'{OrderStatus.CANCELLED.value}'"
+# Trailing repurchase windows (商智's 近30天/近90天复购率), in days.
+REPURCHASE_WINDOWS = (30, 90)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Grouping:
     first: date
     last: date
     only: tuple[Any, ...] | None = None  # restrict to these group keys (a top-N's second pass)
+    tz: str = DEFAULT_TIMEZONE  # the store's: payment times become store-local days with it
 
     @property
     def is_period(self) -> bool:
@@ -83,55 +90,192 @@ def _collect(rows: list[tuple[Any, ...]], names: tuple[str, ...], out: Facts, g:
             bucket[name] = None if value is None else int(value)
 
 
+def _local_day(column: str) -> str:
+    """SQL: the store-local day of a UTC time kept as ISO text (the timezone is a parameter)."""
+    return f"CAST(CAST({column} AS TIMESTAMP) AT TIME ZONE 'UTC' AT TIME ZONE ? AS DATE)"
+
+
+def utc_text(day: date, tz: str) -> str:
+    """The start of the store-local ``day`` in UTC, as the snapshot writes times."""
+    start = datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(UTC)
+    return start.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def deals(table: str, columns: str, first: date, last: date, tz: str) -> tuple[str, list[Any]]:
+    """SQL of the 成交 rows of ``table`` (orders or lines) counted on days ``first..last``,
+    each with its ``deal_date``, and the parameters.
+
+    An order is a deal on the store-local day it was paid; cash on delivery on the day it was
+    placed. A cancelled order is left out when its cancellation time is unknown (file exports
+    carry none) or falls on the day it counts on; one cancelled on a later day stays.
+
+    Two branches rather than one ``OR``: each filters one sorted column by a range, which lets
+    the engine skip the Parquet row groups outside the period.
+    """
+    lo, hi = utc_text(first, tz), utc_text(last + timedelta(days=1), tz)
+    sql = (
+        f"SELECT * FROM ("
+        f"SELECT {columns}, {_local_day('x.paid_at')} AS deal_date FROM {{{table}}} x"
+        " WHERE x.cod = 0 AND x.paid_at >= ? AND x.paid_at < ?"
+        f" UNION ALL SELECT {columns}, x.placed_date AS deal_date FROM {{{table}}} x"
+        " WHERE x.cod = 1 AND x.placed_date BETWEEN ? AND ?) d"
+        f" WHERE d.status <> {CANCELLED} OR (d.cancelled_at IS NOT NULL"
+        f" AND {_local_day('d.cancelled_at')} > d.deal_date)"
+    )
+    return sql, [tz, lo, hi, first, last, tz]
+
+
+LINE_COLUMNS = ("x.order_id, x.product_id, x.quantity, x.amount_cents, x.customer_id,"
+                " x.source, x.status, x.cancelled_at, x.on_sale")
+ORDER_COLUMNS = ("x.order_id, x.customer_id, x.source, x.status, x.cancelled_at,"
+                 " x.freight_cents")
+
+
 def sales(wh: Warehouse, g: Grouping, out: Facts) -> None:
-    key, join = g.key_and_join("placed_date")
-    where, params = _period(g, key, "placed_date")
+    """Goods sold (成交: line amounts after item promotions and merchant discounts), units and
+    on-sale SKUs sold, on the day each order counts as a deal."""
+    key, join = g.key_and_join("deal_date")
+    src, params = deals("lines", LINE_COLUMNS, g.first, g.last, g.tz)
+    where, more = _period(g, key, "deal_date")
     sql = (
         f"SELECT {key} AS k, SUM(x.amount_cents), SUM(x.quantity),"
         # 动销: SKUs on sale now with a sale; one sold and since taken off sale is in neither
         # count, so the rate never passes 100%.
         f" COUNT(DISTINCT CASE WHEN x.on_sale = 1 THEN x.product_id END)"
-        f" FROM {{lines}} x{join}"
-        f" WHERE {where} AND {SALE}" + _group_by(g, key)
+        f" FROM ({src}) x{join}"
+        f" WHERE {where}" + _group_by(g, key)
     )
-    _collect(wh.run(sql, params), ("gmv", "units", "sold_products"), out, g)
+    _collect(wh.run(sql, params + more), ("goods_gmv", "units", "sold_products"), out, g)
+
+
+def placed_sales(wh: Warehouse, g: Grouping, out: Facts) -> None:
+    """Goods ordered (下单): line amounts of every order on the day it was placed."""
+    key, join = g.key_and_join("placed_date")
+    where, params = _period(g, key, "placed_date")
+    sql = (
+        f"SELECT {key} AS k, SUM(x.amount_cents) FROM {{lines}} x{join}"
+        f" WHERE {where}" + _group_by(g, key)
+    )
+    _collect(wh.run(sql, params), ("placed_goods",), out, g)
+
+
+def _customer_rollup(og: str) -> str:
+    """Per group: orders, buyers (guests count once per order), freight, repeat and
+    identified customers, from ``og`` (one row per group and order: k, order_id,
+    customer_id, freight_cents)."""
+    return (
+        f"WITH og AS ({og}),"
+        " pc AS (SELECT k, customer_id, COUNT(*) AS n, SUM(freight_cents) AS freight"
+        "  FROM og GROUP BY k, customer_id)"
+        " SELECT k, SUM(n), SUM(freight),"
+        " SUM(CASE WHEN customer_id IS NULL THEN n ELSE 1 END),"
+        " SUM(CASE WHEN customer_id IS NOT NULL AND n >= 2 THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN customer_id IS NOT NULL THEN 1 ELSE 0 END)"
+        " FROM pc GROUP BY k"
+    )
 
 
 def orders(wh: Warehouse, g: Grouping, out: Facts) -> None:
-    """Order counts, buyers (guests count once per order), freight and repurchase.
+    """成交 orders, buyers, freight and the period's repurchase, on each deal's day.
 
-    Orders of the group (``og``, one row per order) are counted per (group, customer), then
-    rolled up per group; the NULL-customer row holds the guest orders, each a buyer.
+    Orders of the group (``og``, one row per group and order) are counted per (group,
+    customer), then rolled up per group; the NULL-customer row holds the guest orders, each a
+    buyer. By SKU or category an order counts once for every SKU / category it holds lines
+    of, and its freight is not split.
     """
+    key, join = g.key_and_join("deal_date")
+    if g.cut in ("sku", "category"):
+        src, params = deals("lines", LINE_COLUMNS, g.first, g.last, g.tz)
+        fields = "DISTINCT {key} AS k, x.order_id, x.customer_id, 0 AS freight_cents"
+    else:
+        src, params = deals("orders", ORDER_COLUMNS, g.first, g.last, g.tz)
+        fields = "{key} AS k, x.order_id, x.customer_id, x.freight_cents"
+    where, more = _period(g, key, "deal_date")
+    og = f"SELECT {fields.format(key=key)} FROM ({src}) x{join} WHERE {where}"
+    names = ("orders", "freight", "buyers", "repeat_customers", "identified_customers")
+    _collect(wh.run(_customer_rollup(og), params + more), names, out, g)
+
+
+def placed(wh: Warehouse, g: Grouping, out: Facts) -> None:
+    """下单: every order placed in the group (unpaid and cancelled ones included), its
+    customers (guests once per order) and its freight."""
     key, join = g.key_and_join("placed_date")
     where, params = _period(g, key, "placed_date")
-    sale = f"CASE WHEN {SALE} THEN 1 ELSE 0 END"
-    if g.cut in ("sku", "category"):
-        # An order counts once for every SKU / category it holds lines of; freight not split.
-        og = (
-            f"SELECT DISTINCT {key} AS k, x.order_id, x.customer_id, x.paid, {sale} AS sale,"
-            f" 0 AS freight_cents FROM {{lines}} x{join} WHERE {where}"
-        )
+    if g.cut in ("sku", "category"):  # an order once per SKU / category, freight not split
+        fields = f"DISTINCT {key} AS k, x.order_id, x.customer_id, 0 AS freight_cents"
+        table = "lines"
     else:
-        og = (
-            f"SELECT {key} AS k, x.order_id, x.customer_id, x.paid, {sale} AS sale,"
-            f" x.freight_cents FROM {{orders}} x{join} WHERE {where}"
+        fields = f"{key} AS k, x.order_id, x.customer_id, x.freight_cents"
+        table = "orders"
+    og = f"SELECT {fields} FROM {{{table}}} x{join} WHERE {where}"
+    sql = _customer_rollup(og)
+    rows = [(r[0], r[1], r[2], r[3]) for r in wh.run(sql, params)]
+    _collect(rows, ("placed_orders", "placed_freight", "placed_buyers"), out, g)
+
+
+def repurchase(wh: Warehouse, g: Grouping, out: Facts) -> None:
+    """商智's trailing repurchase: for the W days ending on each period's last day (W = 30,
+    90), identified customers with ≥ 2 deals in the window, and those with ≥ 1.
+
+    Each deal covers the windows that end on the W days from its own day on; a customer is a
+    repeat buyer for the windows ending from their second deal's day until W - 1 days after the
+    first of the two. Those spans, clipped so that one customer's never overlap, become
+    +1/-1 events whose running sum, read on each period's last day, is the count: one pass
+    over the deals, whatever the number of periods.
+    """
+    if not (g.cut == "all" or g.is_period):
+        return
+    if g.cut == "all":
+        ends_sql, ends_params = "SELECT 0 AS k, CAST(? AS DATE) AS end_day", [g.last]
+    else:
+        ends_sql = (
+            f"SELECT cal.{g.cut}_label AS k, MAX(cal.day) AS end_day FROM {{calendar}} cal"
+            f" WHERE cal.day BETWEEN ? AND ? GROUP BY cal.{g.cut}_label"
         )
-    sql = (
-        f"WITH og AS ({og}),"
-        " pc AS (SELECT k, customer_id, COUNT(*) AS placed, SUM(sale) AS sale_orders,"
-        "  SUM(sale * paid) AS paid_orders, SUM(sale * freight_cents) AS freight"
-        "  FROM og GROUP BY k, customer_id)"
-        " SELECT k, SUM(sale_orders), SUM(placed), SUM(paid_orders), SUM(freight),"
-        " SUM(CASE WHEN customer_id IS NULL THEN sale_orders"
-        "  WHEN sale_orders > 0 THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN customer_id IS NOT NULL AND sale_orders >= 2 THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN customer_id IS NOT NULL AND sale_orders >= 1 THEN 1 ELSE 0 END)"
-        " FROM pc GROUP BY k"
+        ends_params = [g.first, g.last]
+    first_end = g.last if g.cut == "all" else min(
+        day for day, _ in _period_ends(g.first, g.last, g.cut)
     )
-    names = ("orders", "placed_orders", "paid_orders", "freight", "buyers",
-             "repeat_customers", "identified_customers")
-    _collect(wh.run(sql, params), names, out, g)
+    for window in REPURCHASE_WINDOWS:
+        start = first_end - timedelta(days=window - 1)
+        src, params = deals("orders", ORDER_COLUMNS, start, g.last, g.tz)
+        w = window - 1
+        sql = (
+            f"WITH d AS (SELECT x.customer_id AS c, x.deal_date AS day,"
+            "  LAG(x.deal_date, 1) OVER (PARTITION BY x.customer_id"
+            "   ORDER BY x.deal_date, x.order_id) AS prev1,"
+            "  LAG(x.deal_date, 2) OVER (PARTITION BY x.customer_id"
+            "   ORDER BY x.deal_date, x.order_id) AS prev2"
+            f"  FROM ({src}) x WHERE x.customer_id IS NOT NULL),"
+            # Spans [lo, hi] of window-end days; lo after the previous span's end.
+            " spans AS ("
+            "  SELECT 'buyer' AS kind, CASE WHEN prev1 IS NULL THEN day"
+            f"   WHEN prev1 + {w} + 1 > day THEN prev1 + {w} + 1 ELSE day END AS lo,"
+            f"   day + {w} AS hi FROM d"
+            "  UNION ALL"
+            "  SELECT 'repeat' AS kind, CASE WHEN prev2 IS NULL THEN day"
+            f"   WHEN prev2 + {w} + 1 > day THEN prev2 + {w} + 1 ELSE day END AS lo,"
+            f"   prev1 + {w} AS hi FROM d WHERE prev1 IS NOT NULL),"
+            " ev AS (SELECT kind, lo AS day, 1 AS delta FROM spans WHERE lo <= hi"
+            "  UNION ALL SELECT kind, hi + 1 AS day, -1 AS delta FROM spans WHERE lo <= hi),"
+            # One row per day first: the join below is then days × periods, not deals × periods.
+            " evd AS (SELECT day, SUM(CASE WHEN kind = 'repeat' THEN delta ELSE 0 END) AS r,"
+            "  SUM(CASE WHEN kind = 'buyer' THEN delta ELSE 0 END) AS b FROM ev GROUP BY day),"
+            f" ends AS ({ends_sql})"
+            " SELECT e.k, SUM(evd.r), SUM(evd.b)"
+            " FROM ends e LEFT JOIN evd ON evd.day <= e.end_day GROUP BY e.k"
+        )
+        rows = wh.run(sql, params + ends_params)
+        names = (f"repeat_customers_{window}d", f"customers_{window}d")
+        # No deal in the window at all is a true zero (the rate is then None, 0 / 0).
+        _collect([(k, a or 0, b or 0) for k, a, b in rows], names, out, g)
+
+
+def _period_ends(first: date, last: date, cut: str) -> list[tuple[date, str]]:
+    ends: dict[str, date] = {}
+    for day, lab in calendar_rows(first, last, cut):
+        ends[lab] = max(day, ends.get(lab, day))
+    return [(day, lab) for lab, day in ends.items()]
 
 
 def refunds(wh: Warehouse, g: Grouping, out: Facts) -> None:
@@ -205,13 +349,17 @@ def collect_facts(wh: Warehouse, g: Grouping, parts: tuple[str, ...] | None = No
 
 
 FAMILIES = {
-    "sales": sales, "orders": orders, "refunds": refunds, "traffic": traffic, "ads": ads,
+    "sales": sales, "orders": orders, "placed_sales": placed_sales, "placed": placed,
+    "repurchase": repurchase, "refunds": refunds, "traffic": traffic, "ads": ads,
     "products": products_on_sale,
 }
 FAMILY_FACTS = {
-    "sales": ("gmv", "units", "sold_products"),
-    "orders": ("orders", "placed_orders", "paid_orders", "freight", "buyers",
-               "repeat_customers", "identified_customers"),
+    "sales": ("goods_gmv", "units", "sold_products"),
+    "orders": ("orders", "freight", "buyers", "repeat_customers", "identified_customers"),
+    "placed_sales": ("placed_goods",),
+    "placed": ("placed_orders", "placed_freight", "placed_buyers"),
+    "repurchase": tuple(f"{kind}_{w}d" for w in REPURCHASE_WINDOWS
+                        for kind in ("repeat_customers", "customers")),
     "refunds": ("refund_amount",),
     "traffic": TRAFFIC_FACTS,
     "ads": ("ad_spend", "ad_gmv"),

@@ -26,51 +26,42 @@ from storeops.metrics.definitions import (
 )
 from storeops.metrics.periods import BY_CHOICES, check_range, period_labels, previous_period
 from storeops.metrics.queries import Grouping
-from storeops.metrics.warehouse import open_store
+from storeops.metrics.warehouse import open_store, store_timezone
 
 
 class MetricsError(StoreopsError, ValueError):
     pass
 
 
-def _with_freight(facts: dict[str, int], with_freight: bool) -> dict[str, int]:
-    """GMV excludes freight unless asked (京东商智 includes it; most teams compare goods)."""
-    if with_freight and facts.get("freight"):
-        facts = dict(facts)
-        facts["gmv"] = facts.get("gmv", 0) + facts["freight"]
-    return facts
-
-
 def _summary_facts(db_url: str, store_id: int, first: date, last: date) -> dict[str, int]:
     check_range(first, last)
     wh = open_store(db_url, store_id)
-    return dict(queries.collect_facts(wh, Grouping("all", first, last)).get(None, {}))
+    tz = store_timezone(db_url, store_id)
+    return dict(queries.collect_facts(wh, Grouping("all", first, last, tz=tz)).get(None, {}))
 
 
 @cached
-def kpi_summary(
-    db_url: str, store_id: int, first: date, last: date, *, with_freight: bool = False
-) -> dict[str, Any]:
+def kpi_summary(db_url: str, store_id: int, first: date, last: date) -> dict[str, Any]:
     """Every metric (and base fact) of the store over the period."""
-    facts = _summary_facts(db_url, store_id, first, last)
-    return derive(_with_freight(facts, with_freight), "day")
+    return derive(_summary_facts(db_url, store_id, first, last), "day")
 
 
 @cached
 def kpi_series(
     db_url: str, store_id: int, first: date, last: date, *, by: str = "day",
-    with_freight: bool = False,
 ) -> list[dict[str, Any]]:
     """One row per period in the range (empty periods zero-filled), each with ``period``."""
     if by not in BY_CHOICES:
         raise MetricsError(f"unknown period cut {by!r}: choose one of {', '.join(BY_CHOICES)}")
     check_range(first, last)
     wh = open_store(db_url, store_id)
-    facts = queries.collect_facts(wh, Grouping(by, first, last))
+    facts = queries.collect_facts(
+        wh, Grouping(by, first, last, tz=store_timezone(db_url, store_id))
+    )
     rows = []
     for label in period_labels(first, last, by):
         row = {"period": label}
-        row.update(derive(_with_freight(facts.get(label, {}), with_freight), by))
+        row.update(derive(facts.get(label, {}), by))
         rows.append(row)
     return rows
 
@@ -124,7 +115,8 @@ def kpi_by(
     parts = queries.families_for(base_facts([*wanted, order_by]))
     ranking = queries.families_for(base_facts([order_by]))
     two_pass = limit is not None and descending and set(ranking) < set(parts)
-    grouping = Grouping(dimension, first, last)
+    tz = store_timezone(db_url, store_id)
+    grouping = Grouping(dimension, first, last, tz=tz)
     facts = queries.collect_facts(wh, grouping, ranking if two_pass else parts)
     candidates = _ranked(facts, dimension, order_by, descending)
     if two_pass and len(candidates) >= (limit or 0):
@@ -132,7 +124,8 @@ def kpi_by(
         candidates = candidates[:limit]
         keys = tuple(key for _, key, _ in candidates)
         rest = tuple(p for p in parts if p not in ranking)
-        more = queries.collect_facts(wh, Grouping(dimension, first, last, only=keys), rest)
+        more = queries.collect_facts(wh, Grouping(dimension, first, last, only=keys, tz=tz),
+                                     rest)
         for _, key, group in candidates:
             group.update(more.get(key, {}))
     elif two_pass:  # fewer active groups than asked: rank on every fact, as without a limit
@@ -178,8 +171,9 @@ def traffic_by_source(db_url: str, store_id: int, first: date, last: date) -> li
 def funnel_from_facts(facts: dict[str, int]) -> dict[str, Any]:
     """Exposure → click → cart → order → pay with step rates and the weakest step.
 
-    ``order`` counts every order placed in the period, cancelled ones included (the buyer did
-    place it); ``pay`` counts orders paid and not cancelled. The weakest step is the one whose
+    ``order`` counts every order placed in the period, unpaid and cancelled ones included
+    (下单单量); ``pay`` counts the period's deals (成交单量: paid, cash on delivery placed, not
+    cancelled that day). The weakest step is the one whose
     rate falls furthest below the low end of its typical range (lowest rate / low end).
     """
     steps: list[dict[str, Any]] = []
@@ -211,13 +205,11 @@ def change(current: Any, previous: Any) -> float | None:
 
 
 @cached
-def compare(
-    db_url: str, store_id: int, first: date, last: date, *, with_freight: bool = False
-) -> dict[str, Any]:
+def compare(db_url: str, store_id: int, first: date, last: date) -> dict[str, Any]:
     """This period, the previous period of the same length, and the change per metric."""
     prev_first, prev_last = previous_period(first, last)
-    current = kpi_summary(db_url, store_id, first, last, with_freight=with_freight)
-    previous = kpi_summary(db_url, store_id, prev_first, prev_last, with_freight=with_freight)
+    current = kpi_summary(db_url, store_id, first, last)
+    previous = kpi_summary(db_url, store_id, prev_first, prev_last)
     return {
         "period": {"from": first, "to": last},
         "previous_period": {"from": prev_first, "to": prev_last},
