@@ -296,14 +296,14 @@ def test_unreadable_files_change_nothing(db_url: str, tmp_path: Path) -> None:
 def test_failure_while_writing_rolls_back_the_whole_file(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import storeops.importers.service as service
+    from storeops.importers.order_store import OrderWriter
 
     path = write_csv(tmp_path / "export.csv", base_rows())
 
     def broken(*_args, **_kwargs) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(service, "write_refunds", broken)  # after orders and lines
+    monkeypatch.setattr(OrderWriter, "_refunds", broken)  # after orders and lines
     with pytest.raises(RuntimeError, match="disk full"):
         import_file(db_url, "orders", path, fmt="jd")
     with unit_of_work(db_url) as s:

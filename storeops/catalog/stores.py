@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storeops.common.errors import StoreopsError
@@ -65,9 +66,28 @@ def get_or_create_store(
         name=name or default_name, platform=platform, timezone=tz,
         currency=(currency or "CNY").upper(), data_version=0,
     )
-    session.add(store)
-    session.flush()
+    try:
+        # a savepoint: another command creating the same store at the same moment wins, and
+        # this one carries on with that store instead of failing its whole transaction
+        with session.begin_nested():
+            session.add(store)
+            session.flush()
+    except IntegrityError:
+        existing = session.scalar(select(Store).where(Store.name == store.name))
+        if existing is None:
+            raise
+        return existing, False
     return store, True
+
+
+def next_data_version(session: Session, store_id: int) -> int:
+    """The version ``bump_data_version`` will return later in this transaction, for the rows
+    written before it. Locks the store's row (PostgreSQL) so that no other writer moves the
+    version meanwhile; on SQLite the writer already holds the database's write lock."""
+    current = session.scalar(
+        select(Store.data_version).where(Store.id == store_id).with_for_update()
+    )
+    return int(current or 0) + 1
 
 
 def bump_data_version(session: Session, store_id: int) -> int:

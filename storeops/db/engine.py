@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from storeops.common.errors import StoreopsError
+
+BUSY_TIMEOUT_MS = 10_000
+# How long an import waits for another import into the same SQLite file to finish.
+ENV_IMPORT_WAIT = "STOREOPS_IMPORT_WAIT_SECONDS"
+DEFAULT_IMPORT_WAIT_S = 600
+
+
+class DatabaseBusyError(StoreopsError):
+    """Another writer held the database for longer than this command would wait."""
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
@@ -15,7 +28,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
 
 
@@ -46,3 +59,41 @@ def unit_of_work(db_url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def import_wait_seconds() -> float:
+    raw = os.environ.get(ENV_IMPORT_WAIT, "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_IMPORT_WAIT_S
+    except ValueError:
+        value = DEFAULT_IMPORT_WAIT_S
+    return value if value >= 0 else DEFAULT_IMPORT_WAIT_S
+
+
+@contextmanager
+def import_transaction(db_url: str) -> Iterator[Session]:
+    """``unit_of_work`` for a writer that holds the database a while (an import).
+
+    On SQLite it takes the write lock first, waiting up to ``STOREOPS_IMPORT_WAIT_SECONDS``
+    (default 600) for another import to commit: two imports run one after the other instead
+    of failing half-way, and one that waits too long ends with a clear error. (PostgreSQL
+    writers wait on the rows they touch; the import locks its store's row.)
+    """
+    with unit_of_work(db_url) as session:
+        conn = session.connection()
+        if conn.dialect.name == "sqlite":
+            wait_ms = int(import_wait_seconds() * 1000)
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+            try:
+                # an UPDATE that changes nothing still starts a write transaction
+                conn.exec_driver_sql("UPDATE stores SET id = id WHERE 0")
+            except OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                raise DatabaseBusyError(
+                    f"the database is busy: another import has been writing to it for more"
+                    f" than {wait_ms // 1000} s ({ENV_IMPORT_WAIT}); try again when it is done"
+                ) from exc
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        yield session

@@ -20,6 +20,7 @@ REQUIRED_FIELDS = ("order_id", "sku", "quantity", "unit_price", "time")
 OPTIONAL_FIELDS = (
     "title", "seller_code", "customer", "contact", "source", "status", "paid_time",
     "finished_time", "goods_amount", "settlement_amount", "paid_amount", "freight",
+    "payment_method",
 )
 ALL_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
@@ -49,12 +50,26 @@ class OrderSpec:
     duplicate_rows: str = "keep"
     name: str = "mapping"
     extra: dict[str, str] = field(default_factory=dict)
+    # Lines whose SKU is the order's freight (postage): added to orders.freight_cents.
+    freight_skus: frozenset[str] = frozenset()
+    # Lines that are neither sales nor refunds (fees, manual adjustments): counted, not stored.
+    exclude_skus: frozenset[str] = frozenset()
+    sku_case: str = "keep"  # keep | upper: SKU ids compared without case (85123a = 85123A)
+    # Mapped columns a file may lack (the JD export's 支付方式 is missing from older exports).
+    optional_columns: frozenset[str] = frozenset()
 
     def column(self, name: str) -> str | None:
         return self.columns.get(name)
 
+    def normalise_sku(self, sku: str) -> str:
+        return sku.upper() if self.sku_case == "upper" else sku
+
 
 DUPLICATE_CHOICES = ("keep", "reject")
+SKU_CASES = ("keep", "upper")
+MAX_MAPPING_BYTES = 1 << 20  # a column mapping is a few hundred bytes
+# 支付方式 values meaning cash on delivery (the JD export writes 货到付款).
+COD_TEXTS = ("货到付款", "cod", "cash on delivery")
 
 JD_COLUMNS = {
     "order_id": "订单号",
@@ -74,22 +89,54 @@ JD_COLUMNS = {
     "seller_code": "货号",
     "finished_time": "订单完成时间",
     "source": "订单来源",
+    "payment_method": "支付方式",
 }
 
 JD_SPEC = OrderSpec(
     columns=JD_COLUMNS, timezone="Asia/Shanghai", currency="CNY", jd_status=True, name="jd",
-    duplicate_rows="reject",
+    duplicate_rows="reject", optional_columns=frozenset({"payment_method"}),
 )
+
+
+def read_yaml(path: Path) -> object:
+    """A small YAML file, refusing anchors and aliases: a 577-byte "billion laughs" mapping
+    would otherwise expand to gigabytes. A mapping never needs them."""
+    try:
+        with Path(path).open("rb") as fh:
+            data = fh.read(MAX_MAPPING_BYTES + 1)
+    except OSError as exc:
+        raise MappingError(f"{path}: cannot read the mapping: {exc.strerror or exc}") from exc
+    if len(data) > MAX_MAPPING_BYTES:
+        raise MappingError(f"{path}: a mapping file is at most {MAX_MAPPING_BYTES} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MappingError(f"{path}: a mapping file must be UTF-8 text") from exc
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                mark = event.start_mark
+                raise MappingError(
+                    f"{path}: line {mark.line + 1}: YAML anchors and aliases (&, *) are not"
+                    " allowed in a mapping"
+                )
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MappingError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def _sku_list(raw: dict, key: str, path: Path) -> list[str]:
+    value = raw.get(key) or []
+    if isinstance(value, str | int):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise MappingError(f"{path}: {key} must be a list of SKU ids")
+    return [str(v).strip() for v in value if str(v).strip()]
 
 
 def load_mapping(path: Path) -> OrderSpec:
     """Read and check a YAML mapping file."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MappingError(f"{path}: cannot read the mapping: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise MappingError(f"{path}: not valid YAML: {exc}") from exc
+    raw = read_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict):
         raise MappingError(f"{path}: a mapping needs a 'columns:' section")
     columns = {str(k): str(v) for k, v in raw["columns"].items() if v not in (None, "")}
@@ -100,6 +147,8 @@ def load_mapping(path: Path) -> OrderSpec:
     if missing:
         raise MappingError(f"{path}: columns must map {', '.join(missing)}")
     refunds = raw.get("refunds") or {}
+    if not isinstance(refunds, dict):
+        raise MappingError(f"{path}: 'refunds:' must be a section (order_id_prefix, ...)")
     tz = str(raw.get("timezone") or "Asia/Shanghai")
     try:
         zone(tz)
@@ -112,7 +161,20 @@ def load_mapping(path: Path) -> OrderSpec:
     if duplicates not in DUPLICATE_CHOICES:
         raise MappingError(f"{path}: duplicate_rows must be one of {', '.join(DUPLICATE_CHOICES)},"
                            f" not {duplicates!r}")
+    sku_case = str(raw.get("sku_case") or "keep")
+    if sku_case not in SKU_CASES:
+        raise MappingError(f"{path}: sku_case must be one of {', '.join(SKU_CASES)},"
+                           f" not {sku_case!r}")
+    norm = str.upper if sku_case == "upper" else str
+    freight = {norm(v) for v in _sku_list(raw, "freight_skus", path)}
+    exclude = {norm(v) for v in _sku_list(raw, "exclude_skus", path)}
+    if freight & exclude:
+        raise MappingError(f"{path}: SKU(s) both freight and excluded: "
+                           f"{', '.join(sorted(freight & exclude))}")
     return OrderSpec(
+        freight_skus=frozenset(freight),
+        exclude_skus=frozenset(exclude),
+        sku_case=sku_case,
         columns=columns,
         duplicate_rows=duplicates,
         timezone=tz,

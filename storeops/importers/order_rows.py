@@ -6,11 +6,13 @@ at most one reject reason (the first check it fails, in the order below).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 import polars as pl
 
-from storeops.importers.mapping import REQUIRED_FIELDS, OrderSpec
+from storeops.importers.mapping import COD_TEXTS, REQUIRED_FIELDS, OrderSpec
 from storeops.importers.parsing import (
     NULL_TIMES,
     cents_of,
@@ -19,22 +21,63 @@ from storeops.importers.parsing import (
     parse_local_time,
     parse_price_e4,
 )
-from storeops.importers.reading import ImportFileError
+from storeops.importers.reading import ROW, ImportFileError
 from storeops.members.masking import mask_contact_expr
 from storeops.orders.states import UnknownStatus, parse_jd_status
 
-ROW = "__row"  # 1-based line number in the file (header = 1)
+# Text limits: an id longer than its column cannot be cut without merging different ids, so
+# the row is rejected; a descriptive text is cut (the rest of the row is still good).
+ID_LIMITS = {"order_id": 64, "sku": 64, "seller_code": 64, "customer": 120, "source": 64}
+MAX_TITLE = 500
+MAX_CONTACT = 120
 
 
 @dataclass(frozen=True)
 class CheckedRows:
-    sales: pl.DataFrame  # one row per accepted sale line
-    refunds: pl.DataFrame  # one row per accepted refund line
+    accepted: pl.DataFrame  # one row per accepted line, with is_refund and is_freight
     rejects: pl.DataFrame  # row, field, reason_key, reason
+    excluded: Counter[str] = dc_field(default_factory=Counter)  # rows by SKU (exclude_skus)
+
+    @property
+    def sales(self) -> pl.DataFrame:
+        return self.accepted.filter(~pl.col("is_refund"))
+
+    @property
+    def refunds(self) -> pl.DataFrame:
+        return self.accepted.filter(pl.col("is_refund"))
 
 
 def with_row_numbers(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+class DuplicateTracker:
+    """Exact copies of earlier rows across the chunks of one file.
+
+    Within a chunk rows are compared cell by cell (``duplicate_of``). Across chunks a row is
+    compared by a 128-bit fingerprint of its cells (two independent 64-bit hashes), kept for
+    every distinct row seen: 24 bytes a row instead of the row itself.
+    """
+
+    def __init__(self) -> None:
+        self.seen = pl.DataFrame(schema={"h1": pl.UInt64, "h2": pl.UInt64, "first": pl.Int64})
+
+    def duplicate_of(self, frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+        within = duplicate_of(frame, columns)
+        cells = pl.struct(columns)
+        hashes = frame.select(
+            cells.hash(seed=0x5EED).alias("h1"),
+            cells.hash(seed=0x0DDBA11).alias("h2"),
+            pl.col(ROW).alias("first"),
+        )
+        earlier = hashes.select("h1", "h2").join(
+            self.seen, on=["h1", "h2"], how="left", maintain_order="left"
+        ).get_column("first")
+        fresh = hashes.filter(earlier.is_null() & within.is_null())
+        self.seen = pl.concat([self.seen, fresh], rechunk=False)
+        if self.seen.n_chunks() > 64:
+            self.seen = self.seen.rechunk()
+        return pl.coalesce(earlier, within).alias("dup_of")
 
 
 def require_columns(frame: pl.DataFrame, wanted: dict[str, str], name: str) -> None:
@@ -77,10 +120,16 @@ def first_failure(checks: list[tuple[pl.Expr, str, str, pl.Expr | str]]) -> pl.E
     return expr
 
 
-def check_order_rows(frame: pl.DataFrame, spec: OrderSpec, name: str) -> CheckedRows:
-    """Parse and check every row; ``frame`` has row numbers (``with_row_numbers``)."""
-    cols = spec.columns
+def check_order_rows(
+    frame: pl.DataFrame, spec: OrderSpec, name: str, duplicates: DuplicateTracker | None = None,
+) -> CheckedRows:
+    """Parse and check every row; ``frame`` has row numbers (``with_row_numbers``). Give the
+    same ``duplicates`` to every chunk of a file so that copies across chunks are found."""
+    cols = dict(spec.columns)
     require_columns(frame, {f: cols[f] for f in REQUIRED_FIELDS}, name)
+    for f in spec.optional_columns:
+        if f in cols and cols[f] not in frame.columns:
+            del cols[f]
     require_columns(frame, cols, name)
     original = [c for c in frame.columns if c != ROW]
     tz = spec.timezone
@@ -88,13 +137,28 @@ def check_order_rows(frame: pl.DataFrame, spec: OrderSpec, name: str) -> Checked
     def col(field: str) -> pl.Expr:
         return pl.col(cols[field]) if field in cols else pl.lit(None, pl.String)
 
+    sku = col("sku").str.to_uppercase() if spec.sku_case == "upper" else col("sku")
+    excluded: Counter[str] = Counter()
+    if spec.exclude_skus:
+        out = sku.is_in(list(spec.exclude_skus)).fill_null(False)
+        counts = frame.filter(out).group_by(sku.alias("sku")).len()
+        excluded.update(dict(counts.iter_rows()))
+        frame = frame.filter(~out)
+    dup_of = pl.lit(None, pl.Int64)
+    if spec.duplicate_rows == "reject":
+        dup_of = (duplicates.duplicate_of(frame, original) if duplicates is not None
+                  else duplicate_of(frame, original))
+    cod = pl.lit(False)
+    if "payment_method" in cols:
+        cod = col("payment_method").str.to_lowercase().is_in(list(COD_TEXTS)).fill_null(False)
+
     parsed = frame.with_columns(
         col("order_id").alias("order_id"),
-        col("sku").alias("sku"),
-        col("title").alias("title"),
+        sku.alias("sku"),
+        col("title").str.slice(0, MAX_TITLE).alias("title"),
         col("seller_code").alias("seller_code"),
         col("customer").alias("customer"),
-        (mask_contact_expr(cols["contact"]) if "contact" in cols
+        (mask_contact_expr(cols["contact"]).str.slice(0, MAX_CONTACT) if "contact" in cols
          else pl.lit(None, pl.String)).alias("contact"),
         (col("source") if "source" in cols else pl.lit(spec.source, pl.String)).alias("source"),
         parse_int(frame.get_column(cols["quantity"])).alias("quantity"),
@@ -110,8 +174,8 @@ def check_order_rows(frame: pl.DataFrame, spec: OrderSpec, name: str) -> Checked
              else pl.lit(None, pl.Int64)).alias(f)
             for f in ("goods_amount", "settlement_amount", "paid_amount", "freight")
         ],
-        (duplicate_of(frame, original) if spec.duplicate_rows == "reject"
-         else pl.lit(None, pl.Int64)).alias("dup_of"),
+        dup_of.alias("dup_of"),
+        cod.alias("cod"),
     )
     parsed = parsed.with_columns(_status_columns(parsed, spec))
     is_refund = pl.lit(False)
@@ -130,6 +194,12 @@ def check_order_rows(frame: pl.DataFrame, spec: OrderSpec, name: str) -> Checked
          pl.concat_str(pl.lit("duplicate of row "), pl.col("dup_of").cast(pl.String))),
         (pl.col("order_id").is_null(), cols["order_id"], "missing order id", "missing order id"),
         (pl.col("sku").is_null(), cols["sku"], "missing SKU", "missing SKU"),
+        *[
+            (pl.col(f).str.len_chars() > limit, cols[f], "text too long",
+             pl.format(f"{f} is {{}} characters long, at most {limit} allowed",
+                       pl.col(f).str.len_chars()))
+            for f, limit in ID_LIMITS.items() if f in cols
+        ],
         (pl.col("quantity").is_null(), cols["quantity"], "bad quantity",
          "quantity is missing or not a whole number"),
         (pl.col("unit_price_e4").is_null(), cols["unit_price"], "bad unit price",
@@ -163,17 +233,20 @@ def check_order_rows(frame: pl.DataFrame, spec: OrderSpec, name: str) -> Checked
         pl.col(ROW).alias("row"), pl.col("failure").struct.unnest()
     )
     ok = judged.filter(pl.col("failure").is_null())
-    keep = [
-        ROW, "order_id", "sku", "title", "seller_code", "customer", "contact", "source",
-        "quantity", "unit_price_e4", "placed_at", "paid_time", "finished_time", "goods_amount",
-        "settlement_amount", "paid_amount", "freight", "status", "deleted",
-    ]
-    ok = ok.select(keep + ["is_refund"]).with_columns(
-        cents_of(pl.col("unit_price_e4"), pl.col("quantity")).alias("gross_cents")
+    is_freight = (pl.col("sku").is_in(list(spec.freight_skus)) if spec.freight_skus
+                  else pl.lit(False))
+    ok = ok.select(*KEEP, "is_refund").with_columns(
+        cents_of(pl.col("unit_price_e4"), pl.col("quantity")).alias("gross_cents"),
+        is_freight.fill_null(False).alias("is_freight"),
     )
-    sales = ok.filter(~pl.col("is_refund")).drop("is_refund")
-    refunds = ok.filter(pl.col("is_refund")).drop("is_refund")
-    return CheckedRows(sales, refunds, rejects)
+    return CheckedRows(ok, rejects, excluded)
+
+
+KEEP = [
+    ROW, "order_id", "sku", "title", "seller_code", "customer", "contact", "source",
+    "quantity", "unit_price_e4", "placed_at", "paid_time", "finished_time", "goods_amount",
+    "settlement_amount", "paid_amount", "freight", "status", "deleted", "cod",
+]
 
 
 def _status_columns(parsed: pl.DataFrame, spec: OrderSpec) -> list[pl.Expr]:

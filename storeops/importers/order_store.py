@@ -1,23 +1,28 @@
 """Writing checked orders, lines and refunds of one store (bulk, inside the caller's
 transaction). Orders already stored with the same content hash are left alone; changed ones
-are replaced as a whole (same row id, new lines).
+are replaced as a whole (same row id, new lines, the import's ``row_version``).
+
+An import writes its file in groups of orders (``OrderWriter.write``), each group holding
+every line of its orders, so that memory does not grow with the file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from storeops.db.bulk import bulk_insert
+from storeops.db.bulk import bulk_insert_frame
 from storeops.db.models import Customer, Order, OrderLine, Product, Refund
 
-CHUNK = 900  # ids per IN (...) list: under SQLite's parameter limit
+CHUNK = 900  # ids per IN (...) list: under any SQLite's parameter limit
+UTC_TYPE = pl.Datetime("us", "UTC")
 
 
 @contextmanager
@@ -46,50 +51,77 @@ class OrderWriteResult:
     products_created: int = 0
     customers_created: int = 0
 
+    @property
+    def changed(self) -> bool:
+        return bool(self.orders_created or self.orders_updated or self.refunds
+                    or self.products_created or self.customers_created)
 
-def _frame(rows: list, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+
+def _frame(rows: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+def _where_in(conn: Connection, stmt_for: Callable[[list], Any], keys: list,
+              schema: dict[str, Any]) -> pl.DataFrame:
+    """Rows of ``stmt_for(batch)`` for ``keys`` in batches of ``CHUNK`` (an IN list each)."""
+    rows: list = []
+    for i in range(0, len(keys), CHUNK):
+        rows.extend(conn.execute(stmt_for(keys[i:i + CHUNK])).all())
+    return _frame(rows, schema)
 
 
 def _ensure(
     conn: Connection, model: type[Product] | type[Customer], key: str, id_name: str,
-    store_id: int, wanted: pl.DataFrame, columns: list[str], to_row: Callable[[tuple], tuple],
+    store_id: int, wanted: pl.DataFrame, new_rows: Callable[[pl.DataFrame], pl.DataFrame],
+    known: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """Map ``wanted[key]`` to the ids of ``model`` rows keyed by their platform key, inserting
-    the missing ones with ``to_row(row of wanted)``; returns (map, created)."""
+    the missing ones (``new_rows(missing)`` gives their columns); returns (map of the wanted
+    keys, created). ``known``: the store's rows already looked up, else they are queried."""
     platform_key = model.platform_sku_id if model is Product else model.platform_account
-
-    def existing() -> pl.DataFrame:
-        rows = conn.execute(
-            select(platform_key, model.id).where(model.store_id == store_id)
-        ).all()
-        return _frame(rows, {key: pl.String, id_name: pl.Int64})
-
-    known = existing()
+    schema = {key: pl.String, id_name: pl.Int64}
+    keys = wanted.get_column(key).to_list()
+    if known is None:
+        known = _where_in(conn, lambda batch: select(platform_key, model.id).where(
+            model.store_id == store_id, platform_key.in_(batch)), keys, schema)
+    else:
+        known = known.join(wanted.select(key), on=key, how="semi")
     missing = wanted.join(known, on=key, how="anti")
     if missing.height == 0:
         return known, 0
-    bulk_insert(conn, model.__table__, columns, (to_row(r) for r in missing.iter_rows()))
-    return existing(), missing.height
+    before = conn.execute(select(func.max(model.id))).scalar() or 0
+    bulk_insert_frame(conn, model.__table__, new_rows(missing))
+    # ids above the old maximum: this transaction's rows (the store is locked while it writes)
+    created = _frame(conn.execute(select(platform_key, model.id).where(
+        model.store_id == store_id, model.id > before)).all(), schema)
+    created = created.join(missing.select(key), on=key, how="semi")
+    return pl.concat([known, created]), missing.height
 
 
 def ensure_products(
-    conn: Connection, store_id: int, wanted: pl.DataFrame, now: datetime
+    conn: Connection, store_id: int, wanted: pl.DataFrame, now: datetime, version: int = 0,
+    known: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, int]:
-    """Map ``sku`` → ``product_id``, creating unknown SKUs (on sale); returns (map, created)."""
+    """Map ``sku`` → ``product_id``, creating unknown SKUs (on sale, ``row_version`` =
+    ``version``); returns (map, created)."""
     wanted = wanted.group_by("sku", maintain_order=True).agg(
         pl.col("title").drop_nulls().first(), pl.col("seller_code").drop_nulls().first()
     )
     return _ensure(
         conn, Product, "sku", "product_id", store_id, wanted,
-        ["store_id", "platform_sku_id", "title", "seller_code", "status", "created_at",
-         "updated_at"],
-        lambda r: (store_id, *r, "on_sale", now, now),
+        lambda m: m.select(
+            pl.lit(store_id).alias("store_id"), pl.col("sku").alias("platform_sku_id"),
+            "title", "seller_code", pl.lit("on_sale").alias("status"),
+            pl.lit(now, UTC_TYPE).alias("created_at"), pl.lit(now, UTC_TYPE).alias("updated_at"),
+            pl.lit(version).alias("row_version"),
+        ),
+        known,
     )
 
 
 def ensure_customers(
-    conn: Connection, store_id: int, wanted: pl.DataFrame, now: datetime
+    conn: Connection, store_id: int, wanted: pl.DataFrame, now: datetime,
+    known: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """Map ``customer`` (platform account) → ``customer_id``, creating unknown ones."""
     wanted = wanted.filter(pl.col("customer").is_not_null()).group_by(
@@ -97,103 +129,146 @@ def ensure_customers(
     ).agg(pl.col("contact").drop_nulls().first())
     return _ensure(
         conn, Customer, "customer", "customer_id", store_id, wanted,
-        ["store_id", "platform_account", "masked_contact", "created_at"],
-        lambda r: (store_id, *r, now),
+        lambda m: m.select(
+            pl.lit(store_id).alias("store_id"), pl.col("customer").alias("platform_account"),
+            pl.col("contact").alias("masked_contact"),
+            pl.lit(now, UTC_TYPE).alias("created_at"),
+        ),
+        known,
     )
 
 
-ORDER_COLUMNS = [
-    "store_id", "platform_order_id", "status", "deleted", "customer_id", "placed_at",
-    "placed_date", "paid_at", "finished_at", "goods_cents", "seller_discount_cents",
-    "freight_cents", "paid_cents", "source", "content_hash", "import_batch_id", "updated_at",
-]
-LINE_COLUMNS = [
-    "order_id", "store_id", "line_no", "product_id", "quantity", "unit_price_e4", "amount_cents",
+ORDER_FIELDS = [
+    "status", "deleted", "customer_id", "placed_at", "placed_date", "paid_at", "finished_at",
+    "goods_cents", "seller_discount_cents", "freight_cents", "paid_cents", "source", "cod",
+    "content_hash",
 ]
 
 
-def write_orders(
-    session: Session, store_id: int, orders: pl.DataFrame, lines: pl.DataFrame,
-    batch_id: int, now: datetime, result: OrderWriteResult,
-) -> None:
-    """``orders`` carry customer_id; ``lines`` carry product_id (see ``ensure_*``)."""
-    conn = session.connection()
-    rows = conn.execute(
-        select(Order.platform_order_id, Order.id, Order.content_hash).where(
-            Order.store_id == store_id
-        )
-    ).all()
-    known = _frame(rows, {"order_id": pl.String, "db_id": pl.Int64, "old_hash": pl.String})
-    orders = orders.join(known, on="order_id", how="left", maintain_order="left")
-    same = orders.filter(pl.col("old_hash") == pl.col("content_hash"))
-    new = orders.filter(pl.col("db_id").is_null())
-    changed = orders.filter(pl.col("db_id").is_not_null()
-                            & (pl.col("old_hash") != pl.col("content_hash")))
-    result.orders_unchanged += same.height
-    result.rows_unchanged += lines.join(same.select("order_id"), on="order_id",
-                                        how="semi").height
-    if new.height:
-        fields = [c if c != "platform_order_id" else "order_id" for c in ORDER_COLUMNS[1:-2]]
-        bulk_insert(
-            conn, Order.__table__, ORDER_COLUMNS,
-            ((store_id, *r, batch_id, now) for r in new.select(fields).iter_rows()),
-        )
-        result.orders_created += new.height
-    if changed.height:
-        ids = changed.get_column("db_id").to_list()
-        for i in range(0, len(ids), CHUNK):
-            conn.execute(delete(OrderLine).where(OrderLine.order_id.in_(ids[i:i + CHUNK])))
-        values = [
-            {"id": r["db_id"], "status": r["status"], "deleted": r["deleted"],
-             "customer_id": r["customer_id"], "placed_at": r["placed_at"],
-             "placed_date": r["placed_date"], "paid_at": r["paid_at"],
-             "finished_at": r["finished_at"], "goods_cents": r["goods_cents"],
-             "seller_discount_cents": r["seller_discount_cents"],
-             "freight_cents": r["freight_cents"], "paid_cents": r["paid_cents"],
-             "source": r["source"], "content_hash": r["content_hash"],
-             "import_batch_id": batch_id, "updated_at": now}
-            for r in changed.iter_rows(named=True)
-        ]
-        session.execute(update(Order), values)
-        result.orders_updated += changed.height
-    if new.height or changed.height:
-        ids = conn.execute(
-            select(Order.platform_order_id, Order.id).where(
-                Order.store_id == store_id, Order.import_batch_id == batch_id
-            )
-        ).all()
-        id_map = _frame(ids, {"order_id": pl.String, "db_id": pl.Int64})
-        todo = lines.join(id_map, on="order_id", how="inner").sort("db_id", "line_no")
-        bulk_insert(
-            conn, OrderLine.__table__, LINE_COLUMNS,
-            todo.select(
-                "db_id", pl.lit(store_id, pl.Int64), "line_no", "product_id", "quantity",
-                "unit_price_e4", "amount_cents",
-            ).rows(),
-            expected_rows=todo.height,
-        )
+class OrderWriter:
+    """Writes one import's groups of orders into one store, in the caller's transaction.
 
+    Every row it inserts or changes carries ``version`` as its ``row_version`` (the store's
+    data_version after this import), so that the warehouse refreshes only what changed.
+    """
 
-REFUND_COLUMNS = [
-    "store_id", "platform_refund_id", "line_no", "customer_id", "product_id", "quantity",
-    "amount_cents", "refunded_at", "refund_date", "reason", "import_batch_id",
-]
+    def __init__(self, session: Session, store_id: int, batch_id: int, now: datetime,
+                 version: int, result: OrderWriteResult) -> None:
+        self.session, self.conn = session, session.connection()
+        self.store_id, self.batch_id, self.now, self.version = store_id, batch_id, now, version
+        self.result = result
+        conn, sid = self.conn, store_id
+        # Orders and refunds of other groups never collide with a group (a group holds every
+        # line of its orders), so the stored ones are looked up only if the store had any.
+        self.had_orders = conn.execute(
+            select(Order.id).where(Order.store_id == sid).limit(1)).first() is not None
+        self.had_refunds = conn.execute(
+            select(Refund.id).where(Refund.store_id == sid).limit(1)).first() is not None
+        # SKUs and customers recur across groups: their ids are kept for the whole import.
+        self.products = _frame(conn.execute(select(Product.platform_sku_id, Product.id).where(
+            Product.store_id == sid)).all(), {"sku": pl.String, "product_id": pl.Int64})
+        self.customers = _frame(conn.execute(
+            select(Customer.platform_account, Customer.id).where(Customer.store_id == sid)
+        ).all(), {"customer": pl.String, "customer_id": pl.Int64})
 
+    def write(self, orders: pl.DataFrame, lines: pl.DataFrame, refunds: pl.DataFrame) -> None:
+        """One group: ``orders``/``lines`` from ``group_sales``, ``refunds`` from
+        ``refund_lines`` (a null ``sku`` for a freight refund, which has no product)."""
+        wanted = pl.concat([
+            lines.select("sku", "title", "seller_code"),
+            refunds.filter(pl.col("sku").is_not_null()).select("sku", "title", "seller_code"),
+        ])
+        products, created = ensure_products(self.conn, self.store_id, wanted, self.now,
+                                             self.version, self.products)
+        if created:
+            self.products = pl.concat([self.products, products]).unique("sku", keep="last")
+        self.result.products_created += created
+        people = pl.concat([orders.select("customer", "contact"),
+                            refunds.select("customer", "contact")])
+        customers, created = ensure_customers(self.conn, self.store_id, people, self.now,
+                                              self.customers)
+        if created:
+            self.customers = pl.concat([self.customers, customers]).unique("customer",
+                                                                           keep="last")
+        self.result.customers_created += created
+        lines = lines.join(products, on="sku", how="left")
+        orders = orders.join(customers, on="customer", how="left", maintain_order="left")
+        refunds = refunds.join(products, on="sku", how="left").join(
+            customers, on="customer", how="left")
+        self._orders(orders, lines)
+        self._refunds(refunds)
 
-def write_refunds(
-    conn: Connection, store_id: int, refunds: pl.DataFrame, batch_id: int,
-    result: OrderWriteResult,
-) -> None:
-    """Insert refund lines not stored yet; known (refund id, line) keys are left alone."""
-    rows = conn.execute(
-        select(Refund.platform_refund_id, Refund.line_no).where(Refund.store_id == store_id)
-    ).all()
-    known = _frame(rows, {"platform_refund_id": pl.String, "line_no": pl.Int64})
-    fresh = refunds.join(known, on=["platform_refund_id", "line_no"], how="anti")
-    result.rows_unchanged += refunds.height - fresh.height
-    if fresh.height:
-        bulk_insert(
-            conn, Refund.__table__, REFUND_COLUMNS,
-            ((store_id, *r, batch_id) for r in fresh.select(REFUND_COLUMNS[1:-1]).iter_rows()),
-        )
-    result.refunds += fresh.height
+    def _orders(self, orders: pl.DataFrame, lines: pl.DataFrame) -> None:
+        conn, result = self.conn, self.result
+        schema = {"order_id": pl.String, "db_id": pl.Int64, "old_hash": pl.String}
+        if self.had_orders:
+            known = _where_in(conn, lambda batch: select(
+                Order.platform_order_id, Order.id, Order.content_hash).where(
+                Order.store_id == self.store_id, Order.platform_order_id.in_(batch)),
+                orders.get_column("order_id").to_list(), schema)
+        else:
+            known = pl.DataFrame(schema=schema)
+        orders = orders.join(known, on="order_id", how="left", maintain_order="left")
+        same = orders.filter(pl.col("old_hash") == pl.col("content_hash"))
+        new = orders.filter(pl.col("db_id").is_null())
+        changed = orders.filter(pl.col("db_id").is_not_null()
+                                & (pl.col("old_hash") != pl.col("content_hash")))
+        result.orders_unchanged += same.height
+        result.rows_unchanged += lines.join(same.select("order_id"), on="order_id",
+                                            how="semi").height
+        ids = changed.select("order_id", "db_id")
+        if new.height:
+            before = conn.execute(select(func.max(Order.id))).scalar() or 0
+            bulk_insert_frame(conn, Order.__table__, new.select(
+                pl.lit(self.store_id).alias("store_id"),
+                pl.col("order_id").alias("platform_order_id"), *ORDER_FIELDS,
+                pl.lit(self.batch_id).alias("import_batch_id"),
+                pl.lit(self.now, UTC_TYPE).alias("updated_at"),
+                pl.lit(self.version).alias("row_version"),
+            ))
+            result.orders_created += new.height
+            # this transaction's orders: above the old maximum id, of this batch
+            created = conn.execute(select(Order.platform_order_id, Order.id).where(
+                Order.id > before, Order.import_batch_id == self.batch_id)).all()
+            ids = pl.concat([ids, _frame(created, {"order_id": pl.String, "db_id": pl.Int64})
+                             .join(new.select("order_id"), on="order_id", how="semi")])
+        if changed.height:
+            db_ids = changed.get_column("db_id").to_list()
+            for i in range(0, len(db_ids), CHUNK):
+                conn.execute(delete(OrderLine).where(OrderLine.order_id.in_(db_ids[i:i + CHUNK])))
+            values = [
+                {"id": r["db_id"], **{f: r[f] for f in ORDER_FIELDS},
+                 "import_batch_id": self.batch_id, "updated_at": self.now,
+                 "row_version": self.version}
+                for r in changed.iter_rows(named=True)
+            ]
+            self.session.execute(update(Order), values)
+            result.orders_updated += changed.height
+        if ids.height:
+            todo = lines.join(ids, on="order_id", how="inner").sort("db_id", "line_no")
+            bulk_insert_frame(conn, OrderLine.__table__, todo.select(
+                pl.col("db_id").alias("order_id"), pl.lit(self.store_id).alias("store_id"),
+                "line_no", "product_id", "quantity", "unit_price_e4", "amount_cents",
+            ))
+
+    def _refunds(self, refunds: pl.DataFrame) -> None:
+        """Insert refund lines not stored yet; known (refund id, line) keys are left alone."""
+        if refunds.height == 0:
+            return
+        if self.had_refunds:
+            known = _where_in(self.conn, lambda batch: select(
+                Refund.platform_refund_id, Refund.line_no).where(
+                Refund.store_id == self.store_id, Refund.platform_refund_id.in_(batch)),
+                refunds.get_column("platform_refund_id").unique().to_list(),
+                {"platform_refund_id": pl.String, "line_no": pl.Int64})
+            fresh = refunds.join(known, on=["platform_refund_id", "line_no"], how="anti")
+        else:
+            fresh = refunds
+        self.result.rows_unchanged += refunds.height - fresh.height
+        bulk_insert_frame(self.conn, Refund.__table__, fresh.select(
+            pl.lit(self.store_id).alias("store_id"), "platform_refund_id", "line_no",
+            "customer_id", "product_id", "quantity", "amount_cents", "refunded_at",
+            "refund_date", "reason", pl.lit(self.batch_id).alias("import_batch_id"),
+            pl.lit(self.version).alias("row_version"),
+        ))
+        self.result.refunds += fresh.height

@@ -1,107 +1,304 @@
-"""Reading an input file into a table of exact text: gzip, encoding and CSV/XLSX detection.
+"""Reading an input file as a stream of all-text tables: gzip, encoding and CSV/XLSX detection.
 
 Every cell comes back as a string (or null when empty) so that amounts and ids keep their
 exact text; parsing happens later, column-wise, in ``storeops.importers.parsing``.
+
+A file is read in chunks of about ``CHUNK_BYTES`` of text, cut between records (never inside
+a quoted cell), so that memory does not grow with the file. A gzip input is inflated while it
+is read and refused as soon as it expands past the limit it was given (an upload's size limit)
+or past ``MAX_EXPANSION_RATIO`` times its compressed size: a "zip bomb" is never inflated
+whole. XLSX workbooks (at most 1,048,576 rows by Excel's own limit) are read whole by calamine,
+after the same checks on the sizes their zip directory declares.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
+import zipfile
 import zlib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
 from storeops.common.errors import StoreopsError
+from storeops.config import MAX_EXPANSION_RATIO
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"  # XLSX is a zip archive
+ROW = "__row"  # 1-based record number in the file (header = 1)
+CHUNK_BYTES = 32 << 20  # text per chunk: ~400,000 rows of a typical order export
+XLSX_CHUNK_ROWS = 400_000
+BLOCK = 4 << 20  # bytes read from the file at a time
+# Expansion up to this size is harmless whatever the ratio (a small CSV of zeros compresses
+# more than 100×); past it the ratio rule applies.
+RATIO_FLOOR_BYTES = 16 << 20
 
 
 class ImportFileError(StoreopsError):
     """A file that cannot be imported at all; nothing was written."""
 
 
+class RetryEncoding(Exception):  # noqa: N818 - a signal, not an error a user sees
+    """A later chunk of a file taken for UTF-8 is not UTF-8: the caller drops what it has
+    read and reads the file again with ``encoding="gb18030"``."""
+
+
 @dataclass(frozen=True)
 class RawTable:
-    """The cells of a file as text, plus how it was decoded."""
+    """The cells of a whole file as text, plus how it was decoded (small tables only)."""
 
-    frame: pl.DataFrame  # all columns pl.String, in file order
+    frame: pl.DataFrame  # all columns pl.String, in file order, plus ROW
     file_format: str  # csv | xlsx
     encoding: str | None  # for CSV: utf-8 or gb18030
 
 
-def read_bytes(path: Path, name: str) -> bytes:
-    """The file's content, gunzipped when it starts with the gzip magic (whatever its name)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImportFileError(f"{name}: cannot read the file: {exc.strerror or exc}") from exc
-    if data[:2] == GZIP_MAGIC:
-        try:
-            return gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ImportFileError(f"{name}: broken gzip data: {exc}") from exc
-    if name.lower().endswith(".gz"):
-        raise ImportFileError(f"{name}: named .gz but not gzip-compressed")
-    return data
+@dataclass
+class TableStream:
+    """A file as chunks of all-text frames (each with ROW); ``file_format``/``encoding`` are
+    known once the first chunk has been read."""
 
+    path: Path
+    name: str
+    file_format: str | None = None
+    encoding: str | None = None
+    max_bytes: int | None = None
+    chunk_bytes: int = CHUNK_BYTES
+    columns: list[str] = field(default_factory=list)
 
-def decode_text(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str]:
-    """UTF-8 (with or without BOM) when it decodes, else GB18030 (a superset of GBK)."""
-    candidates = [encoding] if encoding and encoding != "auto" else ["utf-8", "gb18030"]
-    for enc in candidates:
-        codec = "utf-8-sig" if enc.lower().replace("_", "-") in ("utf-8", "utf8") else enc
-        try:
-            text = data.decode(codec)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        if "\x00" in text:  # a binary file that happened to decode
-            continue
-        return text, "utf-8" if codec == "utf-8-sig" else enc
-    tried = " or ".join(candidates)
-    raise ImportFileError(f"{name}: not a text file in {tried} (unknown encoding)")
+    def chunks(self) -> Iterator[pl.DataFrame]:
+        """May raise ``RetryEncoding`` after some chunks (see there)."""
+        encoding = self.encoding
+        rows = 0
+        with _open(self.path, self.name, self.max_bytes) as blocks:
+            first = next(blocks, b"")
+            fmt = (self.file_format or "auto").lower()
+            if fmt == "auto":
+                fmt = "xlsx" if first[:4] == ZIP_MAGIC else "csv"
+            if fmt not in ("csv", "xlsx"):
+                raise ImportFileError(
+                    f"{self.name}: unknown file format {self.file_format!r} (csv or xlsx)")
+            self.file_format = fmt
+            if fmt == "xlsx":
+                frames = _xlsx_chunks(first + b"".join(blocks), self.name, self.max_bytes)
+            else:
+                frames = _csv_chunks(first, blocks, self.name, encoding, self, self.chunk_bytes)
+            for frame in frames:
+                frame = _clean(frame)
+                self.columns = frame.columns
+                yield frame.with_row_index(ROW, offset=rows + 2).with_columns(
+                    pl.col(ROW).cast(pl.Int64))
+                rows += frame.height
 
 
 def read_table(
     path: Path, *, name: str | None = None, file_format: str | None = None,
-    encoding: str | None = None,
+    encoding: str | None = None, max_bytes: int | None = None,
 ) -> RawTable:
-    """Read CSV or XLSX (told, or detected from the content) into an all-text frame."""
-    name = name or path.name
-    data = read_bytes(path, name)
-    fmt = (file_format or "auto").lower()
-    if fmt == "auto":
-        fmt = "xlsx" if data[:4] == ZIP_MAGIC else "csv"
-    if fmt == "xlsx":
-        frame = _read_xlsx(data, name)
-        used_encoding = None
-    elif fmt == "csv":
-        text, used_encoding = decode_text(data, name, encoding)
-        frame = _read_csv(text, name)
-    else:
-        raise ImportFileError(f"{name}: unknown file format {file_format!r} (csv or xlsx)")
-    frame = _clean(frame)
-    return RawTable(frame, fmt, used_encoding)
-
-
-def _read_csv(text: str, name: str) -> pl.DataFrame:
-    if not text.strip():
-        raise ImportFileError(f"{name}: the file is empty")
+    """The whole file as one frame (for products, traffic and ads files)."""
+    stream = TableStream(Path(path), name or Path(path).name, file_format, encoding, max_bytes)
     try:
-        return pl.read_csv(
-            text.encode(), infer_schema=False, truncate_ragged_lines=False
-        )
+        frames = list(stream.chunks())
+    except RetryEncoding:
+        stream.encoding = "gb18030"
+        frames = list(stream.chunks())
+    frame = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+    return RawTable(frame, stream.file_format or "csv", stream.encoding)
+
+
+class _Limited:
+    """Inflated bytes of a gzip file, refused once they pass ``limit`` (checked per block)."""
+
+    def __init__(self, fh: BinaryIO, name: str, compressed: int, max_bytes: int | None):
+        self.fh, self.name, self.compressed, self.max_bytes = fh, name, compressed, max_bytes
+        self.total = 0
+
+    def blocks(self) -> Iterator[bytes]:
+        while True:
+            try:
+                block = self.fh.read(BLOCK)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise ImportFileError(f"{self.name}: broken gzip data: {exc}") from exc
+            if not block:
+                return
+            self.total += len(block)
+            self.check()
+            yield block
+
+    def check(self) -> None:
+        if self.max_bytes is not None and self.total > self.max_bytes:
+            raise ImportFileError(
+                f"{self.name}: expands to more than {self.max_bytes // (1 << 20)} MB"
+                " (the upload limit); refused")
+        if (self.total > RATIO_FLOOR_BYTES
+                and self.total > MAX_EXPANSION_RATIO * max(self.compressed, 1)):
+            raise ImportFileError(
+                f"{self.name}: expands to more than {MAX_EXPANSION_RATIO}× its compressed size"
+                " (a compression bomb?); refused")
+
+
+class _open:  # noqa: N801 - used like open()
+    """Blocks of the file's bytes, gunzipped when it starts with the gzip magic."""
+
+    def __init__(self, path: Path, name: str, max_bytes: int | None):
+        self.path, self.name, self.max_bytes = path, name, max_bytes
+        self.fh: BinaryIO | None = None
+
+    def __enter__(self) -> Iterator[bytes]:
+        try:
+            self.fh = self.path.open("rb")
+            size = self.path.stat().st_size
+        except OSError as exc:
+            raise ImportFileError(
+                f"{self.name}: cannot read the file: {exc.strerror or exc}") from exc
+        head = self.fh.read(2)
+        self.fh.seek(0)
+        if head == GZIP_MAGIC:
+            limited = _Limited(gzip.GzipFile(fileobj=self.fh, mode="rb"), self.name, size,
+                               self.max_bytes)
+            return limited.blocks()
+        if self.name.lower().endswith(".gz"):
+            raise ImportFileError(f"{self.name}: named .gz but not gzip-compressed")
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise ImportFileError(
+                f"{self.name}: larger than {self.max_bytes // (1 << 20)} MB (the upload limit)")
+        return iter(lambda: self.fh.read(BLOCK), b"")  # type: ignore[union-attr]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+
+def _record_end(buf: bytes | bytearray, start: int = 0) -> int | None:
+    """Offset just after the last newline of ``buf`` that is outside quotes, given that
+    ``buf`` starts between records (RFC 4180: a quote doubles inside a quoted cell, so
+    parity of the quotes before a newline tells whether it ends a record)."""
+    total = buf.count(b'"')
+    pos = buf.rfind(b"\n")
+    while pos >= start:
+        if (total - buf.count(b'"', pos)) % 2 == 0:
+            return pos + 1
+        pos = buf.rfind(b"\n", start, pos)
+    return None
+
+
+def _first_record_end(buf: bytes | bytearray) -> int | None:
+    pos = buf.find(b"\n")
+    while pos >= 0:
+        if buf.count(b'"', 0, pos) % 2 == 0:
+            return pos + 1
+        pos = buf.find(b"\n", pos + 1)
+    return None
+
+
+def _decode_check(data: bytes, name: str, encoding: str, first: bool) -> bytes:
+    """``data`` as UTF-8 bytes (what Polars reads); raises when it is not ``encoding``."""
+    codec = "utf-8-sig" if encoding == "utf-8" else encoding
+    text = data.decode(codec)
+    if "\x00" in text:  # a binary file that happened to decode
+        raise UnicodeDecodeError(encoding, b"", 0, 1, "NUL character")
+    if encoding == "utf-8" and not (first and data.startswith(b"\xef\xbb\xbf")):
+        return data
+    return text.encode()
+
+
+def _choose_encoding(data: bytes, name: str, encoding: str | None) -> tuple[str, bytes]:
+    """UTF-8 (with or without BOM) when it decodes, else GB18030 (a superset of GBK)."""
+    candidates = ([encoding.lower().replace("_", "-")] if encoding and encoding != "auto"
+                  else ["utf-8", "gb18030"])
+    candidates = ["utf-8" if c == "utf8" else c for c in candidates]
+    for enc in candidates:
+        try:
+            return enc, _decode_check(data, name, enc, True)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    tried = " or ".join(candidates)
+    raise ImportFileError(f"{name}: not a text file in {tried} (unknown encoding)")
+
+
+def _csv_chunks(
+    first: bytes, blocks: Iterator[bytes], name: str, encoding: str | None,
+    stream: TableStream, chunk_bytes: int,
+) -> Iterator[pl.DataFrame]:
+    auto = not encoding or encoding == "auto"
+    buf = bytearray(first)
+    header: bytes | None = None
+    chosen: str | None = None
+    exhausted = False
+    seen_data = False
+    while True:
+        while not exhausted and len(buf) < chunk_bytes:
+            block = next(blocks, None)
+            if block is None:
+                exhausted = True
+            else:
+                buf += block
+        if exhausted:
+            cut = len(buf)
+        else:
+            cut = _record_end(buf) or 0
+            if cut == 0:  # one record longer than a chunk: read on
+                chunk_bytes *= 2
+                continue
+        piece = bytes(buf[:cut])
+        del buf[:cut]
+        if chosen is None:
+            if not piece.strip():
+                raise ImportFileError(f"{name}: the file is empty")
+            chosen, _ = _choose_encoding(piece, name, encoding)
+            stream.encoding = chosen
+            end = _first_record_end(piece) or len(piece)
+            raw_header = piece[:end]
+            header = _decode_check(raw_header, name, chosen, True)
+            if not header.endswith(b"\n"):
+                header += b"\n"
+            piece = piece[end:]
+            text = b""
+        if piece.strip() or not seen_data:
+            try:
+                text = _decode_check(piece, name, chosen, False)
+            except UnicodeDecodeError as exc:
+                if auto and chosen == "utf-8":
+                    raise RetryEncoding from exc
+                raise ImportFileError(
+                    f"{name}: not a text file in {chosen} (unknown encoding)") from exc
+            assert header is not None
+            yield _read_csv(header + text, name)
+            seen_data = True
+        if exhausted and not buf:
+            return
+
+
+def _read_csv(data: bytes, name: str) -> pl.DataFrame:
+    try:
+        return pl.read_csv(data, infer_schema=False, truncate_ragged_lines=False)
     except Exception as exc:  # noqa: BLE001 - polars raises several kinds; all mean unreadable
         raise ImportFileError(f"{name}: not a readable CSV file: {exc}") from exc
 
 
-def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
+def _xlsx_chunks(data: bytes, name: str, max_bytes: int | None) -> Iterator[pl.DataFrame]:
     try:
-        return pl.read_excel(data, engine="calamine", infer_schema_length=0)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise ImportFileError(f"{name}: not a readable XLSX file: {exc}") from exc
+    limit = MAX_EXPANSION_RATIO * max(len(data), 1)
+    if (max_bytes is not None and inflated > max_bytes) or (
+            inflated > RATIO_FLOOR_BYTES and inflated > limit):
+        raise ImportFileError(f"{name}: the workbook expands to {inflated // (1 << 20)} MB,"
+                              " too much for its size; refused")
+    try:
+        frame = pl.read_excel(data, engine="calamine", infer_schema_length=0)
     except Exception as exc:  # noqa: BLE001 - fastexcel/calamine errors vary by damage
         raise ImportFileError(f"{name}: not a readable XLSX file: {exc}") from exc
+    del data
+    if frame.height == 0:
+        yield frame
+    for start in range(0, frame.height, XLSX_CHUNK_ROWS):
+        yield frame.slice(start, XLSX_CHUNK_ROWS)
 
 
 def _clean(frame: pl.DataFrame) -> pl.DataFrame:

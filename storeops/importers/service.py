@@ -8,28 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
-from storeops.catalog.stores import bump_data_version, get_or_create_store
+from storeops.catalog.stores import bump_data_version, get_or_create_store, next_data_version
 from storeops.common.errors import StoreopsError
 from storeops.common.timeutil import utcnow
-from storeops.db.engine import unit_of_work
+from storeops.db.engine import import_transaction
 from storeops.db.models import ImportBatch
 from storeops.importers.mapping import JD_SPEC, OrderSpec, load_mapping
-from storeops.importers.order_rows import CheckedRows, check_order_rows, with_row_numbers
-from storeops.importers.order_store import (
-    OrderWriteResult,
-    ensure_customers,
-    ensure_products,
-    large_cache,
-    write_orders,
-    write_refunds,
-)
-from storeops.importers.reading import read_table
-from storeops.importers.summary import ImportSummary, attach_rejects
+from storeops.importers.order_rows import DuplicateTracker, check_order_rows
+from storeops.importers.order_store import OrderWriter, OrderWriteResult, large_cache
+from storeops.importers.reading import RetryEncoding, TableStream, read_table
+from storeops.importers.spill import Spill
+from storeops.importers.summary import ImportSummary, RejectsWriter, attach_rejects
 from storeops.importers.summary import write_rejects as save_rejects
 from storeops.orders.grouping import group_sales, refund_lines
 
@@ -52,34 +47,29 @@ def import_file(
     source_name: str | None = None,
     write_rejects: bool = True,
     progress: Progress | None = None,
+    max_bytes: int | None = None,
 ) -> ImportSummary:
-    """Import ``path`` as ``kind`` (orders, products, traffic, ads) into ``db_url``."""
+    """Import ``path`` as ``kind`` (orders, products, traffic, ads) into ``db_url``.
+
+    ``max_bytes``: the most a (compressed) file may expand to, for uploads
+    (``storeops.config.max_upload_bytes``); a gzip file is refused past 100× its size anyway.
+    """
     path = Path(path)
     name = source_name or path.name
     step = progress or (lambda _stage, _fraction: None)
     if kind not in KINDS:
         raise ImportUsageError(f"unknown import kind {kind!r} (one of: {', '.join(KINDS)})")
     if kind == "orders":
-        spec = _order_spec(fmt, mapping)
-        step("reading", 0.0)
-        table = read_table(path, name=name, file_format=spec.file_format,
-                           encoding=spec.encoding)
-        frame = with_row_numbers(table.frame)
-        step("checking", 0.2)
-        checked = check_order_rows(frame, spec, name)
-        rejects = checked.rejects
-        summary = ImportSummary(kind=kind, source_name=name, read=frame.height)
-        attach_rejects(summary, frame, rejects)
-        _write_orders(db_url, path, name, spec, store, checked, summary, step)
-    else:
-        from storeops.importers.tables import import_table
+        return _import_orders(db_url, path, name, _order_spec(fmt, mapping), store,
+                              write_rejects, step, max_bytes)
+    from storeops.importers.tables import import_table
 
-        step("reading", 0.0)
-        table = read_table(path, name=name)
-        frame = with_row_numbers(table.frame)
-        summary = ImportSummary(kind=kind, source_name=name, read=frame.height)
-        rejects = import_table(db_url, kind, path, name, frame, store, summary, mapping)
-        attach_rejects(summary, frame, rejects)
+    step("reading", 0.0)
+    table = read_table(path, name=name, max_bytes=max_bytes)
+    frame = table.frame
+    summary = ImportSummary(kind=kind, source_name=name, read=frame.height)
+    rejects = import_table(db_url, kind, path, name, frame, store, summary, mapping)
+    attach_rejects(summary, frame, rejects)
     if write_rejects:
         written = save_rejects(path, frame, rejects)
         summary.rejects_file = str(written) if written else None
@@ -96,52 +86,99 @@ def _order_spec(fmt: str | None, mapping: Path | None) -> OrderSpec:
 
 
 def file_sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
     except OSError:
         return None
+    return digest.hexdigest()
+
+
+def _import_orders(
+    db_url: str, path: Path, name: str, spec: OrderSpec, store: str | None,
+    write_rejects: bool, step: Progress, max_bytes: int | None,
+) -> ImportSummary:
+    """Read and check the file chunk by chunk (nothing is written yet), then write it in
+    groups of whole orders in one transaction; the rejects file appears once it committed."""
+    encoding = spec.encoding
+    while True:
+        summary = ImportSummary(kind="orders", source_name=name)
+        rejects = RejectsWriter(summary, keep_file=write_rejects)
+        spill = Spill()
+        try:
+            try:
+                _read_orders(path, name, spec, encoding, max_bytes, summary, rejects, spill,
+                             step)
+            except RetryEncoding:
+                # a file taken for UTF-8 that is not UTF-8 further on: read it again as GBK
+                encoding = "gb18030"
+                continue
+            _write_orders(db_url, path, name, spec, store, spill, summary, step)
+            written = rejects.finish(path)
+            summary.rejects_file = str(written) if written else None
+        finally:
+            rejects.discard()
+            spill.close()
+        step("done", 1.0)
+        return summary
+
+
+def _read_orders(
+    path: Path, name: str, spec: OrderSpec, encoding: str | None, max_bytes: int | None,
+    summary: ImportSummary, rejects: RejectsWriter, spill: Spill, step: Progress,
+) -> None:
+    stream = TableStream(path, name, spec.file_format, encoding, max_bytes)
+    duplicates = DuplicateTracker()
+    excluded: Counter[str] = Counter()
+    step("reading", 0.0)
+    for n, frame in enumerate(stream.chunks()):
+        checked = check_order_rows(frame, spec, name, duplicates)
+        summary.read += frame.height
+        excluded.update(checked.excluded)
+        rejects.add(frame, checked.rejects)
+        freight = int(checked.accepted.get_column("is_freight").sum())
+        summary.freight += freight
+        summary.imported += checked.accepted.height - freight
+        spill.add(checked.accepted)
+        step(f"reading ({summary.read:,} rows)", min(0.5, 0.05 * (n + 1)))
+    summary.excluded = sum(excluded.values())
+    summary.excluded_by_sku = dict(excluded.most_common())
 
 
 def _write_orders(
     db_url: str, path: Path, name: str, spec: OrderSpec, store_name: str | None,
-    checked: CheckedRows, summary: ImportSummary, step: Progress,
+    spill: Spill, summary: ImportSummary, step: Progress,
 ) -> None:
     now = utcnow()
     result = OrderWriteResult()
-    with unit_of_work(db_url) as session, large_cache(session):
+    paid_time_mapped = "paid_time" in spec.columns
+    with import_transaction(db_url) as session, large_cache(session):
         store, _created = get_or_create_store(
             session, store_name, timezone=spec.timezone, currency=spec.currency
         )
         summary.store = store.name
+        version = next_data_version(session, store.id)
         batch = ImportBatch(store_id=store.id, kind="orders", source_name=name,
                             file_sha256=file_sha256(path), status="running", started_at=now)
         session.add(batch)
         session.flush()
-        conn = session.connection()
-        step("grouping", 0.35)
-        orders, lines = group_sales(checked.sales, store.timezone)
-        refunds = refund_lines(checked.refunds, store.timezone)
-        step("products and customers", 0.45)
-        wanted = pl.concat([
-            lines.select("sku", "title", "seller_code"),
-            refunds.select("sku", "title", "seller_code"),
-        ])
-        products, result.products_created = ensure_products(conn, store.id, wanted, now)
-        customers, result.customers_created = ensure_customers(
-            conn, store.id,
-            pl.concat([orders.select("customer", "contact"),
-                       refunds.select("customer", "contact")]),
-            now,
-        )
-        lines = lines.join(products, on="sku", how="left")
-        orders = orders.join(customers, on="customer", how="left", maintain_order="left")
-        refunds = refunds.join(products, on="sku", how="left").join(
-            customers, on="customer", how="left")
-        step("writing orders", 0.55)
-        write_orders(session, store.id, orders, lines, batch.id, now, result)
-        step("writing refunds", 0.9)
-        write_refunds(conn, store.id, refunds, batch.id, result)
-        summary.imported = summary.read - summary.rejected
+        writer = OrderWriter(session, store.id, batch.id, now, version, result)
+        total = max(spill.rows, 1)
+        done = 0
+        for group in spill.groups():
+            step("writing orders", 0.5 + 0.5 * done / total)
+            done += group.height
+            sales = group.filter(~pl.col("is_refund"))
+            orders, lines = group_sales(sales, store.timezone,
+                                        paid_time_mapped=paid_time_mapped)
+            refunds = refund_lines(group.filter(pl.col("is_refund")), store.timezone)
+            # a refunded freight line is money given back, but for no product
+            refunds = refunds.with_columns(
+                pl.when(pl.col("is_freight")).then(None).otherwise(pl.col("sku")).alias("sku"))
+            del sales, group
+            writer.write(orders, lines, refunds)
         summary.unchanged = result.rows_unchanged
         summary.orders_created = result.orders_created
         summary.orders_updated = result.orders_updated
@@ -149,10 +186,10 @@ def _write_orders(
         summary.refunds = result.refunds
         summary.products_created = result.products_created
         summary.customers_created = result.customers_created
-        changed = (result.orders_created or result.orders_updated or result.refunds
-                   or result.products_created or result.customers_created)
-        if changed:
-            bump_data_version(session, store.id)
+        if result.changed:
+            bumped = bump_data_version(session, store.id)
+            if bumped != version:  # cannot happen while the store row is locked
+                raise RuntimeError(f"data_version moved during the import ({bumped} != {version})")
         _finish_batch(batch, summary)
         summary.batch_id = batch.id
 

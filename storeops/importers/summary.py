@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import csv
+import os
+import shutil
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import polars as pl
 
-from storeops.importers.reading import ImportFileError
+from storeops.common.excel import neutralise_cell
+from storeops.importers.reading import ROW, ImportFileError
 
 MAX_REJECTED_ROWS = 500  # kept in the summary for the upload page; the file has them all
 
@@ -23,8 +27,11 @@ class ImportSummary:
     read: int = 0
     imported: int = 0
     rejected: int = 0
+    excluded: int = 0  # rows of the mapping's exclude_skus: neither sales nor refunds
+    freight: int = 0  # rows of the mapping's freight_skus: added to their order's freight
     unchanged: int = 0  # accepted rows already stored exactly so
     by_reason: dict[str, int] = field(default_factory=dict)
+    excluded_by_sku: dict[str, int] = field(default_factory=dict)
     orders_created: int = 0
     orders_updated: int = 0
     orders_unchanged: int = 0
@@ -41,7 +48,9 @@ class ImportSummary:
         return {
             "kind": self.kind, "source": self.source_name, "store": self.store,
             "read": self.read, "imported": self.imported, "rejected": self.rejected,
+            "excluded": self.excluded, "freight": self.freight,
             "unchanged": self.unchanged, "by_reason": dict(self.by_reason),
+            "excluded_by_sku": dict(self.excluded_by_sku),
             "orders_created": self.orders_created, "orders_updated": self.orders_updated,
             "orders_unchanged": self.orders_unchanged, "refunds": self.refunds,
             "created": self.created, "updated": self.updated,
@@ -70,17 +79,101 @@ def attach_rejects(summary: ImportSummary, frame: pl.DataFrame, rejects: pl.Data
     ]
 
 
+def _reject_rows(frame: pl.DataFrame, rejects: pl.DataFrame) -> list[tuple]:
+    """Rejects with their original cells, by row; cells Excel would run as formulas are
+    neutralised (numbers are left as they are)."""
+    original = [c for c in frame.columns if c != ROW]
+    joined = rejects.sort("row").join(
+        frame.rename({ROW: "row"}), on="row", how="left", maintain_order="left"
+    )
+    return [tuple(neutralise_cell(v) for v in r)
+            for r in joined.select(["row", "field", "reason", *original]).iter_rows()]
+
+
+class RejectsWriter:
+    """The rejects of a file read in chunks: counted, the first ``MAX_REJECTED_ROWS`` kept for
+    the summary, all written to a temporary file that ``finish`` moves beside the input once
+    the import has committed (``discard`` drops it when the import fails)."""
+
+    def __init__(self, summary: ImportSummary, keep_file: bool) -> None:
+        self.summary, self.keep_file = summary, keep_file
+        self.reasons: Counter[str] = Counter()
+        self.tmp: Path | None = None
+        self.fh: IO[str] | None = None
+        self.writer: Any = None
+
+    def add(self, frame: pl.DataFrame, rejects: pl.DataFrame) -> None:
+        if rejects.height == 0:
+            return
+        self.reasons.update(rejects.get_column("reason_key").to_list())
+        self.summary.rejected += rejects.height
+        room = MAX_REJECTED_ROWS - len(self.summary.rejected_rows)
+        if room > 0:
+            part = ImportSummary(self.summary.kind, self.summary.source_name)
+            attach_rejects(part, frame, rejects.sort("row").head(room))
+            self.summary.rejected_rows.extend(part.rejected_rows)
+        if not self.keep_file:
+            return
+        if self.fh is None:
+            handle, name = tempfile.mkstemp(prefix="storeops-rejects-", suffix=".csv")
+            self.tmp = Path(name)
+            self.fh = os.fdopen(handle, "w", encoding="utf-8-sig", newline="")
+            self.writer = csv.writer(self.fh)
+            self.writer.writerow(["row", "field", "reason",
+                                  *[neutralise_cell(c) for c in frame.columns if c != ROW]])
+        self.writer.writerows(_reject_rows(frame, rejects))
+
+    def finish(self, path: Path) -> Path | None:
+        """Counts into the summary; the file beside the input (none, and no stale one, when
+        nothing was rejected)."""
+        self.summary.by_reason = dict(self.reasons.most_common())
+        if not self.keep_file:
+            return None
+        target = rejects_path(path)
+        if self.fh is None:
+            target.unlink(missing_ok=True)
+            return None
+        self.fh.close()
+        self.fh = None
+        assert self.tmp is not None
+        try:
+            return self._place(target)
+        except OSError:
+            # The input's folder may be read-only (a shared drive): the rows are already
+            # stored, so the rejects go to the working directory rather than being lost.
+            fallback = Path.cwd() / target.name
+            try:
+                return self._place(fallback)
+            except OSError as exc:
+                raise ImportFileError(
+                    f"{path.name}: imported, but the rejected rows could not be written to"
+                    f" {target} or {fallback}: {exc.strerror or exc}"
+                ) from exc
+
+    def _place(self, target: Path) -> Path:
+        assert self.tmp is not None
+        shutil.copyfile(self.tmp, target)  # the temporary folder may be another file system
+        self.tmp.unlink(missing_ok=True)
+        self.tmp = None
+        return target
+
+    def discard(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+            self.tmp = None
+
+
 def write_rejects(path: Path, frame: pl.DataFrame, rejects: pl.DataFrame) -> Path | None:
     """``<input>.rejects.csv`` (UTF-8 with BOM for Excel); none, and no stale one, if clean."""
     target = rejects_path(path)
     if rejects.height == 0:
         target.unlink(missing_ok=True)
         return None
-    original = [c for c in frame.columns if c != "__row"]
-    joined = rejects.sort("row").join(
-        frame.rename({"__row": "row"}), on="row", how="left", maintain_order="left"
-    )
-    rows = joined.select(["row", "field", "reason", *original])
+    original = [neutralise_cell(c) for c in frame.columns if c != ROW]
+    rows = _reject_rows(frame, rejects)
     try:
         return _write_csv(target, original, rows)
     except OSError:
@@ -96,9 +189,9 @@ def write_rejects(path: Path, frame: pl.DataFrame, rejects: pl.DataFrame) -> Pat
             ) from exc
 
 
-def _write_csv(target: Path, original: list[str], rows: pl.DataFrame) -> Path:
+def _write_csv(target: Path, original: list[str], rows: list[tuple]) -> Path:
     with target.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["row", "field", "reason", *original])
-        writer.writerows(rows.iter_rows())
+        writer.writerows(rows)
     return target

@@ -17,41 +17,57 @@ ORDER_FIELDS = (
 )
 
 
-def group_sales(lines: pl.DataFrame, store_timezone: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Sale lines → (orders, lines with ``line_no`` and ``amount_cents``).
+def group_sales(
+    lines: pl.DataFrame, store_timezone: str, *, paid_time_mapped: bool = True,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Sale lines → (orders, goods lines with ``line_no`` and ``amount_cents``).
 
     ``lines`` has: order_id, sku, quantity, unit_price_e4, gross_cents, placed_at, and the
     order-level columns status, deleted, customer, contact,
     source, paid_time, finished_time, goods_amount, settlement_amount, paid_amount, freight
     (amounts in cents, null when the file has none): the first row's status, the first
-    non-empty value of the others. An order's time is its earliest line's.
+    non-empty value of the others. An order's time is its earliest line's. Optional columns:
+    ``is_freight`` (the line is the order's freight: its amount goes to ``freight_cents``, it
+    is no goods line) and ``cod`` (cash on delivery, on any row of the order).
+
+    ``paid_at`` is the payment time from the file; a file without a payment-time column
+    (``paid_time_mapped=False``) counts an order as paid when it was placed, unless its
+    status says it is unpaid or cancelled.
     """
-    lines = lines.with_columns(
-        (pl.int_range(pl.len()).over("order_id") + 1).cast(pl.Int64).alias("line_no")
-    )
+    for flag in ("is_freight", "cod"):
+        if flag not in lines.columns:
+            lines = lines.with_columns(pl.lit(False).alias(flag))
+    goods_row = ~pl.col("is_freight")
     orders = lines.group_by("order_id", maintain_order=True).agg(
         pl.col("placed_at").min(),
-        pl.col("gross_cents").sum().alias("lines_cents"),
+        pl.col("gross_cents").filter(goods_row).sum().alias("lines_cents"),
+        pl.col("gross_cents").filter(pl.col("is_freight")).sum().alias("freight_lines_cents"),
         pl.col("status").first(),
         pl.col("deleted").first(),
+        pl.col("cod").any(),
         # a cell left empty on one row of an order is taken from another row of it
         *[pl.col(c).drop_nulls().first() for c in (
             "customer", "contact", "source", "paid_time", "finished_time", "goods_amount",
             "settlement_amount", "paid_amount", "freight",
         )],
     )
+    lines = lines.filter(goods_row).with_columns(
+        (pl.int_range(pl.len()).over("order_id") + 1).cast(pl.Int64).alias("line_no")
+    )
     goods = pl.coalesce("goods_amount", "lines_cents")
     settled = pl.coalesce("settlement_amount", goods)
-    freight = pl.col("freight").fill_null(0)
+    freight = pl.col("freight").fill_null(0) + pl.col("freight_lines_cents")
     unpaid = pl.col("status").is_in([OrderStatus.WAIT_PAY.value, OrderStatus.CANCELLED.value])
-    implied_paid = pl.when(pl.col("paid_time").is_null() & pl.col("goods_amount").is_null()
-                           & ~unpaid).then(pl.col("placed_at")).otherwise(pl.col("paid_time"))
+    if paid_time_mapped:
+        paid_at = pl.col("paid_time")
+    else:
+        paid_at = pl.when(~unpaid).then(pl.col("placed_at")).otherwise(None)
     orders = orders.with_columns(
         goods.alias("goods_cents"),
         (goods - settled).alias("seller_discount_cents"),
         freight.alias("freight_cents"),
         pl.coalesce("paid_amount", settled + freight).alias("paid_cents"),
-        implied_paid.alias("paid_at"),
+        paid_at.alias("paid_at"),
         pl.col("finished_time").alias("finished_at"),
         (pl.col("lines_cents") - settled).alias("to_allocate"),
         pl.col("placed_at").dt.convert_time_zone(store_timezone).dt.date().alias("placed_date"),
@@ -90,12 +106,16 @@ def content_hash(orders: pl.DataFrame, lines: pl.DataFrame) -> pl.Series:
             separator="|",
         ).sort_by("line_no").str.join(";").alias("lines_text")
     )
+    # cash on delivery enters the text only when true, so that the hashes of the orders
+    # stored before ``cod`` existed stay the same (a re-import changes nothing)
+    cod = (pl.when(pl.col("cod")).then(pl.lit("\x1fcod")).otherwise(pl.lit(""))
+           if "cod" in orders.columns else pl.lit(""))
     text = orders.join(line_text, on="order_id", how="left", maintain_order="left").select(
         pl.concat_str(
             [pl.col(c).cast(pl.String).fill_null("") for c in ORDER_FIELDS] + [
-                pl.col("lines_text")],
+                pl.col("lines_text").fill_null("")],
             separator="\x1f",
-        )
+        ) + cod
     ).to_series()
     digests = [hashlib.md5(t.encode(), usedforsecurity=False).hexdigest() for t in text]
     return pl.Series("content_hash", digests, dtype=pl.String)
