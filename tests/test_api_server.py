@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
-from web_seed import PASSWORD, fast_hashing  # noqa: F401
+from web_seed import PASSWORD, fast_hashing, login  # noqa: F401
 
 from storeops.accounts.users import create_user
 from storeops.api.app import create_app
@@ -35,7 +35,7 @@ def test_a_login_survives_a_restart(sqlite_db_url: str, monkeypatch: pytest.Monk
     with unit_of_work(sqlite_db_url) as s:
         create_user(s, "owner", PASSWORD, "owner")
     with TestClient(create_app(sqlite_db_url)) as first:
-        first.post("/login", data={"username": "owner", "password": PASSWORD})
+        login(first, "owner")
         cookies = dict(first.cookies)
     assert cookies
     with TestClient(create_app(sqlite_db_url), cookies=cookies) as second:
@@ -54,12 +54,16 @@ def test_serve_command_passes_its_options(
 ) -> None:
     calls = []
     monkeypatch.setattr("storeops.api.server.serve",
-                        lambda url, host, port: calls.append((url, host, port)))
+                        lambda url, host, port, workers, access_log: calls.append(
+                            (url, host, port, workers, access_log)))
     result = CliRunner().invoke(
-        cli_app, ["serve", "--db", sqlite_db_url, "--host", "0.0.0.0", "--port", "8123"])
+        cli_app, ["serve", "--db", sqlite_db_url, "--host", "0.0.0.0", "--port", "8123",
+                  "--workers", "3", "--no-access-log"])
     assert result.exit_code == 0, result.output
-    assert calls == [(sqlite_db_url, "0.0.0.0", 8123)]
-    assert "8123" in result.output
+    assert calls == [(sqlite_db_url, "0.0.0.0", 8123, 3, False)]
+    assert "8123" in result.output and "3 worker processes" in result.output
+    refused = CliRunner().invoke(cli_app, ["serve", "--db", sqlite_db_url, "--workers", "0"])
+    assert refused.exit_code == 2 and len(calls) == 1
 
 
 def test_user_add_refuses_an_unknown_role_before_asking(sqlite_db_url: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
 
 from storeops.api.errors import install_error_handlers
@@ -43,4 +45,11 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_route("/healthz", healthz, include_in_schema=False)
     return app
+
+
+async def healthz(request: Request) -> PlainTextResponse:
+    """Liveness for a load balancer (no login, no database): the process answers. Also the
+    trivial baseline of bench/load_bench.py."""
+    return PlainTextResponse("ok")

@@ -31,8 +31,22 @@ def load_secret_key(db_url: str) -> str:
             return key
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
+    # Written whole into a private temporary file, then linked into place: the link fails if
+    # another process (``storeops serve --workers N`` starting) got there first, and then its
+    # key is the one every process uses. Nobody ever reads a half-written key.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     # Created readable by its owner only: the key lets anyone forge a login.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key)
-    return key
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(key)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            existing = path.read_text(encoding="utf-8").strip()
+            if existing:
+                return existing
+            os.replace(tmp, path)  # an empty file left by an old crash
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text(encoding="utf-8").strip()
