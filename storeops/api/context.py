@@ -17,6 +17,7 @@ from storeops.catalog.stores import StoreError, list_stores, resolve_store
 from storeops.common.timeutil import local_date, utcnow
 from storeops.db.engine import session_factory
 from storeops.db.models import Order, Store, TrafficDaily
+from storeops.metrics.cache import results
 from storeops.metrics.periods import check_range, parse_day
 
 DEFAULT_DAYS = 30
@@ -71,15 +72,26 @@ def last_data_day(session: Session, store: Store) -> date | None:
     return max(days) if days else None
 
 
+def _cached_last_data_day(session: Session, store: Store) -> date | None:
+    """:func:`last_data_day`, computed once per data_version of the store (every request
+    without a period asks for it)."""
+    db_url = session.get_bind().url.render_as_string(hide_password=False)
+    return results.get_or_compute(db_url, store.id, int(store.data_version or 0),
+                                  ("last_data_day",), lambda: last_data_day(session, store))
+
+
 def default_period(session: Session, store: Store) -> tuple[date, date]:
-    last = last_data_day(session, store) or local_date(utcnow(), store.timezone)
+    last = _cached_last_data_day(session, store) or local_date(utcnow(), store.timezone)
     return last - timedelta(days=DEFAULT_DAYS - 1), last
 
 
 def resolve_scope(
     session: Session, store_name: str | None, from_text: str | None, to_text: str | None
 ) -> Scope:
-    store = pick_store(session, store_name)
+    stores = list_stores(session)
+    # The picker's list holds the store asked for: no second query for it.
+    known = [s for s in stores if s.name == store_name] if store_name else stores[:1]
+    store = known[0] if known else pick_store(session, store_name)
     first = parse_day(from_text, "from date") if from_text else None
     last = parse_day(to_text, "to date") if to_text else None
     if first is None or last is None:
@@ -95,7 +107,7 @@ def resolve_scope(
         store=StoreInfo.of(store),
         first=first,
         last=last,
-        stores=tuple(StoreInfo.of(s) for s in list_stores(session)),
+        stores=tuple(StoreInfo.of(s) for s in stores),
         explicit_period=bool(from_text or to_text),
     )
 

@@ -29,6 +29,7 @@ from storeops.common.money import parse_decimal
 from storeops.db.engine import session_factory
 from storeops.db.models import Product
 from storeops.metrics import service
+from storeops.metrics.cockpit import overview_figures
 from storeops.web import sku_table
 from storeops.web.i18n import (
     DEFAULT_LANG,
@@ -198,13 +199,11 @@ def overview(
         raise StoreError("the database has no store yet: import data or run `storeops demo`")
     lang = page_lang(request)
     db, sid = db_url_of(request), sc.store.id
-    comparison = service.compare(db, sid, sc.first, sc.last)
-    series = service.kpi_series(db, sid, sc.first, sc.last, by="day")
-    sources = service.traffic_by_source(db, sid, sc.first, sc.last)
-    # The funnel's steps are base facts the comparison already holds: no second query.
-    funnel = service.funnel_from_facts(comparison["current"])
-    top = service.kpi_by(db, sid, sc.first, sc.last, dimension="sku", limit=10,
-                         metrics=list(SKU_METRICS))
+    # Every figure of the page in one cached result (recomputed when the data changes).
+    figures = overview_figures(db, sid, sc.first, sc.last, series_by="day", top=10,
+                               top_metrics=SKU_METRICS)
+    comparison, series, sources = figures["comparison"], figures["series"], figures["sources"]
+    funnel, top = figures["funnel"], figures["top"]
     month = month_of_scope(sc)
     targets = read_targets(db, sc, month)
     steps, weakest_text = funnel_view(funnel, lang)
