@@ -13,14 +13,28 @@ from fastapi import Query, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storeops.api.limits import STORE_NAME_CHARS
 from storeops.catalog.stores import StoreError, list_stores, resolve_store
 from storeops.common.timeutil import local_date, utcnow
 from storeops.db.engine import session_factory
 from storeops.db.models import Order, Store, TrafficDaily
 from storeops.metrics.cache import results
-from storeops.metrics.periods import check_range, parse_day
+from storeops.metrics.periods import (
+    DAY_PATTERN,
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_DAYS_BY,
+    MAX_SPAN_DAYS,
+    check_range,
+    parse_day,
+)
 
 DEFAULT_DAYS = 30
+# Declared for the OpenAPI document; parse_day and check_range are the checks (their 422 says
+# which limit a request passed).
+_DAY_SCHEMA = {"format": "date", "pattern": DAY_PATTERN}
+_DAY_DOC = ("{which}, YYYY-MM-DD, " + f"{FIRST_DAY}..{LAST_DAY}; a period spans at most "
+            f"{MAX_SPAN_DAYS} days (by day: {MAX_DAYS_BY['day']}).")
 
 
 @dataclass(frozen=True)
@@ -114,11 +128,14 @@ def resolve_scope(
 
 def scope(
     request: Request,
-    store: str | None = Query(None, description="Store name; default: the only/first store."),
+    store: str | None = Query(None, description="Store name; default: the only/first store.",
+                              max_length=STORE_NAME_CHARS),
     from_: str | None = Query(
-        None, alias="from", description="First store-local day, YYYY-MM-DD."
+        None, alias="from", description=_DAY_DOC.format(which="First store-local day"),
+        json_schema_extra=_DAY_SCHEMA,
     ),
-    to: str | None = Query(None, description="Last store-local day (inclusive), YYYY-MM-DD."),
+    to: str | None = Query(None, description=_DAY_DOC.format(
+        which="Last store-local day (inclusive)"), json_schema_extra=_DAY_SCHEMA),
 ) -> Scope:
     """FastAPI dependency: the store and period a request asks about."""
     with session_factory(request.app.state.db_url)() as session:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 
@@ -10,15 +10,24 @@ from storeops.accounts.permissions import Permission
 from storeops.api import schemas
 from storeops.api.auth import CurrentUser, db_url_of, require
 from storeops.api.context import Scope, scope
+from storeops.api.limits import STORE_NAME_CHARS
 from storeops.api.targets_io import month_of_scope, read_targets, write_targets
-from storeops.api.uploads import import_upload
+from storeops.api.uploads import KINDS, import_upload
 from storeops.catalog.stores import list_stores
 from storeops.db.engine import session_factory
 from storeops.metrics import service
-from storeops.metrics.definitions import DIMENSIONS
-from storeops.metrics.periods import BY_CHOICES
+from storeops.metrics.definitions import DIMENSIONS, METRIC_KEYS
+from storeops.metrics.periods import BY_CHOICES, MAX_DAYS_BY, check_range
 
-router = APIRouter(prefix="/api/v1", tags=["storeops"])
+router = APIRouter(prefix="/api/v1", tags=["storeops"], responses=schemas.ERROR_RESPONSES)
+# A dimension cut answers at most this many rows (the biggest first).
+MAX_BY_ROWS = 10_000
+
+
+def _enum(values: tuple[str, ...]) -> dict[str, Any]:
+    # Declared in the OpenAPI document; checked by the services, whose messages say the
+    # choices in the same words as the CLI's.
+    return {"enum": list(values)}
 
 _KPI = require(Permission.KPI_VIEW)
 _SKU = require(Permission.SKU_VIEW)
@@ -56,9 +65,12 @@ def kpi_summary(request: Request, sc: Scope = _SCOPE) -> dict[str, Any]:
 def kpi_series(
     request: Request,
     sc: Scope = _SCOPE,
-    by: str = Query("day", description=f"One of {', '.join(BY_CHOICES)}"),
+    by: str = Query("day", json_schema_extra=_enum(BY_CHOICES), description=(
+        f"The cut; a period may span at most {MAX_DAYS_BY['day']} days by day and "
+        f"{MAX_DAYS_BY['week']} days by week or month")),
 ) -> dict[str, Any]:
     """The metrics per day, ISO week or month of the period."""
+    check_range(sc.first, sc.last, by)  # before any work: a row per period
     rows = service.kpi_series(db_url_of(request), sc.store.id, sc.first, sc.last, by=by)
     return {**_scope_out(sc), "by": by, "rows": rows}
 
@@ -73,11 +85,13 @@ def kpi_compare(request: Request, sc: Scope = _SCOPE) -> dict[str, Any]:
 @router.get("/kpi/by/{dimension}", response_model=schemas.ByOut, dependencies=[_KPI, _SKU])
 def kpi_by(
     request: Request,
-    dimension: str = Path(description=f"One of {', '.join(DIMENSIONS)}"),
+    dimension: str = Path(description="The cut", json_schema_extra=_enum(DIMENSIONS)),
     sc: Scope = _SCOPE,
-    order_by: str = Query("gmv", description="Metric to sort by"),
-    order: str = Query("desc", pattern="^(asc|desc)$"),
-    limit: int | None = Query(None, ge=1, le=10_000),
+    order_by: str = Query("gmv", description="Metric to sort by",
+                          json_schema_extra=_enum(METRIC_KEYS)),
+    order: Literal["asc", "desc"] = Query("desc"),
+    limit: int = Query(MAX_BY_ROWS, ge=1, le=MAX_BY_ROWS,
+                       description="The first N rows in sort order"),
 ) -> dict[str, Any]:
     """Metrics per SKU, category or traffic source."""
     rows = service.kpi_by(
@@ -104,7 +118,8 @@ def traffic_sources(request: Request, sc: Scope = _SCOPE) -> dict[str, Any]:
 def get_targets(
     request: Request,
     sc: Scope = _SCOPE,
-    month: str | None = Query(None, description="YYYY-MM; default: the month of `to`"),
+    month: str | None = Query(None, description="YYYY-MM; default: the month of `to`",
+                              json_schema_extra={"pattern": schemas.MONTH_PATTERN}),
 ) -> dict[str, Any]:
     """The month's targets and how far the store has come."""
     return read_targets(db_url_of(request), sc, month or month_of_scope(sc))
@@ -116,19 +131,24 @@ def put_targets(
     request: Request, body: schemas.TargetsIn, sc: Scope = _SCOPE
 ) -> dict[str, Any]:
     """Set some or all of the month's targets (gmv, uv, conversion_rate, aov)."""
-    write_targets(db_url_of(request), sc.store.id, body.month, body.targets)
+    write_targets(db_url_of(request), sc.store.id, body.month,
+                  body.targets.model_dump(exclude_none=True))
     return read_targets(db_url_of(request), sc, body.month)
 
 
 @router.post("/imports", response_model=schemas.ImportOut,
-             dependencies=[require(Permission.IMPORT_RUN)])
+             dependencies=[require(Permission.IMPORT_RUN)], responses=schemas.UPLOAD_RESPONSES)
 async def post_import(
     request: Request,
-    kind: str = Form(description="orders, products, traffic or ads"),
-    file: UploadFile = File(description="CSV or XLSX, plain or gzip"),
-    format: str | None = Form(None, description="jd for a JD export"),
+    kind: str = Form(description="The kind of data", json_schema_extra=_enum(KINDS)),
+    file: UploadFile = File(description="CSV or XLSX, plain or gzip, within the upload limit "
+                                        "(STOREOPS_MAX_UPLOAD_MB, default 200)"),
+    format: str | None = Form(None, description="jd for a JD export; mapping (or none) to "
+                              "read the file through the mapping",
+                              json_schema_extra=_enum(("jd", "mapping"))),
     mapping: UploadFile | None = File(None, description="A column mapping (YAML)"),
-    store: str | None = Query(None, description="Store to import into"),
+    store: str | None = Query(None, description="Store to import into (created when new)",
+                              min_length=1, max_length=STORE_NAME_CHARS),
 ) -> dict[str, Any]:
     """Import an uploaded file; returns the summary and the rejected rows."""
     result = await import_upload(

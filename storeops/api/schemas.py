@@ -14,6 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from storeops.metrics.definitions import METRIC_KEYS, METRICS
+from storeops.metrics.targets import MAX_DIGITS
+
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 _UNIT_TYPES: dict[str, Any] = {"money": Decimal, "count": int, "rate": float}
 
@@ -118,9 +121,34 @@ class TrafficOut(ScopeOut):
     sources: list[TrafficSource]
 
 
+_DIGITS = f"at most {MAX_DIGITS} digits"
+
+
+def _bounds(maximum: int | None = None) -> dict[str, Any]:
+    # Declared for the document; the one check is storeops.metrics.targets.check_value, whose
+    # messages the API, the page and the CLI share.
+    return {"minimum": 0} if maximum is None else {"minimum": 0, "maximum": maximum}
+
+
+class TargetValues(_Model):
+    """The month's targets; a metric left out (or null) keeps its current target."""
+
+    model_config = ConfigDict(extra="forbid")
+    gmv: Decimal | None = Field(None, json_schema_extra=_bounds(), description=(
+        f"GMV in currency units, to the cent, {_DIGITS}"))
+    uv: Decimal | None = Field(None, json_schema_extra=_bounds(), description=(
+        f"Visitors, a whole number, {_DIGITS}"))
+    conversion_rate: Decimal | None = Field(None, json_schema_extra=_bounds(1), description=(
+        "A fraction 0..1 (0.03 = 3%), at most 6 decimal places"))
+    aov: Decimal | None = Field(None, json_schema_extra=_bounds(), description=(
+        f"Average order value in currency units, to the cent, {_DIGITS}"))
+
+
 class TargetsIn(_Model):
-    month: str = Field(description="YYYY-MM", examples=["2026-11"])
-    targets: dict[str, Decimal] = Field(
+    model_config = ConfigDict(extra="forbid")
+    month: str = Field(description="YYYY-MM", examples=["2026-11"], max_length=7,
+                       json_schema_extra={"pattern": MONTH_PATTERN})
+    targets: TargetValues = Field(
         description="metric → target; money in currency units, rates as fractions (0.03 = 3%)",
         examples=[{"gmv": "1200000", "uv": "300000", "conversion_rate": "0.03", "aov": "150"}],
     )
@@ -128,7 +156,7 @@ class TargetsIn(_Model):
 
 class TargetsOut(_Model):
     store: str
-    month: str
+    month: str = Field(description="YYYY-MM")
     targets: dict[str, Decimal]
     progress: dict[str, Any] = Field(default_factory=dict)
 
@@ -137,3 +165,34 @@ class ImportOut(_Model):
     store: str | None = None
     summary: dict[str, Any]
     rejected_rows: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class FieldError(_Model):
+    loc: list[str] = Field(description="Where: query/path/body, then the parameter or field")
+    msg: str
+    type: str
+
+
+class ErrorOut(_Model):
+    """Every error the API answers: a sentence, plus the fields for a validation error."""
+
+    detail: str = Field(description="What went wrong, in words a user can act on")
+    errors: list[FieldError] | None = Field(
+        None, description="Each invalid field (only when the request did not validate)")
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+# What every route of the API may answer besides its success (see storeops.api.errors).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _error("Not logged in: send the session cookie or credentials"),
+    403: _error("Logged in, but the role may not do this"),
+    404: _error("No such store"),
+    422: _error("Invalid input: a bad or out-of-range value, a period too long for its cut, "
+                "a file that cannot be imported"),
+}
+UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: _error("The upload is larger than the upload limit (STOREOPS_MAX_UPLOAD_MB)"),
+}

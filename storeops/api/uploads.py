@@ -11,7 +11,9 @@ from typing import Any
 from fastapi import UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from storeops.api.limits import FILE_NAME_CHARS, check_text, upload_limit_text
 from storeops.common.errors import StoreopsError
+from storeops.config import max_upload_bytes
 from storeops.importers.service import KINDS, import_file
 
 __all__ = ["KINDS", "UploadError", "UploadResult", "import_upload"]
@@ -19,6 +21,10 @@ __all__ = ["KINDS", "UploadError", "UploadResult", "import_upload"]
 
 class UploadError(StoreopsError, ValueError):
     pass
+
+
+class UploadTooLarge(UploadError):
+    http_status = 413
 
 
 @dataclass(frozen=True)
@@ -32,14 +38,24 @@ def _safe_name(name: str | None, fallback: str) -> str:
     # Keep the suffixes (.csv.gz, .xlsx): the importer reads the file type from them.
     base = Path(name or "").name
     base = re.sub(r"[^\w.\-]+", "_", base).strip("._")
+    if len(base.encode()) > 120:  # file systems allow 255 bytes; Chinese takes 3 a character
+        suffixes = "".join(s for s in Path(base).suffixes[-2:] if len(s) <= 6)
+        base = Path(fallback).stem + suffixes
     return base or fallback
 
 
 async def _save(upload: UploadFile, folder: Path, fallback: str) -> Path:
+    """Copy the upload to ``folder`` in 1 MB chunks, stopping at the upload limit."""
     folder.mkdir(parents=True, exist_ok=True)
+    check_text(upload.filename or "", "the file name", FILE_NAME_CHARS)
     path = folder / _safe_name(upload.filename, fallback)
+    limit, size = max_upload_bytes(), 0
     with path.open("wb") as fh:
         while chunk := await upload.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise UploadTooLarge(f"the file {upload.filename!r} is larger than the upload "
+                                     f"limit of {upload_limit_text()}")
             fh.write(chunk)
     return path
 

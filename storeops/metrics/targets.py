@@ -5,11 +5,12 @@ Values: gmv and aov in currency units, uv a count, conversion_rate a fraction 0.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from storeops.common.errors import StoreopsError
@@ -19,6 +20,7 @@ from storeops.metrics.periods import parse_month
 
 TARGET_METRICS = ("gmv", "uv", "conversion_rate", "aov")
 PRO_RATA_METRICS = ("gmv", "uv")  # sums that grow through the month
+log = logging.getLogger(__name__)
 
 
 class TargetError(StoreopsError, ValueError):
@@ -32,17 +34,45 @@ def _check_metric(metric: str) -> None:
         )
 
 
-def check_value(metric: str, value: Decimal | int | str) -> Decimal:
+# The sensible range of a target: finite, not negative, at most MAX_DIGITS digits written out
+# (a GMV below 10^13 with its cents), money to the cent, UV whole, rates a fraction 0..1.
+MAX_DIGITS = 15
+MONEY_PLACES = 2
+RATE_PLACES = 6
+RATE_METRICS = ("conversion_rate",)
+MONEY_METRICS = ("gmv", "aov")
+
+
+def _digits(number: Decimal) -> tuple[int, int]:
+    """(digits before the point, digits after it) of ``number`` written out plainly."""
+    _, digits, exponent = number.normalize().as_tuple()
+    assert isinstance(exponent, int)  # finite: checked by the caller
+    if number == 0:
+        return 1, 0
+    return max(len(digits) + exponent, 0), max(-exponent, 0)
+
+
+def check_value(metric: str, value: Decimal | int | float | str) -> Decimal:
+    """The target as a Decimal, or a TargetError saying what a sensible value is."""
     _check_metric(metric)
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise TargetError(f"target value is not a number: {value!r}") from None
+        raise TargetError(f"{metric} target is not a number: {value!r}") from None
     if not number.is_finite() or number < 0:
-        raise TargetError(f"target value must be a number ≥ 0: {value!r}")
-    if metric == "conversion_rate" and number > 1:
-        raise TargetError(f"conversion_rate is a fraction 0..1 (e.g. 0.03), not {value!r}")
-    if metric == "uv" and number != number.to_integral_value():
+        raise TargetError(f"{metric} target must be a finite number ≥ 0, not {value!r}")
+    whole, places = _digits(number)
+    if whole + places > MAX_DIGITS:
+        raise TargetError(f"{metric} target has {whole + places} digits: at most {MAX_DIGITS}")
+    if metric in RATE_METRICS:
+        if number > 1:
+            raise TargetError(f"{metric} is a fraction 0..1 (e.g. 0.03 for 3%), not {value!r}")
+        if places > RATE_PLACES:
+            raise TargetError(f"{metric} target has more than {RATE_PLACES} decimal places")
+    elif metric in MONEY_METRICS and places > MONEY_PLACES:
+        raise TargetError(f"{metric} target is money: at most {MONEY_PLACES} decimal places "
+                          f"(cents), not {value!r}")
+    elif metric == "uv" and places:
         raise TargetError(f"uv target must be a whole number: {value!r}")
     return number
 
@@ -67,10 +97,21 @@ def set_target(session: Session, store_id: int, month: str, metric: str,
 
 def get_targets(session: Session, store_id: int, month: str) -> dict[str, Decimal]:
     parse_month(month)
-    rows = session.scalars(select(MonthlyTarget).where(
-        MonthlyTarget.store_id == store_id, MonthlyTarget.month == month,
-    ))
-    return {t.metric: Decimal(t.value) for t in rows if t.metric in TARGET_METRICS}
+    # The stored text as it is (not through DecimalText): a value written around these checks
+    # (an old version, straight SQL) is left out rather than allowed to break every page.
+    rows = session.execute(select(
+        MonthlyTarget.metric, type_coerce(MonthlyTarget.value, String())
+    ).where(MonthlyTarget.store_id == store_id, MonthlyTarget.month == month))
+    targets: dict[str, Decimal] = {}
+    for metric, raw in rows:
+        if metric not in TARGET_METRICS:
+            continue
+        try:
+            targets[metric] = check_value(metric, raw)
+        except TargetError:
+            log.warning("ignoring the stored %s target of store %s, %s: %r", metric,
+                        store_id, month, raw)
+    return targets
 
 
 def _as_decimal(value: Any) -> Decimal | None:

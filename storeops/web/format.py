@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from storeops.common.money import format_money, to_cents
 from storeops.metrics.definitions import METRICS
@@ -17,7 +17,10 @@ LOWER_IS_BETTER = frozenset({"refund_amount", "refund_rate", "bounce_rate", "ad_
 def money(value: Decimal | int | float | None, currency: str = "CNY") -> str:
     if value is None:
         return DASH
-    return format_money(to_cents(Decimal(str(value))), currency)
+    try:
+        return format_money(to_cents(Decimal(str(value))), currency)
+    except (InvalidOperation, ValueError, OverflowError):  # not finite, or past any real sum
+        return DASH
 
 
 def count(value: int | None) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from storeops.common.excel import neutralise_cell
 from storeops.web.views import SKU_METRICS
 
 TEXT_SORTS = ("platform_sku_id", "title", "category", "status")
@@ -109,8 +110,9 @@ def listing(rows: list[dict[str, Any]], query: SkuQuery, per_page: int = PER_PAG
 
 
 def _csv_cell(value: Any) -> Any:
-    # Excel reads 0.059794 as a number; "" for unknown rather than a dash it cannot sum.
-    return "" if value is None else value
+    # Excel reads 0.059794 as a number; "" for unknown rather than a dash it cannot sum. Text
+    # that Excel would run as a formula (a title "=HYPERLINK(…)") gets an apostrophe first.
+    return "" if value is None else neutralise_cell(value)
 
 
 def to_csv(rows: Iterable[Mapping[str, Any]], headers: Mapping[str, str],
@@ -120,10 +122,10 @@ def to_csv(rows: Iterable[Mapping[str, Any]], headers: Mapping[str, str],
     keys = ("platform_sku_id", "seller_code", "title", "category", "status", *SKU_METRICS)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([headers.get(k, k) for k in keys])
+    writer.writerow([_csv_cell(headers.get(k, k)) for k in keys])
     for row in rows:
         writer.writerow([
-            status_label(row.get("status")) if k == "status" else _csv_cell(row.get(k))
+            _csv_cell(status_label(row.get("status"))) if k == "status" else _csv_cell(row.get(k))
             for k in keys
         ])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
