@@ -15,6 +15,8 @@ ENV_DATABASE_URL = "STOREOPS_DATABASE_URL"
 ENV_WAREHOUSE_DIR = "STOREOPS_WAREHOUSE_DIR"
 ENV_SECRET_KEY = "STOREOPS_SECRET_KEY"
 ENV_MAX_UPLOAD_MB = "STOREOPS_MAX_UPLOAD_MB"
+ENV_HTTPS = "STOREOPS_HTTPS"
+ENV_TRUSTED_ORIGINS = "STOREOPS_TRUSTED_ORIGINS"
 DEFAULT_MAX_UPLOAD_MB = 200
 # A compressed input may expand to at most this many times its own size (zip/gzip bombs).
 MAX_EXPANSION_RATIO = 100
@@ -66,3 +68,16 @@ def max_upload_bytes() -> int:
     if not megabytes > 0 or megabytes == float("inf"):
         megabytes = DEFAULT_MAX_UPLOAD_MB
     return int(megabytes * 1024 * 1024)
+
+
+def served_over_https() -> bool:
+    """STOREOPS_HTTPS=1 (or true/yes/on): browsers reach the cockpit over HTTPS (often through
+    a proxy that terminates TLS), so cookies are marked Secure."""
+    return os.environ.get(ENV_HTTPS, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def trusted_origins() -> frozenset[str]:
+    """Extra origins (``https://ops.example.com``) that may post to the server, comma-separated
+    in STOREOPS_TRUSTED_ORIGINS: for a proxy that does not pass the browser's Host header on."""
+    raw = os.environ.get(ENV_TRUSTED_ORIGINS, "")
+    return frozenset(o.strip().rstrip("/").lower() for o in raw.split(",") if o.strip())

@@ -111,9 +111,10 @@ def seeded(db_url: str) -> tuple[str, int]:
 @pytest.fixture
 def client(seeded: tuple[str, int]) -> Iterator[Any]:
     """A logged-out test client of the app over the seeded store."""
-    from fastapi.testclient import TestClient
+    from web_seed import PageClient
 
     from storeops.api.app import create_app
 
-    with TestClient(create_app(seeded[0], secret_key="test-secret")) as c:
+    # Sends the CSRF token of its page with unsafe requests, as the cockpit's pages do.
+    with PageClient(create_app(seeded[0], secret_key="test-secret")) as c:
         yield c

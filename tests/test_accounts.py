@@ -39,8 +39,13 @@ def test_create_and_authenticate(db_url: str) -> None:
 @pytest.mark.parametrize(
     ("username", "password", "role", "message"),
     [
-        ("bob", "short", "analyst", "at least 8"),
-        ("bob", "        ", "analyst", "only spaces"),
+        ("bob", "short", "analyst", "at least 10"),
+        ("bob", "nine-char", "analyst", "at least 10"),
+        ("bob", "          ", "analyst", "only spaces"),
+        ("bob", "1234567890", "analyst", "most common"),
+        ("bob", "PassWord123", "analyst", "most common"),  # any case
+        ("bob", "qwertyuiop", "analyst", "most common"),
+        ("bob.the.builder", "Bob.The.Builder", "analyst", "user name"),
         ("bob", "long-enough", "admin", "unknown role"),
         ("b", "long-enough", "analyst", "bad user name"),
         ("bad name", "long-enough", "analyst", "bad user name"),
@@ -55,16 +60,16 @@ def test_bad_input_is_refused(
 
 def test_duplicate_user_is_refused(db_url: str) -> None:
     with unit_of_work(db_url) as s:
-        create_user(s, "carol", "password-1", "analyst")
+        create_user(s, "carol", "carol-pass-1", "analyst")
     with pytest.raises(StoreopsError, match="already exists"), unit_of_work(db_url) as s:
-        create_user(s, "carol", "password-2", "owner")
+        create_user(s, "carol", "carol-pass-2", "owner")
 
 
 def test_inactive_user_cannot_log_in(db_url: str) -> None:
     with unit_of_work(db_url) as s:
-        create_user(s, "dave", "password-1", "owner").is_active = False
+        create_user(s, "dave", "dave-pass-1", "owner").is_active = False
     with unit_of_work(db_url) as s:
-        assert authenticate(s, "dave", "password-1") is None
+        assert authenticate(s, "dave", "dave-pass-1") is None
 
 
 def test_role_permissions() -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from storeops.accounts import passwords
+from storeops.accounts import csrf, passwords
 from storeops.accounts.users import create_user
+from storeops.api.auth import SESSION_COOKIE
 from storeops.catalog.stores import bump_data_version
 from storeops.db.bulk import bulk_insert
 from storeops.db.engine import unit_of_work
@@ -47,11 +51,47 @@ def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(passwords, "_dummy", {})
 
 
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def form_csrf_token(client: TestClient, path: str = "/login") -> str:
+    """The CSRF token of a page's forms, read from the page as a browser has it."""
+    found = CSRF_FIELD.search(client.get(path).text)
+    assert found, f"no CSRF field on {path}"
+    return found.group(1)
+
+
+def session_csrf_token(client: TestClient) -> str:
+    """The CSRF token of the client's current session (what every page of it carries)."""
+    return csrf.csrf_token(client.app.state.secret_key, "session",
+                           client.cookies[SESSION_COOKIE])
+
+
+class PageClient(TestClient):
+    """A test client that, like a page of the cockpit, sends the CSRF token of its session
+    (or of its login form) with every unsafe request; tests of CSRF itself use TestClient."""
+
+    def request(self, method: str, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        headers = dict(kwargs.get("headers") or {})
+        if method.upper() in UNSAFE and csrf.HEADER not in headers:
+            # The login form carries the pre-login token even in a logged-in browser.
+            logged_in = self.cookies.get(SESSION_COOKIE) and urlsplit(str(url)).path != "/login"
+            headers[csrf.HEADER] = session_csrf_token(self) if logged_in else form_csrf_token(self)
+            kwargs["headers"] = headers
+        return super().request(method, url, **kwargs)
+
+
 def login(client: TestClient, username: str, next_url: str = "/") -> None:
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "next": next_url},
-                    follow_redirects=False)
+    """Log in through the login form (its CSRF token included); later unsafe requests of the
+    client carry the session's CSRF token in the X-CSRF-Token header, as HTMX does."""
+    client.headers.pop(csrf.HEADER, None)
+    token = form_csrf_token(client)
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "next": next_url,
+                                    "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303, r.text
     assert r.headers["location"] == next_url
+    client.headers[csrf.HEADER] = session_csrf_token(client)
 
 
 def seed_store(db_url: str, *, users: bool = True) -> int:

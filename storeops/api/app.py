@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
 
+from storeops.accounts.origin import OriginCheckMiddleware
 from storeops.api.errors import install_error_handlers
 from storeops.api.routes import router as api_router
 from storeops.api.secret import load_secret_key
-from storeops.config import normalize_db_url
+from storeops.config import normalize_db_url, served_over_https, trusted_origins
 from storeops.db.migrate import ensure_schema
 from storeops.web.pages import STATIC_DIR
 from storeops.web.pages import router as pages_router
-
-SESSION_COOKIE = "storeops_session"
-SESSION_MAX_AGE = 14 * 24 * 3600
 
 
 def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
@@ -28,19 +25,17 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
         title="storeops API",
         version="1",
         description="KPIs, funnel, traffic, targets and imports of the stores in one database. "
-        "Authenticate with the cockpit's session cookie or HTTP Basic.",
+        "Authenticate with an API token (`Authorization: Bearer …`, made by `storeops token "
+        "create`) or the cockpit's session cookie; HTTP Basic still works for old scripts.",
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
     )
     app.state.db_url = db_url
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=secret_key or load_secret_key(db_url),
-        session_cookie=SESSION_COOKIE,
-        max_age=SESSION_MAX_AGE,
-        same_site="lax",
-    )
+    # Sessions live in the database (storeops.accounts.sessions); the key signs CSRF tokens.
+    app.state.secret_key = secret_key or load_secret_key(db_url)
+    app.state.https = served_over_https()  # session cookies are Secure
+    app.add_middleware(OriginCheckMiddleware, trusted_origins=trusted_origins())
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(pages_router)

@@ -7,7 +7,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from storeops.api.auth import Forbidden, NotAuthenticated
+from storeops.accounts.throttle import TooManyAttempts
+from storeops.api.auth import CsrfRejected, Forbidden, NotAuthenticated
 from storeops.catalog.stores import StoreError
 from storeops.common.errors import StoreopsError
 
@@ -34,12 +35,21 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotAuthenticated)
     async def _not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
         if is_api(request):
-            return JSONResponse(
-                {"detail": "login required: use the session cookie or HTTP Basic"},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Basic realm="storeops"'},
-            )
+            return JSONResponse({"detail": exc.detail}, status_code=401,
+                                headers={"WWW-Authenticate": exc.www_authenticate})
         return login_redirect(request)
+
+    @app.exception_handler(CsrfRejected)
+    async def _csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
+        if is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=403)
+        return render_error(request, 403, "error.csrf")
+
+    @app.exception_handler(TooManyAttempts)
+    async def _too_many_attempts(request: Request, exc: TooManyAttempts) -> Response:
+        # Only HTTP Basic gets here; the login page renders its own 429.
+        return JSONResponse({"detail": str(exc)}, status_code=429,
+                            headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:

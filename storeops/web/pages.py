@@ -18,8 +18,18 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
 from storeops.accounts.permissions import Permission
-from storeops.accounts.users import authenticate
-from storeops.api.auth import SESSION_USER_KEY, CurrentUser, db_url_of, require
+from storeops.accounts.throttle import TooManyAttempts
+from storeops.api.auth import (
+    CurrentUser,
+    db_url_of,
+    log_in,
+    log_out,
+    login_csrf_ok,
+    logout_csrf_ok,
+    page_csrf_token,
+    require,
+    set_pending_cookies,
+)
 from storeops.api.context import Scope, resolve_scope, scope
 from storeops.api.targets_io import month_of_scope, read_targets, write_targets
 from storeops.api.uploads import KINDS, import_upload
@@ -116,9 +126,10 @@ def render(
         reject_reason=lambda key: reject_reason(lang, key),
         lang_switch_url=_query_url(request.url.path, switch_params),
         quick_periods=quick_periods,
-        Permission=Permission, **context,
+        Permission=Permission, csrf_token=page_csrf_token(request), **context,
     )
     response = HTMLResponse(html, status_code=status)
+    set_pending_cookies(request, response)  # the pre-login CSRF cookie, when just made
     chosen = normalize_lang(request.query_params.get("lang"))
     if chosen in LANGS:
         response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="lax")
@@ -157,7 +168,7 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "login.html", {"next": _safe_next(next), "failed": False})
+    return render(request, "login.html", {"next": _safe_next(next), "error": None})
 
 
 @router.post("/login")
@@ -166,22 +177,33 @@ def login(
     username: str = Form(""),
     password: str = Form(""),
     next: str = Form("/"),
+    csrf_token: str = Form(""),
 ) -> Response:
-    with session_factory(db_url_of(request))() as session:
-        user = authenticate(session, username, password)
-    if user is None:
-        return render(request, "login.html",
-                      {"next": _safe_next(next), "failed": True, "username": username},
-                      status=401)
-    request.session.clear()  # a fresh session on login
-    request.session[SESSION_USER_KEY] = user.id
-    return RedirectResponse(_safe_next(next), status_code=303)
+    context: dict[str, Any] = {"next": _safe_next(next), "username": username}
+    if not login_csrf_ok(request, csrf_token):
+        # Another site's form, or a login page older than its cookie: show a fresh form.
+        return render(request, "login.html", {**context, "error": "login.expired"}, status=403)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    try:
+        ok = log_in(request, response, username, password)
+    except TooManyAttempts as exc:
+        page = render(request, "login.html",
+                      {**context, "error": "login.throttled",
+                       "retry_minutes": max(1, -(-exc.retry_after // 60))}, status=429)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    if not ok:
+        return render(request, "login.html", {**context, "error": "login.failed"}, status=401)
+    return response
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    request.session.clear()
-    return RedirectResponse("/login", status_code=303)
+def logout(request: Request, csrf_token: str = Form("")) -> Response:
+    if not logout_csrf_ok(request, csrf_token):
+        return render_error(request, 403, "error.csrf")
+    response = RedirectResponse("/login", status_code=303)
+    log_out(request, response)
+    return response
 
 
 # --- overview --------------------------------------------------------------------------------

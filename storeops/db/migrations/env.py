@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import storeops.accounts.models  # noqa: F401 - the accounts tables join Base.metadata
 from storeops.db.models import Base
 
 config = context.config

@@ -1,0 +1,158 @@
+"""API tokens for scripts: ``Authorization: Bearer sop_…``.
+
+A token is shown once when it is created and stored as its SHA-256 hash; a list shows its
+first characters only. Revoked tokens stay in the table (marked) so that a script that still
+sends one is told it was revoked, not that it is unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storeops.accounts.credentials import hash_secret, new_secret
+from storeops.accounts.models import ApiToken
+from storeops.common.errors import StoreopsError
+from storeops.common.timeutil import utcnow
+from storeops.db.engine import get_engine
+from storeops.db.models import User
+
+TOKEN_PREFIX = "sop_"
+SHOWN_CHARS = 8  # of the token, after the prefix, in lists
+MAX_NAME = 80
+# last_used_at is written at most this often per token: a write per call would cost more than
+# the check itself and serialise SQLite writers.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class TokenError(StoreopsError, ValueError):
+    pass
+
+
+class TokenStatus(StrEnum):
+    OK = "ok"
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    INACTIVE_USER = "inactive_user"
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    status: TokenStatus
+    user_id: int | None = None
+    username: str | None = None
+    display_name: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    username: str
+    name: str
+    shown: str  # "sop_AbCdEfGh…"
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        raise TokenError(f"no user named {username!r}")
+    return user
+
+
+def create_token(session: Session, username: str, name: str) -> tuple[ApiToken, str]:
+    """A new token for an active user; returns the row and the token text (shown once)."""
+    name = (name or "").strip()
+    if not name or len(name) > MAX_NAME:
+        raise TokenError(f"a token needs a name of 1-{MAX_NAME} characters")
+    user = _user(session, username)
+    if not user.is_active:
+        raise TokenError(f"the user {user.username!r} is deactivated")
+    taken = session.scalar(select(ApiToken.id).where(
+        ApiToken.user_id == user.id, ApiToken.name == name, ApiToken.revoked_at.is_(None)))
+    if taken is not None:
+        raise TokenError(f"{user.username!r} already has a token named {name!r}: "
+                         "revoke it first or choose another name")
+    token = new_secret(TOKEN_PREFIX)
+    row = ApiToken(token_hash=hash_secret(token), prefix=token[: len(TOKEN_PREFIX) + SHOWN_CHARS],
+                   user_id=user.id, name=name, created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def list_tokens(session: Session, username: str | None = None) -> list[TokenInfo]:
+    query = (select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
+             .order_by(User.username, ApiToken.id))
+    if username:
+        query = query.where(User.id == _user(session, username).id)
+    return [
+        TokenInfo(t.id, uname, t.name, t.prefix + "…", t.created_at, t.last_used_at,
+                  t.revoked_at)
+        for t, uname in session.execute(query).all()
+    ]
+
+
+def revoke_token(
+    session: Session,
+    token_id: int | None = None,
+    *,
+    username: str | None = None,
+    name: str | None = None,
+) -> ApiToken:
+    """Revoke a token by its id, or by user and name; revoking twice is an error."""
+    if token_id is not None:
+        row = session.get(ApiToken, token_id)
+        if row is None:
+            raise TokenError(f"no token with id {token_id}")
+    elif username and name:
+        user = _user(session, username)
+        row = session.scalar(select(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.name == name.strip(),
+            ApiToken.revoked_at.is_(None)))
+        if row is None:
+            raise TokenError(f"{user.username!r} has no live token named {name!r}")
+    else:
+        raise TokenError("name the token: its id, or --user and --name")
+    if row.revoked_at is not None:
+        raise TokenError(f"token {row.id} was already revoked")
+    row.revoked_at = utcnow()
+    session.flush()
+    return row
+
+
+_check = (
+    select(ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, User.id, User.username,
+           User.display_name, User.role, User.is_active)
+    .join(User, User.id == ApiToken.user_id)
+)
+
+
+def check_token(db_url: str, token: str, now: datetime | None = None) -> TokenCheck:
+    """Who a token belongs to, or why it does not count. One indexed query; a write at most
+    once a minute per token (its last use)."""
+    if not token.startswith(TOKEN_PREFIX):
+        return TokenCheck(TokenStatus.UNKNOWN)
+    now = now or utcnow()
+    engine = get_engine(db_url)
+    with engine.connect() as conn:
+        row = conn.execute(_check.where(ApiToken.token_hash == hash_secret(token))).first()
+    if row is None:
+        return TokenCheck(TokenStatus.UNKNOWN)
+    token_id, revoked_at, last_used, user_id, username, display_name, role, active = row
+    if revoked_at is not None:
+        return TokenCheck(TokenStatus.REVOKED)
+    if not active:
+        return TokenCheck(TokenStatus.INACTIVE_USER)
+    if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
+        with engine.begin() as conn:
+            conn.execute(update(ApiToken).where(ApiToken.id == token_id)
+                         .values(last_used_at=now))
+    return TokenCheck(TokenStatus.OK, user_id, username, display_name, role)
