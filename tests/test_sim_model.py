@@ -27,7 +27,7 @@ def test_funnel_rates_fall_in_the_domain_ranges(store) -> None:
     exposure, clicks = _traffic_sum(store, "exposure"), _traffic_sum(store, "clicks")
     uv, cart = _traffic_sum(store, "uv"), _traffic_sum(store, "cart_users")
     orders = store.orders
-    paid = [o for o in orders if o.paid_at is not None]
+    paid = [o for o in orders if o.paid_at is not None or o.cod]
     assert 0.05 <= clicks / exposure <= 0.10
     assert 0.15 <= cart / uv <= 0.25
     assert 0.15 <= cart / clicks <= 0.25  # the funnel's step after the click
@@ -122,17 +122,43 @@ def test_statuses_follow_the_age_of_orders(store) -> None:
         age = as_of - order.placed_at
         if order.status == OrderStatus.WAIT_PAY:
             assert order.paid_at is None and age < timedelta(days=1)
-        if order.status == OrderStatus.FINISHED:
+        if order.status == OrderStatus.FINISHED and not order.cod:
             assert order.placed_at <= order.paid_at <= order.shipped_at <= order.finished_at
+        if order.status == OrderStatus.FINISHED and order.cod:  # paid to the courier
+            assert order.placed_at <= order.shipped_at <= order.paid_at == order.finished_at
         if order.status in (OrderStatus.WAIT_STOCK_OUT, OrderStatus.SHIPPED):
             assert age < timedelta(days=8)
         if age > timedelta(days=10) and order.status != OrderStatus.CANCELLED:
             assert order.status == OrderStatus.FINISHED
-        if order.paid_at is not None:
+        if order.paid_at is not None and not order.cod:
             assert timedelta(0) < order.paid_at - order.placed_at < timedelta(hours=3)
+        if order.status == OrderStatus.CANCELLED:  # JD records when
+            assert order.cancelled_at is not None and order.placed_at < order.cancelled_at
+        else:
+            assert order.cancelled_at is None
     paid_cancelled = [o for o in store.orders
                       if o.status == OrderStatus.CANCELLED and o.paid_at is not None]
     assert 0.005 < len(paid_cancelled) / len(store.orders) < 0.03
+
+
+def test_cash_on_delivery_unpaid_and_cancellations_are_there(store) -> None:
+    """Every case the 成交 rules tell apart occurs, in realistic shares."""
+    tz = ZoneInfo("Asia/Shanghai")
+    orders = store.orders
+    cod = [o for o in orders if o.cod]
+    assert 0.015 < len(cod) / len(orders) < 0.05
+    assert any(o.paid_at is None and o.status != OrderStatus.CANCELLED for o in cod)
+    assert any(o.status == OrderStatus.CANCELLED for o in cod)  # refused at the door
+    unpaid = [o for o in orders if o.paid_at is None and not o.cod]
+    assert 0.08 < len(unpaid) / len(orders) < 0.25
+    assert all(o.status in (OrderStatus.WAIT_PAY, OrderStatus.CANCELLED) for o in unpaid)
+    assert any(o.status == OrderStatus.WAIT_PAY for o in unpaid)  # the last day's
+    paid_cancelled = [o for o in orders if o.status == OrderStatus.CANCELLED
+                      and o.paid_at is not None]
+    same_day = [o for o in paid_cancelled
+                if o.cancelled_at.astimezone(tz).date() == o.paid_at.astimezone(tz).date()]
+    assert 0 < len(same_day) < len(paid_cancelled)  # some the same day, some later
+    assert 0.3 < sum(1 for o in orders if o.freight_cents) / len(orders) < 0.95
 
 
 def test_some_customers_buy_again(store) -> None:

@@ -6,6 +6,9 @@ the funnel rates of the domain reference §2 (click 5–10% of exposure, add to 
 UV, order 30–40% of cart users, pay 80–90% of orders), so that conversion (buyers / UV) lands
 near 4%. Orders get 1–3 lines, 满减 discounts spread over the lines with
 ``allocate_cents``, freight under ¥99, statuses by age, and a few refunds a few days later.
+About 3% are cash on delivery (paid when the parcel arrives; a few refused at the door);
+unpaid orders are cancelled by JD after 24 h; a few paid orders are cancelled, some the day
+they were paid and some later, each with its cancellation time.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ HOUR_WEIGHTS = (
 FULL_REDUCTION = ((29_900, 5_000), (19_900, 3_000), (9_900, 1_000))
 FREIGHT_CENTS = 600
 FREE_FREIGHT_FROM_CENTS = 9_900
+COD_SHARE = 0.03  # 货到付款: rare on JD today
+COD_REFUSED = 0.08  # cash-on-delivery parcels refused at the door
+PAID_CANCELLED = 0.015  # paid orders the buyer cancels before the parcel leaves
+UNPAID_CANCEL_AFTER = timedelta(hours=24)  # JD cancels an order unpaid for 24 h
 REFUND_REASONS = (
     ("七天无理由退货", 45), ("质量问题", 20), ("商品与描述不符", 12),
     ("物流破损", 10), ("发错货", 8), ("少件/漏发", 5),
@@ -105,6 +112,8 @@ class SimOrder:
     paid_cents: int | None
     source: str
     lines: list[SimLine]
+    cod: bool = False  # cash on delivery: paid when delivered
+    cancelled_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -363,7 +372,8 @@ def _day_orders(
             goods_cents=goods, seller_discount_cents=discount, freight_cents=freight,
             paid_cents=None, source=source, lines=lines,
         )
-        _lifecycle(rng, order, rand() < pay_rate, in_event, as_of)
+        order.cod = rand() < COD_SHARE
+        _lifecycle(rng, order, order.cod or rand() < pay_rate, in_event, as_of)
         store.orders.append(order)
     # JD order ids grow with time; number the day's orders in the order they were placed.
     day_orders = store.orders[len(store.orders) - count:]
@@ -407,35 +417,57 @@ def _lifecycle(
     rng: random.Random, order: SimOrder, pays: bool, in_event: bool, as_of: datetime
 ) -> None:
     """Status and times by age: JD cancels unpaid orders after 24 h; paid ones ship within a
-    day or two (longer in a campaign) and finish when the buyer confirms a few days later."""
+    day or two (longer in a campaign) and finish when the buyer confirms a few days later.
+    Cash on delivery ships unpaid and is paid (or refused) when it arrives."""
     placed = order.placed_at
     if not pays:
-        order.status = (
-            OrderStatus.WAIT_PAY if as_of - placed < timedelta(hours=24)
-            else OrderStatus.CANCELLED
-        )
+        if as_of - placed < UNPAID_CANCEL_AFTER:
+            order.status = OrderStatus.WAIT_PAY
+        else:
+            order.status = OrderStatus.CANCELLED
+            order.cancelled_at = placed + UNPAID_CANCEL_AFTER
         return
-    paid = placed + timedelta(seconds=int(30 + rng.expovariate(1 / 420)))
-    if paid > as_of:
-        order.status = OrderStatus.WAIT_PAY
-        return
-    order.paid_at = paid
-    order.paid_cents = order.goods_cents - order.seller_discount_cents + order.freight_cents
-    if rng.random() < 0.015:  # the buyer cancels before the parcel leaves
-        order.status = OrderStatus.CANCELLED
-        return
+    if order.cod:
+        ready = placed + timedelta(seconds=int(60 + rng.expovariate(1 / 600)))
+    else:
+        ready = placed + timedelta(seconds=int(30 + rng.expovariate(1 / 420)))
+        if ready > as_of:
+            order.status = OrderStatus.WAIT_PAY
+            return
+        order.paid_at = ready
+        order.paid_cents = _payable(order)
+        if rng.random() < PAID_CANCELLED:  # the buyer cancels before the parcel leaves
+            # Within minutes to two days: some on the day of payment, some on a later day.
+            cancelled = ready + timedelta(minutes=rng.uniform(5, 48 * 60))
+            if cancelled <= as_of:
+                order.status = OrderStatus.CANCELLED
+                order.cancelled_at = cancelled
+                return
     ship_hours = rng.uniform(2, 40 if in_event else 26)
-    shipped = paid + timedelta(hours=ship_hours)
+    shipped = ready + timedelta(hours=ship_hours)
     if shipped > as_of:
         order.status = OrderStatus.WAIT_STOCK_OUT
         return
     order.shipped_at = shipped
     finished = shipped + timedelta(hours=rng.uniform(40, 160))
+    if order.cod and rng.random() < COD_REFUSED:  # refused at the door: never paid
+        refused = shipped + timedelta(hours=rng.uniform(20, 60))
+        if refused <= as_of:
+            order.status = OrderStatus.CANCELLED
+            order.cancelled_at = refused
+            return
     if finished > as_of:
         order.status = OrderStatus.SHIPPED
         return
+    if order.cod:  # the courier collects on delivery
+        order.paid_at = finished
+        order.paid_cents = _payable(order)
     order.finished_at = finished
     order.status = OrderStatus.FINISHED
+
+
+def _payable(order: SimOrder) -> int:
+    return order.goods_cents - order.seller_discount_cents + order.freight_cents
 
 
 def _refunds(rng: random.Random, store: SimStore, as_of: datetime) -> None:
@@ -472,7 +504,7 @@ def _day_ads(
     weights: dict[str, float],
 ) -> None:
     """京准通 spend of the day: 5–8% of sales, split over the campaigns, ROAS around 2–5."""
-    sales = sum(order_gmv_cents(o) for o in orders)
+    sales = sum(order_gmv_cents(o) for o in orders if o.status != OrderStatus.CANCELLED)
     if sales <= 0:
         return
     aov = sales / max(1, len(orders))
@@ -494,11 +526,29 @@ def _day_ads(
 
 # --- figures of a generated store (used by targets and tests) --------------------------------
 
+def deal_day(order: SimOrder, tz: ZoneInfo) -> date | None:
+    """The store-local day an order counts as 成交 (京东商智), or None when it never does.
+
+    The simulator's own reading of storeops.metrics.queries.deals (tests check that the two
+    agree on a written store): paid day, cash on delivery on the order day; cancelled on that
+    day (or at an unknown time) is no deal.
+    """
+    if order.cod:
+        day = order.placed_at.astimezone(tz).date()
+    elif order.paid_at is not None:
+        day = order.paid_at.astimezone(tz).date()
+    else:
+        return None
+    if order.status == OrderStatus.CANCELLED and (
+        order.cancelled_at is None or order.cancelled_at.astimezone(tz).date() <= day
+    ):
+        return None
+    return day
+
+
 def order_gmv_cents(order: SimOrder) -> int:
-    """An order's contribution to GMV: its line amounts unless cancelled (freight excluded)."""
-    if order.status == OrderStatus.CANCELLED:
-        return 0
-    return sum(line.amount_cents for line in order.lines)
+    """An order's 成交金额 when it is a deal: line amounts plus freight."""
+    return sum(line.amount_cents for line in order.lines) + order.freight_cents
 
 
 @dataclass(frozen=True)
@@ -509,7 +559,7 @@ class DailyFigures:
 
 
 def daily_figures(store: SimStore) -> dict[date, DailyFigures]:
-    """GMV, UV and buyers per store-local day, by the README's KPI rules."""
+    """GMV, UV and buyers (成交, as storeops counts them) per store-local day."""
     tz = ZoneInfo(store.config.timezone)
     uv: dict[date, int] = {}
     for row in store.traffic:
@@ -517,9 +567,9 @@ def daily_figures(store: SimStore) -> dict[date, DailyFigures]:
     gmv: dict[date, int] = {}
     buyers: dict[date, set[int]] = {}
     for order in store.orders:
-        if order.status == OrderStatus.CANCELLED:
+        day = deal_day(order, tz)
+        if day is None:
             continue
-        day = order.placed_at.astimezone(tz).date()
         gmv[day] = gmv.get(day, 0) + order_gmv_cents(order)
         buyers.setdefault(day, set()).add(order.customer_index)
     return {

@@ -89,15 +89,16 @@ def build_demo_store(
     )
     with unit_of_work(db_url) as session:
         store, replaced = _prepare_store(session, name, replace)
+        # One new data version for the whole build; every row written carries it.
+        version = bump_data_version(session, store.id)
         step("write")
-        counts = write_store(session, store.id, sim, progress=step)
+        counts = write_store(session, store.id, sim, progress=step, row_version=version)
         step("targets")
         targets = 0
         for month, values in monthly_targets(sim).items():
             for metric, value in values.items():
                 set_target(session, store.id, month, metric, value)
                 targets += 1
-        bump_data_version(session, store.id)
         store_id = store.id
     event = sim.event
     return DemoStats(
@@ -136,6 +137,7 @@ def order_content_hash(order: SimOrder, product_ids: list[str]) -> str:
         order.platform_order_id, order.status, order.placed_at.isoformat(),
         str(order.paid_at), str(order.finished_at), str(order.goods_cents),
         str(order.seller_discount_cents), str(order.freight_cents), str(order.paid_cents),
+        str(order.cod), str(order.cancelled_at),
     ]
     parts += [
         f"{product_ids[ln.product_index]}:{ln.quantity}:{ln.unit_price_e4}:{ln.amount_cents}"
@@ -145,9 +147,14 @@ def order_content_hash(order: SimOrder, product_ids: list[str]) -> str:
 
 
 def write_store(
-    session: Session, store_id: int, sim: SimStore, *, progress: Progress | None = None
+    session: Session, store_id: int, sim: SimStore, *, progress: Progress | None = None,
+    row_version: int = 0,
 ) -> dict[str, int]:
-    """Insert every fact of ``sim`` into an empty store; returns the row count per table."""
+    """Insert every fact of ``sim`` into an empty store; returns the row count per table.
+
+    Rows carry ``row_version`` (the store's data version of this write, from
+    ``bump_data_version``), which is how the warehouse finds what changed."""
+    rv = row_version
     step = progress or (lambda _label: None)
     conn = session.connection()
     tz = ZoneInfo(sim.config.timezone)
@@ -158,9 +165,9 @@ def write_store(
     counts["products"] = bulk_insert(
         conn, Product.__table__,
         ("store_id", "platform_sku_id", "seller_code", "title", "category", "brand",
-         "list_price_cents", "cost_cents", "status", "created_at", "updated_at"),
+         "list_price_cents", "cost_cents", "status", "created_at", "updated_at", "row_version"),
         ((store_id, p.platform_sku_id, p.seller_code, p.title, p.category, p.brand,
-          p.list_price_cents, p.cost_cents, p.status, now, now) for p in sim.products),
+          p.list_price_cents, p.cost_cents, p.status, now, now, rv) for p in sim.products),
     )
     by_sku = dict(session.execute(
         select(Product.platform_sku_id, Product.id).where(Product.store_id == store_id)
@@ -183,11 +190,12 @@ def write_store(
         ("store_id", "platform_order_id", "status", "deleted", "customer_id", "placed_at",
          "placed_date", "paid_at", "shipped_at", "finished_at", "goods_cents",
          "seller_discount_cents", "freight_cents", "paid_cents", "source", "content_hash",
-         "updated_at"),
+         "updated_at", "cod", "cancelled_at", "row_version"),
         ((store_id, o.platform_order_id, str(o.status), False, customer_db[o.customer_index],
           o.placed_at, local_date(o.placed_at, tz), o.paid_at, o.shipped_at, o.finished_at,
           o.goods_cents, o.seller_discount_cents, o.freight_cents, o.paid_cents, o.source,
-          order_content_hash(o, sku_ids), now) for o in sim.orders),
+          order_content_hash(o, sku_ids), now, o.cod, o.cancelled_at, rv)
+         for o in sim.orders),
     )
     by_order = dict(session.execute(
         select(Order.platform_order_id, Order.id).where(Order.store_id == store_id)
@@ -207,28 +215,28 @@ def write_store(
         conn, Refund.__table__,
         ("store_id", "platform_refund_id", "line_no", "order_id", "platform_order_id",
          "customer_id", "product_id", "quantity", "amount_cents", "refunded_at", "refund_date",
-         "reason"),
+         "reason", "row_version"),
         ((store_id, r.platform_refund_id, r.line_no, order_db[r.order_index],
           sim.orders[r.order_index].platform_order_id,
           customer_db[sim.orders[r.order_index].customer_index], product_db[r.product_index],
-          r.quantity, r.amount_cents, r.refunded_at, local_date(r.refunded_at, tz), r.reason)
-         for r in sim.refunds),
+          r.quantity, r.amount_cents, r.refunded_at, local_date(r.refunded_at, tz), r.reason,
+          rv) for r in sim.refunds),
     )
     step("traffic")
     counts["traffic_rows"] = bulk_insert(
         conn, TrafficDaily.__table__,
         ("store_id", "day", "product_id", "source", "uv", "pv", "exposure", "clicks",
-         "cart_users", "bounce_visits"),
+         "cart_users", "bounce_visits", "row_version"),
         ((store_id, t.day, product_db[t.product_index], t.source, t.uv, t.pv, t.exposure,
-          t.clicks, t.cart_users, t.bounce_visits) for t in sim.traffic),
+          t.clicks, t.cart_users, t.bounce_visits, rv) for t in sim.traffic),
         expected_rows=len(sim.traffic),
     )
     counts["ad_rows"] = bulk_insert(
         conn, AdSpendDaily.__table__,
         ("store_id", "day", "campaign", "spend_cents", "impressions", "clicks",
-         "attributed_orders", "attributed_gmv_cents"),
+         "attributed_orders", "attributed_gmv_cents", "row_version"),
         ((store_id, a.day, a.campaign, a.spend_cents, a.impressions, a.clicks,
-          a.attributed_orders, a.attributed_gmv_cents) for a in sim.ads),
+          a.attributed_orders, a.attributed_gmv_cents, rv) for a in sim.ads),
     )
     return counts
 
