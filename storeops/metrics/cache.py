@@ -28,11 +28,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from sqlalchemy import select
-
 from storeops.catalog.stores import StoreError
 from storeops.db.engine import get_engine
-from storeops.db.models import Store
 
 ENV_RESULT_CACHE = "STOREOPS_RESULT_CACHE"
 DEFAULT_ENTRIES = 512
@@ -40,15 +37,36 @@ DEFAULT_ENTRIES = 512
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_MARKERS = {"qmark": "?", "numeric": ":1", "named": ":id", "format": "%s", "pyformat": "%s"}
+
+
+@functools.lru_cache(maxsize=16)
+def _version_sql(db_url: str) -> str:
+    marker = _MARKERS[get_engine(db_url).dialect.paramstyle]
+    return f"SELECT data_version FROM stores WHERE id = {marker}"
+
+
 def data_version(db_url: str, store_id: int) -> int:
-    """The store's current data_version: one primary-key read of ``stores``."""
-    with get_engine(db_url).connect() as conn:
-        version = conn.execute(
-            select(Store.data_version).where(Store.id == store_id)
-        ).scalar_one_or_none()
-    if version is None:
+    """The store's current data_version: one primary-key read of ``stores``.
+
+    Straight on the pooled driver connection: this runs before every cached answer, and
+    SQLAlchemy's statement and result machinery would cost ten times the read itself.
+    """
+    sql = _version_sql(db_url)
+    params: Any = {"id": store_id} if sql.endswith(":id") else (store_id,)
+    conn = get_engine(db_url).raw_connection()
+    try:
+        cursor = conn.cursor()
+        try:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        conn.close()  # back to the pool, its transaction rolled back: the next read is fresh
+    if row is None:
         raise StoreError(f"no store with id {store_id}")
-    return int(version)
+    return int(row[0] or 0)
 
 
 def _frozen(value: Any) -> Hashable:
