@@ -106,3 +106,29 @@ def test_cli_user_add(sqlite_db_url: str) -> None:
     )
     assert dup.exit_code != 0
     assert isinstance(dup.exception, StoreopsError)
+
+
+def test_cli_refuses_weak_passwords_before_writing(sqlite_db_url: str) -> None:
+    runner = CliRunner()
+    for weak, message in (("iloveyou12", "most common"), ("short-1", "at least 10")):
+        result = runner.invoke(app, ["user", "add", "gina", "--role", "analyst",
+                                     "--password", weak, "--db", sqlite_db_url])
+        assert result.exit_code != 0 and message in str(result.exception)
+    with unit_of_work(sqlite_db_url) as s:
+        assert s.query(User).count() == 0
+
+
+def test_common_password_list_ships_with_the_package() -> None:
+    from storeops.accounts.passwords import common_passwords
+
+    common = common_passwords()
+    assert len(common) > 19_000
+    assert {"password", "1234567890", "qwertyuiop"} <= common
+
+
+def test_the_demos_generated_password_satisfies_the_rules() -> None:
+    from storeops.accounts.passwords import check_password_rules
+    from storeops.sim.demo import new_password
+
+    for _ in range(50):
+        check_password_rules(new_password(), "admin")
