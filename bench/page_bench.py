@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -205,7 +206,11 @@ def main() -> int:
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
             wait_ready(client, server)
-            login = client.post("/login", data={"username": USERNAME, "password": PASSWORD})
+            # The login form's CSRF token, as a browser sends it with the form.
+            form = client.get("/login").text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+            login = client.post("/login", data={"username": USERNAME, "password": PASSWORD,
+                                                "csrf_token": token.group(1) if token else ""})
             if login.status_code != 303:
                 print(f"login failed: {login.status_code}", file=sys.stderr)
                 return 2
