@@ -9,10 +9,13 @@ from typing import Any
 from storeops.web import format as fmt
 from storeops.web.i18n import label_or_raw, metric_label, translate
 
-# The overview's cards, in display order.
+# The overview's cards, in display order: 成交 (deals, by payment day), then 下单 (orders
+# placed, by order day), traffic, after-sales and customers, under 京东商智's names.
 CARD_METRICS = (
-    "gmv", "orders", "buyers", "aov", "uv", "pv", "conversion_rate", "uv_value",
-    "refund_amount", "add_to_cart_rate", "repurchase_rate", "roas",
+    "gmv", "orders", "buyers", "aov",
+    "placed_amount", "placed_orders", "placed_conversion_rate", "conversion_rate",
+    "uv", "pv", "uv_value", "add_to_cart_rate",
+    "refund_amount", "repurchase_rate", "repurchase_rate_90d", "roas",
 )
 # Targets shown on cards (the monthly targets the form sets).
 TARGET_CARD_METRICS = ("gmv", "uv", "conversion_rate", "aov")
