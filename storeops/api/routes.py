@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 
 from storeops.accounts.permissions import Permission
 from storeops.api import schemas
 from storeops.api.auth import CurrentUser, db_url_of, require
 from storeops.api.context import Scope, scope
+from storeops.api.kpi_json import kpi_json
 from storeops.api.limits import STORE_NAME_CHARS
 from storeops.api.targets_io import month_of_scope, read_targets, write_targets
 from storeops.api.uploads import KINDS, import_upload
@@ -55,10 +56,11 @@ def stores(request: Request) -> list[Any]:
 
 
 @router.get("/kpi/summary", response_model=schemas.SummaryOut, dependencies=[_KPI])
-def kpi_summary(request: Request, sc: Scope = _SCOPE) -> dict[str, Any]:
+def kpi_summary(request: Request, sc: Scope = _SCOPE) -> Response:
     """Every metric of the store over the period."""
-    metrics = service.kpi_summary(db_url_of(request), sc.store.id, sc.first, sc.last)
-    return {**_scope_out(sc), "metrics": metrics}
+    return kpi_json(request, sc, schemas.SummaryOut, lambda: {
+        **_scope_out(sc),
+        "metrics": service.kpi_summary(db_url_of(request), sc.store.id, sc.first, sc.last)})
 
 
 @router.get("/kpi/series", response_model=schemas.SeriesOut, dependencies=[_KPI])
@@ -68,18 +70,21 @@ def kpi_series(
     by: str = Query("day", json_schema_extra=_enum(BY_CHOICES), description=(
         f"The cut; a period may span at most {MAX_DAYS_BY['day']} days by day and "
         f"{MAX_DAYS_BY['week']} days by week or month")),
-) -> dict[str, Any]:
+) -> Response:
     """The metrics per day, ISO week or month of the period."""
     check_range(sc.first, sc.last, by)  # before any work: a row per period
-    rows = service.kpi_series(db_url_of(request), sc.store.id, sc.first, sc.last, by=by)
-    return {**_scope_out(sc), "by": by, "rows": rows}
+    return kpi_json(request, sc, schemas.SeriesOut, lambda: {
+        **_scope_out(sc), "by": by,
+        "rows": service.kpi_series(db_url_of(request), sc.store.id, sc.first, sc.last, by=by),
+    }, by=by)
 
 
 @router.get("/kpi/compare", response_model=schemas.CompareOut, dependencies=[_KPI])
-def kpi_compare(request: Request, sc: Scope = _SCOPE) -> dict[str, Any]:
+def kpi_compare(request: Request, sc: Scope = _SCOPE) -> Response:
     """The period against the previous period of the same length."""
-    result = service.compare(db_url_of(request), sc.store.id, sc.first, sc.last)
-    return {**_scope_out(sc), **result}
+    return kpi_json(request, sc, schemas.CompareOut, lambda: {
+        **_scope_out(sc),
+        **service.compare(db_url_of(request), sc.store.id, sc.first, sc.last)})
 
 
 @router.get("/kpi/by/{dimension}", response_model=schemas.ByOut, dependencies=[_KPI, _SKU])
@@ -92,26 +97,31 @@ def kpi_by(
     order: Literal["asc", "desc"] = Query("desc"),
     limit: int = Query(MAX_BY_ROWS, ge=1, le=MAX_BY_ROWS,
                        description="The first N rows in sort order"),
-) -> dict[str, Any]:
+) -> Response:
     """Metrics per SKU, category or traffic source."""
-    rows = service.kpi_by(
-        db_url_of(request), sc.store.id, sc.first, sc.last, dimension=dimension,
-        limit=limit, order_by=order_by, descending=order == "desc",
-    )
-    return {**_scope_out(sc), "dimension": dimension, "rows": rows}
+    return kpi_json(request, sc, schemas.ByOut, lambda: {
+        **_scope_out(sc), "dimension": dimension,
+        "rows": service.kpi_by(
+            db_url_of(request), sc.store.id, sc.first, sc.last, dimension=dimension,
+            limit=limit, order_by=order_by, descending=order == "desc"),
+    }, dimension=dimension, order_by=order_by, order=order, limit=limit)
 
 
 @router.get("/funnel", response_model=schemas.FunnelOut, dependencies=[_KPI])
-def funnel(request: Request, sc: Scope = _SCOPE) -> dict[str, Any]:
+def funnel(request: Request, sc: Scope = _SCOPE) -> Response:
     """Exposure → click → cart → order → pay, with the weakest step."""
-    return {**_scope_out(sc), **service.funnel(db_url_of(request), sc.store.id, sc.first, sc.last)}
+    return kpi_json(request, sc, schemas.FunnelOut, lambda: {
+        **_scope_out(sc),
+        **service.funnel(db_url_of(request), sc.store.id, sc.first, sc.last)})
 
 
 @router.get("/traffic/sources", response_model=schemas.TrafficOut, dependencies=[_KPI])
-def traffic_sources(request: Request, sc: Scope = _SCOPE) -> dict[str, Any]:
+def traffic_sources(request: Request, sc: Scope = _SCOPE) -> Response:
     """UV, PV and share of UV per traffic source."""
-    rows = service.traffic_by_source(db_url_of(request), sc.store.id, sc.first, sc.last)
-    return {**_scope_out(sc), "sources": rows}
+    return kpi_json(request, sc, schemas.TrafficOut, lambda: {
+        **_scope_out(sc),
+        "sources": service.traffic_by_source(db_url_of(request), sc.store.id, sc.first,
+                                             sc.last)})
 
 
 @router.get("/targets", response_model=schemas.TargetsOut, dependencies=[_KPI])
