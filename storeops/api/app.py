@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.staticfiles import StaticFiles
 
 from storeops.accounts.origin import OriginCheckMiddleware
+from storeops.api.docs import install_docs
 from storeops.api.errors import install_error_handlers
+from storeops.api.headers import SecurityHeaders
+from storeops.api.limits import BodyLimit, check_query
 from storeops.api.routes import router as api_router
 from storeops.api.secret import load_secret_key
 from storeops.config import normalize_db_url, served_over_https, trusted_origins
@@ -28,15 +31,19 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
         "Authenticate with an API token (`Authorization: Bearer …`, made by `storeops token "
         "create`) or the cockpit's session cookie; HTTP Basic still works for old scripts.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served by install_docs from the package, not a CDN
         redoc_url=None,
+        dependencies=[Depends(check_query)],
     )
     app.state.db_url = db_url
     # Sessions live in the database (storeops.accounts.sessions); the key signs CSRF tokens.
     app.state.secret_key = secret_key or load_secret_key(db_url)
     app.state.https = served_over_https()  # session cookies are Secure
     app.add_middleware(OriginCheckMiddleware, trusted_origins=trusted_origins())
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, on every response
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(api_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -32,7 +32,9 @@ from storeops.metrics.periods import (
 DEFAULT_DAYS = 30
 # Declared for the OpenAPI document; parse_day and check_range are the checks (their 422 says
 # which limit a request passed).
-_DAY_SCHEMA = {"format": "date", "pattern": DAY_PATTERN}
+# Empty means the default, as when the period form is sent with a field cleared.
+_DAY_SCHEMA = {"type": "string",
+               "anyOf": [{"format": "date", "pattern": DAY_PATTERN}, {"maxLength": 0}]}
 _DAY_DOC = ("{which}, YYYY-MM-DD, " + f"{FIRST_DAY}..{LAST_DAY}; a period spans at most "
             f"{MAX_SPAN_DAYS} days (by day: {MAX_DAYS_BY['day']}).")
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from storeops.accounts.throttle import TooManyAttempts
 from storeops.api.auth import CsrfRejected, Forbidden, NotAuthenticated
@@ -20,13 +24,56 @@ def is_api(request: Request) -> bool:
 
 
 def status_of(exc: StoreopsError) -> int:
-    # A store that does not exist is a missing resource; every other user error is bad input.
-    return 404 if isinstance(exc, StoreError) else 422
+    # A store that does not exist is a missing resource; an error may carry its own status
+    # (413 for an upload too large); every other user error is bad input.
+    if isinstance(exc, StoreError):
+        return 404
+    return int(getattr(exc, "http_status", 422))
+
+
+def _where(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("query", "path", "body", "header", "cookie"):
+        kind, rest = parts[0], parts[1:]
+        name = ".".join(rest) or kind
+        return name if kind == "body" else f"{kind} parameter {name!r}"
+    return ".".join(parts)
+
+
+def validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    """One readable sentence and the per-field list (loc, msg, type) of a validation error.
+
+    The API answers every error as ``{"detail": "<sentence>"}`` (validation errors add
+    ``errors``), so that a script reads the same shape whatever went wrong."""
+    errors = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+         "type": str(e.get("type", ""))}
+        for e in exc.errors()
+    ]
+    sentence = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in errors) or "invalid request"
+    return sentence, errors
 
 
 def login_redirect(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route on this path: Starlette names only the first route's, so
+    GET /api/v1/targets would hide PUT from a 405's ``Allow``."""
+    methods: set[str] = set()
+    routes = list(request.app.router.routes)
+    while routes:
+        route = routes.pop()
+        nested = getattr(route, "original_router", None)  # FastAPI keeps included routers
+        if nested is not None:
+            routes.extend(nested.routes)
+            continue
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -63,3 +110,27 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_api(request):
             return JSONResponse({"detail": str(exc)}, status_code=status)
         return render_error(request, status, None, detail=str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        sentence, errors = validation_detail(exc)
+        if is_api(request):
+            return JSONResponse({"detail": sentence, "errors": errors}, status_code=422)
+        return render_error(request, 422, None, detail=sentence)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # An unknown path, a wrong method, an upload too large: the same shape as every other
+        # error (JSON for the API, the error page for the cockpit).
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        if is_api(request):
+            return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code,
+                                headers=headers)
+        key = "error.not_found" if exc.status_code == 404 else None
+        response = render_error(request, exc.status_code, key,
+                                detail=None if key else str(exc.detail))
+        for name, value in (headers or {}).items():
+            response.headers[name] = value
+        return response

@@ -128,8 +128,8 @@ def traffic_sources(request: Request, sc: Scope = _SCOPE) -> Response:
 def get_targets(
     request: Request,
     sc: Scope = _SCOPE,
-    month: str | None = Query(None, description="YYYY-MM; default: the month of `to`",
-                              json_schema_extra={"pattern": schemas.MONTH_PATTERN}),
+    month: str | None = Query(None, description="YYYY-MM; default (or empty): the month of "
+                              "`to`", json_schema_extra=schemas.OPTIONAL_MONTH_SCHEMA),
 ) -> dict[str, Any]:
     """The month's targets and how far the store has come."""
     return read_targets(db_url_of(request), sc, month or month_of_scope(sc))

@@ -17,6 +17,7 @@ from storeops.metrics.definitions import METRIC_KEYS, METRICS
 from storeops.metrics.targets import MAX_DIGITS
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+OPTIONAL_MONTH_SCHEMA = {"type": "string", "anyOf": [{"pattern": MONTH_PATTERN}, {"maxLength": 0}]}
 
 _UNIT_TYPES: dict[str, Any] = {"money": Decimal, "count": int, "rate": float}
 
@@ -126,8 +127,13 @@ _DIGITS = f"at most {MAX_DIGITS} digits"
 
 def _bounds(maximum: int | None = None) -> dict[str, Any]:
     # Declared for the document; the one check is storeops.metrics.targets.check_value, whose
-    # messages the API, the page and the CLI share.
-    return {"minimum": 0} if maximum is None else {"minimum": 0, "maximum": maximum}
+    # messages the API, the page and the CLI share. A number, or a decimal written as a string.
+    number: dict[str, Any] = {"type": "number", "minimum": 0}
+    text = {"type": "string", "pattern": r"^\d+(\.\d+)?$"}
+    if maximum is not None:
+        number["maximum"] = maximum
+        text["pattern"] = r"^(0(\.\d+)?|1(\.0+)?)$"
+    return {"anyOf": [number, text, {"type": "null"}]}
 
 
 class TargetValues(_Model):
@@ -187,11 +193,14 @@ def _error(description: str) -> dict[str, Any]:
 
 # What every route of the API may answer besides its success (see storeops.api.errors).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("The body could not be parsed (not JSON, broken multipart)"),
     401: _error("Not logged in: send the session cookie or credentials"),
     403: _error("Logged in, but the role may not do this"),
     404: _error("No such store"),
     422: _error("Invalid input: a bad or out-of-range value, a period too long for its cut, "
                 "a file that cannot be imported"),
+    429: _error("Too many failed logins from this account or address: wait Retry-After "
+                "seconds"),
 }
 UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _error("The upload is larger than the upload limit (STOREOPS_MAX_UPLOAD_MB)"),

@@ -31,6 +31,8 @@ from storeops.api.auth import (
     set_pending_cookies,
 )
 from storeops.api.context import Scope, resolve_scope, scope
+from storeops.api.errors import status_of
+from storeops.api.limits import FORM_WORD_CHARS, STORE_NAME_CHARS, TARGET_VALUE_CHARS
 from storeops.api.targets_io import month_of_scope, read_targets, write_targets
 from storeops.api.uploads import KINDS, import_upload
 from storeops.catalog.stores import StoreError
@@ -40,6 +42,7 @@ from storeops.db.engine import session_factory
 from storeops.db.models import Product
 from storeops.metrics import service
 from storeops.metrics.cockpit import overview_figures
+from storeops.metrics.periods import fitting_cut
 from storeops.web import sku_table
 from storeops.web.i18n import (
     DEFAULT_LANG,
@@ -222,7 +225,9 @@ def overview(
     lang = page_lang(request)
     db, sid = db_url_of(request), sc.store.id
     # Every figure of the page in one cached result (recomputed when the data changes).
-    figures = overview_figures(db, sid, sc.first, sc.last, series_by="day", top=10,
+    # By day up to the day cut's limit; a longer period's trend by week.
+    figures = overview_figures(db, sid, sc.first, sc.last,
+                               series_by=fitting_cut(sc.first, sc.last), top=10,
                                top_metrics=SKU_METRICS)
     comparison, series, sources = figures["comparison"], figures["series"], figures["sources"]
     funnel, top = figures["funnel"], figures["top"]
@@ -245,6 +250,9 @@ def overview(
         "prev_first": prev.get("from"),
         "prev_last": prev.get("to"),
         "saved": request.query_params.get("saved") == "1",
+        # Set by post_targets when it refuses the form: the reason and the values as typed.
+        "target_error": getattr(request.state, "target_error", None),
+        "target_form": getattr(request.state, "target_form", None),
     }
     return render(request, "overview.html", context, user=user, sc=sc)
 
@@ -265,20 +273,29 @@ def post_targets(
     request: Request,
     user: CurrentUser = require(Permission.TARGET_EDIT),
     sc: Scope = Depends(scope),
-    month: str = Form(...),
-    gmv: str = Form(""),
-    uv: str = Form(""),
-    conversion_rate: str = Form(""),
-    aov: str = Form(""),
+    month: str = Form(..., max_length=FORM_WORD_CHARS),
+    gmv: str = Form("", max_length=TARGET_VALUE_CHARS),
+    uv: str = Form("", max_length=TARGET_VALUE_CHARS),
+    conversion_rate: str = Form("", max_length=TARGET_VALUE_CHARS),
+    aov: str = Form("", max_length=TARGET_VALUE_CHARS),
 ) -> Response:
-    """The overview's target form; the conversion rate is typed as a percentage."""
-    values = {
-        "gmv": _target_value(gmv),
-        "uv": _target_value(uv),
-        "conversion_rate": _target_value(conversion_rate, percent=True),
-        "aov": _target_value(aov),
-    }
-    write_targets(db_url_of(request), sc.store.id, month.strip(), values)
+    """The overview's target form; the conversion rate is typed as a percentage. A value out
+    of range shows the overview again with the reason beside the form (422), nothing saved."""
+    try:
+        values = {
+            "gmv": _target_value(gmv),
+            "uv": _target_value(uv),
+            "conversion_rate": _target_value(conversion_rate, percent=True),
+            "aov": _target_value(aov),
+        }
+        write_targets(db_url_of(request), sc.store.id, month.strip(), values)
+    except StoreopsError as exc:
+        request.state.target_error = str(exc)
+        request.state.target_form = {"month": month, "gmv": gmv, "uv": uv,
+                                     "conversion_rate": conversion_rate, "aov": aov}
+        page = overview(request, user, sc)
+        page.status_code = 422
+        return page
     return RedirectResponse(_query_url("/", {**scope_params(sc), "saved": "1"}), status_code=303)
 
 
@@ -361,11 +378,11 @@ async def run_import(
     request: Request,
     user: CurrentUser = require(Permission.IMPORT_RUN),
     sc: Scope | None = Depends(optional_scope),
-    kind: str = Form(...),
+    kind: str = Form(..., max_length=FORM_WORD_CHARS),
     file: UploadFile = File(...),
-    format: str = Form("jd"),
+    format: str = Form("jd", max_length=FORM_WORD_CHARS),
     mapping: UploadFile | None = File(None),
-    store: str = Form(""),
+    store: str = Form("", max_length=STORE_NAME_CHARS),
 ) -> Response:
     """Import into the store named in the form (created when new), else the page's store."""
     target_store = store.strip() or (sc.store.name if sc else None)
@@ -380,7 +397,7 @@ async def run_import(
         )
     except StoreopsError as exc:
         context["error"] = str(exc)
-        return render(request, "import.html", context, status=422, user=user, sc=sc)
+        return render(request, "import.html", context, status=status_of(exc), user=user, sc=sc)
     with session_factory(db_url_of(request))() as session:
         # Show the store the file went into (it may have just been created).
         sc = resolve_scope(session, context["result"].summary.get("store") or target_store,
