@@ -34,19 +34,23 @@ def _order(session, invoice: str) -> Order:
 def test_slice_orders_refunds_guests_and_rejects(db_url: str, slice_file: Path) -> None:
     summary = import_file(db_url, "orders", slice_file, mapping=MAPPING, store="uk")
     assert summary.read == 2505
-    assert summary.read == summary.imported + summary.rejected
-    # row 2408: 536589 with quantity -10 (not a credit note); the two bad-debt rows
-    assert summary.by_reason["quantity not positive"] == 1
-    assert summary.by_reason["negative unit price"] == 2
-    # Only those: an exact copy of a line is one more line of the invoice, not a reject.
-    assert set(summary.by_reason) == {"quantity not positive", "negative unit price"}
+    # every row is accounted for: goods and refund lines, rejects, fees, postage
+    assert summary.read == (summary.imported + summary.rejected + summary.excluded
+                            + summary.freight)
+    # POST x3 (536370, 536403, 536527), C2 (536540), DOT (536544)
+    assert summary.freight == 5
+    # D (the discount credit note C536379), M x2, PADS, and the two bad-debt B rows
+    assert summary.excluded_by_sku == {"M": 2, "B": 2, "D": 1, "PADS": 1}
+    assert summary.excluded == 6
+    # row 2408: 536589 with quantity -10 (not a credit note). The two bad-debt rows (B, with
+    # a negative price) used to be rejected; the mapping now excludes them as adjustments.
+    assert summary.by_reason == {"quantity not positive": 1}
     with open(summary.rejects_file, encoding="utf-8-sig", newline="") as fh:
         rejects = list(csv.DictReader(fh))
     by_row = {r["row"]: r for r in rejects}
+    assert set(by_row) == {"2408"}
     assert by_row["2408"]["field"] == "Quantity"
     assert by_row["2408"]["InvoiceNo"] == "536589"
-    assert by_row["2505"]["field"] == "UnitPrice"
-    assert by_row["2505"]["reason"] == "negative unit price"
     with open(slice_file, encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))[1:]
     copies = [r for i, r in enumerate(rows) if r in rows[:i]]
@@ -65,14 +69,22 @@ def test_slice_orders_refunds_guests_and_rejects(db_url: str, slice_file: Path) 
         assert order.seller_discount_cents == 0 and order.freight_cents == 0
         assert s.scalar(select(Customer.platform_account)
                         .where(Customer.id == order.customer_id)) == "17850"
+        # postage is the order's freight, not a line: 3 x 18.00
+        posted = _order(s, "536370")
+        assert posted.freight_cents == 5400
+        assert posted.paid_cents == posted.goods_cents + 5400
+        assert s.scalar(select(func.count()).select_from(OrderLine)
+                        .where(OrderLine.order_id == posted.id)) == 19
+        assert _order(s, "536544").freight_cents == 56977  # DOTCOM postage
+        assert s.scalar(select(func.count()).select_from(Product).where(
+            Product.platform_sku_id.in_(["POST", "DOT", "C2", "M", "B", "D", "PADS"]))) == 0
         guest = _order(s, "536414")  # CustomerID empty
         assert guest.customer_id is None
         summer = _order(s, "555156")  # 07:37 BST is 06:37 UTC
         assert summer.placed_at == datetime(2011, 6, 1, 6, 37, tzinfo=UTC)
         assert summer.placed_date == date(2011, 6, 1)
-        tiny = _order(s, "550193")  # unit price 0.001 kept exactly
-        line = s.scalar(select(OrderLine).where(OrderLine.order_id == tiny.id))
-        assert line.unit_price_e4 == 10 and line.amount_cents == 0
+        # 550193's only line is PADS (0.001 each): excluded, so no order at all
+        assert _order(s, "550193") is None
         assert s.scalar(select(func.count()).select_from(Order)
                         .where(Order.platform_order_id.like("A%"))) == 0
 
@@ -83,18 +95,14 @@ def test_slice_orders_refunds_guests_and_rejects(db_url: str, slice_file: Path) 
                                                                       == dup[1]))]
         assert len(same) >= 2 and len(dup_lines) == sum(1 for r in rows if r[0] == dup[0])
 
-        refund = s.scalar(select(Refund).where(Refund.platform_refund_id == "C536379"))
-        assert refund.line_no == 1 and refund.quantity == 1
-        assert refund.amount_cents == 2750  # |-1 x 27.50|
-        assert refund.reason == "Discount"
-        assert refund.refunded_at == datetime(2010, 12, 1, 9, 41, tzinfo=UTC)
-        assert refund.refund_date == date(2010, 12, 1)
-        assert s.scalar(select(Product.title).where(Product.id == refund.product_id)) == (
-            "Discount")
-        assert s.scalar(select(func.min(Refund.amount_cents))) >= 0
-        multi = s.scalars(select(Refund.line_no).where(Refund.platform_refund_id == "C536391")
+        assert s.scalar(select(Refund).where(Refund.platform_refund_id == "C536379")) is None
+        multi = s.scalars(select(Refund).where(Refund.platform_refund_id == "C536391")
                           .order_by(Refund.line_no)).all()
-        assert multi == list(range(1, len(multi) + 1)) and len(multi) > 1
+        assert [r.line_no for r in multi] == list(range(1, len(multi) + 1)) and len(multi) > 1
+        first = multi[0]
+        assert first.refunded_at.tzinfo is not None and first.refund_date.year == 2010
+        assert first.amount_cents > 0 and first.product_id is not None
+        assert s.scalar(select(func.min(Refund.amount_cents))) >= 0
 
 
 def test_earliest_line_is_the_order_time(db_url: str, tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from storeops.config import MAX_EXPANSION_RATIO
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"  # XLSX is a zip archive
 ROW = "__row"  # 1-based record number in the file (header = 1)
-CHUNK_BYTES = 32 << 20  # text per chunk: ~400,000 rows of a typical order export
+CHUNK_BYTES = 16 << 20  # text per chunk: ~200,000 rows of a typical order export
 XLSX_CHUNK_ROWS = 400_000
 BLOCK = 4 << 20  # bytes read from the file at a time
 # Expansion up to this size is harmless whatever the ratio (a small CSV of zeros compresses
@@ -66,7 +66,7 @@ class TableStream:
     file_format: str | None = None
     encoding: str | None = None
     max_bytes: int | None = None
-    chunk_bytes: int = CHUNK_BYTES
+    chunk_bytes: int | None = None  # None: CHUNK_BYTES
     columns: list[str] = field(default_factory=list)
 
     def chunks(self) -> Iterator[pl.DataFrame]:
@@ -85,7 +85,8 @@ class TableStream:
             if fmt == "xlsx":
                 frames = _xlsx_chunks(first + b"".join(blocks), self.name, self.max_bytes)
             else:
-                frames = _csv_chunks(first, blocks, self.name, encoding, self, self.chunk_bytes)
+                frames = _csv_chunks(first, blocks, self.name, encoding, self,
+                                     self.chunk_bytes or CHUNK_BYTES)
             for frame in frames:
                 frame = _clean(frame)
                 self.columns = frame.columns

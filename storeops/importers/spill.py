@@ -21,20 +21,22 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 MEMORY_ROWS = 700_000  # the Online Retail file (541,909 rows) never touches the disk
-GROUP_ROWS = 500_000
-BUCKETS = 64
+GROUP_ROWS = 200_000
+BUCKETS = 256  # 5.4 M rows: ~21,000 a bucket
 KEY = "order_id"
 
 
 class Spill:
-    def __init__(self, memory_rows: int = MEMORY_ROWS, group_rows: int = GROUP_ROWS,
-                 buckets: int = BUCKETS) -> None:
-        self.memory_rows, self.group_rows, self.buckets = memory_rows, group_rows, buckets
+    def __init__(self, memory_rows: int | None = None, group_rows: int | None = None,
+                 buckets: int | None = None) -> None:
+        self.memory_rows = memory_rows or MEMORY_ROWS
+        self.group_rows = group_rows or GROUP_ROWS
+        self.buckets = buckets or BUCKETS
         self.frames: list[pl.DataFrame] = []
         self.rows = 0
         self.folder: Path | None = None
         self.writers: dict[int, Any] = {}
-        self.counts = [0] * buckets
+        self.counts = [0] * self.buckets
 
     def add(self, frame: pl.DataFrame) -> None:
         if frame.height == 0:

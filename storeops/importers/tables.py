@@ -10,16 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storeops.catalog.stores import bump_data_version, get_or_create_store
+from storeops.catalog.stores import bump_data_version, get_or_create_store, next_data_version
 from storeops.common.timeutil import utcnow
 from storeops.db.bulk import bulk_insert
-from storeops.db.engine import unit_of_work
+from storeops.db.engine import import_transaction
 from storeops.db.models import AdSpendDaily, ImportBatch, Product, TrafficDaily
-from storeops.importers.mapping import MappingError
+from storeops.importers.mapping import MappingError, read_yaml
 from storeops.importers.order_rows import ROW, duplicate_of, first_failure
 from storeops.importers.order_store import ensure_products, large_cache
 from storeops.importers.parsing import parse_cents, parse_day, parse_int
@@ -27,6 +26,10 @@ from storeops.importers.reading import ImportFileError
 from storeops.importers.summary import ImportSummary
 
 COUNT, MONEY, TEXT, DAY = "count", "money", "text", "day"
+# Text longer than its column: an id is rejected (cutting it could merge two ids), a
+# description is cut.
+ID_LIMITS = {"sku": 64, "seller_code": 64}
+CUT_LIMITS = {"title": 500, "category": 120, "brand": 120, "campaign": 120}
 
 PRODUCT_STATUS = {"上架": "on_sale", "在售": "on_sale", "on_sale": "on_sale",
                   "下架": "off_shelf", "off_shelf": "off_shelf"}
@@ -89,10 +92,7 @@ def load_table_mapping(path: Path | None) -> dict[str, str]:
     """An optional YAML ``columns: {field: header}`` that overrides the known headers."""
     if path is None:
         return {}
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise MappingError(f"{path}: cannot read the mapping: {exc}") from exc
+    raw = read_yaml(Path(path))
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict):
         raise MappingError(f"{path}: a mapping needs a 'columns:' section")
     return {str(k): str(v) for k, v in raw["columns"].items() if v}
@@ -133,7 +133,15 @@ def check_table_rows(
             continue
         source = frame.get_column(col)
         if f.kind == TEXT:
-            values.append(pl.col(col).alias(f.name))
+            text = pl.col(col)
+            if f.name in CUT_LIMITS:
+                text = text.str.slice(0, CUT_LIMITS[f.name])
+            values.append(text.alias(f.name))
+            if f.name in ID_LIMITS:
+                limit = ID_LIMITS[f.name]
+                checks.append((pl.col(col).str.len_chars() > limit, col, "text too long",
+                               pl.format(f"{f.name} is {{}} characters long, at most {limit}"
+                                         " allowed", pl.col(col).str.len_chars())))
         elif f.kind == DAY:
             values.append(parse_day(col).alias(f.name))
         else:
@@ -201,21 +209,23 @@ def import_table(
     from storeops.importers.service import file_sha256
 
     now = utcnow()
-    with unit_of_work(db_url) as session, large_cache(session):
+    with import_transaction(db_url) as session, large_cache(session):
         store, _ = get_or_create_store(session, store_name)
         summary.store = store.name
+        version = next_data_version(session, store.id)
         batch = ImportBatch(store_id=store.id, kind=kind, source_name=name,
                             file_sha256=file_sha256(path), status="running", started_at=now)
         session.add(batch)
         session.flush()
         writer = {"products": _upsert_products, "traffic": _upsert_traffic,
                   "ads": _upsert_ads}[kind]
-        writer(session, store.id, accepted, summary)
+        writer(session, store.id, accepted, summary, version)
         summary.rejected = rejects.height
         summary.imported = summary.read - rejects.height
         summary.unchanged = summary.imported - summary.created - summary.updated
         if summary.created or summary.updated or summary.products_created:
-            bump_data_version(session, store.id)
+            if bump_data_version(session, store.id) != version:
+                raise RuntimeError("data_version moved during the import")
         batch.status = "done"
         batch.rows_read, batch.rows_imported = summary.read, summary.imported
         batch.rows_rejected = summary.rejected
@@ -227,9 +237,11 @@ def import_table(
 
 def _upsert(
     session: Session, model: Any, store_id: int, records: list[dict[str, Any]],
-    key: tuple[str, ...], summary: ImportSummary, defaults: dict[str, Any] | None = None,
+    key: tuple[str, ...], summary: ImportSummary, version: int,
+    defaults: dict[str, Any] | None = None,
 ) -> None:
-    """Insert new records, update changed ones (only the fields given), leave the rest.
+    """Insert new records, update changed ones (only the fields given), leave the rest; the
+    rows inserted or changed carry ``version`` as their ``row_version``.
 
     ``defaults`` fill empty fields of new records only, so that an update never resets them.
     """
@@ -250,9 +262,11 @@ def _upsert(
             continue
         diff = {k: v for k, v in rec.items() if v is not None and old[k] != v}
         if diff:
-            changed.append({"id": old["id"], **diff})
+            changed.append({"id": old["id"], **diff, "row_version": version})
     if fresh:
-        extra = {"created_at": utcnow(), "updated_at": utcnow()} if model is Product else {}
+        extra: dict[str, Any] = {"row_version": version}
+        if model is Product:
+            extra |= {"created_at": utcnow(), "updated_at": utcnow()}
         columns = ["store_id", *names, *extra]
         bulk_insert(session.connection(), table, columns,
                     ((store_id, *rec.values(), *extra.values()) for rec in fresh),
@@ -264,7 +278,7 @@ def _upsert(
 
 
 def _upsert_products(session: Session, store_id: int, rows: pl.DataFrame,
-                     summary: ImportSummary) -> None:
+                     summary: ImportSummary, version: int) -> None:
     records = [
         {"platform_sku_id": r["sku"], "seller_code": r["seller_code"], "title": r["title"],
          "category": r["category"], "brand": r["brand"],
@@ -272,33 +286,34 @@ def _upsert_products(session: Session, store_id: int, rows: pl.DataFrame,
          "status": r["status"]}
         for r in rows.iter_rows(named=True)
     ]
-    _upsert(session, Product, store_id, records, ("platform_sku_id",), summary,
+    _upsert(session, Product, store_id, records, ("platform_sku_id",), summary, version,
             defaults={"status": "on_sale"})
 
 
 def _product_ids(session: Session, store_id: int, rows: pl.DataFrame,
-                 summary: ImportSummary) -> pl.DataFrame:
+                 summary: ImportSummary, version: int) -> pl.DataFrame:
     wanted = rows.select("sku", pl.lit(None, pl.String).alias("title"),
                          pl.lit(None, pl.String).alias("seller_code"))
-    ids, created = ensure_products(session.connection(), store_id, wanted, utcnow())
+    ids, created = ensure_products(session.connection(), store_id, wanted, utcnow(), version)
     summary.products_created += created
     return rows.join(ids, on="sku", how="left")
 
 
 def _upsert_traffic(session: Session, store_id: int, rows: pl.DataFrame,
-                    summary: ImportSummary) -> None:
-    rows = _product_ids(session, store_id, rows, summary)
+                    summary: ImportSummary, version: int) -> None:
+    rows = _product_ids(session, store_id, rows, summary, version)
     records = [
         {"day": r["day"], "product_id": r["product_id"], "source": r["source"],
          **{k: r[k] or 0 for k in ("uv", "pv", "exposure", "clicks", "cart_users",
                                    "bounce_visits")}}
         for r in rows.iter_rows(named=True)
     ]
-    _upsert(session, TrafficDaily, store_id, records, ("day", "product_id", "source"), summary)
+    _upsert(session, TrafficDaily, store_id, records, ("day", "product_id", "source"), summary,
+            version)
 
 
 def _upsert_ads(session: Session, store_id: int, rows: pl.DataFrame,
-                summary: ImportSummary) -> None:
+                summary: ImportSummary, version: int) -> None:
     records = [
         {"day": r["day"], "campaign": r["campaign"][:120], "spend_cents": r["spend"] or 0,
          "impressions": r["impressions"] or 0, "clicks": r["clicks"] or 0,
@@ -306,5 +321,5 @@ def _upsert_ads(session: Session, store_id: int, rows: pl.DataFrame,
          "attributed_gmv_cents": r["attributed_gmv"] or 0}
         for r in rows.iter_rows(named=True)
     ]
-    _upsert(session, AdSpendDaily, store_id, records, ("day", "campaign"), summary)
+    _upsert(session, AdSpendDaily, store_id, records, ("day", "campaign"), summary, version)
 
