@@ -86,6 +86,6 @@ async def import_upload(
             mapping_path = await _save(mapping, folder / "mapping", "mapping.yaml")
         summary = await run_in_threadpool(
             import_file, db_url, kind, path, fmt=fmt, mapping=mapping_path, store=store,
-            source_name=upload.filename, write_rejects=False,
+            source_name=upload.filename, write_rejects=False, max_bytes=max_upload_bytes(),
         )
     return UploadResult(summary.to_dict(), list(summary.rejected_rows), summary.rejected)
