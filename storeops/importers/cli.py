@@ -72,6 +72,12 @@ def _print_summary(data: dict) -> None:
         table.add_row(t(f"cli_import.{key}"), str(data[key]))
     for reason, count in data["by_reason"].items():
         table.add_row(f"  {t('cli_import.rejected')}: {reject_reason(lang, reason)}", str(count))
+    if data.get("excluded"):
+        table.add_row(t("cli_import.excluded"), str(data["excluded"]))
+        for sku, count in data.get("excluded_by_sku", {}).items():
+            table.add_row(f"  {sku}", str(count))
+    if data.get("freight"):
+        table.add_row(t("cli_import.freight"), str(data["freight"]))
     keys = (("orders_created", "orders_updated", "orders_unchanged", "refunds",
              "products_created", "customers_created") if data["kind"] == "orders"
             else ("created", "updated", "products_created"))
