@@ -20,7 +20,12 @@ from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
 
 from storeops.accounts import csrf
 from storeops.accounts.credentials import new_secret
@@ -36,6 +41,9 @@ REQUIRE_MARK = "__storeops_permission__"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
+# Declared so that the OpenAPI document and its docs page offer a token; read by _bearer below.
+_bearer_scheme = HTTPBearer(auto_error=False, description="An API token from `storeops token "
+                            "create`: `Authorization: Bearer sop_…`.")
 _basic = HTTPBasic(auto_error=False, description="Old scripts only: the cockpit's user name "
                    "and password (an Argon2 check per call). Prefer an API token.")
 
@@ -151,7 +159,9 @@ def _basic_user(request: Request, credentials: HTTPBasicCredentials) -> CurrentU
 
 
 def current_user(
-    request: Request, credentials: HTTPBasicCredentials | None = Depends(_basic)
+    request: Request,
+    credentials: HTTPBasicCredentials | None = Depends(_basic),
+    _declared: HTTPAuthorizationCredentials | None = Depends(_bearer_scheme),
 ) -> CurrentUser:
     token = _bearer(request)
     if token is not None:
