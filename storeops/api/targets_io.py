@@ -21,7 +21,7 @@ def read_targets(db_url: str, sc: Scope, month: str) -> dict[str, Any]:
     with session_factory(db_url)() as session:
         targets = get_targets(session, sc.store.id, month)
     as_of = min(max(sc.last, first), last)
-    progress = target_progress(db_url, sc.store.id, month, as_of) if targets else {}
+    progress = target_progress(db_url, sc.store.id, month, as_of, targets) if targets else {}
     return {"store": sc.store.name, "month": month, "targets": targets, "progress": progress}
 
 

@@ -151,14 +151,19 @@ def progress(targets: dict[str, Decimal], actuals: dict[str, Any], month_first: 
     return {"days_elapsed": elapsed, "days_in_month": days_in_month, "metrics": metrics}
 
 
-def target_progress(db_url: str, store_id: int, month: str, as_of: date) -> dict[str, Any]:
-    """Targets of ``month`` against the month-to-date actuals up to ``as_of`` (inclusive)."""
+def target_progress(
+    db_url: str, store_id: int, month: str, as_of: date,
+    targets: dict[str, Decimal] | None = None,
+) -> dict[str, Any]:
+    """Targets of ``month`` against the month-to-date actuals up to ``as_of`` (inclusive);
+    ``targets``: the month's targets when the caller has just read them."""
     from storeops.db.engine import unit_of_work
     from storeops.metrics.service import kpi_summary
 
     first, last = parse_month(month)
-    with unit_of_work(db_url) as session:
-        targets = get_targets(session, store_id, month)
+    if targets is None:
+        with unit_of_work(db_url) as session:
+            targets = get_targets(session, store_id, month)
     end = min(as_of, last)
     actuals: dict[str, Any] = {}
     if end >= first:
