@@ -47,10 +47,6 @@ class TextTooLong(StoreopsError, ValueError):
     pass
 
 
-class RequestTooLarge(StoreopsError, ValueError):
-    http_status = 413
-
-
 def check_text(value: str, what: str, max_chars: int) -> str:
     """``value`` if it is at most ``max_chars`` characters without control characters."""
     if len(value) > max_chars:
