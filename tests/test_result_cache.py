@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
-from web_seed import LAST_DAY
+from web_seed import LAST_DAY, STORE, fast_hashing, login  # noqa: F401
 
 from storeops.catalog.stores import bump_data_version
 from storeops.db.engine import unit_of_work
@@ -136,3 +140,42 @@ def test_concurrent_callers_share_one_computation_and_failures_are_not_kept() ->
     with pytest.raises(RuntimeError):
         cache.get_or_compute("db", 1, 1, "other", broken)
     assert cache.get_or_compute("db", 1, 1, "other", lambda: "works") == "works"
+
+
+def _uv_card(html: str) -> str:
+    """The figure on the overview's UV card."""
+    card = html.split('data-metric="uv"', 1)[1]
+    return card.split('<div class="value">', 1)[1].split("</div>", 1)[0].strip()
+
+
+def test_the_cockpit_shows_an_import_at_once_whichever_process_made_it(
+    client: TestClient, seeded: tuple[str, int], tmp_path: Path,
+) -> None:
+    db, _ = seeded
+    login(client, "operator")
+    period = {"from": FIRST.isoformat(), "to": LAST_DAY.isoformat()}
+    before = client.get("/api/v1/kpi/summary", params=period).json()["metrics"]["uv"]
+    page = client.get("/", params=period).text
+    assert _uv_card(page) == f"{before:,}"
+    assert client.get("/api/v1/kpi/summary", params=period).json()["metrics"]["uv"] == before
+
+    # An import through this server …
+    upload = "日期,商品ID,流量来源,访客数,浏览量,曝光量,点击量,加购人数,跳失访客数\n" \
+             "2026-10-31,1001,Friends Share,1234,2000,9000,800,50,100\n"
+    r = client.post("/api/v1/imports", data={"kind": "traffic"},
+                    files={"file": ("traffic.csv", upload.encode(), "text/csv")})
+    assert r.status_code == 200, r.text
+    assert client.get("/api/v1/kpi/summary", params=period).json()["metrics"]["uv"] \
+        == before + 1234
+    assert _uv_card(client.get("/", params=period).text) == f"{before + 1234:,}"
+
+    # … and one by another process (the command line, or another `serve --workers` process).
+    path = tmp_path / "more.csv"
+    path.write_text(upload.replace("Friends Share,1234", "Friends Share,1300"), "utf-8")
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("storeops")), "import", "traffic", str(path),
+         "--db", db, "--store", STORE], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert client.get("/api/v1/kpi/summary", params=period).json()["metrics"]["uv"] \
+        == before + 1300
+    assert _uv_card(client.get("/", params=period).text) == f"{before + 1300:,}"
