@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/cockpit_bench.py
 	$(BIN)/python bench/page_bench.py
+	$(BIN)/python bench/load_bench.py
 
 clean:
 	rm -rf $(VENV) *.egg-info storeops.db storeops.db-* storeops.db.warehouse
