@@ -118,7 +118,7 @@ def generate(lines: int) -> dict:
 
     snap = DATA / "warehouse" / "store_1" / "snap-1-bench"
     snap.mkdir(parents=True, exist_ok=True)
-    from storeops.metrics.warehouse import SCHEMA_VERSION, TABLES, write_manifest
+    from storeops.metrics.warehouse import TABLES
 
     def save(name: str, frame: pl.DataFrame) -> int:
         schema = TABLES[name][1]
@@ -140,7 +140,8 @@ def generate(lines: int) -> dict:
             "amount_cents", pl.col("product_id").cast(pl.Int64),
             pl.lit(None, pl.Int64).alias("order_id"), pl.lit("app").alias("source"),
         ) for k in range(copies)
-    ]).filter(pl.col("refund_date") >= first_day).sort("refund_date")
+    ]).filter(pl.col("refund_date") >= first_day).sort("refund_date").with_row_index(
+        "refund_id", offset=1)
     rows["refunds"] = save("refunds", ref)
     # Traffic: every (day, SKU) with a sale, split over JD's typical source mix.
     sold = lines_df.group_by("placed_date", "product_id").agg(
@@ -191,13 +192,22 @@ def generate(lines: int) -> dict:
     with unit_of_work(url) as s:
         s.add(Store(id=1, name="bench", timezone="Asia/Shanghai", currency="CNY",
                     data_version=1))
-    write_manifest(snap.parent, {
-        "store_id": 1, "data_version": 1, "schema_version": SCHEMA_VERSION,
-        "snapshot": snap.name, "built_at": "bench", "rows": rows,
-    })
-    meta["schema_version"] = SCHEMA_VERSION
+    meta["schema_version"] = _publish(snap, rows)
     (DATA / "meta.json").write_text(json.dumps(meta, indent=1))
     return meta
+
+
+def _publish(snap: Path, rows: dict) -> int:
+    """Name the generated snapshot as the store's current one; returns its schema version."""
+    from storeops.metrics.snapshots import LAYOUT, write_manifest
+    from storeops.metrics.warehouse import SCHEMA_VERSION
+
+    write_manifest(snap.parent, {
+        "store_id": 1, "data_version": 1, "schema_version": SCHEMA_VERSION, "layout": LAYOUT,
+        "snapshot": snap.name, "base_version": 1, "delta": None, "built_at": "bench",
+        "rows": rows, "base_rows": rows, "delta_rows": {},
+    })
+    return SCHEMA_VERSION
 
 
 def _timed(fn, runs: int) -> tuple[float, object]:  # noqa: ANN001
@@ -225,6 +235,8 @@ def main() -> int:
         t0 = time.perf_counter()
         meta = generate(args.lines)
         print(f"generated in {time.perf_counter() - t0:.1f} s: {meta['rows']}")
+    else:  # the manifest in this checkout's layout (the Parquet files do not change)
+        _publish(DATA / "warehouse" / "store_1" / "snap-1-bench", meta["rows"])
 
     from storeops.db.engine import unit_of_work
     from storeops.metrics import service

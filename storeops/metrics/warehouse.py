@@ -1,56 +1,54 @@
-"""The analytics warehouse: a Parquet snapshot per store, read by one DuckDB per process.
+"""The analytics warehouse: Parquet snapshots per store, read through DuckDB.
 
 The OLTP database (SQLite or PostgreSQL) is the truth. For analytics each store's facts are
-exported with Polars into ``warehouse_dir(db_url)/store_<id>/snap-<version>-<token>/`` and a
-``manifest.json`` beside it names the current snapshot, the store's ``data_version`` it was
-built from and the snapshot schema version. Importers and the simulator bump ``data_version``;
-the next query sees the difference and rebuilds lazily.
+exported as Arrow (ADBC, :mod:`storeops.metrics.export`) into Parquet under
+``warehouse_dir(db_url)/store_<id>/``: a *base* holding every table and a *delta* holding what
+changed since, named by ``manifest.json`` with the store's ``data_version`` they stand for.
+Importers and the simulator bump ``data_version`` (and stamp the rows they write with it); the
+next query sees the difference and refreshes: only the changed rows are exported, so the first
+query after a day of orders stays well under a second on millions of lines. How snapshots are
+built, merged, compacted and published atomically is :mod:`storeops.metrics.snapshots`.
 
-Safety: a snapshot is written into a temporary folder and renamed into place, then the
-manifest is replaced atomically (``os.replace``), so a reader sees the old snapshot or the new
-one, never half of one. Builders of one store take an exclusive file lock, and re-check the
-manifest once they hold it, so two processes never build the same version twice at once. The
-store's version is read *before* the export: a write racing with the export can only make the
-snapshot look older than it is, which costs one more rebuild, never a stale answer.
+Engine: one in-memory DuckDB database per process, queried through a cursor per thread (a
+DuckDB connection must not be used by two threads at once; cursors of one database may run
+in parallel), so requests never queue behind one lock. Only DDL (views over a newly published
+snapshot, the calendar table) takes a short lock. A process forked after DuckDB was opened
+(``storeops serve --workers N``) opens its own; the snapshot folders are shared through the
+file system and a file lock per store.
 
-The exports are plain SQL (portable across SQLite and PostgreSQL); queries against the
-snapshot are plain ANSI SQL over views named in :class:`Warehouse.tables`, so they can move to
-another engine that reads Parquet (DuckDB-specific syntax is confined to creating the views).
+Queries against the warehouse are plain ANSI SQL over views named in :class:`Warehouse.tables`,
+so they can move to another engine that reads Parquet (DuckDB-specific syntax is confined to
+creating the views).
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
-import shutil
 import threading
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import polars as pl
 from sqlalchemy import select
 
 from storeops.catalog.stores import StoreError
-from storeops.common.timeutil import utcnow
 from storeops.config import warehouse_dir
 from storeops.db.engine import get_engine
 from storeops.db.models import Store
 from storeops.metrics.periods import calendar_rows, period_label
 
+if TYPE_CHECKING:
+    import duckdb
+
 # Bump when the exported tables or their columns change: old snapshots are then rebuilt.
 SCHEMA_VERSION = 3
 MANIFEST = "manifest.json"
-EXPORT_BATCH = 200_000
 # The calendar first covers these years; a query outside them extends it.
 CALENDAR_FROM, CALENDAR_TO = date(2000, 1, 1), date(2040, 12, 31)
-KEEP_SNAPSHOTS = 2  # the current one and the one before, which a reader may still be using
 
 # Logical table → (export SQL with {sid}, column schema). Written sorted by SORT_KEYS (in Polars,
 # cheaper than in SQLite) so that a period's rows sit in few Parquet row groups and DuckDB
@@ -92,12 +90,13 @@ TABLES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
         },
     ),
     "refunds": (
-        "SELECT r.refund_date, r.amount_cents, r.product_id, r.order_id, o.source"
+        "SELECT r.refund_date, r.amount_cents, r.product_id, r.order_id, o.source,"
+        " r.id AS refund_id"  # the key an incremental refresh replaces refund rows by
         " FROM refunds r LEFT JOIN orders o ON o.id = r.order_id"
         " WHERE r.store_id = {sid}",
         {
             "refund_date": pl.Date, "amount_cents": pl.Int64, "product_id": pl.Int64,
-            "order_id": pl.Int64, "source": pl.String,
+            "order_id": pl.Int64, "source": pl.String, "refund_id": pl.Int64,
         },
     ),
     "traffic": (
@@ -137,16 +136,18 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
 @dataclass(frozen=True)
 class Snapshot:
     store_id: int
-    path: Path  # the folder holding one Parquet file per table
+    path: Path  # the base: one Parquet file per table
     data_version: int
-    rows: dict[str, int]
+    rows: dict[str, int]  # rows per table as the views show them (base less replaced + delta)
+    delta: Path | None = None  # changes since the base (storeops.metrics.snapshots)
+    base_version: int = 0
 
 
 def store_dir(db_url: str, store_id: int) -> Path:
     return warehouse_dir(db_url) / f"store_{int(store_id)}"
 
 
-def _store_facts(db_url: str, store_id: int) -> tuple[int, str]:
+def store_facts(db_url: str, store_id: int) -> tuple[int, str]:
     """(data_version, timezone) of the store, straight from the OLTP database."""
     with get_engine(db_url).connect() as conn:
         row = conn.execute(
@@ -157,146 +158,56 @@ def _store_facts(db_url: str, store_id: int) -> tuple[int, str]:
     return int(row[0] or 0), row[1]
 
 
-def _read_manifest(sdir: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((sdir / MANIFEST).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
-def _usable(manifest: dict[str, Any] | None, sdir: Path, version: int) -> bool:
-    return (
-        manifest is not None
-        and manifest.get("schema_version") == SCHEMA_VERSION
-        and manifest.get("data_version") == version
-        and (sdir / manifest.get("snapshot", "-")).is_dir()
-    )
-
-
-def _to_snapshot(store_id: int, sdir: Path, manifest: dict[str, Any]) -> Snapshot:
-    return Snapshot(
-        store_id, sdir / manifest["snapshot"], int(manifest["data_version"]),
-        dict(manifest.get("rows", {})),
-    )
-
-
-@contextmanager
-def _build_lock(sdir: Path) -> Iterator[None]:
-    sdir.mkdir(parents=True, exist_ok=True)
-    with open(sdir / ".lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Give every column its declared type (SQLite hands dates back as text)."""
-    exprs = []
-    for name, dtype in schema.items():
-        col = pl.col(name)
-        if name not in frame.columns:
-            exprs.append(pl.lit(None, dtype=dtype).alias(name))
-        elif dtype == pl.Date and frame.schema[name] == pl.String:
-            exprs.append(col.str.slice(0, 10).str.to_date("%Y-%m-%d").alias(name))
-        else:
-            exprs.append(col.cast(dtype).alias(name))
-    return frame.select(exprs) if len(frame.columns) else pl.DataFrame(schema=schema)
-
-
-def export_table(db_url: str, store_id: int, name: str) -> pl.DataFrame:
-    sql, schema = TABLES[name]
-    with get_engine(db_url).connect() as conn:
-        # The driver's own connection: SQLAlchemy's row processing would double the cost.
-        # Batches keep only EXPORT_BATCH rows as Python objects at a time.
-        raw = conn.connection.dbapi_connection
-        batches = [
-            _conform(batch, schema) for batch in pl.read_database(
-                sql.format(sid=int(store_id)), raw, iter_batches=True,
-                batch_size=EXPORT_BATCH, infer_schema_length=None,
-            )
-        ]
-    frame = pl.concat(batches) if batches else pl.DataFrame(schema=schema)
-    return frame.sort(list(SORT_KEYS[name]), maintain_order=True)
-
-
-def _build(db_url: str, store_id: int, sdir: Path, version: int) -> dict[str, Any]:
-    token = uuid.uuid4().hex[:10]
-    tmp = sdir / f".tmp-{token}"
-    tmp.mkdir(parents=True)
-    rows: dict[str, int] = {}
-    try:
-        for name in TABLES:
-            frame = export_table(db_url, store_id, name)
-            frame.write_parquet(tmp / f"{name}.parquet", row_group_size=100_000)
-            rows[name] = frame.height
-        final = sdir / f"snap-{version}-{token}"
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    manifest = {
-        "store_id": int(store_id), "data_version": version, "schema_version": SCHEMA_VERSION,
-        "snapshot": final.name, "built_at": utcnow().isoformat(), "rows": rows,
-    }
-    write_manifest(sdir, manifest)
-    _prune(sdir, keep=final.name)
-    return manifest
-
-
-def write_manifest(sdir: Path, manifest: dict[str, Any]) -> None:
-    """Replace the manifest atomically (also used by the benchmark's generator)."""
-    tmp = sdir / f".{MANIFEST}.{uuid.uuid4().hex[:8]}"
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, sdir / MANIFEST)
-
-
-def _prune(sdir: Path, keep: str) -> None:
-    snaps = sorted(
-        (p for p in sdir.glob("snap-*") if p.is_dir() and p.name != keep),
-        key=lambda p: p.stat().st_mtime, reverse=True,
-    )
-    for old in snaps[KEEP_SNAPSHOTS - 1:]:
-        shutil.rmtree(old, ignore_errors=True)
-    for tmp in sdir.glob(".tmp-*"):  # left by a builder that died; we hold the lock
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def refresh(db_url: str, store_id: int, force: bool = False) -> Snapshot:
-    """The store's current snapshot, rebuilt first if the store's data changed (or ``force``)."""
-    version, _ = _store_facts(db_url, store_id)
-    sdir = store_dir(db_url, store_id)
-    manifest = _read_manifest(sdir)
-    if not force and _usable(manifest, sdir, version):
-        return _to_snapshot(store_id, sdir, manifest)  # type: ignore[arg-type]
-    with _build_lock(sdir):
-        manifest = _read_manifest(sdir)
-        if not force and _usable(manifest, sdir, version):
-            return _to_snapshot(store_id, sdir, manifest)  # type: ignore[arg-type]
-        manifest = _build(db_url, store_id, sdir, version)
-    return _to_snapshot(store_id, sdir, manifest)
+    """The store's current snapshot, refreshed first if its data changed (or ``force``)."""
+    from storeops.metrics import snapshots
+
+    return snapshots.refresh(db_url, store_id, force)
 
 
-# --- DuckDB, one connection per process --------------------------------------------------
-
-_con: duckdb.DuckDBPyConnection | None = None
-_lock = threading.RLock()  # a DuckDB connection is not for concurrent use across threads
-_views: dict[Path, tuple[Path, dict[str, str]]] = {}  # snapshot parent → (snapshot, names)
-
+# --- DuckDB: one database per process, a cursor per thread ---------------------------------
 
 CALENDAR = "storeops_calendar"
+VIEW_GENERATIONS = 32  # views of a superseded snapshot are dropped this many refreshes later
+
+_db: duckdb.DuckDBPyConnection | None = None  # used for DDL only, under _ddl
+_db_pid = 0
+_ddl = threading.Lock()
+_local = threading.local()  # .cursor, .db: this thread's cursor and the database it is of
+_views: dict[Path, tuple[tuple[Path, Path | None], dict[str, str]]] = {}  # store dir → views
+_retired: deque[list[str]] = deque()
+_generation = 0
 _calendar_span: tuple[date, date] | None = None
 
 
-def _connection() -> duckdb.DuckDBPyConnection:
-    global _con
-    if _con is None:
-        _con = duckdb.connect(":memory:")
+def _database() -> duckdb.DuckDBPyConnection:
+    """The process's database (call with ``_ddl`` held); a forked child opens its own."""
+    global _db, _db_pid, _calendar_span, _generation
+    if _db is None or _db_pid != os.getpid():
+        import duckdb
+
+        _db = duckdb.connect(":memory:")
         threads = os.environ.get("STOREOPS_DUCKDB_THREADS")
         if threads:
-            _con.execute(f"SET threads = {int(threads)}")
-    return _con
+            _db.execute(f"SET threads = {int(threads)}")
+        _db_pid = os.getpid()
+        _views.clear()
+        _retired.clear()
+        _calendar_span = None
+        _generation = 0
+    return _db
+
+
+def _cursor() -> duckdb.DuckDBPyConnection:
+    """This thread's cursor: a connection of its own to the process's one database."""
+    cur = getattr(_local, "cursor", None)
+    if cur is not None and _local.db is _db and _db_pid == os.getpid():
+        return cur
+    with _ddl:
+        db = _database()
+        cur = db.cursor()
+    _local.cursor, _local.db = cur, db
+    return cur
 
 
 def ensure_calendar(first: date, last: date) -> None:
@@ -306,7 +217,11 @@ def ensure_calendar(first: date, last: date) -> None:
     literal ``VALUES`` list of every day, and it is plain SQL on any engine.
     """
     global _calendar_span
-    with _lock:
+    span = _calendar_span
+    if span is not None and span[0] <= first and last <= span[1] and _db_pid == os.getpid():
+        return
+    with _ddl:
+        con = _database()
         span = _calendar_span
         if span is not None and span[0] <= first and last <= span[1]:
             return
@@ -319,15 +234,10 @@ def ensure_calendar(first: date, last: date) -> None:
             "week_label": [period_label(d, "week") for d, _ in rows],
             "month_label": [period_label(d, "month") for d, _ in rows],
         })
-        con = _connection()
         con.register("calendar_frame", frame.to_arrow())
         con.execute(f"CREATE OR REPLACE TABLE {CALENDAR} AS SELECT * FROM calendar_frame")
         con.unregister("calendar_frame")
         _calendar_span = (lo, hi)
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -339,34 +249,44 @@ class Warehouse:
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run ANSI SQL whose ``{lines}``-style placeholders name the snapshot's tables."""
-        with _lock:
-            return _connection().execute(sql.format(**self.tables), list(params)).fetchall()
+        return _cursor().execute(sql.format(**self.tables), list(params)).fetchall()
 
 
 def open_path(path: Path, snapshot: Snapshot | None = None) -> Warehouse:
-    """Views over the Parquet files in ``path`` (reused while the snapshot stays current)."""
+    """Views over the snapshot whose base is ``path`` (reused while it stays current).
+
+    Each published snapshot gets views of its own names: a query already planned on the
+    previous views keeps reading them (and their files, kept for a while) undisturbed.
+    """
+    from storeops.metrics.snapshots import view_sql
+
+    global _generation
     path = path.resolve()
     snap = snapshot or Snapshot(0, path, 0, {})
-    key = path.parent
-    with _lock:
+    delta = snap.delta.resolve() if snap.delta is not None else None
+    key, identity = path.parent, (path, delta)
+    known = _views.get(key)
+    if known is not None and known[0] == identity and _db_pid == os.getpid():
+        return Warehouse(snap, known[1])
+    with _ddl:
+        con = _database()
         known = _views.get(key)
-        if known is not None and known[0] == path:
+        if known is not None and known[0] == identity:
             return Warehouse(snap, known[1])
-        prefix = f"w{len(_views) if known is None else _index(key)}_"
+        _generation += 1
         names: dict[str, str] = {}
-        con = _connection()
         for name in TABLES:
-            view = prefix + name
-            source = _sql_string(str(path / f"{name}.parquet"))
-            con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet({source})")
+            view = f"w{_generation}_{name}"
+            con.execute(f"CREATE VIEW {view} AS {view_sql(name, path, delta)}")
             names[name] = view
         names["calendar"] = CALENDAR
-        _views[key] = (path, names)
+        if known is not None:
+            _retired.append([v for n, v in known[1].items() if n != "calendar"])
+        while len(_retired) > VIEW_GENERATIONS:
+            for view in _retired.popleft():
+                con.execute(f"DROP VIEW IF EXISTS {view}")
+        _views[key] = (identity, names)
         return Warehouse(snap, names)
-
-
-def _index(key: Path) -> int:
-    return list(_views).index(key)
 
 
 def open_store(db_url: str, store_id: int) -> Warehouse:
@@ -376,4 +296,4 @@ def open_store(db_url: str, store_id: int) -> Warehouse:
 
 
 def store_timezone(db_url: str, store_id: int) -> str:
-    return _store_facts(db_url, store_id)[1]
+    return store_facts(db_url, store_id)[1]
