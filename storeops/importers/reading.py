@@ -33,6 +33,7 @@ ROW = "__row"  # 1-based record number in the file (header = 1)
 CHUNK_BYTES = 16 << 20  # text per chunk: ~200,000 rows of a typical order export
 XLSX_CHUNK_ROWS = 400_000
 BLOCK = 4 << 20  # bytes read from the file at a time
+MAX_RECORD_BYTES = 64 << 20  # one CSV record (a quoted cell can hold newlines)
 # Expansion up to this size is harmless whatever the ratio (a small CSV of zeros compresses
 # more than 100×); past it the ratio rule applies.
 RATIO_FLOOR_BYTES = 16 << 20
@@ -173,24 +174,31 @@ class _open:  # noqa: N801 - used like open()
             self.fh.close()
 
 
-def _record_end(buf: bytes | bytearray, start: int = 0) -> int | None:
+def _record_end(buf: bytes | bytearray) -> int | None:
     """Offset just after the last newline of ``buf`` that is outside quotes, given that
     ``buf`` starts between records (RFC 4180: a quote doubles inside a quoted cell, so
-    parity of the quotes before a newline tells whether it ends a record)."""
-    total = buf.count(b'"')
+    parity of the quotes before a newline tells whether it ends a record). Linear: the
+    quotes are counted once, backwards from the end, between consecutive newlines."""
+    before = buf.count(b'"')  # quotes before the current position
+    end = len(buf)
     pos = buf.rfind(b"\n")
-    while pos >= start:
-        if (total - buf.count(b'"', pos)) % 2 == 0:
+    while pos >= 0:
+        before -= buf.count(b'"', pos, end)
+        if before % 2 == 0:
             return pos + 1
-        pos = buf.rfind(b"\n", start, pos)
+        end = pos
+        pos = buf.rfind(b"\n", 0, pos)
     return None
 
 
 def _first_record_end(buf: bytes | bytearray) -> int | None:
+    quotes, start = 0, 0
     pos = buf.find(b"\n")
     while pos >= 0:
-        if buf.count(b'"', 0, pos) % 2 == 0:
+        quotes += buf.count(b'"', start, pos)
+        if quotes % 2 == 0:
             return pos + 1
+        start = pos
         pos = buf.find(b"\n", pos + 1)
     return None
 
@@ -241,7 +249,11 @@ def _csv_chunks(
             cut = len(buf)
         else:
             cut = _record_end(buf) or 0
-            if cut == 0:  # one record longer than a chunk: read on
+            if cut == 0:  # one record longer than a chunk: read on, up to a limit
+                if len(buf) > MAX_RECORD_BYTES:
+                    raise ImportFileError(
+                        f"{name}: a record longer than {MAX_RECORD_BYTES >> 20} MB"
+                        " (an unclosed quote?)")
                 chunk_bytes *= 2
                 continue
         piece = bytes(buf[:cut])
