@@ -47,6 +47,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -224,10 +225,15 @@ def build_full(db_url: str, store_id: int, sdir: Path, version: int,
         expected = sum(map(int, sizes.values())) if sizes else _stored_rows(db_url, store_id)
         rows = dict(zip(TABLES, export.export_tables(db_url, jobs, expected), strict=True))
     _plan_statistics(db_url)
+    top = {}
+    for name, spec in KEYED.items():  # newer keys cannot be in the base (see _replaced_in)
+        value = pl.scan_parquet(final / f"{name}.parquet").select(
+            pl.col(spec.key).max()).collect().item()
+        top[name] = value.isoformat() if isinstance(value, date) else value
     manifest = {
         "store_id": int(store_id), "data_version": version, "schema_version": SCHEMA_VERSION,
         "layout": LAYOUT, "snapshot": final.name, "base_version": version, "delta": None,
-        "rows": rows, "base_rows": rows, "delta_rows": {},
+        "rows": rows, "base_rows": rows, "delta_rows": {}, "base_top": top, "replaced": {},
     }
     _publish(sdir, old, manifest)
     return manifest
@@ -298,6 +304,7 @@ def build_delta(db_url: str, store_id: int, sdir: Path, version: int,
     prev = sdir / old["delta"] if old.get("delta") else None
     fmt = {"sid": int(store_id), "since": since}
     base_rows = dict(old.get("base_rows") or old.get("rows") or {})
+    replaced = {n: int(c) for n, c in (old.get("replaced") or {}).items()}
     rows: dict[str, int] = {}
     delta_rows: dict[str, int] = {}
     flipped: list[int] = []
@@ -325,15 +332,17 @@ def build_delta(db_url: str, store_id: int, sdir: Path, version: int,
             if name == "orders":
                 changed_orders = keys
             earlier = _read(prev, f"{name}.parquet")
+            new_keys = keys
             if earlier is not None:  # changed again: the new rows replace the earlier ones
                 fresh = pl.concat([earlier.join(keys, on=spec.key, how="anti"), fresh])
-                keys = pl.concat([_read(prev, f"{name}.keys.parquet"), keys]).unique()
+                earlier_keys = _read(prev, f"{name}.keys.parquet")
+                new_keys = keys.join(earlier_keys, on=spec.key, how="anti")
+                keys = pl.concat([earlier_keys, keys]).unique()
             _write(fresh, tmp / f"{name}.parquet", name)
             keys.sort(spec.key).write_parquet(tmp / f"{name}.keys.parquet")
-            kept = (pl.scan_parquet(base / f"{name}.parquet").select(spec.key)
-                    .join(keys.lazy(), on=spec.key, how="anti").select(pl.len())
-                    .collect().item())
-            rows[name] = kept + fresh.height
+            replaced[name] = replaced.get(name, 0) + _replaced_in(
+                base, name, new_keys, (old.get("base_top") or {}).get(name))
+            rows[name] = base_rows.get(name, 0) - replaced[name] + fresh.height
             delta_rows[name] = fresh.height
         _check(db_url, store_id, rows, base_rows, delta_rows)
     manifest = {
@@ -341,9 +350,26 @@ def build_delta(db_url: str, store_id: int, sdir: Path, version: int,
         "layout": LAYOUT, "snapshot": old["snapshot"],
         "base_version": int(old.get("base_version", since)), "delta": final.name,
         "rows": rows, "base_rows": base_rows, "delta_rows": delta_rows,
+        "base_top": old.get("base_top"), "replaced": replaced,
     }
     _publish(sdir, old, manifest)
     return manifest
+
+
+def _replaced_in(base: Path, name: str, keys: pl.DataFrame, top: Any) -> int:
+    """Rows of the base whose key is among ``keys`` (keys first seen in this refresh).
+
+    Keys above the base's largest (new orders, refunds, days) cannot be there: a day of new
+    orders costs no scan of the base at all.
+    """
+    key = KEYED[name].key
+    if top is not None:
+        bound = date.fromisoformat(top) if TABLES[name][1][key] == pl.Date else top
+        keys = keys.filter(pl.col(key) <= bound)
+    if keys.height == 0:
+        return 0
+    return int(pl.scan_parquet(base / f"{name}.parquet").select(key)
+               .join(keys.lazy(), on=key, how="semi").select(pl.len()).collect().item())
 
 
 def delta_share(manifest: dict[str, Any]) -> float:

@@ -187,6 +187,9 @@ def _database() -> duckdb.DuckDBPyConnection:
         import duckdb
 
         _db = duckdb.connect(":memory:")
+        # Snapshot files never change once published (new ones get new names): their
+        # Parquet footers can be cached across queries.
+        _db.execute("SET parquet_metadata_cache = true")
         threads = os.environ.get("STOREOPS_DUCKDB_THREADS")
         if threads:
             _db.execute(f"SET threads = {int(threads)}")
