@@ -110,7 +110,7 @@ def test_earliest_line_is_the_order_time(db_url: str, tmp_path: Path) -> None:
     path.write_text(
         "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
         "900001,A,,2,2011-01-05 10:00:00,1.50,,UK\n"
-        "900001,B,thing,1,2011-01-05 09:59:00,0,12345,UK\n",
+        "900001,C,thing,1,2011-01-05 09:59:00,0,12345,UK\n",  # (B is an excluded SKU)
         encoding="utf-8",
     )
     summary = import_file(db_url, "orders", path, mapping=MAPPING)
@@ -144,12 +144,27 @@ def test_whole_real_file(sqlite_db_url: str, tmp_path: Path) -> None:
     target = tmp_path / ONLINE_RETAIL.name
     shutil.copy(ONLINE_RETAIL, target)
     summary = import_file(sqlite_db_url, "orders", target, mapping=MAPPING)
-    # 541,910 lines: a header and 541,909 data rows
+    # 541,910 lines: a header and 541,909 data rows, every one accounted for
     assert summary.read == 541_909
-    assert summary.read == summary.imported + summary.rejected
-    # the data's 5,268 exact duplicate lines are kept as lines: only these are rejected
-    assert summary.by_reason == {"quantity not positive": 1336, "negative unit price": 2}
+    assert summary.read == (summary.imported + summary.rejected + summary.excluded
+                            + summary.freight)
+    # the data's 5,268 exact duplicate lines are kept as lines: only these are rejected (the
+    # two bad-debt rows, B with a negative price, used to be; they are excluded now)
+    assert summary.by_reason == {"quantity not positive": 1336}
+    # fees and adjustments are neither sales nor refunds
+    assert summary.excluded_by_sku == {"M": 572, "D": 77, "S": 63, "BANK CHARGES": 37,
+                                       "AMAZONFEE": 34, "CRUK": 16, "PADS": 4, "B": 3}
+    assert summary.freight == 2110  # POST, DOT, C2 lines: the orders' freight
+    assert (summary.imported, summary.orders_created, summary.refunds) == (
+        537_657, 20_626, 8_833)
     with unit_of_work(sqlite_db_url) as s:
         lines = s.scalar(select(func.count()).select_from(OrderLine))
         refunds = s.scalar(select(func.count()).select_from(Refund))
-    assert lines + refunds == summary.imported
+        freight_refunds = s.scalar(select(func.count()).select_from(Refund)
+                                   .where(Refund.product_id.is_(None)))
+        # 85123A and 85123a are one SKU: no product id has lower-case letters
+        assert s.scalar(select(func.count()).select_from(Product).where(
+            Product.platform_sku_id != func.upper(Product.platform_sku_id))) == 0
+        assert s.scalar(select(func.sum(Order.freight_cents))) == 29_140_165
+    assert lines + refunds - freight_refunds == summary.imported
+    assert freight_refunds == 129  # postage refunded on credit notes
