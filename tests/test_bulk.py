@@ -93,3 +93,55 @@ def test_a_small_load_keeps_checking_row_by_row(db_url):
     with get_engine(db_url).begin() as conn:
         with bulk.foreign_keys_checked_once(conn, OrderLine.__table__, 10) as once:
             assert once is False  # below ONCE_MIN_ROWS: the constraints stay in place
+
+
+def test_frame_rows_read_back_like_orm_rows(db_url, monkeypatch):
+    import polars as pl
+
+    from storeops.db.bulk import bulk_insert_frame
+
+    monkeypatch.setattr(bulk, "FRAME_SLICE", 7)  # several slices
+    with unit_of_work(db_url) as s:
+        store, _ = get_or_create_store(s, "s")
+        store_id = store.id
+    placed = datetime(2026, 6, 18, 0, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
+    n = 20
+    frame = pl.DataFrame({
+        "store_id": [store_id] * n,
+        "platform_order_id": [str(i) for i in range(n)],
+        "status": ["finished"] * n,
+        "deleted": [i % 2 == 0 for i in range(n)],
+        "cod": [None if i == 3 else i == 4 for i in range(n)],
+        "placed_at": [placed] * n,
+        "placed_date": [placed.date()] * n,
+        "paid_at": [None if i % 3 else placed for i in range(n)],
+        "goods_cents": list(range(n)),
+        "seller_discount_cents": [0] * n,
+        "freight_cents": [0] * n,
+        # text that CSV must keep exactly: empty (not NULL), quotes, commas, new lines, \N
+        "source": ["", None, 'say "hi", ok', "two\nlines", "\\N", "移动端"] + ["x"] * (n - 6),
+        "content_hash": ["h"] * n,
+        "updated_at": [placed] * n,
+    }).with_columns(pl.col("placed_at", "paid_at", "updated_at").dt.convert_time_zone("UTC"))
+    frame = frame.with_columns(pl.col("cod").fill_null(False))
+    with get_engine(db_url).begin() as conn:
+        assert bulk_insert_frame(conn, Order.__table__, frame) == n
+    with unit_of_work(db_url) as s:
+        orders = list(s.scalars(select(Order).order_by(Order.goods_cents)))
+    assert len(orders) == n
+    assert orders[0].placed_at == placed and orders[0].placed_date == date(2026, 6, 18)
+    assert orders[0].paid_at == placed and orders[1].paid_at is None
+    assert [o.deleted for o in orders[:2]] == [True, False]
+    assert orders[4].cod is True and orders[5].cod is False
+    assert [o.source for o in orders[:6]] == ["", None, 'say "hi", ok', "two\nlines", "\\N",
+                                              "移动端"]
+
+
+def test_frame_naive_datetimes_are_refused(db_url):
+    import polars as pl
+
+    from storeops.db.bulk import bulk_insert_frame
+
+    frame = pl.DataFrame({"placed_at": [datetime(2026, 6, 18)]})
+    with get_engine(db_url).begin() as conn, pytest.raises(ValueError, match="naive"):
+        bulk_insert_frame(conn, Order.__table__, frame)

@@ -153,29 +153,43 @@ def bulk_insert_frame(
     conn: Connection, table: Table, frame: pl.DataFrame, *, expected_rows: int | None = None,
 ) -> int:
     """``bulk_insert`` of a Polars frame whose columns are named after ``table``'s (aware UTC
-    datetimes, dates, booleans, integers, text), converted column-wise."""
+    datetimes, dates, booleans, integers, text), converted column-wise: on SQLite
+    ``executemany`` of row slices, on PostgreSQL ``COPY`` of CSV text that Polars writes."""
     if frame.height == 0:
         return 0
     ready = frame.select(_frame_converters(table, frame, conn.dialect.name))
-
-    def rows() -> Iterator[tuple]:
-        for start in range(0, ready.height, FRAME_SLICE):
-            yield from ready.slice(start, FRAME_SLICE).iter_rows()
-
-    # the values are what the backend stores already: no per-row converters
+    col_list = ", ".join(ready.columns)
+    raw = conn.connection.dbapi_connection
     try:
-        return _insert(conn, table, ready.columns, rows(), expected_rows or ready.height,
-                       convert=False)
+        if conn.dialect.name == "postgresql":
+            rows = expected_rows or ready.height
+            with foreign_keys_checked_once(conn, table, rows), raw.cursor() as cur:
+                sql = f"COPY {table.name} ({col_list}) FROM STDIN WITH (FORMAT csv)"
+                with cur.copy(sql) as copy:
+                    for start in range(0, ready.height, FRAME_SLICE):
+                        # quoted text, unquoted empty = NULL: "" stays an empty string
+                        copy.write(ready.slice(start, FRAME_SLICE).write_csv(
+                            include_header=False, quote_style="non_numeric", null_value=""))
+            return ready.height
+        marks = ", ".join("?" for _ in ready.columns)
+        cur = raw.cursor()
+        try:
+            for start in range(0, ready.height, FRAME_SLICE):
+                cur.executemany(f"INSERT INTO {table.name} ({col_list}) VALUES ({marks})",
+                                ready.slice(start, FRAME_SLICE).rows())
+        finally:
+            cur.close()
+        return ready.height
     except conn.dialect.loaded_dbapi.IntegrityError as exc:
         raise IntegrityError(f"bulk insert into {table.name}", None, exc) from exc
 
 
 def _insert(
     conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-    expected_rows: int, *, convert: bool = True,
+    expected_rows: int,
 ) -> int:
     dialect = conn.dialect.name
-    converted = _convert(rows, _converters(table, columns, dialect)) if convert else rows
+    converted = _convert(rows, _converters(table, columns, dialect))
     raw = conn.connection.dbapi_connection
     col_list = ", ".join(columns)
     count = 0
