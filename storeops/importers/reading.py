@@ -259,7 +259,7 @@ def _csv_chunks(
         piece = bytes(buf[:cut])
         del buf[:cut]
         if chosen is None:
-            if not piece.strip():
+            if not piece or piece.isspace():
                 raise ImportFileError(f"{name}: the file is empty")
             chosen, _ = _choose_encoding(piece, name, encoding)
             stream.encoding = chosen
@@ -270,16 +270,23 @@ def _csv_chunks(
                 header += b"\n"
             piece = piece[end:]
             text = b""
-        if piece.strip() or not seen_data:
+        if (piece and not piece.isspace()) or not seen_data:
+            assert header is not None
             try:
-                text = _decode_check(piece, name, chosen, False)
+                if chosen == "utf-8":
+                    # Polars checks UTF-8 itself while it reads (a decode here cost more)
+                    if b"\x00" in piece:
+                        raise UnicodeDecodeError(chosen, b"", 0, 1, "NUL character")
+                    text = piece
+                else:
+                    text = _decode_check(piece, name, chosen, False)
+                frame = _read_csv(header + text, name)
             except UnicodeDecodeError as exc:
                 if auto and chosen == "utf-8":
                     raise RetryEncoding from exc
                 raise ImportFileError(
                     f"{name}: not a text file in {chosen} (unknown encoding)") from exc
-            assert header is not None
-            yield _read_csv(header + text, name)
+            yield frame
             seen_data = True
         if exhausted and not buf:
             return
@@ -289,6 +296,8 @@ def _read_csv(data: bytes, name: str) -> pl.DataFrame:
     try:
         return pl.read_csv(data, infer_schema=False, truncate_ragged_lines=False)
     except Exception as exc:  # noqa: BLE001 - polars raises several kinds; all mean unreadable
+        if "invalid utf-8" in str(exc).lower():
+            raise UnicodeDecodeError("utf-8", b"", 0, 1, str(exc)) from exc
         raise ImportFileError(f"{name}: not a readable CSV file: {exc}") from exc
 
 
