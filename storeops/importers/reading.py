@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import queue
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -94,6 +96,46 @@ class TableStream:
                 yield frame.with_row_index(ROW, offset=rows + 2).with_columns(
                     pl.col(ROW).cast(pl.Int64))
                 rows += frame.height
+
+
+_DONE = object()
+
+
+def prefetch(items: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """``items``, with the next one read by a thread while the caller works on the current
+    one (inflating and parsing overlap checking and spilling; both release the GIL for most
+    of their time). Errors reach the caller where they happened; at most one chunk waits."""
+    slot: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                slot.put((item, None))
+            slot.put((_DONE, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            slot.put((None, exc))
+
+    worker = threading.Thread(target=produce, name="storeops-import-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = slot.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a producer blocked on a full slot finish
+            try:
+                slot.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        worker.join()
 
 
 def read_table(

@@ -22,7 +22,7 @@ from storeops.db.models import ImportBatch
 from storeops.importers.mapping import JD_SPEC, OrderSpec, load_mapping
 from storeops.importers.order_rows import DuplicateTracker, check_order_rows
 from storeops.importers.order_store import OrderWriter, OrderWriteResult, large_cache
-from storeops.importers.reading import RetryEncoding, TableStream, read_table
+from storeops.importers.reading import RetryEncoding, TableStream, prefetch, read_table
 from storeops.importers.spill import Spill
 from storeops.importers.summary import ImportSummary, RejectsWriter, attach_rejects
 from storeops.importers.summary import write_rejects as save_rejects
@@ -133,7 +133,7 @@ def _read_orders(
     duplicates = DuplicateTracker()
     excluded: Counter[str] = Counter()
     step("reading", 0.0)
-    for n, frame in enumerate(stream.chunks()):
+    for n, frame in enumerate(prefetch(stream.chunks())):
         checked = check_order_rows(frame, spec, name, duplicates)
         summary.read += frame.height
         excluded.update(checked.excluded)
