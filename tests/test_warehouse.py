@@ -11,6 +11,7 @@ import threading
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import count
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select
@@ -419,3 +420,38 @@ def test_fact_queries_are_portable_sql(db_url: str, monkeypatch: pytest.MonkeyPa
     assert len(seen) >= 5
     for sql in seen:
         sqlglot.parse_one(sql, read="postgres", error_level=sqlglot.ErrorLevel.RAISE)
+
+
+def test_a_failing_export_child_says_why(sqlite_db_url: str, tmp_path) -> None:  # noqa: ANN001
+    import polars as pl
+
+    job = export.Job("SELECT nope FROM orders", {"nope": pl.Int64}, ("nope",),
+                     tmp_path / "x.parquet")
+    with pytest.raises(RuntimeError, match="analytics export failed.*nope"):
+        export.export_tables(sqlite_db_url, [job], expected_rows=export.CHILD_MIN_ROWS)
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def _refresh_and_sum(db_url: str, store_id: int, wh_dir: str) -> tuple[str, str, str]:
+    """In another process (as ``storeops serve --workers N`` runs): refresh, then query."""
+    import os
+
+    os.environ["STOREOPS_WAREHOUSE_DIR"] = wh_dir
+    snap = warehouse.refresh(db_url, store_id)
+    gmv = service.kpi_summary(db_url, store_id, *JAN)["gmv"]
+    return str(snap.path), str(snap.delta), str(gmv)
+
+
+def test_worker_processes_share_one_refresh(sqlite_db_url: str, tmp_path) -> None:  # noqa: ANN001
+    import multiprocessing
+    import os
+
+    f, w, (p1, _, _) = _store(sqlite_db_url)
+    warehouse.refresh(sqlite_db_url, f.store_id)
+    w.order("2024-01-10 10:00", [(p1, 1, 100)])
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(2) as pool:
+        results = pool.starmap(_refresh_and_sum, [
+            (sqlite_db_url, f.store_id, os.environ["STOREOPS_WAREHOUSE_DIR"])] * 2)
+    assert results[0] == results[1] and results[0][2] == "23.00"
+    assert len(list(Path(results[0][1]).parent.glob("delta-*"))) == 1  # built once

@@ -24,6 +24,7 @@ declared type, which is dropped again after the read.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+log = logging.getLogger(__name__)
 
 DBAPI_BATCH = 200_000  # rows held as Python objects at a time on the DBAPI path
 SQLITE_BATCH_ROWS = 65_536  # ADBC SQLite batch (and type inference window)
@@ -158,7 +161,7 @@ def _in_children(db_url: str, jobs: Sequence[Job]) -> list[int]:
         ]}
         child = subprocess.Popen(
             [sys.executable, "-m", "storeops.metrics.export_worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_child_env(),
         )
         children.append((group, child, json.dumps(request)))
     rows = [0] * len(jobs)
@@ -166,13 +169,23 @@ def _in_children(db_url: str, jobs: Sequence[Job]) -> list[int]:
     for group, child, request in children:
         out, err = child.communicate(request)
         if child.returncode != 0:
-            failures.append(err.strip()[-2000:])
+            log.warning("analytics export child failed:\n%s", err)
+            lines = err.strip().splitlines() or [f"exit status {child.returncode}"]
+            failures.append(lines[-1])  # the exception itself; the traceback is in the log
             continue
         for i, n in zip(group, json.loads(out)["rows"], strict=True):
             rows[i] = int(n)
     if failures:
         raise RuntimeError(f"analytics export failed: {failures[0]}")
     return rows
+
+
+def _child_env() -> dict[str, str]:
+    """This environment, with this copy of storeops first on the path (a checkout too)."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
 
 
 def read_frame(db_url: str, sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
