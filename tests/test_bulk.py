@@ -145,3 +145,36 @@ def test_frame_naive_datetimes_are_refused(db_url):
     frame = pl.DataFrame({"placed_at": [datetime(2026, 6, 18)]})
     with get_engine(db_url).begin() as conn, pytest.raises(ValueError, match="naive"):
         bulk_insert_frame(conn, Order.__table__, frame)
+
+
+def test_sqlite_indexes_are_rebuilt_after_a_large_load_and_back_after_a_rollback(
+        sqlite_db_url, monkeypatch):
+    from sqlalchemy import text
+
+    from storeops.db.bulk import sqlite_indexes_built_after
+
+    monkeypatch.setattr(bulk, "ONCE_MIN_ROWS", 1)
+    names = "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='order_lines'" \
+            " AND sql IS NOT NULL ORDER BY name"
+    store_id, order_id = _store_with_order(sqlite_db_url)
+    with unit_of_work(sqlite_db_url) as s:
+        before = s.execute(text(names)).scalars().all()
+        product = Product(store_id=store_id, platform_sku_id="A")
+        s.add(product)
+        s.flush()
+        product_id = product.id
+    assert before == ["ix_order_lines_product_id", "ix_order_lines_store_id"]
+    with pytest.raises(RuntimeError), get_engine(sqlite_db_url).begin() as conn:
+        with sqlite_indexes_built_after(conn, OrderLine.__table__, 10) as dropped:
+            assert dropped
+            assert conn.execute(text(names)).scalars().all() == []
+            raise RuntimeError("failed half-way")
+    with get_engine(sqlite_db_url).begin() as conn:
+        assert conn.execute(text(names)).scalars().all() == before
+        with sqlite_indexes_built_after(conn, OrderLine.__table__, 10):
+            bulk_insert(conn, OrderLine.__table__, LINE_COLS,
+                        _lines(order_id, store_id, product_id, 10))
+        assert conn.execute(text(names)).scalars().all() == before
+        # a load smaller than the table keeps its indexes
+        with sqlite_indexes_built_after(conn, OrderLine.__table__, 5) as dropped:
+            assert not dropped

@@ -128,6 +128,35 @@ def bulk_insert(
 FRAME_SLICE = 50_000  # rows turned into Python tuples at a time
 
 
+@contextmanager
+def sqlite_indexes_built_after(conn: Connection, table: Table, new_rows: int) -> Iterator[bool]:
+    """On SQLite, for a load at least as large as what ``table`` holds, drop its secondary
+    indexes (those created with CREATE INDEX; unique constraints stay) for the block and
+    create them again after it: one sort instead of half a million random b-tree inserts
+    (order lines: 1.5 s -> 1.1 s for the Online Retail file). In the caller's transaction: a
+    rollback brings the indexes back, and readers (WAL) never see the table without them.
+    Yields whether the indexes were dropped."""
+    if conn.dialect.name != "sqlite" or new_rows < ONCE_MIN_ROWS:
+        yield False
+        return
+    existing = conn.execute(text(f"SELECT max(rowid) FROM {table.name}")).scalar() or 0
+    indexes = conn.execute(
+        text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"
+             " AND sql IS NOT NULL"), {"t": table.name}).all()
+    if existing > new_rows or not indexes:
+        yield False
+        return
+    if not conn.connection.dbapi_connection.in_transaction:
+        # the driver opens its transaction at the first DML only: DROP INDEX alone would
+        # commit at once, and a failed load would leave the table without its indexes
+        conn.execute(text(f"DELETE FROM {table.name} WHERE 0"))
+    for name, _sql in indexes:
+        conn.execute(text(f'DROP INDEX "{name}"'))
+    yield True
+    for _name, sql in indexes:
+        conn.execute(text(sql))
+
+
 def _frame_converters(table: Table, frame: pl.DataFrame, dialect: str) -> list[pl.Expr]:
     """Column-wise (Polars) what ``_converters`` does row by row: UTC datetimes as naive text
     (SQLite's format, which PostgreSQL also parses), and on SQLite dates as ISO text and
