@@ -114,22 +114,33 @@ def generate(lines: int) -> dict:
         # the same rule as products' status above
         pl.when(pl.col("product_id") % 10 == 0).then(pl.lit(0, pl.Int8))
         .otherwise(pl.lit(1, pl.Int8)).alias("on_sale"),
+    ).with_columns(
+        # paid ten minutes after placing (UTC text, as the export writes times); no COD
+        pl.when(pl.col("paid") == 1)
+        .then(pl.col("placed_date").cast(pl.String) + " 02:10:00")
+        .otherwise(pl.lit(None, pl.String)).alias("paid_at"),
+        pl.lit(None, pl.String).alias("cancelled_at"), pl.lit(0, pl.Int8).alias("cod"),
     ).sort("placed_date", "order_id")
 
     snap = DATA / "warehouse" / "store_1" / "snap-1-bench"
     snap.mkdir(parents=True, exist_ok=True)
+    from storeops.metrics.export import local_columns
     from storeops.metrics.warehouse import TABLES
 
     def save(name: str, frame: pl.DataFrame) -> int:
         schema = TABLES[name][1]
-        frame = frame.select([pl.col(c).cast(t) for c, t in schema.items()])
+        frame = frame.select([  # a column the generator does not know stays empty
+            pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c)
+            for c, t in schema.items()
+        ])
+        frame = local_columns(frame, "Asia/Shanghai")  # deal_date, as the export writes it
         frame.write_parquet(snap / f"{name}.parquet", row_group_size=100_000)
         return frame.height
 
     rows = {"lines": save("lines", lines_df)}
     orders = lines_df.group_by("order_id").agg(
         pl.col("platform_order_id", "placed_date", "status", "customer_id", "source",
-               "freight_cents", "paid").first()
+               "freight_cents", "paid", "paid_at", "cancelled_at", "cod").first()
     ).sort("placed_date", "order_id")
     rows["orders"] = save("orders", orders)
     del orders
