@@ -59,6 +59,7 @@ class Job:
     out: Path
     row_group: int = 100_000
     weight: int = 1  # expected size, to balance jobs over processes
+    tz: str | None = None  # the store's timezone: add the store-local deal day (deal_days)
 
 
 def backend(db_url: str) -> str:
@@ -118,7 +119,18 @@ def adbc_read(conn: Any, sql: str, schema: dict[str, pl.DataType], sqlite: bool)
     return conform(frame, schema)
 
 
+def local_columns(frame: pl.DataFrame, tz: str | None) -> pl.DataFrame:
+    """``frame`` with the store-local day columns computed at export time (``deal_date`` where
+    the table holds the columns of the 成交 rule), so that queries never convert times."""
+    from storeops.metrics import deal_days
+
+    if tz is None or not deal_days.has_rule_columns(frame):
+        return frame
+    return deal_days.with_deal_date(frame, tz)
+
+
 def write(frame: pl.DataFrame, job: Job) -> int:
+    frame = local_columns(frame, job.tz)
     frame.sort(list(job.sort), maintain_order=True).write_parquet(
         job.out, row_group_size=job.row_group)
     return frame.height
@@ -156,7 +168,8 @@ def _in_children(db_url: str, jobs: Sequence[Job]) -> list[int]:
     for group in groups:
         request = {"uri": uri, "jobs": [
             {"sql": jobs[i].sql, "schema": {c: str(t) for c, t in jobs[i].schema.items()},
-             "sort": list(jobs[i].sort), "out": str(jobs[i].out), "row_group": jobs[i].row_group}
+             "sort": list(jobs[i].sort), "out": str(jobs[i].out), "row_group": jobs[i].row_group,
+             "tz": jobs[i].tz}
             for i in group
         ]}
         child = subprocess.Popen(

@@ -29,7 +29,7 @@ def main() -> int:
     with driver.connect(request["uri"]) as conn:
         for job in request["jobs"]:
             spec = Job(job["sql"], {c: _dtype(t) for c, t in job["schema"].items()},
-                       job["sort"], Path(job["out"]), job["row_group"])
+                       job["sort"], Path(job["out"]), job["row_group"], tz=job.get("tz"))
             rows.append(write(adbc_read(conn, spec.sql, spec.schema, True), spec))
     json.dump({"rows": rows}, sys.stdout)
     return 0

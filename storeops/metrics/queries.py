@@ -1,48 +1,67 @@
 """Base facts per group, as plain ANSI SQL over the warehouse tables.
 
-Each function returns ``{group key: {fact: int}}`` for the store-local days ``first..last``.
+Each fact family returns ``{group key: {fact: int}}`` for the store-local days ``first..last``.
 A *grouping* says how rows are cut: ``all`` (one group, key ``None``), ``period`` (a calendar
 table of (day, day/week/month label) rows joined on the fact's day), ``sku``,
-``category`` (through products) or ``source``. The SQL uses only ANSI constructs (CTEs,
-``CASE``, ``COUNT(DISTINCT)``, ``BETWEEN``, ``AT TIME ZONE``, window functions) so it can run
-on another engine.
+``category`` (through products), ``source``, or ``windows``: any number of named date
+ranges at once (a period, the one before it, the month to date, each bar of a trend), each a
+group of its own, so that a page's figures come from one statement instead of one per range.
+
+:func:`collect_facts` runs every fact family a grouping asks for as *one* statement (the
+families' queries side by side under ``UNION ALL``, tagged with their family): the engine
+plans and schedules them together and the caller pays one round trip.
+
+The SQL uses only ANSI constructs (CTEs, ``CASE``, ``COUNT(DISTINCT)``, ``BETWEEN``,
+``VALUES`` lists, window functions) so it can run on another engine.
 
 Which metric each query feeds, and which cuts a metric allows, is declared in
 :mod:`storeops.metrics.definitions`; facts a cut does not support are simply not queried.
-The 成交 rule (which orders are deals, and on which day) is :func:`deals`, used by every
-query of deal figures.
+The 成交 rule (which orders are deals, and on which day) is computed once per row when the
+snapshot is exported (:mod:`storeops.metrics.deal_days`, column ``deal_date``); :func:`deals`
+is how every query of deal figures reads it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from storeops.common.timeutil import DEFAULT_TIMEZONE
 from storeops.metrics.periods import calendar_rows
 from storeops.metrics.warehouse import Warehouse, ensure_calendar
-from storeops.orders.states import OrderStatus
 
 Facts = dict[Any, dict[str, int]]
-CANCELLED = f"'{OrderStatus.CANCELLED.value}'"
 # Trailing repurchase windows (商智's 近30天/近90天复购率), in days.
 REPURCHASE_WINDOWS = (30, 90)
+WINDOWS = "win"  # the CTE of (window key, day) rows a ``windows`` grouping joins
 
 
 @dataclass(frozen=True)
 class Grouping:
-    cut: str  # all | day | week | month | sku | category | source
+    cut: str  # all | day | week | month | sku | category | source | windows
     first: date
     last: date
     only: tuple[Any, ...] | None = None  # restrict to these group keys (a top-N's second pass)
-    tz: str = DEFAULT_TIMEZONE  # the store's: payment times become store-local days with it
+    windows: tuple[tuple[str, date, date], ...] = ()  # cut "windows": (key, first, last) each
+
+    @classmethod
+    def of_windows(cls, windows: Sequence[tuple[str, date, date]]) -> Grouping:
+        """Each named range ``(key, first, last)`` a group of its own (ranges may overlap)."""
+        if not windows:
+            raise ValueError("no windows")
+        return cls("windows", min(w[1] for w in windows), max(w[2] for w in windows),
+                   windows=tuple(windows))
 
     @property
     def is_period(self) -> bool:
         return self.cut in ("day", "week", "month")
+
+    @property
+    def is_dated(self) -> bool:
+        """Groups are ranges of days (trailing windows and ad spend can be cut so)."""
+        return self.cut in ("all", "windows") or self.is_period
 
     def key_and_join(self, day_col: str, table: str = "") -> tuple[str, str]:
         """SQL of the group key and of the join it needs, for a fact table aliased ``x``."""
@@ -52,6 +71,8 @@ class Grouping:
             return f"cal.{self.cut}_label", (
                 f" JOIN {{calendar}} cal ON cal.day = x.{day_col}"
             )
+        if self.cut == "windows":  # a row falls in every window holding its day
+            return "w.k", f" JOIN {WINDOWS} w ON w.day = x.{day_col}"
         if self.cut == "sku":
             return "x.product_id", ""
         if self.cut == "category":
@@ -62,12 +83,32 @@ class Grouping:
             return "x.source", ""
         raise ValueError(f"unknown cut {self.cut!r}")
 
+    def windows_cte(self) -> tuple[str, list[Any]]:
+        """``win AS (...)``: one (key, day) row per day of each window, and its parameters."""
+        rows = ", ".join("(?, CAST(? AS DATE), CAST(? AS DATE))" for _ in self.windows)
+        sql = (
+            f"{WINDOWS} AS (SELECT w.k, cal.day FROM (VALUES {rows}) AS w(k, lo, hi)"
+            " JOIN {calendar} cal ON cal.day BETWEEN w.lo AND w.hi)"
+        )
+        return sql, [v for window in self.windows for v in window]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One family's query: ``SELECT key, fact…`` rows for the facts ``names``."""
+
+    sql: str
+    params: list[Any]
+    names: tuple[str, ...]  # the first columns after the key; ``width`` columns in all
+    width: int = 0
+    nulls_are_zero: bool = False  # counts over a window without any row are a true 0
+    active_only: bool = False  # fill only groups another family found active
+
 
 def _period(g: Grouping, key: str, day_col: str) -> tuple[str, list[Any]]:
     """WHERE clause (without the keyword) and parameters: the period, and ``g.only``.
 
-    Deals (``deal_date``) are already cut to the period by :func:`deals`: testing their day
-    again would make the engine compute every row's local day, which is the costly part.
+    Deals (``deal_date``) are already cut to the period by :func:`deals`.
     """
     if day_col == "deal_date":
         sql, params = "1 = 1", []
@@ -88,61 +129,46 @@ def _group_by(g: Grouping, key: str) -> str:
     return "" if g.cut == "all" else f" GROUP BY {key}"
 
 
-def _collect(rows: list[tuple[Any, ...]], names: tuple[str, ...], out: Facts, g: Grouping):
+def _collect(rows: list[tuple[Any, ...]], part: Part, out: Facts, g: Grouping) -> None:
     for row in rows:
         key = None if g.cut == "all" else row[0]
+        if part.active_only and not (key in out or (g.only is not None and key in g.only)):
+            continue  # only groups with activity in the period are reported
         bucket = out[key]
-        for name, value in zip(names, row[1:], strict=True):
+        for name, value in zip(part.names, row[1:1 + len(part.names)], strict=True):
+            if value is None and part.nulls_are_zero:
+                value = 0
             # NULL (a sum over no rows) stays None: derive() tells unknown from zero.
             bucket[name] = None if value is None else int(value)
 
 
-def _local_day(column: str) -> str:
-    """SQL: the store-local day of a UTC time kept as ISO text (the timezone is a parameter)."""
-    return f"CAST(CAST({column} AS TIMESTAMP) AT TIME ZONE 'UTC' AT TIME ZONE ? AS DATE)"
-
-
-def utc_text(day: date, tz: str) -> str:
-    """The start of the store-local ``day`` in UTC, as the snapshot writes times."""
-    start = datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(UTC)
-    return start.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def deals(table: str, columns: str, first: date, last: date, tz: str) -> tuple[str, list[Any]]:
+def deals(table: str, columns: str, first: date, last: date) -> tuple[str, list[Any]]:
     """SQL of the 成交 rows of ``table`` (orders or lines) counted on days ``first..last``,
     each with its ``deal_date``, and the parameters.
 
-    An order is a deal on the store-local day it was paid; cash on delivery on the day it was
-    placed. A cancelled order is left out when its cancellation time is unknown (file exports
-    carry none) or falls on the day it counts on; one cancelled on a later day stays.
-
-    Two branches rather than one ``OR``: each filters one sorted column by a range, which lets
-    the engine skip the Parquet row groups outside the period.
+    Which orders are deals and on which store-local day (paid: the day of payment; cash on
+    delivery: the day placed; cancelled: out unless cancelled on a later day) was decided when
+    the snapshot was exported (:mod:`storeops.metrics.deal_days`); ``deal_date`` is NULL for
+    an order that never counts. Lines and orders are sorted by the day placed, which is the
+    deal's day or close before it, so the range still skips most Parquet row groups.
     """
-    lo, hi = utc_text(first, tz), utc_text(last + timedelta(days=1), tz)
     sql = (
-        f"SELECT * FROM ("
-        f"SELECT {columns}, {_local_day('x.paid_at')} AS deal_date FROM {{{table}}} x"
-        " WHERE x.cod = 0 AND x.paid_at >= ? AND x.paid_at < ?"
-        f" UNION ALL SELECT {columns}, x.placed_date AS deal_date FROM {{{table}}} x"
-        " WHERE x.cod = 1 AND x.placed_date BETWEEN ? AND ?) d"
-        f" WHERE d.status <> {CANCELLED} OR (d.cancelled_at IS NOT NULL"
-        f" AND {_local_day('d.cancelled_at')} > d.deal_date)"
+        f"SELECT {columns}, x.deal_date FROM {{{table}}} x"
+        " WHERE x.deal_date BETWEEN ? AND ?"
     )
-    return sql, [tz, lo, hi, first, last, tz]
+    return sql, [first, last]
 
 
 LINE_COLUMNS = ("x.order_id, x.product_id, x.quantity, x.amount_cents, x.customer_id,"
-                " x.source, x.status, x.cancelled_at, x.on_sale")
-ORDER_COLUMNS = ("x.order_id, x.customer_id, x.source, x.status, x.cancelled_at,"
-                 " x.freight_cents")
+                " x.source, x.on_sale")
+ORDER_COLUMNS = "x.order_id, x.customer_id, x.source, x.freight_cents"
 
 
-def sales(wh: Warehouse, g: Grouping, out: Facts) -> None:
+def sales(g: Grouping) -> list[Part]:
     """Goods sold (成交: line amounts after item promotions and merchant discounts), units and
     on-sale SKUs sold, on the day each order counts as a deal."""
     key, join = g.key_and_join("deal_date")
-    src, params = deals("lines", LINE_COLUMNS, g.first, g.last, g.tz)
+    src, params = deals("lines", LINE_COLUMNS, g.first, g.last)
     where, more = _period(g, key, "deal_date")
     sql = (
         f"SELECT {key} AS k, SUM(x.amount_cents), SUM(x.quantity),"
@@ -152,10 +178,10 @@ def sales(wh: Warehouse, g: Grouping, out: Facts) -> None:
         f" FROM ({src}) x{join}"
         f" WHERE {where}" + _group_by(g, key)
     )
-    _collect(wh.run(sql, params + more), ("goods_gmv", "units", "sold_products"), out, g)
+    return [Part(sql, params + more, ("goods_gmv", "units", "sold_products"))]
 
 
-def placed_sales(wh: Warehouse, g: Grouping, out: Facts) -> None:
+def placed_sales(g: Grouping) -> list[Part]:
     """Goods ordered (下单): line amounts of every order on the day it was placed."""
     key, join = g.key_and_join("placed_date")
     where, params = _period(g, key, "placed_date")
@@ -163,7 +189,7 @@ def placed_sales(wh: Warehouse, g: Grouping, out: Facts) -> None:
         f"SELECT {key} AS k, SUM(x.amount_cents) FROM {{lines}} x{join}"
         f" WHERE {where}" + _group_by(g, key)
     )
-    _collect(wh.run(sql, params), ("placed_goods",), out, g)
+    return [Part(sql, params, ("placed_goods",))]
 
 
 def _customer_rollup(og: str) -> str:
@@ -182,7 +208,7 @@ def _customer_rollup(og: str) -> str:
     )
 
 
-def orders(wh: Warehouse, g: Grouping, out: Facts) -> None:
+def orders(g: Grouping) -> list[Part]:
     """成交 orders, buyers, freight and the period's repurchase, on each deal's day.
 
     Orders of the group (``og``, one row per group and order) are counted per (group,
@@ -192,18 +218,18 @@ def orders(wh: Warehouse, g: Grouping, out: Facts) -> None:
     """
     key, join = g.key_and_join("deal_date")
     if g.cut in ("sku", "category"):
-        src, params = deals("lines", LINE_COLUMNS, g.first, g.last, g.tz)
+        src, params = deals("lines", LINE_COLUMNS, g.first, g.last)
         fields = "DISTINCT {key} AS k, x.order_id, x.customer_id, 0 AS freight_cents"
     else:
-        src, params = deals("orders", ORDER_COLUMNS, g.first, g.last, g.tz)
+        src, params = deals("orders", ORDER_COLUMNS, g.first, g.last)
         fields = "{key} AS k, x.order_id, x.customer_id, x.freight_cents"
     where, more = _period(g, key, "deal_date")
     og = f"SELECT {fields.format(key=key)} FROM ({src}) x{join} WHERE {where}"
     names = ("orders", "freight", "buyers", "repeat_customers", "identified_customers")
-    _collect(wh.run(_customer_rollup(og), params + more), names, out, g)
+    return [Part(_customer_rollup(og), params + more, names)]
 
 
-def placed(wh: Warehouse, g: Grouping, out: Facts) -> None:
+def placed(g: Grouping) -> list[Part]:
     """下单: every order placed in the group (unpaid and cancelled ones included), its
     customers (guests once per order) and its freight."""
     key, join = g.key_and_join("placed_date")
@@ -215,12 +241,26 @@ def placed(wh: Warehouse, g: Grouping, out: Facts) -> None:
         fields = f"{key} AS k, x.order_id, x.customer_id, x.freight_cents"
         table = "orders"
     og = f"SELECT {fields} FROM {{{table}}} x{join} WHERE {where}"
-    sql = _customer_rollup(og)
-    rows = [(r[0], r[1], r[2], r[3]) for r in wh.run(sql, params)]
-    _collect(rows, ("placed_orders", "placed_freight", "placed_buyers"), out, g)
+    # The rollup's first three sums; repeat and identified customers are the 成交 family's.
+    return [Part(_customer_rollup(og), params,
+                 ("placed_orders", "placed_freight", "placed_buyers"), width=5)]
 
 
-def repurchase(wh: Warehouse, g: Grouping, out: Facts) -> None:
+def _ends(g: Grouping) -> tuple[str, list[Any], date]:
+    """SQL of (group key, last day) rows, its parameters, and the earliest of those days."""
+    if g.cut == "all":
+        return "SELECT 0 AS k, CAST(? AS DATE) AS end_day", [g.last], g.last
+    if g.cut == "windows":
+        return (f"SELECT e.k, MAX(e.day) AS end_day FROM {WINDOWS} e GROUP BY e.k", [],
+                min(window[2] for window in g.windows))
+    sql = (
+        f"SELECT cal.{g.cut}_label AS k, MAX(cal.day) AS end_day FROM {{calendar}} cal"
+        f" WHERE cal.day BETWEEN ? AND ? GROUP BY cal.{g.cut}_label"
+    )
+    return sql, [g.first, g.last], min(day for day, _ in _period_ends(g.first, g.last, g.cut))
+
+
+def repurchase(g: Grouping) -> list[Part]:
     """商智's trailing repurchase: for the W days ending on each period's last day (W = 30,
     90), identified customers with ≥ 2 deals in the window, and those with ≥ 1.
 
@@ -230,22 +270,13 @@ def repurchase(wh: Warehouse, g: Grouping, out: Facts) -> None:
     +1/-1 events whose running sum, read on each period's last day, is the count: one pass
     over the deals, whatever the number of periods.
     """
-    if not (g.cut == "all" or g.is_period):
-        return
-    if g.cut == "all":
-        ends_sql, ends_params = "SELECT 0 AS k, CAST(? AS DATE) AS end_day", [g.last]
-    else:
-        ends_sql = (
-            f"SELECT cal.{g.cut}_label AS k, MAX(cal.day) AS end_day FROM {{calendar}} cal"
-            f" WHERE cal.day BETWEEN ? AND ? GROUP BY cal.{g.cut}_label"
-        )
-        ends_params = [g.first, g.last]
-    first_end = g.last if g.cut == "all" else min(
-        day for day, _ in _period_ends(g.first, g.last, g.cut)
-    )
+    if not g.is_dated:
+        return []
+    ends_sql, ends_params, first_end = _ends(g)
+    parts = []
     for window in REPURCHASE_WINDOWS:
         start = first_end - timedelta(days=window - 1)
-        src, params = deals("orders", ORDER_COLUMNS, start, g.last, g.tz)
+        src, params = deals("orders", ORDER_COLUMNS, start, g.last)
         w = window - 1
         sql = (
             f"WITH d AS (SELECT x.customer_id AS c, x.deal_date AS day,"
@@ -272,10 +303,11 @@ def repurchase(wh: Warehouse, g: Grouping, out: Facts) -> None:
             " SELECT e.k, SUM(evd.r), SUM(evd.b)"
             " FROM ends e LEFT JOIN evd ON evd.day <= e.end_day GROUP BY e.k"
         )
-        rows = wh.run(sql, params + ends_params)
-        names = (f"repeat_customers_{window}d", f"customers_{window}d")
         # No deal in the window at all is a true zero (the rate is then None, 0 / 0).
-        _collect([(k, a or 0, b or 0) for k, a, b in rows], names, out, g)
+        parts.append(Part(sql, params + ends_params,
+                          (f"repeat_customers_{window}d", f"customers_{window}d"),
+                          nulls_are_zero=True))
+    return parts
 
 
 def _period_ends(first: date, last: date, cut: str) -> list[tuple[date, str]]:
@@ -285,20 +317,20 @@ def _period_ends(first: date, last: date, cut: str) -> list[tuple[date, str]]:
     return [(day, lab) for lab, day in ends.items()]
 
 
-def refunds(wh: Warehouse, g: Grouping, out: Facts) -> None:
+def refunds(g: Grouping) -> list[Part]:
     key, join = g.key_and_join("refund_date")
     where, params = _period(g, key, "refund_date")
     sql = (
         f"SELECT {key} AS k, SUM(x.amount_cents) FROM {{refunds}} x{join}"
         f" WHERE {where}" + _group_by(g, key)
     )
-    _collect(wh.run(sql, params), ("refund_amount",), out, g)
+    return [Part(sql, params, ("refund_amount",))]
 
 
 TRAFFIC_FACTS = ("uv", "pv", "exposure", "clicks", "cart_users", "bounce_visits")
 
 
-def traffic(wh: Warehouse, g: Grouping, out: Facts) -> None:
+def traffic(g: Grouping) -> list[Part]:
     key, join = g.key_and_join("day")
     where, params = _period(g, key, "day")
     sums = ", ".join(f"SUM(x.{c})" for c in TRAFFIC_FACTS)
@@ -306,25 +338,29 @@ def traffic(wh: Warehouse, g: Grouping, out: Facts) -> None:
         f"SELECT {key} AS k, {sums} FROM {{traffic}} x{join}"
         f" WHERE {where}" + _group_by(g, key)
     )
-    _collect(wh.run(sql, params), TRAFFIC_FACTS, out, g)
+    return [Part(sql, params, TRAFFIC_FACTS)]
 
 
-def ads(wh: Warehouse, g: Grouping, out: Facts) -> None:
-    if not (g.cut == "all" or g.is_period):
-        return
+def ads(g: Grouping) -> list[Part]:
+    if not g.is_dated:
+        return []
     key, join = g.key_and_join("day")
     where, params = _period(g, key, "day")
     sql = (
         f"SELECT {key} AS k, SUM(x.spend_cents), SUM(x.attributed_gmv_cents)"
         f" FROM {{ads}} x{join} WHERE {where}" + _group_by(g, key)
     )
-    _collect(wh.run(sql, params), ("ad_spend", "ad_gmv"), out, g)
+    return [Part(sql, params, ("ad_spend", "ad_gmv"))]
 
 
-def products_on_sale(wh: Warehouse, g: Grouping, out: Facts) -> None:
+ON_SALE = "SELECT COUNT(*) AS n FROM {products} x WHERE x.status = 'on_sale'"
+
+
+def products_on_sale(g: Grouping) -> list[Part]:
     """Products on sale now (the snapshot's status), per SKU/category or for every period."""
+    names = ("on_sale_products",)
     if g.cut == "source":
-        return
+        return []
     if g.cut in ("sku", "category"):
         key, join = g.key_and_join("", table="products")
         sql = (
@@ -332,26 +368,55 @@ def products_on_sale(wh: Warehouse, g: Grouping, out: Facts) -> None:
             f" FROM {{products}} x{join}" + _group_by(g, key)
         )
         # Only groups with activity in the period are reported; this fills their denominator.
-        for k, n in wh.run(sql):
-            if k in out or (g.only is not None and k in g.only):
-                out[k]["on_sale_products"] = int(n or 0)
-        return
-    (n,) = wh.run("SELECT COUNT(*) FROM {products} x WHERE x.status = 'on_sale'")[0]
+        return [Part(sql, [], names, nulls_are_zero=True, active_only=True)]
     if g.cut == "all":
-        out[None]["on_sale_products"] = int(n)
-        return
-    for lab in {lab for _, lab in calendar_rows(g.first, g.last, g.cut)}:
-        out[lab]["on_sale_products"] = int(n)
+        return [Part(f"SELECT 0 AS k, n FROM ({ON_SALE}) s", [], names)]
+    if g.cut == "windows":
+        groups, params = f"SELECT DISTINCT e.k FROM {WINDOWS} e", []
+    else:
+        groups = (f"SELECT DISTINCT cal.{g.cut}_label AS k FROM {{calendar}} cal"
+                  " WHERE cal.day BETWEEN ? AND ?")
+        params = [g.first, g.last]
+    return [Part(f"SELECT p.k, s.n FROM ({groups}) p CROSS JOIN ({ON_SALE}) s", params, names)]
+
+
+def statement(g: Grouping, parts: Sequence[Part]) -> tuple[str, list[Any]]:
+    """One SQL statement running every part: rows of (part index, key, fact…), the facts
+    padded with NULLs to the widest part."""
+    width = max(len(p.names) for p in parts)
+    selects, params = [], []
+    if g.cut == "windows":
+        cte, params = g.windows_cte()
+    for i, part in enumerate(parts):
+        cols = [f"c{n}" for n in range(max(part.width, len(part.names)))]
+        used = [f"q.{c}" for c in cols[:len(part.names)]]
+        pad = ["NULL"] * (width - len(used))
+        fields = ", ".join([f"{i} AS part", "q.k", *used, *pad])
+        selects.append(f"SELECT {fields} FROM ({part.sql}) AS q(k, {', '.join(cols)})")
+        params += part.params
+    sql = " UNION ALL ".join(selects)
+    if g.cut == "windows":
+        sql = f"WITH {cte} {sql}"
+    return sql, params
 
 
 def collect_facts(wh: Warehouse, g: Grouping, parts: tuple[str, ...] | None = None) -> Facts:
-    """Base facts of every group; ``parts`` limits which fact families are read."""
-    if g.is_period:
+    """Base facts of every group; ``parts`` limits which fact families are read. Every family
+    asked for is one part of a single statement."""
+    if g.is_period or g.cut == "windows":
         ensure_calendar(g.first, g.last)
+    todo = [part for name, family in FAMILIES.items() if parts is None or name in parts
+            for part in family(g)]
     out: Facts = defaultdict(dict)
-    for name, fn in FAMILIES.items():
-        if parts is None or name in parts:
-            fn(wh, g, out)
+    if not todo:
+        return out
+    sql, params = statement(g, todo)
+    rows: list[list[tuple[Any, ...]]] = [[] for _ in todo]
+    for row in wh.run(sql, params):
+        rows[row[0]].append(row[1:])
+    # Parts that fill only the groups others found active go last.
+    for i in sorted(range(len(todo)), key=lambda i: todo[i].active_only):
+        _collect(rows[i], todo[i], out, g)
     return out
 
 

@@ -9,12 +9,16 @@ JSON values.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from storeops.common.errors import StoreopsError
 from storeops.metrics import queries
-from storeops.metrics.cache import cached
+from storeops.metrics.cache import cached, data_version
 from storeops.metrics.definitions import (
     DIMENSIONS,
     FUNNEL_STEPS,
@@ -24,20 +28,101 @@ from storeops.metrics.definitions import (
     derive,
     rate,
 )
-from storeops.metrics.periods import BY_CHOICES, check_range, period_labels, previous_period
+from storeops.metrics.periods import (
+    BY_CHOICES,
+    calendar_rows,
+    check_range,
+    period_labels,
+    previous_period,
+)
 from storeops.metrics.queries import Grouping
-from storeops.metrics.warehouse import open_store, store_timezone
+from storeops.metrics.warehouse import open_store
 
 
 class MetricsError(StoreopsError, ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class _Together:
+    """Facts of several summaries and trends, read in one statement from one snapshot."""
+
+    db_url: str
+    store_id: int
+    version: int  # the snapshot's data_version: its rows are at least this new
+    facts: dict[tuple[Any, ...], Any]  # ("all", first, last) | ("series", first, last, by)
+
+
+_together = threading.local()
+
+
+def _read_together(db_url: str, store_id: int, key: tuple[Any, ...]) -> Any:
+    """The facts under ``key`` if :func:`computed_together` holds them for this store, else
+    None. Only while no import has landed since they were read: a cached answer is computed
+    after its data_version was read, so it must never come from an older snapshot."""
+    held: _Together | None = getattr(_together, "held", None)
+    if held is None or (held.db_url, held.store_id) != (db_url, store_id):
+        return None
+    if key not in held.facts or data_version(db_url, store_id) > held.version:
+        return None
+    return held.facts[key]
+
+
+@contextmanager
+def computed_together(
+    db_url: str, store_id: int, summaries: Sequence[tuple[date, date]] = (),
+    series: Sequence[tuple[date, date, str]] = (),
+) -> Iterator[None]:
+    """Compute the facts of the ``summaries`` (first, last) and the trends ``series``
+    (first, last, by) in one statement (each range a window of one grouping), and let
+    :func:`kpi_summary`, :func:`compare` and :func:`kpi_series` of this thread use them inside
+    the block instead of querying each range on its own. The results are the same: the same
+    facts go through the same :func:`derive`, and are cached under the same keys."""
+    windows: list[tuple[str, date, date]] = []
+    where: dict[str, tuple[tuple[Any, ...], Any]] = {}  # window key → (facts key, label)
+    for first, last in summaries:
+        check_range(first, last)
+        key = f"w{len(windows)}"
+        windows.append((key, first, last))
+        where[key] = (("all", first, last), None)
+    for first, last, by in series:
+        if by not in BY_CHOICES:
+            continue  # kpi_series says why
+        period_labels(first, last, by)  # bounded like the request
+        spans: dict[str, list[date]] = {}
+        for day, label in calendar_rows(first, last, by):
+            spans.setdefault(label, []).append(day)
+        for label, days in spans.items():
+            key = f"w{len(windows)}"
+            windows.append((key, days[0], days[-1]))
+            where[key] = (("series", first, last, by), label)
+    if not windows:
+        yield
+        return
+    wh = open_store(db_url, store_id)
+    found = queries.collect_facts(wh, Grouping.of_windows(windows))
+    facts: dict[tuple[Any, ...], Any] = {}
+    for key, (target, label) in where.items():
+        group = dict(found.get(key, {}))
+        if label is None:
+            facts[target] = group
+        else:
+            facts.setdefault(target, {})[label] = group
+    previous = getattr(_together, "held", None)
+    _together.held = _Together(db_url, store_id, wh.snapshot.data_version, facts)
+    try:
+        yield
+    finally:
+        _together.held = previous
+
+
 def _summary_facts(db_url: str, store_id: int, first: date, last: date) -> dict[str, int]:
     check_range(first, last)
+    held = _read_together(db_url, store_id, ("all", first, last))
+    if held is not None:
+        return dict(held)
     wh = open_store(db_url, store_id)
-    tz = store_timezone(db_url, store_id)
-    return dict(queries.collect_facts(wh, Grouping("all", first, last, tz=tz)).get(None, {}))
+    return dict(queries.collect_facts(wh, Grouping("all", first, last)).get(None, {}))
 
 
 @cached
@@ -54,10 +139,9 @@ def kpi_series(
     if by not in BY_CHOICES:
         raise MetricsError(f"unknown period cut {by!r}: choose one of {', '.join(BY_CHOICES)}")
     check_range(first, last)
-    wh = open_store(db_url, store_id)
-    facts = queries.collect_facts(
-        wh, Grouping(by, first, last, tz=store_timezone(db_url, store_id))
-    )
+    facts = _read_together(db_url, store_id, ("series", first, last, by))
+    if facts is None:
+        facts = queries.collect_facts(open_store(db_url, store_id), Grouping(by, first, last))
     rows = []
     for label in period_labels(first, last, by):
         row = {"period": label}
@@ -115,8 +199,7 @@ def kpi_by(
     parts = queries.families_for(base_facts([*wanted, order_by]))
     ranking = queries.families_for(base_facts([order_by]))
     two_pass = limit is not None and descending and set(ranking) < set(parts)
-    tz = store_timezone(db_url, store_id)
-    grouping = Grouping(dimension, first, last, tz=tz)
+    grouping = Grouping(dimension, first, last)
     facts = queries.collect_facts(wh, grouping, ranking if two_pass else parts)
     candidates = _ranked(facts, dimension, order_by, descending)
     if two_pass and len(candidates) >= (limit or 0):
@@ -124,7 +207,7 @@ def kpi_by(
         candidates = candidates[:limit]
         keys = tuple(key for _, key, _ in candidates)
         rest = tuple(p for p in parts if p not in ranking)
-        more = queries.collect_facts(wh, Grouping(dimension, first, last, only=keys, tz=tz),
+        more = queries.collect_facts(wh, Grouping(dimension, first, last, only=keys),
                                      rest)
         for _, key, group in candidates:
             group.update(more.get(key, {}))

@@ -206,20 +206,24 @@ def _sql(store_id: int, name: str, where: str = "") -> str:
     return f"SELECT * FROM ({sql}) t WHERE {where}" if where else sql
 
 
-def _export(db_url: str, store_id: int, name: str, where: str = "") -> pl.DataFrame:
-    """Rows of one table (changed ones with ``where``), through the app's driver."""
-    return export.read_frame(db_url, _sql(store_id, name, where), TABLES[name][1])
+def _export(db_url: str, store_id: int, name: str, where: str = "",
+            tz: str | None = None) -> pl.DataFrame:
+    """Rows of one table (changed ones with ``where``), through the app's driver, with the
+    store-local day columns of the store's timezone ``tz``."""
+    frame = export.read_frame(db_url, _sql(store_id, name, where), TABLES[name][1])
+    return export.local_columns(frame, tz)
 
 
 def build_full(db_url: str, store_id: int, sdir: Path, version: int,
                old: dict[str, Any] | None) -> dict[str, Any]:
     """Export every table whole into a new base and publish it (the caller holds the lock)."""
+    tz = store_facts(db_url, store_id)[1]  # deal days are store-local (deal_days)
     with _new_folder(sdir, "snap", version) as (tmp, final):
         sizes = (old or {}).get("rows") or {}
         jobs = [
             export.Job(_sql(store_id, name), TABLES[name][1], SORT_KEYS[name],
                        tmp / f"{name}.parquet", ROW_GROUP,
-                       weight=int(sizes.get(name, EXPECTED_SHARE.get(name, 1))))
+                       weight=int(sizes.get(name, EXPECTED_SHARE.get(name, 1))), tz=tz)
             for name in TABLES
         ]
         expected = sum(map(int, sizes.values())) if sizes else _stored_rows(db_url, store_id)
@@ -309,6 +313,7 @@ def build_delta(db_url: str, store_id: int, sdir: Path, version: int,
     delta_rows: dict[str, int] = {}
     flipped: list[int] = []
     changed_orders = pl.DataFrame(schema={"order_id": pl.Int64})  # in this refresh
+    tz = store_facts(db_url, store_id)[1]
     with _new_folder(sdir, "delta", version) as (tmp, final):
         for name in WHOLE:
             frame = _export(db_url, store_id, name)
@@ -325,7 +330,7 @@ def build_delta(db_url: str, store_id: int, sdir: Path, version: int,
                 ids = ", ".join(str(int(p)) for p in flipped)
                 where += (f" OR t.order_id IN (SELECT order_id FROM order_lines"
                           f" WHERE store_id = {int(store_id)} AND product_id IN ({ids}))")
-            fresh = _export(db_url, store_id, name, where)
+            fresh = _export(db_url, store_id, name, where, tz)
             keys = fresh.select(spec.key).unique()
             if name == "lines":  # an order changed to fewer lines (or none) drops the rest
                 keys = pl.concat([keys, changed_orders]).unique()

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     import duckdb
 
 # Bump when the exported tables or their columns change: old snapshots are then rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: lines and orders carry deal_date (storeops.metrics.deal_days)
 MANIFEST = "manifest.json"
 # The calendar first covers these years; a query outside them extends it.
 CALENDAR_FROM, CALENDAR_TO = date(2000, 1, 1), date(2040, 12, 31)
@@ -54,8 +54,9 @@ CALENDAR_FROM, CALENDAR_TO = date(2000, 1, 1), date(2040, 12, 31)
 # cheaper than in SQLite) so that a period's rows sit in few Parquet row groups and DuckDB
 # skips the rest by their min/max statistics.
 # Times (paid_at, cancelled_at) are UTC as ISO text, 'YYYY-MM-DD HH:MM:SS[.ffffff]': text comes
-# through every driver alike, sorts as time (so Parquet statistics still prune) and the metric
-# queries turn it into store-local days (storeops.metrics.queries, 成交 rules).
+# through every driver alike and sorts as time. The export adds to lines and orders the
+# store-local day each order counts as a deal on (``deal_date``, storeops.metrics.deal_days),
+# so that no query converts times.
 TABLES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
     "lines": (
         "SELECT l.order_id, l.product_id, l.quantity, l.amount_cents, o.placed_date, o.status,"
