@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import polars as pl
 
@@ -101,7 +101,10 @@ class TableStream:
 _DONE = object()
 
 
-def prefetch(items: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+T = TypeVar("T")
+
+
+def prefetch(items: Iterator[T]) -> Iterator[T]:
     """``items``, with the next one read by a thread while the caller works on the current
     one (inflating and parsing overlap checking and spilling; both release the GIL for most
     of their time). Errors reach the caller where they happened; at most one chunk waits."""

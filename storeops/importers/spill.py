@@ -22,16 +22,20 @@ import pyarrow.ipc as ipc
 
 MEMORY_ROWS = 700_000  # the Online Retail file (541,909 rows) never touches the disk
 GROUP_ROWS = 200_000
-BUCKETS = 256  # 5.4 M rows: ~21,000 a bucket
+BUCKETS = 64  # at least; more for a larger file (``BUCKET_BYTES`` of text each)
+MAX_BUCKETS = 4096
+BUCKET_BYTES = 8 << 20  # ~100,000 rows of an order export
 KEY = "order_id"
 
 
 class Spill:
     def __init__(self, memory_rows: int | None = None, group_rows: int | None = None,
-                 buckets: int | None = None) -> None:
+                 buckets: int | None = None, expected_bytes: int = 0) -> None:
         self.memory_rows = memory_rows or MEMORY_ROWS
         self.group_rows = group_rows or GROUP_ROWS
-        self.buckets = buckets or BUCKETS
+        # a bucket is the least that is read back at once: more of them for a larger file
+        self.buckets = buckets or min(MAX_BUCKETS,
+                                      max(BUCKETS, -(-expected_bytes // BUCKET_BYTES)))
         self.frames: list[pl.DataFrame] = []
         self.rows = 0
         self.folder: Path | None = None
