@@ -177,3 +177,19 @@ def test_an_address_is_throttled_across_accounts(
     basic = client.get("/api/v1/me", auth=("analyst", PASSWORD))
     assert basic.status_code == 429 and "try again" in basic.json()["detail"]
     assert int(basic.headers["retry-after"]) > 0
+
+
+def test_running_the_demo_again_ends_the_old_demo_sessions(db_url: str) -> None:
+    from storeops.accounts.sessions import session_user, start_session
+    from storeops.accounts.users import get_user
+    from storeops.sim.demo import ensure_demo_user
+
+    with unit_of_work(db_url) as s:
+        ensure_demo_user(s, "first-demo-pass-91")
+    with unit_of_work(db_url) as s:
+        cookie = start_session(s, get_user(s, "admin").id)
+    assert session_user(db_url, cookie) is not None
+    with unit_of_work(db_url) as s:
+        login_again = ensure_demo_user(s, "second-demo-pass-92")
+    assert not login_again.created
+    assert session_user(db_url, cookie) is None  # the old password's browser is logged out

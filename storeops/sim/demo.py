@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from storeops.accounts.passwords import check_password_rules, hash_password
-from storeops.accounts.users import create_user, get_user
+from storeops.accounts.users import create_user, get_user, set_password
 from storeops.db.engine import unit_of_work
 
 DEMO_USERNAME = "admin"
@@ -37,8 +36,7 @@ def ensure_demo_user(
     if user is None:
         create_user(session, username, password, DEMO_ROLE, display_name="演示管理员")
         return DemoLogin(username, password, created=True)
-    check_password_rules(password)
-    user.password_hash = hash_password(password)
+    set_password(session, username, password)  # also ends the sessions of the old password
     user.role = DEMO_ROLE
     user.is_active = True
     session.flush()
