@@ -36,6 +36,7 @@ so several threads or processes never build the same version twice. The store's 
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import logging
@@ -59,6 +60,7 @@ from storeops.common.timeutil import utcnow
 from storeops.db.engine import get_engine
 from storeops.metrics import export
 from storeops.metrics.warehouse import (
+    LINES_OWN,
     MANIFEST,
     SCHEMA_VERSION,
     SORT_KEYS,
@@ -226,6 +228,12 @@ def build_full(db_url: str, store_id: int, sdir: Path, version: int,
                        weight=int(sizes.get(name, EXPECTED_SHARE.get(name, 1))), tz=tz)
             for name in TABLES
         ]
+        if SORT_KEYS["lines"] == SORT_KEYS["orders"]:  # assembled lines keep orders' order
+            i = list(TABLES).index("lines")
+            jobs[i] = dataclasses.replace(
+                jobs[i], sql=LINES_OWN[0].format(sid=int(store_id)), schema=LINES_OWN[1],
+                assemble=export.Assemble(tmp / "orders.parquet", tmp / "products.parquet",
+                                         TABLES["lines"][1]))
         expected = sum(map(int, sizes.values())) if sizes else _stored_rows(db_url, store_id)
         rows = dict(zip(TABLES, export.export_tables(db_url, jobs, expected), strict=True))
     _plan_statistics(db_url)

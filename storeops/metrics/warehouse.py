@@ -133,6 +133,17 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "products": ("product_id",),
 }
 
+# A full rebuild reads only these columns of the lines and completes them from the orders and
+# products it exports (storeops.metrics.export.Assemble): the database joining every line to
+# its order and SKU and handing over 15 columns per line costs ~7x more. The incremental
+# refresh (a few thousand lines) runs the lines' SQL above; tests hold the two equal.
+LINES_OWN: tuple[str, dict[str, pl.DataType]] = (
+    "SELECT order_id, product_id, quantity, amount_cents FROM order_lines"
+    " WHERE store_id = {sid}",
+    {"order_id": pl.Int64, "product_id": pl.Int64, "quantity": pl.Int64,
+     "amount_cents": pl.Int64},
+)
+
 
 @dataclass(frozen=True)
 class Snapshot:
