@@ -9,7 +9,8 @@ Generated once under ``bench/.data/warehouse/`` and reused.
 Timed, medians of ``--runs``:
 
 * **full rebuild**: ``refresh(force=True)``, the whole store exported from SQLite as Arrow
-  (ADBC) into a new Parquet base;
+  (ADBC, two child processes; the lines' own columns joined to their orders and SKUs in
+  Polars) into a new Parquet base, with the children's peak memory;
 * **first KPI query after a day of orders**: one more day of orders (a copy of a busy day,
   stamped with the new ``data_version`` as importers do) is written, then the 30-day
   ``kpi_summary`` that must notice it, refresh incrementally and answer;
@@ -291,8 +292,12 @@ def main() -> int:
 
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     full, snap, full_cpu = _median(lambda: refresh(URL, 1, force=True), args.runs)
+    from storeops.metrics import export
+
     print(f"full rebuild (ADBC → Arrow → Parquet):       median {full:6.2f} s"
           f" (CPU {full_cpu:.1f} s)  {snap.rows}")
+    print(f"  export children's peak RSS (last run): {export.last_child_peaks} MB;"
+          f" load average now {os.getloadavg()[0]:.1f}")
 
     template = date.fromisoformat(meta["busy_day"])
     service.kpi_summary(URL, 1, last - timedelta(days=29), last)  # views open, process warm
