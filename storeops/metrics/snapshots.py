@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import json
 import logging
 import os
 import shutil
@@ -47,7 +46,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -59,9 +57,22 @@ from sqlalchemy.engine import make_url
 from storeops.common.timeutil import utcnow
 from storeops.db.engine import get_engine
 from storeops.metrics import export
+from storeops.metrics.manifest import (  # noqa: F401 - re-exported: the snapshot's files
+    CHANGED_ORDERS,
+    KEYED,
+    LAYOUT,
+    MANIFEST,
+    Keyed,
+    current,
+    folders,
+    read_manifest,
+    to_snapshot,
+    usable,
+    view_sql,
+    write_manifest,
+)
 from storeops.metrics.warehouse import (
     LINES_OWN,
-    MANIFEST,
     SCHEMA_VERSION,
     SORT_KEYS,
     TABLES,
@@ -72,7 +83,6 @@ from storeops.metrics.warehouse import (
 
 log = logging.getLogger(__name__)
 
-LAYOUT = 2  # of the folders and manifest (base + delta); a manifest of another is rebuilt
 KEEP_SNAPSHOTS = 3  # folders of the current manifest and of the two before it stay on disk
 COMPACT_SOFT = 0.05  # delta rows / base rows: build a new base in the background
 COMPACT_HARD = 0.25  # ...: rebuild before answering (the delta has grown too big to re-merge)
@@ -82,32 +92,6 @@ ROW_GROUP = 100_000
 # Relative sizes of the tables when no earlier snapshot tells (balances a full export).
 EXPECTED_SHARE = {"lines": 100, "traffic": 80, "orders": 10, "refunds": 2}
 
-CHANGED_ORDERS = "SELECT id FROM orders WHERE store_id = {sid} AND row_version > {since}"
-
-
-@dataclass(frozen=True)
-class Keyed:
-    """A big table refreshed by key: which rows changed, and the key that replaces base rows."""
-
-    key: str  # column of the exported table
-    changed: str  # SQL condition on the exported row ``t`` (``{sid}``, ``{since}``)
-
-
-KEYED: dict[str, Keyed] = {
-    "orders": Keyed("order_id", f"t.order_id IN ({CHANGED_ORDERS})"),
-    # All lines of a changed order: an order's lines are replaced as a whole.
-    "lines": Keyed("order_id", f"t.order_id IN ({CHANGED_ORDERS})"),
-    # Refund rows carry their order's columns (source), so they follow their order too.
-    "refunds": Keyed("refund_id", (
-        "t.refund_id IN (SELECT id FROM refunds WHERE store_id = {sid} AND row_version > {since})"
-        f" OR t.order_id IN ({CHANGED_ORDERS})"
-    )),
-    # Traffic has no id in the export: a day with any changed row is exported again whole.
-    "traffic": Keyed("day", (
-        "t.day IN (SELECT day FROM traffic_daily WHERE store_id = {sid}"
-        " AND row_version > {since})"
-    )),
-}
 # Small tables, exported whole on every refresh (a few thousand rows at most).
 WHOLE = tuple(name for name in TABLES if name not in KEYED)
 # Lines carry these columns of their SKU: a change in them re-exports the SKU's orders.
@@ -117,44 +101,6 @@ COUNTED = {"orders": "orders", "refunds": "refunds"}
 
 
 # --- manifest and folders ------------------------------------------------------------------
-
-def read_manifest(sdir: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((sdir / MANIFEST).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
-def write_manifest(sdir: Path, manifest: dict[str, Any]) -> None:
-    """Replace the manifest atomically (also used by the benchmarks' generators)."""
-    tmp = sdir / f".{MANIFEST}.{uuid.uuid4().hex[:8]}"
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, sdir / MANIFEST)
-
-
-def _folders(manifest: dict[str, Any]) -> list[str]:
-    return [name for name in (manifest.get("snapshot"), manifest.get("delta")) if name]
-
-
-def _usable(manifest: dict[str, Any] | None, sdir: Path) -> bool:
-    return (
-        manifest is not None
-        and manifest.get("schema_version") == SCHEMA_VERSION
-        and manifest.get("layout") == LAYOUT
-        and bool(manifest.get("snapshot"))
-        and all((sdir / name).is_dir() for name in _folders(manifest))
-    )
-
-
-def to_snapshot(store_id: int, sdir: Path, manifest: dict[str, Any]) -> Snapshot:
-    delta = manifest.get("delta")
-    version = int(manifest["data_version"])
-    return Snapshot(
-        store_id, sdir / manifest["snapshot"], version, dict(manifest.get("rows", {})),
-        delta=sdir / delta if delta else None,
-        base_version=int(manifest.get("base_version", version)),
-    )
-
 
 @contextmanager
 def build_lock(sdir: Path) -> Iterator[None]:
@@ -185,11 +131,11 @@ def _new_folder(sdir: Path, prefix: str, version: int) -> Iterator[tuple[Path, P
 def _publish(sdir: Path, old: dict[str, Any] | None, manifest: dict[str, Any]) -> None:
     history = []
     if old is not None:
-        history = [_folders(old), *old.get("previous", [])][: KEEP_SNAPSHOTS - 1]
+        history = [folders(old), *old.get("previous", [])][: KEEP_SNAPSHOTS - 1]
     manifest["previous"] = history
     manifest["built_at"] = utcnow().isoformat()
     write_manifest(sdir, manifest)
-    keep = {name for names in [_folders(manifest), *history] for name in names}
+    keep = {name for names in [folders(manifest), *history] for name in names}
     for path in sdir.iterdir():
         stale = path.name.startswith((".tmp-", "snap-", "delta-")) and path.name not in keep
         if stale and path.is_dir():  # .tmp-: left by a builder that died; we hold the lock
@@ -412,23 +358,6 @@ def _check(db_url: str, store_id: int, rows: dict[str, int], base_rows: dict[str
                 raise _NeedsFull(f"{name}: {rows[name]} rows in the snapshot, {count} stored")
 
 
-def view_sql(name: str, base: Path, delta: Path | None) -> str:
-    """The DuckDB query a table's view runs: base rows not replaced, plus the delta's rows."""
-    def scan(folder: Path, file: str) -> str:
-        return "read_parquet('" + str(folder / file).replace("'", "''") + "')"
-
-    if delta is None:
-        return f"SELECT * FROM {scan(base, f'{name}.parquet')}"
-    if name not in KEYED:
-        return f"SELECT * FROM {scan(delta, f'{name}.parquet')}"
-    key = KEYED[name].key
-    return (
-        f"SELECT * FROM {scan(base, f'{name}.parquet')}"
-        f" WHERE {key} NOT IN (SELECT {key} FROM {scan(delta, f'{name}.keys.parquet')})"
-        f" UNION ALL BY NAME SELECT * FROM {scan(delta, f'{name}.parquet')}"
-    )
-
-
 # --- the refresh ---------------------------------------------------------------------------
 
 _compacting: set[Path] = set()
@@ -442,15 +371,14 @@ def refresh(db_url: str, store_id: int, force: bool = False) -> Snapshot:
     """
     version, _ = store_facts(db_url, store_id)
     sdir = store_dir(db_url, store_id)
-    manifest = read_manifest(sdir)
-    if not force and _usable(manifest, sdir) and manifest["data_version"] == version:  # type: ignore[index]
-        return to_snapshot(store_id, sdir, manifest)  # type: ignore[arg-type]
+    if not force and (snap := current(sdir, store_id, version)) is not None:
+        return snap
     with build_lock(sdir):
         manifest = read_manifest(sdir)
-        usable = _usable(manifest, sdir)
-        if not force and usable and manifest["data_version"] == version:  # type: ignore[index]
+        fresh = usable(manifest, sdir)
+        if not force and fresh and manifest["data_version"] == version:  # type: ignore[index]
             return to_snapshot(store_id, sdir, manifest)  # type: ignore[arg-type]
-        manifest = _update(db_url, store_id, sdir, version, manifest if usable else None,
+        manifest = _update(db_url, store_id, sdir, version, manifest if fresh else None,
                            force)
     if delta_share(manifest) > COMPACT_SOFT:
         _compact_later(db_url, store_id)
@@ -474,11 +402,11 @@ def compact(db_url: str, store_id: int) -> Snapshot:
     sdir = store_dir(db_url, store_id)
     with build_lock(sdir):
         old = read_manifest(sdir)
-        usable = _usable(old, sdir)
-        if usable and old.get("delta") is None and old["data_version"] == version:  # type: ignore[union-attr,index]
+        old_usable = usable(old, sdir)
+        if old_usable and old.get("delta") is None and old["data_version"] == version:  # type: ignore[union-attr,index]
             manifest = old
         else:
-            manifest = build_full(db_url, store_id, sdir, version, old if usable else None)
+            manifest = build_full(db_url, store_id, sdir, version, old if old_usable else None)
     return to_snapshot(store_id, sdir, manifest)  # type: ignore[arg-type]
 
 

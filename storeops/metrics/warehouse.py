@@ -32,17 +32,16 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from sqlalchemy import select
 
 from storeops.catalog.stores import StoreError
 from storeops.config import warehouse_dir
 from storeops.db.engine import get_engine
 from storeops.db.models import Store
-from storeops.metrics.periods import calendar_rows, period_label
 
 if TYPE_CHECKING:
     import duckdb
+    import polars as pl  # noqa: F401 - the annotations of _export_specs
 
 # Bump when the exported tables or their columns change: old snapshots are then rebuilt.
 SCHEMA_VERSION = 4  # 4: lines and orders carry deal_date (storeops.metrics.deal_days)
@@ -57,75 +56,108 @@ CALENDAR_FROM, CALENDAR_TO = date(2000, 1, 1), date(2040, 12, 31)
 # through every driver alike and sorts as time. The export adds to lines and orders the
 # store-local day each order counts as a deal on (``deal_date``, storeops.metrics.deal_days),
 # so that no query converts times.
-TABLES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
-    "lines": (
-        "SELECT l.order_id, l.product_id, l.quantity, l.amount_cents, o.placed_date, o.status,"
-        " o.customer_id, o.source, o.platform_order_id, o.freight_cents,"
-        " CASE WHEN o.paid_at IS NULL THEN 0 ELSE 1 END AS paid,"
-        " CAST(o.paid_at AS VARCHAR) AS paid_at, CAST(o.cancelled_at AS VARCHAR) AS cancelled_at,"
-        " CASE WHEN o.cod THEN 1 ELSE 0 END AS cod,"
-        # the SKU's status now: sell-through counts SKUs on sale that sold
-        " CASE WHEN p.status = 'on_sale' THEN 1 ELSE 0 END AS on_sale"
-        " FROM order_lines l JOIN orders o ON o.id = l.order_id"
-        " JOIN products p ON p.id = l.product_id"
-        " WHERE l.store_id = {sid}",
-        {
-            "order_id": pl.Int64, "product_id": pl.Int64, "quantity": pl.Int64,
-            "amount_cents": pl.Int64, "placed_date": pl.Date, "status": pl.String,
-            "customer_id": pl.Int64, "source": pl.String, "platform_order_id": pl.String,
-            "freight_cents": pl.Int64, "paid": pl.Int8, "on_sale": pl.Int8,
-            "paid_at": pl.String, "cancelled_at": pl.String, "cod": pl.Int8,
-        },
-    ),
-    "orders": (
-        "SELECT id AS order_id, platform_order_id, placed_date, status, customer_id, source,"
-        " freight_cents, CASE WHEN paid_at IS NULL THEN 0 ELSE 1 END AS paid,"
-        " CAST(paid_at AS VARCHAR) AS paid_at, CAST(cancelled_at AS VARCHAR) AS cancelled_at,"
-        " CASE WHEN cod THEN 1 ELSE 0 END AS cod"
-        " FROM orders WHERE store_id = {sid}",
-        {
-            "order_id": pl.Int64, "platform_order_id": pl.String, "placed_date": pl.Date,
-            "status": pl.String, "customer_id": pl.Int64, "source": pl.String,
-            "freight_cents": pl.Int64, "paid": pl.Int8, "paid_at": pl.String,
-            "cancelled_at": pl.String, "cod": pl.Int8,
-        },
-    ),
-    "refunds": (
-        "SELECT r.refund_date, r.amount_cents, r.product_id, r.order_id, o.source,"
-        " r.id AS refund_id"  # the key an incremental refresh replaces refund rows by
-        " FROM refunds r LEFT JOIN orders o ON o.id = r.order_id"
-        " WHERE r.store_id = {sid}",
-        {
-            "refund_date": pl.Date, "amount_cents": pl.Int64, "product_id": pl.Int64,
-            "order_id": pl.Int64, "source": pl.String, "refund_id": pl.Int64,
-        },
-    ),
-    "traffic": (
-        "SELECT day, product_id, source, uv, pv, exposure, clicks, cart_users, bounce_visits"
-        " FROM traffic_daily WHERE store_id = {sid}",
-        {
-            "day": pl.Date, "product_id": pl.Int64, "source": pl.String, "uv": pl.Int64,
-            "pv": pl.Int64, "exposure": pl.Int64, "clicks": pl.Int64,
-            "cart_users": pl.Int64, "bounce_visits": pl.Int64,
-        },
-    ),
-    "ads": (
-        "SELECT day, campaign, spend_cents, attributed_gmv_cents"
-        " FROM ad_spend_daily WHERE store_id = {sid}",
-        {
-            "day": pl.Date, "campaign": pl.String, "spend_cents": pl.Int64,
-            "attributed_gmv_cents": pl.Int64,
-        },
-    ),
-    "products": (
-        "SELECT id AS product_id, platform_sku_id, title, category, status"
-        " FROM products WHERE store_id = {sid}",
-        {
-            "product_id": pl.Int64, "platform_sku_id": pl.String, "title": pl.String,
-            "category": pl.String, "status": pl.String,
-        },
-    ),
-}
+# The logical tables, in export order; their export SQL and Polars schemas are ``TABLES``.
+TABLE_NAMES = ("lines", "orders", "refunds", "traffic", "ads", "products")
+
+
+def _export_specs() -> dict[str, Any]:
+    """``TABLES`` and ``LINES_OWN``, made on first use (module ``__getattr__``): their column
+    types are Polars types, and a query on a current snapshot must not import Polars (a
+    command's start-up time). Only building a snapshot needs them."""
+    import polars as pl
+
+    tables: dict[str, tuple[str, dict[str, pl.DataType]]] = {
+        "lines": (
+            "SELECT l.order_id, l.product_id, l.quantity, l.amount_cents, o.placed_date, o.status,"
+            " o.customer_id, o.source, o.platform_order_id, o.freight_cents,"
+            " CASE WHEN o.paid_at IS NULL THEN 0 ELSE 1 END AS paid,"
+            " CAST(o.paid_at AS VARCHAR) AS paid_at,"
+            " CAST(o.cancelled_at AS VARCHAR) AS cancelled_at,"
+            " CASE WHEN o.cod THEN 1 ELSE 0 END AS cod,"
+            # the SKU's status now: sell-through counts SKUs on sale that sold
+            " CASE WHEN p.status = 'on_sale' THEN 1 ELSE 0 END AS on_sale"
+            " FROM order_lines l JOIN orders o ON o.id = l.order_id"
+            " JOIN products p ON p.id = l.product_id"
+            " WHERE l.store_id = {sid}",
+            {
+                "order_id": pl.Int64, "product_id": pl.Int64, "quantity": pl.Int64,
+                "amount_cents": pl.Int64, "placed_date": pl.Date, "status": pl.String,
+                "customer_id": pl.Int64, "source": pl.String, "platform_order_id": pl.String,
+                "freight_cents": pl.Int64, "paid": pl.Int8, "on_sale": pl.Int8,
+                "paid_at": pl.String, "cancelled_at": pl.String, "cod": pl.Int8,
+            },
+        ),
+        "orders": (
+            "SELECT id AS order_id, platform_order_id, placed_date, status, customer_id, source,"
+            " freight_cents, CASE WHEN paid_at IS NULL THEN 0 ELSE 1 END AS paid,"
+            " CAST(paid_at AS VARCHAR) AS paid_at, CAST(cancelled_at AS VARCHAR) AS cancelled_at,"
+            " CASE WHEN cod THEN 1 ELSE 0 END AS cod"
+            " FROM orders WHERE store_id = {sid}",
+            {
+                "order_id": pl.Int64, "platform_order_id": pl.String, "placed_date": pl.Date,
+                "status": pl.String, "customer_id": pl.Int64, "source": pl.String,
+                "freight_cents": pl.Int64, "paid": pl.Int8, "paid_at": pl.String,
+                "cancelled_at": pl.String, "cod": pl.Int8,
+            },
+        ),
+        "refunds": (
+            "SELECT r.refund_date, r.amount_cents, r.product_id, r.order_id, o.source,"
+            " r.id AS refund_id"  # the key an incremental refresh replaces refund rows by
+            " FROM refunds r LEFT JOIN orders o ON o.id = r.order_id"
+            " WHERE r.store_id = {sid}",
+            {
+                "refund_date": pl.Date, "amount_cents": pl.Int64, "product_id": pl.Int64,
+                "order_id": pl.Int64, "source": pl.String, "refund_id": pl.Int64,
+            },
+        ),
+        "traffic": (
+            "SELECT day, product_id, source, uv, pv, exposure, clicks, cart_users, bounce_visits"
+            " FROM traffic_daily WHERE store_id = {sid}",
+            {
+                "day": pl.Date, "product_id": pl.Int64, "source": pl.String, "uv": pl.Int64,
+                "pv": pl.Int64, "exposure": pl.Int64, "clicks": pl.Int64,
+                "cart_users": pl.Int64, "bounce_visits": pl.Int64,
+            },
+        ),
+        "ads": (
+            "SELECT day, campaign, spend_cents, attributed_gmv_cents"
+            " FROM ad_spend_daily WHERE store_id = {sid}",
+            {
+                "day": pl.Date, "campaign": pl.String, "spend_cents": pl.Int64,
+                "attributed_gmv_cents": pl.Int64,
+            },
+        ),
+        "products": (
+            "SELECT id AS product_id, platform_sku_id, title, category, status"
+            " FROM products WHERE store_id = {sid}",
+            {
+                "product_id": pl.Int64, "platform_sku_id": pl.String, "title": pl.String,
+                "category": pl.String, "status": pl.String,
+            },
+        ),
+    }
+
+    # A full rebuild reads only these columns of the lines and completes them from the orders and
+    # products it exports (storeops.metrics.export.Assemble): the database joining every line to
+    # its order and SKU and handing over 15 columns per line costs ~7x more. The incremental
+    # refresh (a few thousand lines) runs the lines' SQL above; tests hold the two equal.
+    lines_own: tuple[str, dict[str, pl.DataType]] = (
+        "SELECT order_id, product_id, quantity, amount_cents FROM order_lines"
+        " WHERE store_id = {sid}",
+        {"order_id": pl.Int64, "product_id": pl.Int64, "quantity": pl.Int64,
+         "amount_cents": pl.Int64},
+    )
+    assert tuple(tables) == TABLE_NAMES
+    return {"TABLES": tables, "LINES_OWN": lines_own}
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("TABLES", "LINES_OWN"):
+        specs = _export_specs()
+        globals().update(specs)
+        return specs[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 SORT_KEYS: dict[str, tuple[str, ...]] = {
     "lines": ("placed_date", "order_id"), "orders": ("placed_date", "order_id"),
@@ -133,16 +165,6 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "products": ("product_id",),
 }
 
-# A full rebuild reads only these columns of the lines and completes them from the orders and
-# products it exports (storeops.metrics.export.Assemble): the database joining every line to
-# its order and SKU and handing over 15 columns per line costs ~7x more. The incremental
-# refresh (a few thousand lines) runs the lines' SQL above; tests hold the two equal.
-LINES_OWN: tuple[str, dict[str, pl.DataType]] = (
-    "SELECT order_id, product_id, quantity, amount_cents FROM order_lines"
-    " WHERE store_id = {sid}",
-    {"order_id": pl.Int64, "product_id": pl.Int64, "quantity": pl.Int64,
-     "amount_cents": pl.Int64},
-)
 
 
 @dataclass(frozen=True)
@@ -172,6 +194,13 @@ def store_facts(db_url: str, store_id: int) -> tuple[int, str]:
 
 def refresh(db_url: str, store_id: int, force: bool = False) -> Snapshot:
     """The store's current snapshot, refreshed first if its data changed (or ``force``)."""
+    from storeops.metrics import manifest
+
+    if not force:
+        version, _ = store_facts(db_url, store_id)
+        snap = manifest.current(store_dir(db_url, store_id), store_id, version)
+        if snap is not None:  # the common case: nothing to build, nothing heavy imported
+            return snap
     from storeops.metrics import snapshots
 
     return snapshots.refresh(db_url, store_id, force)
@@ -242,16 +271,15 @@ def ensure_calendar(first: date, last: date) -> None:
             return
         lo = min(first, span[0] if span else CALENDAR_FROM)
         hi = max(last, span[1] if span else CALENDAR_TO)
-        rows = calendar_rows(lo, hi, "day")
-        frame = pl.DataFrame({
-            "day": [d for d, _ in rows],
-            "day_label": [lab for _, lab in rows],
-            "week_label": [period_label(d, "week") for d, _ in rows],
-            "month_label": [period_label(d, "month") for d, _ in rows],
-        })
-        con.register("calendar_frame", frame.to_arrow())
-        con.execute(f"CREATE OR REPLACE TABLE {CALENDAR} AS SELECT * FROM calendar_frame")
-        con.unregister("calendar_frame")
+        # Labels as storeops.metrics.periods.period_label writes them (a test holds the two
+        # equal); DuckDB-specific SQL, like the views, confined to setting the engine up.
+        con.execute(
+            f"CREATE OR REPLACE TABLE {CALENDAR} AS SELECT CAST(d AS DATE) AS day,"
+            " strftime(d, '%Y-%m-%d') AS day_label, strftime(d, '%G-W%V') AS week_label,"
+            " strftime(d, '%Y-%m') AS month_label"
+            " FROM generate_series(CAST(? AS DATE), CAST(? AS DATE), INTERVAL 1 DAY) AS g(d)",
+            [lo, hi],
+        )
         _calendar_span = (lo, hi)
 
 
@@ -273,7 +301,7 @@ def open_path(path: Path, snapshot: Snapshot | None = None) -> Warehouse:
     Each published snapshot gets views of its own names: a query already planned on the
     previous views keeps reading them (and their files, kept for a while) undisturbed.
     """
-    from storeops.metrics.snapshots import view_sql
+    from storeops.metrics.manifest import view_sql
 
     global _generation
     path = path.resolve()
@@ -290,7 +318,7 @@ def open_path(path: Path, snapshot: Snapshot | None = None) -> Warehouse:
             return Warehouse(snap, known[1])
         _generation += 1
         names: dict[str, str] = {}
-        for name in TABLES:
+        for name in TABLE_NAMES:
             view = f"w{_generation}_{name}"
             con.execute(f"CREATE VIEW {view} AS {view_sql(name, path, delta)}")
             names[name] = view
