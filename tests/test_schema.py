@@ -66,3 +66,17 @@ def test_head_revision_agrees_with_alembic():
 
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert head_revision() == script.get_current_head()
+
+
+def test_processes_creating_one_database_at_once_all_succeed(empty_db_url):
+    # Imports (or workers) started together on a fresh database all upgrade it.
+    import subprocess
+    import sys
+
+    url = empty_db_url
+    code = f"from storeops.db.migrate import ensure_schema; ensure_schema({url!r})"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    errors = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    assert current_revision(url) == head_revision()

@@ -6,13 +6,17 @@ the schema first, and importing Alembic costs more than the check (a command's s
 
 from __future__ import annotations
 
+import fcntl
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 
+from storeops.config import sqlite_path
 from storeops.db.engine import get_engine
 
 if TYPE_CHECKING:
@@ -20,6 +24,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"
+_LOCK_KEY = 0x5709E0A5  # the advisory lock PostgreSQL upgraders take ("storeops")
 _REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]?([\w]*)['\"]?", re.M)
 
 
@@ -32,13 +37,35 @@ def alembic_config(db_url: str) -> Config:
     return cfg
 
 
+@contextmanager
+def _one_upgrader(db_url: str) -> Iterator[None]:
+    """Let one process at a time upgrade a SQLite file (two imports or workers started on a
+    fresh database): SQLite's driver commits each DDL statement by itself, so without this a
+    second upgrader trips over the first one's half-made schema. ``flock`` on the database
+    file is independent of SQLite's own (``fcntl``) locks; no extra file is left behind."""
+    path = sqlite_path(db_url)
+    if path is None or not path.parent.is_dir():
+        yield
+        return
+    with open(path, "ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upgrade(db_url: str) -> str:
     """Bring the schema to head; returns the revision it is at."""
     from alembic import command
 
     cfg = alembic_config(db_url)
     engine = get_engine(db_url)
-    with engine.begin() as conn:
+    with _one_upgrader(db_url), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # PostgreSQL's DDL is transactional: a second upgrader waits here for the first
+            # to commit, then finds the schema at head and does nothing.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return head_revision()
