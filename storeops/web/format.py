@@ -10,8 +10,9 @@ from storeops.metrics.definitions import METRICS
 DASH = "—"
 # Rates are fractions shown as percentages; ROAS is a plain ratio ("3.25"), not a share.
 PLAIN_RATIOS = frozenset({"roas"})
-# An increase of these is bad news: their change is coloured as a loss.
-LOWER_IS_BETTER = frozenset({"refund_amount", "refund_rate", "bounce_rate", "ad_spend"})
+# Chinese convention (京东商智 too): a rise is red, a fall is green, whatever the metric: a
+# higher refund rate is still "up", red. The arrow says the same for colour-blind readers.
+RISE, FALL, FLAT = "rise", "fall", "flat"
 
 
 def money(value: Decimal | int | float | None, currency: str = "CNY") -> str:
@@ -45,12 +46,19 @@ def metric_value(key: str, value: object, currency: str = "CNY") -> str:
     return count(value)  # type: ignore[arg-type]
 
 
+def change_class(change: float | None) -> str:
+    """The css class of a change by its direction only: ``rise`` (red), ``fall`` (green)."""
+    if not change:
+        return FLAT
+    return RISE if change > 0 else FALL
+
+
 def change_badge(key: str, change: float | None) -> tuple[str, str]:
-    """(text, css class) for a relative change: ``▲ 12.3%`` coloured good or bad."""
+    """(text, css class) for a relative change: ``▲ 12.3%`` red, ``▼ 4.0%`` green, by
+    direction for every metric (``key`` kept for callers; it no longer changes the colour)."""
     if change is None:
-        return DASH, "flat"
+        return DASH, FLAT
     if change == 0:
-        return "0.0%", "flat"
+        return "0.0%", FLAT
     arrow = "▲" if change > 0 else "▼"
-    good = (change > 0) != (key in LOWER_IS_BETTER)
-    return f"{arrow} {abs(change) * 100:.1f}%", "good" if good else "bad"
+    return f"{arrow} {abs(change) * 100:.1f}%", change_class(change)
