@@ -298,6 +298,9 @@ def main() -> int:
           f" (CPU {full_cpu:.1f} s)  {snap.rows}")
     print(f"  export children's peak RSS (last run): {export.last_child_peaks} MB;"
           f" load average now {os.getloadavg()[0]:.1f}")
+    print("  export children (last run): " + "; ".join(
+        f"{began:.2f}–{done:.2f} s (CPU {cpu:.2f} s)" for began, done, cpu in
+        export.last_child_times))
 
     template = date.fromisoformat(meta["busy_day"])
     service.kpi_summary(URL, 1, last - timedelta(days=29), last)  # views open, process warm
