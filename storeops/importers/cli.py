@@ -22,6 +22,13 @@ FormatOption = Annotated[
     str | None, typer.Option("--format", help="Known export layout: jd (JD order export).")
 ]
 
+CompleteOption = Annotated[
+    bool,
+    typer.Option("--complete", help="The file holds every line of each order in it: a "
+                 "changed order is replaced whole (by default lines are matched and stored "
+                 "lines the file does not mention are kept)."),
+]
+
 import_app = typer.Typer(help="Import JD exports or any CSV/XLSX file.", no_args_is_help=True)
 
 
@@ -31,7 +38,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _run(kind: str, file: Path, db: str | None, store: str | None, as_json: bool,
-         fmt: str | None = None, mapping: Path | None = None) -> None:
+         fmt: str | None = None, mapping: Path | None = None, complete: bool = False) -> None:
     from storeops.config import resolve_db_url
     from storeops.db.migrate import ensure_schema
     from storeops.importers.service import import_file
@@ -40,7 +47,8 @@ def _run(kind: str, file: Path, db: str | None, store: str | None, as_json: bool
     ensure_schema(url)
     console = Console(stderr=True)
     if as_json or not console.is_terminal:
-        summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store)
+        summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store,
+                              complete=complete)
     else:
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as bar:
@@ -50,7 +58,7 @@ def _run(kind: str, file: Path, db: str | None, store: str | None, as_json: bool
                 bar.update(task, completed=fraction, description=f"{file.name}: {stage}")
 
             summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store,
-                                  progress=step)
+                                  progress=step, complete=complete)
     data = summary.to_dict()
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False))
@@ -83,6 +91,9 @@ def _print_summary(data: dict) -> None:
             else ("created", "updated", "products_created"))
     for key in keys:
         table.add_row(t(f"cli_import.{key}"), str(data[key]))
+    if data.get("orders_partial"):
+        table.add_row(t("cli_import.orders_partial"), str(data["orders_partial"]))
+        table.add_row(f"  {t('cli_import.lines_kept')}", str(data["lines_kept"]))
     console = Console()
     console.print(title, soft_wrap=True, highlight=False)  # a table title would wrap
     console.print(table)
@@ -95,9 +106,10 @@ def _print_summary(data: dict) -> None:
 def import_orders(
     file: FileArg, fmt: FormatOption = None, mapping: MappingOption = None,
     store: StoreOption = None, db: DbOption = None, as_json: JsonOption = False,
+    complete: CompleteOption = False,
 ) -> None:
     """Import orders: the JD order export (--format jd) or any file through --mapping."""
-    _run("orders", file, db, store, as_json, fmt=fmt, mapping=mapping)
+    _run("orders", file, db, store, as_json, fmt=fmt, mapping=mapping, complete=complete)
 
 
 @import_app.command("products")

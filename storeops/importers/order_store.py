@@ -1,6 +1,9 @@
 """Writing checked orders, lines and refunds of one store (bulk, inside the caller's
-transaction). Orders already stored with the same content hash are left alone; changed ones
-are replaced as a whole (same row id, new lines, the import's ``row_version``).
+transaction). Orders already stored with the same content hash are left alone. A changed
+order is replaced as a whole (same row id, new lines, the import's ``row_version``) only when
+the source is authoritative for whole orders (``complete``: a file the user marks complete,
+the connector); otherwise its lines are matched and updated, and stored lines the file does
+not mention are kept (an export cut at a row limit or a date boundary loses nothing).
 
 An import writes its file in groups of orders (``OrderWriter.write``), each group holding
 every line of its orders, so that memory does not grow with the file.
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from storeops.db.bulk import bulk_insert_frame
 from storeops.db.models import Customer, Order, OrderLine, Product, Refund
+from storeops.orders.grouping import content_hash
 
 CHUNK = 900  # ids per IN (...) list: under any SQLite's parameter limit
 UTC_TYPE = pl.Datetime("us", "UTC")
@@ -47,6 +51,8 @@ class OrderWriteResult:
     orders_updated: int = 0
     orders_unchanged: int = 0
     rows_unchanged: int = 0  # lines (file rows) of unchanged orders and known refunds
+    orders_partial: int = 0  # stored orders of which the file held only some lines
+    lines_kept: int = 0  # stored lines of those orders that the file did not mention
     refunds: int = 0
     products_created: int = 0
     customers_created: int = 0
@@ -153,8 +159,9 @@ class OrderWriter:
     """
 
     def __init__(self, session: Session, store_id: int, batch_id: int, now: datetime,
-                 version: int, result: OrderWriteResult) -> None:
+                 version: int, result: OrderWriteResult, complete: bool = False) -> None:
         self.session, self.conn = session, session.connection()
+        self.complete = complete
         self.store_id, self.batch_id, self.now, self.version = store_id, batch_id, now, version
         self.result = result
         conn, sid = self.conn, store_id
@@ -216,6 +223,14 @@ class OrderWriter:
         result.orders_unchanged += same.height
         result.rows_unchanged += lines.join(same.select("order_id"), on="order_id",
                                             how="semi").height
+        if not self.complete and changed.height:
+            changed, merged_lines, same_merged = self._merge(changed, lines)
+            result.orders_unchanged += same_merged.height
+            result.rows_unchanged += lines.join(same_merged.select("order_id"), on="order_id",
+                                                how="semi").height
+            lines = pl.concat([lines.join(changed.select("order_id"), on="order_id",
+                                          how="anti").select(merged_lines.columns),
+                               merged_lines], how="vertical_relaxed")
         ids = changed.select("order_id", "db_id")
         if new.height:
             before = conn.execute(select(func.max(Order.id))).scalar() or 0
@@ -250,6 +265,75 @@ class OrderWriter:
                 pl.col("db_id").alias("order_id"), pl.lit(self.store_id).alias("store_id"),
                 "line_no", "product_id", "quantity", "unit_price_e4", "amount_cents",
             ))
+
+    def _merge(self, changed: pl.DataFrame, lines: pl.DataFrame
+               ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """Stored orders that the file changes, when the file is not authoritative for whole
+        orders: the file's lines are matched to the stored ones (same product, its n-th line
+        in the order), matched lines take the file's values, lines only in the file are added
+        after the stored ones, stored lines only in the database are kept. Returns (orders
+        that still change, with their recomputed totals and hash; their merged lines; orders
+        whose merged content is what is stored)."""
+        key = ["db_id", "product_id", "occ"]
+        line_cols = ["quantity", "unit_price_e4", "amount_cents"]
+        stored = _where_in(self.conn, lambda batch: select(
+            OrderLine.order_id, OrderLine.line_no, OrderLine.product_id, OrderLine.quantity,
+            OrderLine.unit_price_e4, OrderLine.amount_cents).where(
+            OrderLine.order_id.in_(batch)), changed.get_column("db_id").to_list(),
+            {"db_id": pl.Int64, "line_no": pl.Int64, "product_id": pl.Int64,
+             "quantity": pl.Int64, "unit_price_e4": pl.Int64, "amount_cents": pl.Int64})
+        old_freight = _where_in(self.conn, lambda batch: select(
+            Order.id, Order.freight_cents).where(Order.id.in_(batch)),
+            changed.get_column("db_id").to_list(),
+            {"db_id": pl.Int64, "old_freight": pl.Int64})
+        occ = (pl.int_range(pl.len()).over(["db_id", "product_id"])).cast(pl.Int64).alias("occ")
+        stored = stored.sort("db_id", "line_no").with_columns(occ)
+        mine = lines.join(changed.select("order_id", "db_id"), on="order_id", how="inner")
+        mine = mine.sort("db_id", "line_no").select(
+            "db_id", "product_id", pl.col("line_no").alias("file_line_no"),
+            *[pl.col(c).cast(pl.Int64).alias(f"file_{c}") for c in line_cols]).with_columns(occ)
+        both = stored.join(mine, on=key, how="full", coalesce=True)
+        in_file = pl.col("file_line_no").is_not_null()
+        last = pl.col("line_no").max().over("db_id").fill_null(0)
+        added = pl.when(in_file & pl.col("line_no").is_null()).then(
+            pl.col("file_line_no")).rank("ordinal").over("db_id")
+        both = both.sort("db_id", "line_no", "file_line_no", nulls_last=True).with_columns(
+            pl.coalesce("line_no", last + added).cast(pl.Int64).alias("line_no"),
+            *[pl.coalesce(f"file_{c}", c).alias(c) for c in line_cols],
+            (~in_file).alias("kept"),
+        )
+        kept = both.group_by("db_id").agg(pl.col("kept").sum().alias("kept"),
+                                          pl.col("amount_cents").sum().alias("merged_cents"))
+        skus = self.products.select("product_id", "sku").unique("product_id")
+        ids = changed.select("order_id", "db_id")
+        merged = both.join(ids, on="db_id").join(skus, on="product_id", how="left").select(
+            "order_id", "db_id", "line_no", "sku", "product_id", *line_cols)
+        # Totals: a file that gives the order's amounts (JD) is taken at its word; a file
+        # whose amounts come from its lines is summed over the merged lines, and its freight
+        # kept when the file shows none for the order (its freight line may be cut off).
+        from_lines = pl.col("goods_amount").is_null() & pl.col("settlement_amount").is_null()
+        no_freight = pl.col("freight").is_null() & (pl.col("freight_lines_cents") == 0)
+        orders = changed.join(kept, on="db_id", how="left").join(
+            old_freight, on="db_id", how="left").with_columns(
+            pl.when(from_lines).then(pl.col("merged_cents")).otherwise(
+                pl.col("goods_cents")).alias("goods_cents"),
+            pl.when(from_lines).then(0).otherwise(
+                pl.col("seller_discount_cents")).alias("seller_discount_cents"),
+            pl.when(no_freight).then(pl.col("old_freight")).otherwise(
+                pl.col("freight_cents")).alias("freight_cents"),
+        ).with_columns(
+            pl.when(from_lines).then(pl.coalesce(
+                "paid_amount", pl.col("goods_cents") + pl.col("freight_cents"))).otherwise(
+                pl.col("paid_cents")).alias("paid_cents"),
+        )
+        orders = orders.with_columns(content_hash(orders, merged))
+        partial = orders.filter(pl.col("kept") > 0)
+        self.result.orders_partial += partial.height
+        self.result.lines_kept += int(partial.get_column("kept").sum())
+        same = orders.filter(pl.col("content_hash") == pl.col("old_hash"))
+        still = orders.filter(pl.col("content_hash") != pl.col("old_hash"))
+        merged = merged.join(still.select("order_id"), on="order_id", how="semi")
+        return still.drop("kept", "merged_cents", "old_freight"), merged.drop("db_id"), same
 
     def _refunds(self, refunds: pl.DataFrame) -> None:
         """Insert refund lines not stored yet; known (refund id, line) keys are left alone."""

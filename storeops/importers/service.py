@@ -49,8 +49,12 @@ def import_file(
     write_rejects: bool = True,
     progress: Progress | None = None,
     max_bytes: int | None = None,
+    complete: bool = False,
 ) -> ImportSummary:
     """Import ``path`` as ``kind`` (orders, products, traffic, ads) into ``db_url``.
+
+    ``complete``: the file holds every line of each order it mentions, so a changed order is
+    replaced whole; otherwise lines are matched and stored lines it omits are kept.
 
     ``max_bytes``: the most a (compressed) file may expand to, for uploads
     (``storeops.config.max_upload_bytes``); a gzip file is refused past 100× its size anyway.
@@ -62,7 +66,7 @@ def import_file(
         raise ImportUsageError(f"unknown import kind {kind!r} (one of: {', '.join(KINDS)})")
     if kind == "orders":
         return _import_orders(db_url, path, name, _order_spec(fmt, mapping), store,
-                              write_rejects, step, max_bytes)
+                              write_rejects, step, max_bytes, complete)
     from storeops.importers.tables import import_table
 
     step("reading", 0.0)
@@ -99,7 +103,7 @@ def file_sha256(path: Path) -> str | None:
 
 def _import_orders(
     db_url: str, path: Path, name: str, spec: OrderSpec, store: str | None,
-    write_rejects: bool, step: Progress, max_bytes: int | None,
+    write_rejects: bool, step: Progress, max_bytes: int | None, complete: bool = False,
 ) -> ImportSummary:
     """Read and check the file chunk by chunk (nothing is written yet), then write it in
     groups of whole orders in one transaction; the rejects file appears once it committed."""
@@ -116,7 +120,7 @@ def _import_orders(
                 # a file taken for UTF-8 that is not UTF-8 further on: read it again as GBK
                 encoding = "gb18030"
                 continue
-            _write_orders(db_url, path, name, spec, store, spill, summary, step)
+            _write_orders(db_url, path, name, spec, store, spill, summary, step, complete)
             written = rejects.finish(path)
             summary.rejects_file = str(written) if written else None
         finally:
@@ -161,7 +165,7 @@ def _read_orders(
 
 def _write_orders(
     db_url: str, path: Path, name: str, spec: OrderSpec, store_name: str | None,
-    spill: Spill, summary: ImportSummary, step: Progress,
+    spill: Spill, summary: ImportSummary, step: Progress, complete: bool = False,
 ) -> None:
     now = utcnow()
     result = OrderWriteResult()
@@ -176,7 +180,7 @@ def _write_orders(
                             file_sha256=file_sha256(path), status="running", started_at=now)
         session.add(batch)
         session.flush()
-        writer = OrderWriter(session, store.id, batch.id, now, version, result)
+        writer = OrderWriter(session, store.id, batch.id, now, version, result, complete)
         total = max(spill.rows, 1)
         done = 0
         # order lines are most of what an import writes: their secondary indexes are built
@@ -194,6 +198,8 @@ def _write_orders(
         summary.orders_created = result.orders_created
         summary.orders_updated = result.orders_updated
         summary.orders_unchanged = result.orders_unchanged
+        summary.orders_partial = result.orders_partial
+        summary.lines_kept = result.lines_kept
         summary.refunds = result.refunds
         summary.products_created = result.products_created
         summary.customers_created = result.customers_created

@@ -35,6 +35,8 @@ class ImportSummary:
     orders_created: int = 0
     orders_updated: int = 0
     orders_unchanged: int = 0
+    orders_partial: int = 0  # stored orders the file held only some lines of
+    lines_kept: int = 0  # their stored lines the file did not mention, kept as they were
     refunds: int = 0  # refund lines written
     created: int = 0  # products/traffic/ads rows inserted
     updated: int = 0  # products/traffic/ads rows changed
@@ -52,7 +54,9 @@ class ImportSummary:
             "unchanged": self.unchanged, "by_reason": dict(self.by_reason),
             "excluded_by_sku": dict(self.excluded_by_sku),
             "orders_created": self.orders_created, "orders_updated": self.orders_updated,
-            "orders_unchanged": self.orders_unchanged, "refunds": self.refunds,
+            "orders_unchanged": self.orders_unchanged,
+            "orders_partial": self.orders_partial, "lines_kept": self.lines_kept,
+            "refunds": self.refunds,
             "created": self.created, "updated": self.updated,
             "products_created": self.products_created,
             "customers_created": self.customers_created,

@@ -1,0 +1,131 @@
+"""A later file that holds only some lines of a stored order never deletes the others
+(issue 10): lines are matched and updated; only a file marked complete replaces orders whole."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storeops.db.engine import unit_of_work
+from storeops.db.models import Order, OrderLine, Store
+from storeops.importers.service import import_file
+from storeops.metrics.service import kpi_summary
+
+ROOT = Path(__file__).resolve().parents[1]
+MAPPING = ROOT / "examples" / "mappings" / "online_retail.yaml"
+SLICE = Path(__file__).parent / "data" / "import" / "online_retail_slice.csv"
+INVOICE = "536551"  # 35 lines in the slice; its first 10 are in the slice's first 2,000 lines
+DAY = date(2010, 12, 1)
+
+
+def _head(tmp_path: Path, lines: int) -> Path:
+    target = tmp_path / f"head{lines}.csv"
+    with SLICE.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as dst:
+        for i, line in enumerate(src):
+            if i >= lines:
+                break
+            dst.write(line)
+    return target
+
+
+def _order_state(db_url: str) -> tuple[tuple, list[tuple]]:
+    with unit_of_work(db_url) as s:
+        order = s.scalar(select(Order).where(Order.platform_order_id == INVOICE))
+        lines = s.execute(select(OrderLine.line_no, OrderLine.product_id, OrderLine.quantity,
+                                 OrderLine.unit_price_e4, OrderLine.amount_cents)
+                          .where(OrderLine.order_id == order.id)
+                          .order_by(OrderLine.line_no)).all()
+        head = (order.id, order.goods_cents, order.freight_cents, order.paid_cents,
+                order.content_hash, order.row_version)
+        return head, [tuple(r) for r in lines]
+
+
+def _day(db_url: str) -> dict:
+    with unit_of_work(db_url) as s:
+        store_id = s.scalar(select(Store.id).where(Store.name == "uk"))
+    return kpi_summary(db_url, store_id, DAY, DAY)
+
+
+def test_first_lines_of_a_file_keep_the_lines_they_omit(db_url: str, tmp_path: Path) -> None:
+    whole = tmp_path / "whole.csv"
+    shutil.copy(SLICE, whole)
+    import_file(db_url, "orders", whole, mapping=MAPPING, store="uk")
+    before, day_before = _order_state(db_url), _day(db_url)
+    assert len(before[1]) == 35
+
+    summary = import_file(db_url, "orders", _head(tmp_path, 2000), mapping=MAPPING,
+                          store="uk")
+    assert _order_state(db_url) == before  # same lines, same totals, same row_version
+    after = _day(db_url)
+    assert (after["gmv"], after["orders"], after["goods_gmv"]) == (
+        day_before["gmv"], day_before["orders"], day_before["goods_gmv"])
+    assert (summary.orders_updated, summary.orders_created) == (0, 0)
+    assert (summary.orders_partial, summary.lines_kept) == (1, 25)
+    with unit_of_work(db_url) as s:
+        assert s.scalar(select(Store.data_version)) == 1  # nothing changed: no new version
+
+    # the same partial file again changes nothing either
+    again = import_file(db_url, "orders", _head(tmp_path, 2000), mapping=MAPPING, store="uk")
+    assert (again.orders_updated, again.orders_partial) == (0, 1)
+    assert _order_state(db_url) == before
+
+
+def test_changed_line_of_a_partial_order_is_updated_and_the_rest_kept(
+    db_url: str, tmp_path: Path,
+) -> None:
+    whole = tmp_path / "whole.csv"
+    shutil.copy(SLICE, whole)
+    import_file(db_url, "orders", whole, mapping=MAPPING, store="uk")
+    (order_id, goods, *_rest, version), lines = _order_state(db_url)
+    text = _head(tmp_path, 2000).read_text(encoding="utf-8").splitlines(keepends=True)
+    # the order's first line: 84970L, quantity 1 at 0.95 → quantity 3
+    first = next(i for i, line in enumerate(text) if line.startswith(f"{INVOICE},84970L,"))
+    text[first] = text[first].replace(",1,2010-12-01", ",3,2010-12-01")
+    changed = tmp_path / "changed.csv"
+    changed.write_text("".join(text), encoding="utf-8")
+    summary = import_file(db_url, "orders", changed, mapping=MAPPING, store="uk")
+    assert (summary.orders_updated, summary.orders_partial, summary.lines_kept) == (1, 1, 25)
+    (new_id, new_goods, *_rest, new_version), new_lines = _order_state(db_url)
+    assert new_id == order_id and new_goods == goods + 190
+    assert new_version > version  # the warehouse sees the change
+    assert len(new_lines) == 35
+    assert new_lines[0][2] == 3 and new_lines[1:] == lines[1:]
+    # other orders of the file were not touched: their row_version stays
+    with unit_of_work(db_url) as s:
+        assert s.scalar(select(Order.row_version).where(
+            Order.platform_order_id == "536365")) == version
+
+
+def test_a_file_marked_complete_replaces_the_order_whole(db_url: str, tmp_path: Path) -> None:
+    whole = tmp_path / "whole.csv"
+    shutil.copy(SLICE, whole)
+    import_file(db_url, "orders", whole, mapping=MAPPING, store="uk")
+    summary = import_file(db_url, "orders", _head(tmp_path, 2000), mapping=MAPPING,
+                          store="uk", complete=True)
+    assert (summary.orders_updated, summary.orders_partial) == (1, 0)
+    assert len(_order_state(db_url)[1]) == 10
+
+
+def test_cli_complete_flag_and_partial_summary(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from storeops.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STOREOPS_LANG", "en")
+    whole = tmp_path / "whole.csv"
+    shutil.copy(SLICE, whole)
+    db = str(tmp_path / "s.db")
+    base = ["import", "orders", "--mapping", str(MAPPING), "--store", "uk", "--db", db]
+    assert CliRunner().invoke(app, [*base, str(whole), "--json"]).exit_code == 0
+    head = _head(tmp_path, 2000)
+    result = CliRunner().invoke(app, [*base, str(head)])
+    assert result.exit_code == 0, result.output
+    assert "orders only partly in the file" in result.output
+    assert "stored lines not in the file, kept" in result.output
+    result = CliRunner().invoke(app, [*base, str(head), "--complete", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"orders_updated": 1' in result.output
