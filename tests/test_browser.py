@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import threading
@@ -98,6 +99,16 @@ def test_login_and_overview_charts_are_drawn(server: str) -> None:
             pie = charts["traffic"]["series"][0]
             assert pie["type"] == "pie" and pie["nonzero"] == 4
             assert page.locator(".funnel-steps li.weakest").count() == 1
+            # Money on the axis in 万 and in the tooltip exact, with ¥ and two decimals.
+            axis, tip = page.evaluate("""() => {
+              const el = document.querySelector('[data-chart=trend]');
+              const chart = echarts.getInstanceByDom(el);
+              chart.dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: 29});
+              return [chart.getOption().yAxis[0].axisLabel.formatter(150000),
+                      el.innerText];
+            }""")
+            assert axis == "¥15.00万"
+            assert "2026-10-31" in tip and re.search(r"¥[\d,]+\.\d\d\b", tip), tip
             page.wait_for_timeout(800)  # let the short entry animation end before the picture
             page.screenshot(path=str(SCREENSHOT), full_page=True)
 

@@ -3,7 +3,11 @@ default period."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -41,3 +45,77 @@ def test_overview_cards_colour_by_direction_with_the_arrow(client: TestClient) -
     rule = re.search(r"\.change\.rise span[^{]*\{([^}]*)\}", css)
     assert rule and "var(--rise)" in rule.group(1)
     assert re.search(r"--rise:\s*#e1251b", css) and re.search(r"--fall:\s*#1a8f4c", css)
+
+
+def test_money_in_wan_and_yi_two_decimals_and_rates_as_percent() -> None:
+    assert fmt.money_compact(9999.99) == "¥9,999.99"  # below 1万: the exact figure
+    assert fmt.money_compact(10000) == "¥1.00万"
+    assert fmt.money_compact("123456.785") == "¥12.35万"  # half up
+    assert fmt.money_compact("123456789.12") == "¥1.23亿"
+    assert fmt.money_compact("-25000") == "-¥2.50万"
+    assert fmt.money_compact(None) == fmt.money_compact("NaN") == "—"
+    assert fmt.money_compact("123456789.12", lang="en") == "¥123.46M"
+    assert fmt.metric_value("gmv", "123456.78") == "¥123,456.78"  # tables: exact
+    assert fmt.metric_value("uv", 1234567) == "1,234,567"
+    assert fmt.csv_value("conversion_rate", 0.059794) == "5.98%"
+    assert fmt.csv_value("roas", 3.256) == "3.26" and fmt.csv_value("gmv", 5) == 5
+
+
+def _charts(html: str) -> dict:
+    data = re.search(r'<script type="application/json" id="chart-options">(.*?)</script>', html,
+                     re.S)
+    assert data
+    return json.loads(data.group(1))
+
+
+def test_overview_cards_in_wan_with_the_exact_figure_and_charts_formatted(
+        client: TestClient) -> None:
+    login(client, "owner")
+    html = client.get(f"/?{PERIOD}").text
+    gmv = re.search(r'data-metric="gmv">.*?<div class="value" title="([^"]+)">([^<]+)</div>',
+                    html, re.S)
+    assert gmv, "the GMV card shows 万 with the exact figure as its title"
+    exact, shown = gmv.groups()
+    assert re.fullmatch(r"¥\d+\.\d\d万", shown), shown
+    assert re.fullmatch(r"¥\d{1,3}(,\d{3})+\.\d\d", exact), exact
+    uv = re.search(r'data-metric="uv">.*?<div class="value"[^>]*>([^<]+)</div>', html, re.S)
+    assert uv and re.fullmatch(r"\d{1,3}(,\d{3})+", uv.group(1))  # separators
+    # The charts say how to write their numbers; the helper is a file, not an inline script.
+    charts = _charts(html)
+    assert charts["trend"]["storeops"] == {"yAxis": ["money", "count"],
+                                           "series": ["money", "count"], "symbol": "¥",
+                                           "units": [[100_000_000, "亿"], [10_000, "万"]]}
+    assert charts["traffic"]["storeops"]["series"] == ["count"]
+    assert '<script src="/static/chart_format.js" defer></script>' in html
+    assert re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)", html) == []
+    assert client.get("/static/chart_format.js").status_code == 200
+
+
+def test_sku_csv_writes_rates_as_percentages(client: TestClient) -> None:
+    login(client, "analyst")
+    text = client.get(f"/skus.csv?{PERIOD}").content.decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    head = lines[0].split(",")
+    rate = head.index("成交转化率")
+    cells = [line.split(",")[rate] for line in lines[1:]]
+    known = [c for c in cells if c]  # "" where a SKU had no visitors
+    assert known and all(re.fullmatch(r"\d+\.\d\d%", c) for c in known), cells
+
+
+JS = Path(__file__).resolve().parents[1] / "storeops" / "web" / "static" / "chart_format.js"
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="node is missing")
+def test_chart_helper_writes_numbers_as_the_server_does() -> None:
+    values = ["0", "9999.99", "10000", "123456.78", "123456789.12", "-25000"]
+    script = (f"const f = require({json.dumps(str(JS))});"
+              "const c = {symbol: '¥', units: [[100000000, '亿'], [10000, '万']]};"
+              f"console.log(JSON.stringify({json.dumps(values)}.map(v => "
+              "[f.money(v, c), f.moneyCompact(v, c), f.count(Math.round(v))])));")
+    out = json.loads(subprocess.run(["node", "-e", script], capture_output=True, text=True,
+                                    check=True, timeout=30).stdout)
+    from decimal import ROUND_HALF_UP, Decimal
+    for v, (money, compact, count) in zip(values, out, strict=True):
+        assert compact == fmt.money_compact(v), v
+        assert count == fmt.count(int(Decimal(v).quantize(Decimal(1), ROUND_HALF_UP)))
+        assert money.replace("-¥", "¥-") == fmt.money(v), v

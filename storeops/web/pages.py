@@ -43,6 +43,7 @@ from storeops.db.models import Product
 from storeops.metrics import service
 from storeops.metrics.cockpit import overview_figures
 from storeops.metrics.periods import fitting_cut
+from storeops.web import format as fmt
 from storeops.web import sku_table
 from storeops.web.i18n import (
     DEFAULT_LANG,
@@ -238,7 +239,8 @@ def overview(
     context = {
         "cards": kpi_cards(comparison, targets["targets"], targets["progress"], lang,
                            sc.store.currency),
-        "charts": {"trend": trend_chart(series, lang), "traffic": traffic_chart(sources, lang)},
+        "charts": {"trend": trend_chart(series, lang, sc.store.currency),
+                   "traffic": traffic_chart(sources, lang, sc.store.currency)},
         "has_traffic": any(s.get("uv") for s in sources),
         "funnel_steps": steps,
         "weakest_text": weakest_text,
@@ -332,6 +334,8 @@ def skus_csv(
                "title": t("skus.product"), "category": t("skus.category"),
                "status": t("skus.status")}
     headers.update({k: _metric_label(k, lang) for k in SKU_METRICS})
+    # Rates as percentages, as on the page ("5.98%": Excel still reads a number).
+    rows = [{**r, **{k: fmt.csv_value(k, r.get(k)) for k in SKU_METRICS}} for r in rows]
     body = sku_table.to_csv(rows, headers, lambda s: label_or_raw(lang, "status", s))
     name = f"{sc.store.name}_skus_{sc.first.isoformat()}_{sc.last.isoformat()}.csv"
     disposition = f"attachment; filename=\"skus.csv\"; filename*=UTF-8''{quote(name)}"

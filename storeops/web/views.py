@@ -36,6 +36,7 @@ class Card:
     target: str | None = None
     achievement: str | None = None
     achievement_pct: float | None = None
+    exact: str | None = None  # the exact figure behind a 万/亿 value, for its tooltip
 
 
 def _progress_entry(progress: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -58,7 +59,8 @@ def kpi_cards(
         text, css = fmt.change_badge(key, changes.get(key))
         card: dict[str, Any] = {
             "key": key, "label": metric_label(key, lang),
-            "value": fmt.metric_value(key, current.get(key), currency),
+            "value": fmt.metric_value(key, current.get(key), currency, compact_lang=lang),
+            "exact": fmt.metric_value(key, current.get(key), currency),
             "change": text, "change_class": css,
         }
         if key in TARGET_CARD_METRICS:
@@ -74,12 +76,16 @@ def kpi_cards(
     return cards
 
 
-def trend_chart(series: Sequence[Mapping[str, Any]], lang: str) -> dict[str, Any]:
-    """ECharts option: GMV bars on the left axis, orders line on the right axis, by day."""
+def trend_chart(series: Sequence[Mapping[str, Any]], lang: str,
+                currency: str = "CNY") -> dict[str, Any]:
+    """ECharts option: GMV bars on the left axis, orders line on the right axis, by day.
+    ``storeops`` tells static/chart_format.js how to write the axes and the tooltip."""
     gmv_name = translate(lang, "overview.series_gmv")
     orders_name = translate(lang, "overview.series_orders")
     return {
         "animationDuration": ANIMATION_MS,
+        "storeops": fmt.chart_format(currency, lang, y_axes=("money", "count"),
+                                     series=("money", "count")),
         "tooltip": {"trigger": "axis"},
         "legend": {"data": [gmv_name, orders_name], "top": 0},
         "grid": {"left": 60, "right": 50, "top": 36, "bottom": 30},
@@ -98,10 +104,12 @@ def trend_chart(series: Sequence[Mapping[str, Any]], lang: str) -> dict[str, Any
     }
 
 
-def traffic_chart(sources: Sequence[Mapping[str, Any]], lang: str) -> dict[str, Any]:
-    """ECharts option: a ring of UV by source."""
+def traffic_chart(sources: Sequence[Mapping[str, Any]], lang: str,
+                  currency: str = "CNY") -> dict[str, Any]:
+    """ECharts option: a ring of UV by source (the tooltip's count with separators)."""
     return {
         "animationDuration": ANIMATION_MS,
+        "storeops": fmt.chart_format(currency, lang, series=("count",)),
         "tooltip": {"trigger": "item", "formatter": "{b}: {c} ({d}%)"},
         "legend": {"bottom": 0},
         "series": [{

@@ -9,6 +9,8 @@
     document.querySelectorAll("[data-chart]").forEach(function (el) {
       var option = options[el.getAttribute("data-chart")];
       if (!option) return;
+      // Axis and tooltip formatters (¥, 万, separators) from static/chart_format.js.
+      if (window.storeopsFormat) window.storeopsFormat.apply(option);
       var chart = echarts.init(el, null, { renderer: "canvas" });
       chart.setOption(option);
       charts.push(chart);
