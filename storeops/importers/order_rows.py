@@ -14,8 +14,10 @@ import polars as pl
 
 from storeops.importers.mapping import COD_TEXTS, REQUIRED_FIELDS, OrderSpec
 from storeops.importers.parsing import (
+    EXCEL_NUMBER_REASON,
     NULL_TIMES,
     cents_of,
+    excel_number_id,
     parse_cents,
     parse_int,
     parse_local_time,
@@ -194,6 +196,10 @@ def check_order_rows(
          pl.concat_str(pl.lit("duplicate of row "), pl.col("dup_of").cast(pl.String))),
         (pl.col("order_id").is_null(), cols["order_id"], "missing order id", "missing order id"),
         (pl.col("sku").is_null(), cols["sku"], "missing SKU", "missing SKU"),
+        *[
+            (excel_number_id(pl.col(f)), cols[f], "excel number id", EXCEL_NUMBER_REASON)
+            for f in ("order_id", "sku", "customer") if f in cols
+        ],
         *[
             (pl.col(f).str.len_chars() > limit, cols[f], "text too long",
              pl.format(f"{f} is {{}} characters long, at most {limit} allowed",

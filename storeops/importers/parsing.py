@@ -49,6 +49,18 @@ def parse_int(series: pl.Series) -> pl.Series:
     return _map_unique(series, lambda d: int(d) if d == d.to_integral_value() else None)
 
 
+# An id that Excel turned into a number and wrote back as text: ``2.9E+11``,
+# ``1.00012E+11`` (digits lost for good) or ``536365.0``. Real ids never look like that, and
+# two different ids can come out the same, so such a row is rejected, never imported.
+EXCEL_NUMBER_ID = r"^\s*(?:[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]+|[0-9]+\.0+)\s*$"
+EXCEL_NUMBER_REASON = "this looks like an ID that Excel converted to a number; export it as text"
+
+
+def excel_number_id(text: pl.Expr) -> pl.Expr:
+    """True where an id cell looks like a number Excel wrote back (see ``EXCEL_NUMBER_ID``)."""
+    return text.str.contains(EXCEL_NUMBER_ID).fill_null(False)
+
+
 def parse_local_time(col: str, fmt: str, tz: str) -> pl.Expr:
     """Wall-clock text in ``tz`` → aware UTC datetime; placeholder 0001-01-01 times → null."""
     text = pl.col(col)

@@ -21,7 +21,13 @@ from storeops.db.models import AdSpendDaily, ImportBatch, Product, TrafficDaily
 from storeops.importers.mapping import MappingError, read_yaml
 from storeops.importers.order_rows import ROW, duplicate_of, first_failure
 from storeops.importers.order_store import ensure_products, large_cache
-from storeops.importers.parsing import parse_cents, parse_day, parse_int
+from storeops.importers.parsing import (
+    EXCEL_NUMBER_REASON,
+    excel_number_id,
+    parse_cents,
+    parse_day,
+    parse_int,
+)
 from storeops.importers.reading import ImportFileError
 from storeops.importers.summary import ImportSummary
 
@@ -142,6 +148,9 @@ def check_table_rows(
                 checks.append((pl.col(col).str.len_chars() > limit, col, "text too long",
                                pl.format(f"{f.name} is {{}} characters long, at most {limit}"
                                          " allowed", pl.col(col).str.len_chars())))
+            if f.name == "sku":
+                checks.append((excel_number_id(pl.col(col)), col, "excel number id",
+                               EXCEL_NUMBER_REASON))
         elif f.kind == DAY:
             values.append(parse_day(col).alias(f.name))
         else:
