@@ -79,3 +79,39 @@ def test_rule(text: str) -> None:
     from storeops.importers.parsing import excel_number_id
 
     assert pl.select(excel_number_id(pl.lit(text))).item() is True
+
+
+EXCEL_TIMES = ["2026/11/12 9:30", "2026-11-12 9:30", "2026/11/12 9:30:00", "2026/11/12 09:30"]
+
+
+def test_jd_export_resaved_by_excel_reads_its_times(sqlite_db_url: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from test_import_jd import jd_row, write_csv
+
+    rows = [jd_row(str(2001 + i), "A1", 1, "10.00", "10.00", "10.00", "10.00", "完成",
+                   placed=text, paid_at=text.replace("9:30", "9:31"),
+                   finished="2026/11/13 10:00")
+            for i, text in enumerate(EXCEL_TIMES)]
+    summary = import_file(sqlite_db_url, "orders", write_csv(tmp_path / "jd.csv", rows),
+                          fmt="jd")
+    assert (summary.imported, summary.rejected) == (4, 0), summary.by_reason
+    with unit_of_work(sqlite_db_url) as s:
+        times = s.execute(select(Order.placed_at, Order.paid_at, Order.finished_at)).all()
+    # Asia/Shanghai 9:30 is 01:30 UTC
+    assert set(times) == {(datetime(2026, 11, 12, 1, 30, tzinfo=UTC),
+                           datetime(2026, 11, 12, 1, 31, tzinfo=UTC),
+                           datetime(2026, 11, 13, 2, 0, tzinfo=UTC))}
+
+
+def test_mapping_reads_excel_times(sqlite_db_url: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    rows = [f"5363{i},85123A,HEART,1,{text},2.55,17850,United Kingdom"
+            for i, text in enumerate(EXCEL_TIMES)]
+    summary = import_file(sqlite_db_url, "orders", _write(tmp_path / "m.csv", rows),
+                          mapping=MAPPING, store="uk")
+    assert (summary.imported, summary.rejected) == (4, 0), summary.by_reason
+    with unit_of_work(sqlite_db_url) as s:
+        times = set(s.scalars(select(Order.placed_at)).all())
+    assert times == {datetime(2026, 11, 12, 9, 30, tzinfo=UTC)}  # the mapping's store is UTC

@@ -61,11 +61,20 @@ def excel_number_id(text: pl.Expr) -> pl.Expr:
     return text.str.contains(EXCEL_NUMBER_ID).fill_null(False)
 
 
+# How Excel writes a time back when it re-saves a file (year first, so never ambiguous;
+# hours, months and days may have one digit, seconds may be gone): tried after the file's
+# own format.
+EXCEL_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S",
+                      "%Y/%m/%d %H:%M")
+
+
 def parse_local_time(col: str, fmt: str, tz: str) -> pl.Expr:
-    """Wall-clock text in ``tz`` → aware UTC datetime; placeholder 0001-01-01 times → null."""
+    """Wall-clock text in ``tz`` → aware UTC datetime; placeholder 0001-01-01 times → null.
+    Text in ``fmt`` or as Excel re-saves times (``EXCEL_TIME_FORMATS``) is read."""
     text = pl.col(col)
     text = pl.when(text.is_in(list(NULL_TIMES))).then(None).otherwise(text)
-    naive = text.str.strptime(pl.Datetime("us"), fmt, strict=False)
+    naive = pl.coalesce([text.str.strptime(pl.Datetime("us"), f, strict=False)
+                         for f in (fmt, *(f for f in EXCEL_TIME_FORMATS if f != fmt))])
     return naive.dt.replace_time_zone(
         tz, ambiguous="earliest", non_existent="null"
     ).dt.convert_time_zone("UTC")
