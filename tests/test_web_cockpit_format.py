@@ -119,3 +119,36 @@ def test_chart_helper_writes_numbers_as_the_server_does() -> None:
         assert compact == fmt.money_compact(v), v
         assert count == fmt.count(int(Decimal(v).quantize(Decimal(1), ROUND_HALF_UP)))
         assert money.replace("-¥", "¥-") == fmt.money(v), v
+
+
+def _facts(exposure: int, clicks: int, cart: int, placed: int, paid: int) -> dict[str, int]:
+    return {"exposure": exposure, "clicks": clicks, "cart_users": cart,
+            "placed_orders": placed, "orders": paid}
+
+
+def test_weakest_step_is_the_one_furthest_below_its_range_never_one_inside() -> None:
+    from storeops.metrics.service import funnel_from_facts
+
+    # Every rate inside its range (click 8%, cart 20%, order 35%, pay 85%): nothing flagged.
+    assert funnel_from_facts(_facts(10_000, 800, 160, 56, 48))["weakest"] is None
+    # Click above its range, cart just below (14% < 15%), pay far below (50% < 80%): pay.
+    assert funnel_from_facts(_facts(10_000, 2_000, 280, 100, 50))["weakest"] == "pay"
+    # Only cart below (10% against 15%): cart, though click (12%) is above its range.
+    assert funnel_from_facts(_facts(10_000, 1_200, 120, 42, 36))["weakest"] == "cart"
+    # No traffic: the order figures alone (pay 50%) do not make a weakest step.
+    f = funnel_from_facts(_facts(0, 0, 0, 10, 5))
+    assert f["weakest"] is None and [s["rate"] for s in f["steps"]][:4] == [None] * 4
+
+
+def test_a_store_without_traffic_shows_dashes_and_flags_nothing() -> None:
+    from storeops.metrics.service import funnel_from_facts
+    from storeops.web.views import funnel_view
+
+    steps, sentence = funnel_view(funnel_from_facts(_facts(0, 0, 0, 10, 5)), "zh-CN")
+    assert [s.value for s in steps] == ["—", "—", "—", "10", "5"]
+    assert not any(s.weakest for s in steps)
+    assert "暂无流量数据" in sentence and "最薄弱环节：" not in sentence
+    steps, sentence = funnel_view(funnel_from_facts(_facts(10_000, 800, 160, 56, 48)), "en")
+    assert not any(s.weakest for s in steps) and "within its typical range" in sentence
+    steps, sentence = funnel_view(funnel_from_facts(_facts(10_000, 800, 160, 56, 20)), "zh-CN")
+    assert [s.key for s in steps if s.weakest] == ["pay"] and sentence.startswith("最薄弱环节：")

@@ -257,7 +257,9 @@ def funnel_from_facts(facts: dict[str, int]) -> dict[str, Any]:
     ``order`` counts every order placed in the period, unpaid and cancelled ones included
     (下单单量); ``pay`` counts the period's deals (成交单量: paid, cash on delivery placed, not
     cancelled that day). The weakest step is the one whose
-    rate falls furthest below the low end of its typical range (lowest rate / low end).
+    rate falls furthest below the low end of its typical range (lowest rate / low end); a
+    step inside (or above) its range is never the weakest, and a store without traffic
+    (no exposure) has none: its funnel cannot be judged.
     """
     steps: list[dict[str, Any]] = []
     previous: int | None = None
@@ -267,11 +269,13 @@ def funnel_from_facts(facts: dict[str, int]) -> dict[str, Any]:
         step_rate = None if previous is None else rate(value, previous)
         steps.append({"key": key, "value": value, "rate": step_rate,
                       "typical": list(typical) if typical else None})
-        if typical and step_rate is not None:
+        if typical and step_rate is not None and step_rate < typical[0]:
             score = step_rate / typical[0]
             if weakest_score is None or score < weakest_score:
                 weakest, weakest_score = key, score
         previous = value
+    if not steps or not steps[0]["value"]:
+        weakest = None
     return {"steps": steps, "weakest": weakest}
 
 

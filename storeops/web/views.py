@@ -125,6 +125,10 @@ def traffic_chart(sources: Sequence[Mapping[str, Any]], lang: str,
     }
 
 
+# Funnel steps counted from traffic data (the rest from orders).
+TRAFFIC_STEPS = frozenset({"exposure", "click", "cart"})
+
+
 @dataclass(frozen=True)
 class FunnelStepView:
     key: str
@@ -145,7 +149,12 @@ def funnel_view(result: Mapping[str, Any], lang: str) -> tuple[list[FunnelStepVi
     weakest = result.get("weakest")
     top = max((int(s.get("value") or 0) for s in steps), default=0)
     views = []
-    sentence = translate(lang, "overview.weakest_none")
+    # Without exposure the traffic steps were not measured: "—", never a 0 that reads as a
+    # real figure, and no step judged.
+    no_traffic = bool(steps) and not steps[0].get("value")
+    judged = any(s.get("rate") is not None and s.get("typical") for s in steps)
+    sentence = translate(lang, "overview.funnel_no_traffic" if no_traffic else
+                         "overview.weakest_within" if judged else "overview.weakest_none")
     for s in steps:
         value = int(s.get("value") or 0)
         width = 0.0
@@ -158,7 +167,8 @@ def funnel_view(result: Mapping[str, Any], lang: str) -> tuple[list[FunnelStepVi
         )
         label = translate(lang, f"funnel.{s['key']}")
         rate = fmt.percent(s.get("rate"), 1) if s.get("rate") is not None else None
-        views.append(FunnelStepView(s["key"], label, fmt.count(value), rate, typical_text,
+        shown = fmt.DASH if no_traffic and s["key"] in TRAFFIC_STEPS else fmt.count(value)
+        views.append(FunnelStepView(s["key"], label, shown, rate, typical_text,
                                     width, s["key"] == weakest))
         if s["key"] == weakest and typical:
             sentence = translate(
