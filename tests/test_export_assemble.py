@@ -80,3 +80,30 @@ def test_assembling_job_runs_after_and_beside_its_inputs(tmp_path: Path) -> None
         export.Job("", {}, (), tmp_path / "products.parquet", weight=1),
     ]
     assert export._units(jobs) == [[2, 3, 0], [1]]
+
+
+def test_lines_read_in_order_ranges_give_the_lines_of_one_read(tmp_path: Path) -> None:
+    """A large store's lines are read in ranges of order ids on several connections
+    (export.read_split) and completed once: the same table as from one read."""
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+    spec = _files(tmp_path)
+    db = str(tmp_path / "lines.db")  # never opened with sqlite3 (one SQLite copy per file)
+    with adbc_sqlite.connect(db) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE order_lines (id INTEGER PRIMARY KEY, order_id INTEGER,"
+                    " store_id INTEGER, product_id INTEGER, quantity INTEGER,"
+                    " amount_cents INTEGER)")
+        for i, (order, sku) in enumerate([(5, 10), (3, 11), (7, 10), (3, 10), (99, 10),
+                                          (7, 12), (7, 11)]):
+            cur.execute(f"INSERT INTO order_lines VALUES ({i + 1}, {order}, 1, {sku}, {i + 1},"
+                        f" {100 * (i + 1)})")
+        cur.execute("INSERT INTO order_lines VALUES (99, 3, 2, 10, 1, 1)")  # another store
+        conn.commit()
+    job = export.Job(LINES_OWN[0].format(sid=1), LINES_OWN[1], ("placed_date", "order_id"),
+                     tmp_path / "lines.parquet", assemble=spec, parts=3)
+    split = export.read_split(lambda: adbc_sqlite.connect(db), job)
+    with adbc_sqlite.connect(db) as conn:
+        whole = export.ordered(export.adbc_read(conn, job.sql, job.schema, True), job)
+    assert split.select("order_id", "quantity").rows() == [(7, 3), (7, 7), (3, 2), (3, 4),
+                                                            (5, 1)]
+    assert split.equals(whole)

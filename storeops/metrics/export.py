@@ -268,27 +268,43 @@ def range_sql(sql: str, key: str, lo: object | None, hi: object | None) -> str:
     return f"SELECT * FROM ({sql}) t" + (f" WHERE {where}" if where else "")
 
 
+def order_bounds(orders: Path, parts: int) -> list[object]:
+    """Order ids cutting the orders file into ``parts`` ranges of about equal orders: where
+    to cut the lines completed from it (their table has no index to find quantiles by)."""
+    ids = pl.read_parquet(orders, columns=["order_id"]).get_column("order_id").drop_nulls()
+    ids = ids.sort()
+    cuts = [ids[len(ids) * i // parts] for i in range(1, parts)] if len(ids) else []
+    return list(dict.fromkeys(cuts))  # distinct, in order
+
+
 def read_split(connect: Callable[[], Any], job: Job) -> pl.DataFrame:
     """``job``'s rows (SQLite, ADBC) in write order, read in ``job.parts`` ranges of its first
     sort key on as many connections and threads at once; each range is completed and sorted
-    on its own thread, and the ranges follow each other in key order.
+    on its own thread, and the ranges follow each other in key order. Lines completed from
+    the orders file are read in ranges of order ids and completed once all are read.
 
     The ranges are separate read transactions: a row written meanwhile may be missed or seen
     in its new state, as with the separate tables of a rebuild; its ``row_version`` brings it
     into the next incremental refresh, which replaces it by key.
     """
-    key = job.sort[0]
-    with connect() as conn:
-        bounds = split_bounds(conn, job.sql, key, job.parts)
+    if job.assemble is not None:
+        key, bounds = "order_id", order_bounds(job.assemble.orders, job.parts)
+    else:
+        key = job.sort[0]
+        with connect() as conn:
+            bounds = split_bounds(conn, job.sql, key, job.parts)
     edges = [None, *bounds, None]
 
     def part(i: int) -> pl.DataFrame:
         with connect() as conn:
-            sql = range_sql(job.sql, key, edges[i], edges[i + 1])
-            return ordered(adbc_read(conn, sql, job.schema, True), job)
+            frame = adbc_read(conn, range_sql(job.sql, key, edges[i], edges[i + 1]),
+                              job.schema, True)
+        return frame if job.assemble is not None else ordered(frame, job)
 
     with ThreadPoolExecutor(len(edges) - 1) as pool:
         frames = list(pool.map(part, range(len(edges) - 1)))
+    if job.assemble is not None:
+        return ordered(pl.concat(frames), job)
     return pl.concat(frames, rechunk=False)
 
 
@@ -342,13 +358,13 @@ def _request(job: Job) -> dict[str, Any]:
 
 
 def _split_large(jobs: Sequence[Job]) -> list[Job]:
-    """``jobs``, those expected to be a large share of the rows (traffic: ~45% at 5 M lines)
-    marked to be read in ``SPLIT_PARTS`` key ranges at once (see the module's docstring).
-    Lines completed from other files are not: their read is a few columns."""
+    """``jobs``, those expected to be a large share of the rows (at 5 M lines: the lines, and
+    traffic ~45%) marked to be read in ``SPLIT_PARTS`` key ranges at once (see the module's
+    docstring): whichever child is left working at the end has both cores."""
     total = sum(job.weight for job in jobs) or 1
     return [
         dataclasses.replace(job, parts=SPLIT_PARTS)
-        if job.assemble is None and job.sort and job.weight >= SPLIT_SHARE * total else job
+        if (job.sort or job.assemble) and job.weight >= SPLIT_SHARE * total else job
         for job in jobs
     ]
 
