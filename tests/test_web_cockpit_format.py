@@ -152,3 +152,42 @@ def test_a_store_without_traffic_shows_dashes_and_flags_nothing() -> None:
     assert not any(s.weakest for s in steps) and "within its typical range" in sentence
     steps, sentence = funnel_view(funnel_from_facts(_facts(10_000, 800, 160, 56, 20)), "zh-CN")
     assert [s.key for s in steps if s.weakest] == ["pay"] and sentence.startswith("最薄弱环节：")
+
+
+def test_period_shortcuts_end_yesterday() -> None:
+    from datetime import date
+
+    from storeops.web.views import default_period, period_shortcuts
+
+    assert default_period(date(2026, 12, 2)) == (date(2026, 11, 2), date(2026, 12, 1))
+    got = {k: (a.isoformat(), b.isoformat()) for k, a, b in period_shortcuts(date(2026, 12, 2))}
+    assert got == {  # 2026-12-02 is a Wednesday
+        "yesterday": ("2026-12-01", "2026-12-01"), "last_7": ("2026-11-25", "2026-12-01"),
+        "last_30": ("2026-11-02", "2026-12-01"), "this_week": ("2026-11-30", "2026-12-01"),
+        "this_month": ("2026-12-01", "2026-12-01"), "last_month": ("2026-11-01", "2026-11-30"),
+        "last_year": ("2025-12-02", "2026-12-01")}
+    # On the 1st, this month is today alone, never last month.
+    first = {k: (a, b) for k, a, b in period_shortcuts(date(2026, 3, 1))}
+    assert first["this_month"] == (date(2026, 3, 1),) * 2
+    assert first["last_month"] == (date(2026, 2, 1), date(2026, 2, 28))
+
+
+def test_default_period_is_the_last_30_full_days_with_shortcuts(client: TestClient) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    login(client, "owner")
+    yesterday = datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)
+    first = yesterday - timedelta(days=29)
+    for path in ("/", "/skus"):
+        html = client.get(path).text
+        assert f'name="from" value="{first.isoformat()}"' in html, path
+        assert f'name="to" value="{yesterday.isoformat()}"' in html, path
+    html = client.get("/").text
+    assert len(_charts(html)["trend"]["xAxis"]["data"]) == 30
+    labels = re.findall(r'<a href="[^"]*" class="shortcut( active)?"[^>]*>([^<]+)</a>', html)
+    assert [label for _, label in labels] == ["昨天", "近7天", "近30天", "本周", "本月", "上月",
+                                              "近一年"]
+    assert [label for active, label in labels if active] == ["近30天"]
+    # An explicit period still wins.
+    assert 'name="from" value="2026-10-02"' in client.get(f"/?{PERIOD}").text

@@ -6,7 +6,8 @@ services the API uses, a handful of calls per page.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from storeops.api.uploads import KINDS, import_upload
 from storeops.catalog.stores import StoreError
 from storeops.common.errors import StoreopsError
 from storeops.common.money import parse_decimal
+from storeops.common.timeutil import local_date, utcnow
 from storeops.db.engine import session_factory
 from storeops.db.models import Product
 from storeops.metrics import service
@@ -56,8 +58,10 @@ from storeops.web.i18n import (
 from storeops.web.i18n import metric_label as _metric_label
 from storeops.web.views import (
     SKU_METRICS,
+    default_period,
     funnel_view,
     kpi_cards,
+    period_shortcuts,
     sku_row,
     traffic_chart,
     trend_chart,
@@ -67,7 +71,6 @@ WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATE_DIR = WEB_DIR / "templates"
 LANG_COOKIE = "lang"
-QUICK_DAYS = (7, 30, 90)
 
 router = APIRouter(include_in_schema=False)
 templates = Environment(
@@ -115,12 +118,12 @@ def render(
     def url(path: str, **params: Any) -> str:
         return _query_url(path, {**base_params, **params})
 
-    quick_periods = []
+    quick_periods = []  # (label, href, is the page's period) of 昨天, 近7天 … 近一年
     if sc is not None:
-        for n in QUICK_DAYS:
-            first = (sc.last - timedelta(days=n - 1)).isoformat()
-            quick_periods.append((n, _query_url(request.url.path, {
-                **base_params, "from": first, "to": sc.last.isoformat()})))
+        for key, first, last in period_shortcuts(store_today(sc)):
+            quick_periods.append((t(f"period.shortcut_{key}"), _query_url(request.url.path, {
+                **base_params, "from": first.isoformat(), "to": last.isoformat()}),
+                (first, last) == (sc.first, sc.last)))
     other_lang = "en" if lang != "en" else "zh-CN"
     switch_params = dict(request.query_params)
     switch_params["lang"] = other_lang
@@ -148,13 +151,31 @@ def render_error(
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 
+def store_today(sc: Scope) -> date:
+    return local_date(utcnow(), sc.store.timezone)
+
+
+def full_days_default(sc: Scope) -> Scope:
+    """A page asked for no period shows the last 30 full days up to yesterday (the API keeps
+    its own default: the 30 days up to the last day with data)."""
+    if sc.explicit_period:
+        return sc
+    first, last = default_period(store_today(sc))
+    return dataclasses.replace(sc, first=first, last=last)
+
+
+def page_scope(sc: Scope = Depends(scope)) -> Scope:
+    """:func:`storeops.api.context.scope` with the pages' default period."""
+    return full_days_default(sc)
+
+
 def optional_scope(request: Request) -> Scope | None:
     """The page's store and period, or None while the database has no store yet."""
     params = request.query_params
     with session_factory(db_url_of(request))() as session:
         try:
-            return resolve_scope(session, params.get("store"), params.get("from"),
-                                 params.get("to"))
+            return full_days_default(resolve_scope(session, params.get("store"),
+                                                   params.get("from"), params.get("to")))
         except StoreError:
             if params.get("store"):
                 raise
@@ -274,7 +295,7 @@ def _target_value(text: str, *, percent: bool = False) -> Decimal | None:
 def post_targets(
     request: Request,
     user: CurrentUser = require(Permission.TARGET_EDIT),
-    sc: Scope = Depends(scope),
+    sc: Scope = Depends(page_scope),
     month: str = Form(..., max_length=FORM_WORD_CHARS),
     gmv: str = Form("", max_length=TARGET_VALUE_CHARS),
     uv: str = Form("", max_length=TARGET_VALUE_CHARS),
@@ -323,7 +344,7 @@ def _sku_rows(db: str, sc: Scope) -> list[dict[str, Any]]:
 def skus_csv(
     request: Request,
     user: CurrentUser = require(Permission.SKU_VIEW),
-    sc: Scope = Depends(scope),
+    sc: Scope = Depends(page_scope),
 ) -> Response:
     """The SKU table with its filter and sort, every page, as a CSV file for Excel."""
     lang = page_lang(request)
@@ -347,7 +368,7 @@ def skus_csv(
 def skus(
     request: Request,
     user: CurrentUser = require(Permission.SKU_VIEW),
-    sc: Scope = Depends(scope),
+    sc: Scope = Depends(page_scope),
 ) -> Response:
     lang = page_lang(request)
     db = db_url_of(request)

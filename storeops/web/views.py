@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from storeops.web import format as fmt
@@ -188,3 +189,35 @@ def sku_row(row: Mapping[str, Any], lang: str, currency: str) -> dict[str, Any]:
         "status": label_or_raw(lang, "status", row.get("status")),
         "cells": cells,
     }
+
+
+# The period a page shows when none is asked for: the last 30 full days, as 京东商智 does
+# (today is still partial).
+DEFAULT_DAYS = 30
+# Period shortcuts in 商智's order; their labels are period.shortcut_<key> in the catalogs.
+SHORTCUTS = ("yesterday", "last_7", "last_30", "this_week", "this_month", "last_month",
+             "last_year")
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """Yesterday and the 29 days before it (store-local ``today``)."""
+    yesterday = today - timedelta(days=1)
+    return yesterday - timedelta(days=DEFAULT_DAYS - 1), yesterday
+
+
+def period_shortcuts(today: date) -> list[tuple[str, date, date]]:
+    """(key, first, last) of each shortcut. Periods end yesterday, the last full day; this
+    week and this month start on their first day, which is today alone on that day itself."""
+    yesterday = today - timedelta(days=1)
+    week_start = today - timedelta(days=today.weekday())
+    month_start = today.replace(day=1)
+    previous_month_last = month_start - timedelta(days=1)
+    return [
+        ("yesterday", yesterday, yesterday),
+        ("last_7", yesterday - timedelta(days=6), yesterday),
+        ("last_30", *default_period(today)),
+        ("this_week", week_start, max(week_start, yesterday)),
+        ("this_month", month_start, max(month_start, yesterday)),
+        ("last_month", previous_month_last.replace(day=1), previous_month_last),
+        ("last_year", yesterday - timedelta(days=364), yesterday),
+    ]
