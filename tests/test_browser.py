@@ -104,10 +104,10 @@ def test_login_and_overview_charts_are_drawn(server: str) -> None:
               const el = document.querySelector('[data-chart=trend]');
               const chart = echarts.getInstanceByDom(el);
               chart.dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: 29});
-              return [chart.getOption().yAxis[0].axisLabel.formatter(150000),
-                      el.innerText];
+              const y = chart.getOption().yAxis;
+              return [[y[0].axisLabel.formatter(150000), y[1].minInterval], el.innerText];
             }""")
-            assert axis == "¥15.00万"
+            assert axis == ["¥15.00万", 1]  # and the orders axis ticks whole numbers
             assert "2026-10-31" in tip and re.search(r"¥[\d,]+\.\d\d\b", tip), tip
             page.wait_for_timeout(800)  # let the short entry animation end before the picture
             page.screenshot(path=str(SCREENSHOT), full_page=True)

@@ -74,6 +74,8 @@
     axes.forEach(function (axis, i) {
       var kind = fmt.yAxis[i];
       if (!kind) return;
+      // Counts are whole: no 1.5-order ticks (they would all read "2").
+      if (kind === "count" && axis.minInterval === undefined) axis.minInterval = 1;
       axis.axisLabel = axis.axisLabel || {};
       axis.axisLabel.formatter = function (v) { return axisLabel(kind, v, fmt); };
     });
