@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from storeops.cli import app
@@ -111,3 +112,51 @@ def test_bad_file_exits_2_with_a_clear_message(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2 and "nope.yaml" in proc.stderr
+
+
+def test_rejects_never_land_beside_an_input_in_another_folder(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    shared, work = tmp_path / "shared", tmp_path / "work"
+    shared.mkdir(), work.mkdir()
+    data = shared / "sales.csv"
+    data.write_text(SAMPLE, encoding="utf-8")
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(app, ["import", "orders", str(data), "--mapping", str(MAPPING),
+                                      "--db", str(tmp_path / "s.db")],
+                                env={"STOREOPS_LANG": "en", "COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert list(shared.iterdir()) == [data]  # nothing written beside the input
+    assert (work / "sales.csv.rejects.csv").is_file()
+    assert f"rejected rows and reasons: {work / 'sales.csv.rejects.csv'}" in result.stdout
+
+
+def test_rejects_option_chooses_the_file_or_folder(tmp_path: Path, monkeypatch) -> None:
+    data = tmp_path / "in" / "sales.csv"
+    data.parent.mkdir()
+    data.write_text(SAMPLE, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    args = ["import", "orders", str(data), "--mapping", str(MAPPING), "--json",
+            "--db", str(tmp_path / "s.db")]
+    chosen = tmp_path / "out" / "bad-rows.csv"
+    chosen.parent.mkdir()
+    out = json.loads(CliRunner().invoke(app, [*args, "--rejects", str(chosen)]).stdout)
+    assert out["rejects_file"] == str(chosen) and chosen.is_file()
+    out = json.loads(CliRunner().invoke(app, [*args, "--rejects", str(chosen.parent)]).stdout)
+    assert out["rejects_file"] == str(chosen.parent / "sales.csv.rejects.csv")
+    assert not list(tmp_path.glob("*.rejects.csv")) and not list(data.parent.glob("*.rej*"))
+    # a folder that does not exist: refused before anything is imported
+    proc = subprocess.run(
+        [sys.executable, "-m", "storeops.cli", *args, "--db", str(tmp_path / "new.db"),
+         "--rejects", str(tmp_path / "nope" / "r.csv")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "error:" in proc.stderr and "nope" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "new.db").exists()
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rejects files go to the working directory: keep them out of the repository."""
+    monkeypatch.chdir(tmp_path)

@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from storeops.db.engine import unit_of_work
@@ -158,3 +159,9 @@ def test_a_store_created_meanwhile_is_used_not_duplicated(db_url: str) -> None:
     assert found == [("shared", False)]
     with unit_of_work(db_url) as s:
         assert s.scalar(select(func.count()).select_from(Store)) == 1
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rejects files go to the working directory: keep them out of the repository."""
+    monkeypatch.chdir(tmp_path)

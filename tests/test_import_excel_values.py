@@ -115,3 +115,9 @@ def test_mapping_reads_excel_times(sqlite_db_url: str, tmp_path: Path) -> None:
     with unit_of_work(sqlite_db_url) as s:
         times = set(s.scalars(select(Order.placed_at)).all())
     assert times == {datetime(2026, 11, 12, 9, 30, tzinfo=UTC)}  # the mapping's store is UTC
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rejects files go to the working directory: keep them out of the repository."""
+    monkeypatch.chdir(tmp_path)

@@ -220,3 +220,9 @@ def test_rejects_file_neutralises_formulas_but_not_numbers(db_url: str, tmp_path
     assert out[1]["Description"] == "'@SUM(1+1)"
     assert out[1]["UnitPrice"] == "-2.5"
     assert out[1]["CustomerID"] == "'+44 20"
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rejects files go to the working directory: keep them out of the repository."""
+    monkeypatch.chdir(tmp_path)

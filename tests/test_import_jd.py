@@ -311,3 +311,9 @@ def test_failure_while_writing_rolls_back_the_whole_file(
             assert count(s, model) == 0, model
     monkeypatch.undo()
     assert import_file(db_url, "orders", path, fmt="jd").orders_created == 3
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rejects files go to the working directory: keep them out of the repository."""
+    monkeypatch.chdir(tmp_path)

@@ -168,3 +168,9 @@ def test_whole_real_file(sqlite_db_url: str, tmp_path: Path) -> None:
         assert s.scalar(select(func.sum(Order.freight_cents))) == 29_140_165
     assert lines + refunds - freight_refunds == summary.imported
     assert freight_refunds == 129  # postage refunded on credit notes
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rejects files go to the working directory: keep them out of the repository."""
+    monkeypatch.chdir(tmp_path)

@@ -186,3 +186,9 @@ def test_rows_carry_the_data_version_that_wrote_them(db_url: str, tmp_path: Path
         assert s.scalar(select(Store.data_version)) == 3
         assert set(s.scalars(select(TrafficDaily.row_version))) == {3}
         assert s.scalar(select(Product.row_version).where(Product.platform_sku_id == "D")) == 3
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rejects files go to the working directory: keep them out of the repository."""
+    monkeypatch.chdir(tmp_path)

@@ -62,3 +62,9 @@ def test_mapping_errors(tmp_path: Path) -> None:
     assert example.duplicate_rows == "keep"
     assert (example.timezone, example.currency, example.refund_order_prefix) == (
         "Europe/London", "GBP", "C")
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rejects files go to the working directory: keep them out of the repository."""
+    monkeypatch.chdir(tmp_path)

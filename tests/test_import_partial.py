@@ -7,6 +7,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from storeops.db.engine import unit_of_work
@@ -129,3 +130,9 @@ def test_cli_complete_flag_and_partial_summary(tmp_path: Path, monkeypatch) -> N
     result = CliRunner().invoke(app, [*base, str(head), "--complete", "--json"])
     assert result.exit_code == 0, result.output
     assert '"orders_updated": 1' in result.output
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rejects files go to the working directory: keep them out of the repository."""
+    monkeypatch.chdir(tmp_path)

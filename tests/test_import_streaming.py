@@ -203,3 +203,9 @@ def test_a_gbk_file_that_starts_in_ascii_is_read_again_as_gbk(
     assert summary.read == 200 and summary.rejected == 0
     with unit_of_work(db_url) as s:
         assert s.scalar(select(Product.title).where(Product.platform_sku_id == "NEW")) == "保温杯"
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rejects files go to the working directory: keep them out of the repository."""
+    monkeypatch.chdir(tmp_path)

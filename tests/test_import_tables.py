@@ -138,3 +138,9 @@ def test_english_ads_headers_and_missing_column(db_url: str, tmp_path: Path) -> 
     bad = write(tmp_path / "ads_bad.csv", "date,spend\n2026-11-01,1\n")
     with pytest.raises(ImportFileError, match="ads_bad.csv.*计划名称"):
         import_file(db_url, "ads", bad)
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rejects files go to the working directory: keep them out of the repository."""
+    monkeypatch.chdir(tmp_path)

@@ -11,7 +11,8 @@
   hash of the order id) until they are written in groups of whole orders.
 - ``order_store``: bulk writes of orders, lines, refunds, products, customers.
 - ``tables``: products, traffic and ads files (upsert on their natural key).
-- ``summary``: the import summary and the ``<file>.rejects.csv`` beside the input.
+- ``summary``: the import summary and the ``<file>.rejects.csv`` (in the working directory,
+  or where ``--rejects`` says).
 - ``service.import_file``: one file, one transaction (read and check every chunk first, then
   write); used by the CLI (``cli``) and the web.
 """

@@ -25,7 +25,12 @@ from storeops.importers.order_rows import DuplicateTracker, check_order_rows
 from storeops.importers.order_store import OrderWriter, OrderWriteResult, large_cache
 from storeops.importers.reading import RetryEncoding, TableStream, prefetch, read_table
 from storeops.importers.spill import Spill
-from storeops.importers.summary import ImportSummary, RejectsWriter, attach_rejects
+from storeops.importers.summary import (
+    ImportSummary,
+    RejectsWriter,
+    attach_rejects,
+    check_rejects_target,
+)
 from storeops.importers.summary import write_rejects as save_rejects
 from storeops.orders.grouping import group_sales, refund_lines
 
@@ -50,9 +55,12 @@ def import_file(
     progress: Progress | None = None,
     max_bytes: int | None = None,
     complete: bool = False,
+    rejects_to: Path | None = None,
 ) -> ImportSummary:
     """Import ``path`` as ``kind`` (orders, products, traffic, ads) into ``db_url``.
 
+    ``rejects_to``: where the rejects file goes (a file or a folder); by default
+    ``<input>.rejects.csv`` in the working directory.
     ``complete``: the file holds every line of each order it mentions, so a changed order is
     replaced whole; otherwise lines are matched and stored lines it omits are kept.
 
@@ -64,9 +72,11 @@ def import_file(
     step = progress or (lambda _stage, _fraction: None)
     if kind not in KINDS:
         raise ImportUsageError(f"unknown import kind {kind!r} (one of: {', '.join(KINDS)})")
+    if write_rejects:
+        check_rejects_target(rejects_to)
     if kind == "orders":
         return _import_orders(db_url, path, name, _order_spec(fmt, mapping), store,
-                              write_rejects, step, max_bytes, complete)
+                              write_rejects, step, max_bytes, complete, rejects_to)
     from storeops.importers.tables import import_table
 
     step("reading", 0.0)
@@ -76,7 +86,7 @@ def import_file(
     rejects = import_table(db_url, kind, path, name, frame, store, summary, mapping)
     attach_rejects(summary, frame, rejects)
     if write_rejects:
-        written = save_rejects(path, frame, rejects)
+        written = save_rejects(path, frame, rejects, rejects_to)
         summary.rejects_file = str(written) if written else None
     step("done", 1.0)
     return summary
@@ -104,6 +114,7 @@ def file_sha256(path: Path) -> str | None:
 def _import_orders(
     db_url: str, path: Path, name: str, spec: OrderSpec, store: str | None,
     write_rejects: bool, step: Progress, max_bytes: int | None, complete: bool = False,
+    rejects_to: Path | None = None,
 ) -> ImportSummary:
     """Read and check the file chunk by chunk (nothing is written yet), then write it in
     groups of whole orders in one transaction; the rejects file appears once it committed."""
@@ -121,7 +132,7 @@ def _import_orders(
                 encoding = "gb18030"
                 continue
             _write_orders(db_url, path, name, spec, store, spill, summary, step, complete)
-            written = rejects.finish(path)
+            written = rejects.finish(path, rejects_to)
             summary.rejects_file = str(written) if written else None
         finally:
             rejects.discard()

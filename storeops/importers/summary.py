@@ -1,4 +1,5 @@
-"""The result of one import, and the rejects file written beside the input."""
+"""The result of one import, and its rejects file (in the working directory or where
+``--rejects`` says)."""
 
 from __future__ import annotations
 
@@ -64,8 +65,25 @@ class ImportSummary:
         }
 
 
-def rejects_path(path: Path) -> Path:
-    return path.with_name(path.name + ".rejects.csv")
+def rejects_path(path: Path, chosen: Path | None = None) -> Path:
+    """Where the rejects of ``path`` go: ``chosen`` (a file, or a folder to put
+    ``<input>.rejects.csv`` in), else ``<input>.rejects.csv`` in the working directory, never
+    beside an input in another folder (a shared or read-only folder the user did not pick)."""
+    name = path.name + ".rejects.csv"
+    if chosen is None:
+        return Path.cwd() / name
+    chosen = Path(chosen).expanduser()
+    return (chosen / name if chosen.is_dir() else chosen).absolute()
+
+
+def check_rejects_target(chosen: Path | None) -> None:
+    """Refuse a ``--rejects`` path that cannot be written before anything is imported."""
+    if chosen is None:
+        return
+    target = Path(chosen).expanduser()
+    folder = target if target.is_dir() else target.parent
+    if not folder.is_dir():
+        raise ImportFileError(f"--rejects {chosen}: folder {folder} does not exist")
 
 
 def attach_rejects(summary: ImportSummary, frame: pl.DataFrame, rejects: pl.DataFrame) -> None:
@@ -127,32 +145,26 @@ class RejectsWriter:
                                   *[neutralise_cell(c) for c in frame.columns if c != ROW]])
         self.writer.writerows(_reject_rows(frame, rejects))
 
-    def finish(self, path: Path) -> Path | None:
-        """Counts into the summary; the file beside the input (none, and no stale one, when
+    def finish(self, path: Path, chosen: Path | None = None) -> Path | None:
+        """Counts into the summary; the file at ``rejects_path`` (none, and no stale one, when
         nothing was rejected)."""
         self.summary.by_reason = dict(self.reasons.most_common())
         if not self.keep_file:
             return None
-        target = rejects_path(path)
+        target = rejects_path(path, chosen)
         if self.fh is None:
-            target.unlink(missing_ok=True)
+            _drop_stale(target)
             return None
         self.fh.close()
         self.fh = None
         assert self.tmp is not None
         try:
             return self._place(target)
-        except OSError:
-            # The input's folder may be read-only (a shared drive): the rows are already
-            # stored, so the rejects go to the working directory rather than being lost.
-            fallback = Path.cwd() / target.name
-            try:
-                return self._place(fallback)
-            except OSError as exc:
-                raise ImportFileError(
-                    f"{path.name}: imported, but the rejected rows could not be written to"
-                    f" {target} or {fallback}: {exc.strerror or exc}"
-                ) from exc
+        except OSError as exc:
+            raise ImportFileError(
+                f"{path.name}: imported, but the rejected rows could not be written to"
+                f" {target}: {exc.strerror or exc} (choose another place with --rejects PATH)"
+            ) from exc
 
     def _place(self, target: Path) -> Path:
         assert self.tmp is not None
@@ -170,27 +182,31 @@ class RejectsWriter:
             self.tmp = None
 
 
-def write_rejects(path: Path, frame: pl.DataFrame, rejects: pl.DataFrame) -> Path | None:
-    """``<input>.rejects.csv`` (UTF-8 with BOM for Excel); none, and no stale one, if clean."""
-    target = rejects_path(path)
+def _drop_stale(target: Path) -> None:
+    try:
+        if target.is_file():
+            target.unlink()
+    except OSError:
+        pass  # an old rejects file we may not remove is no reason to fail an import
+
+
+def write_rejects(path: Path, frame: pl.DataFrame, rejects: pl.DataFrame,
+                  chosen: Path | None = None) -> Path | None:
+    """The rejects file at ``rejects_path`` (UTF-8 with BOM for Excel); none, and no stale
+    one, if clean."""
+    target = rejects_path(path, chosen)
     if rejects.height == 0:
-        target.unlink(missing_ok=True)
+        _drop_stale(target)
         return None
     original = [neutralise_cell(c) for c in frame.columns if c != ROW]
     rows = _reject_rows(frame, rejects)
     try:
         return _write_csv(target, original, rows)
-    except OSError:
-        # The input's folder may be read-only (a shared drive): the rows are already stored,
-        # so the rejects go to the working directory rather than being lost.
-        fallback = Path.cwd() / target.name
-        try:
-            return _write_csv(fallback, original, rows)
-        except OSError as exc:
-            raise ImportFileError(
-                f"{path.name}: imported, but the rejected rows could not be written to {target}"
-                f" or {fallback}: {exc.strerror or exc}"
-            ) from exc
+    except OSError as exc:
+        raise ImportFileError(
+            f"{path.name}: imported, but the rejected rows could not be written to {target}:"
+            f" {exc.strerror or exc} (choose another place with --rejects PATH)"
+        ) from exc
 
 
 def _write_csv(target: Path, original: list[str], rows: list[tuple]) -> Path:
