@@ -32,8 +32,17 @@ def normalize_db_url(value: str) -> str:
 
 
 def resolve_db_url(cli_value: str | None = None) -> str:
+    """The database URL to use; a SQLite file in a folder that does not exist is refused
+    here (``StoreopsError``), so that every command says so instead of failing later."""
     value = cli_value or os.environ.get(ENV_DATABASE_URL) or DEFAULT_DB_FILE
-    return normalize_db_url(value)
+    url = normalize_db_url(value)
+    path = sqlite_path(url)
+    if path is not None and path.name != ":memory:" and not path.parent.is_dir():
+        from storeops.common.errors import StoreopsError
+
+        raise StoreopsError(f"cannot use the database {value}: folder {path.parent} does not"
+                            " exist")
+    return url
 
 
 def sqlite_path(db_url: str) -> Path | None:

@@ -23,13 +23,26 @@ def _lang() -> str:
     return "en" if cli_lang() == "en" else "zh"  # the metric catalog's language codes
 
 
-def _open_store(db: str | None, store: str | None) -> tuple[str, Any]:
+def _open_store(db: str | None, store: str | None, *, read_only: bool = False
+                ) -> tuple[str, Any]:
+    """(URL, store). ``read_only``: a command that only reads never creates a database (a
+    missing SQLite file, or one without storeops' tables, is an error)."""
     from storeops.catalog.stores import resolve_store
-    from storeops.config import resolve_db_url
+    from storeops.config import resolve_db_url, sqlite_path
     from storeops.db.engine import unit_of_work
-    from storeops.db.migrate import ensure_schema
+    from storeops.db.migrate import current_revision, ensure_schema
 
     url = resolve_db_url(db)
+    if read_only:
+        from sqlalchemy.engine import make_url
+
+        from storeops.common.errors import StoreopsError
+
+        path = sqlite_path(url)
+        if (path is not None and not path.is_file()) or current_revision(url) is None:
+            where = path or make_url(url).render_as_string(hide_password=True)
+            raise StoreopsError(f"no storeops database at {where}: import data first"
+                                " (storeops import …) or run `storeops init`")
     ensure_schema(url)
     with unit_of_work(url) as session:
         found = resolve_store(session, store)
@@ -79,7 +92,7 @@ def kpi(
     check_range(day_first, day_last)
     _check_cut(by, top, sort)
     columns = _columns(metrics)
-    url, st = _open_store(db, store)
+    url, st = _open_store(db, store, read_only=True)
     total = kpi_summary(url, st.id, day_first, day_last)
     head = {"store": st.name, "from": day_first, "to": day_last, "currency": st.currency}
     rows: list[dict[str, Any]] | None = None
@@ -201,7 +214,7 @@ def target_show(
     from storeops.common.timeutil import local_date, utcnow
     from storeops.metrics.targets import target_progress
 
-    url, st = _open_store(db, store)
+    url, st = _open_store(db, store, read_only=True)
     today = local_date(utcnow(), st.timezone)
     day = parse_day(as_of, "--as-of date") if as_of else today
     month = month or f"{day.year:04d}-{day.month:02d}"
