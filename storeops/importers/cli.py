@@ -35,6 +35,13 @@ RejectsOption = Annotated[
                  "<input>.rejects.csv); default: the working directory."),
 ]
 
+SheetOption = Annotated[
+    str | None,
+    typer.Option("--sheet", metavar="NAME-OR-NUMBER",
+                 help="Sheet of an XLSX workbook: its name or number (1 = the first; "
+                 "default: the mapping's sheet, else the first)."),
+]
+
 import_app = typer.Typer(help="Import JD exports or any CSV/XLSX file.", no_args_is_help=True)
 
 
@@ -45,7 +52,7 @@ def register(app: typer.Typer) -> None:
 
 def _run(kind: str, file: Path, db: str | None, store: str | None, as_json: bool,
          fmt: str | None = None, mapping: Path | None = None, complete: bool = False,
-         rejects: Path | None = None) -> None:
+         rejects: Path | None = None, sheet: str | None = None) -> None:
     from storeops.config import resolve_db_url
     from storeops.db.migrate import ensure_schema
     from storeops.importers.service import import_file
@@ -57,7 +64,7 @@ def _run(kind: str, file: Path, db: str | None, store: str | None, as_json: bool
     console = Console(stderr=True)
     if as_json or not console.is_terminal:
         summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store,
-                              complete=complete, rejects_to=rejects)
+                              complete=complete, rejects_to=rejects, sheet=sheet)
     else:
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as bar:
@@ -67,7 +74,8 @@ def _run(kind: str, file: Path, db: str | None, store: str | None, as_json: bool
                 bar.update(task, completed=fraction, description=f"{file.name}: {stage}")
 
             summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store,
-                                  progress=step, complete=complete, rejects_to=rejects)
+                                  progress=step, complete=complete, rejects_to=rejects,
+                                  sheet=sheet)
     data = summary.to_dict()
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False))
@@ -115,35 +123,41 @@ def _print_summary(data: dict) -> None:
 def import_orders(
     file: FileArg, fmt: FormatOption = None, mapping: MappingOption = None,
     store: StoreOption = None, db: DbOption = None, as_json: JsonOption = False,
-    complete: CompleteOption = False, rejects: RejectsOption = None,
+    complete: CompleteOption = False, rejects: RejectsOption = None, sheet: SheetOption = None,
 ) -> None:
     """Import orders: the JD order export (--format jd) or any file through --mapping."""
     _run("orders", file, db, store, as_json, fmt=fmt, mapping=mapping, complete=complete,
-         rejects=rejects)
+         rejects=rejects, sheet=sheet)
 
 
 @import_app.command("products")
 def import_products(
     file: FileArg, mapping: MappingOption = None, store: StoreOption = None,
     db: DbOption = None, as_json: JsonOption = False, rejects: RejectsOption = None,
+    sheet: SheetOption = None,
 ) -> None:
     """Import or update products (SKU, 货号, title, category, brand, price, cost, status)."""
-    _run("products", file, db, store, as_json, mapping=mapping, rejects=rejects)
+    _run("products", file, db, store, as_json, mapping=mapping, rejects=rejects,
+         sheet=sheet)
 
 
 @import_app.command("traffic")
 def import_traffic(
     file: FileArg, mapping: MappingOption = None, store: StoreOption = None,
     db: DbOption = None, as_json: JsonOption = False, rejects: RejectsOption = None,
+    sheet: SheetOption = None,
 ) -> None:
     """Import daily traffic per SKU and source (京东商智 export)."""
-    _run("traffic", file, db, store, as_json, mapping=mapping, rejects=rejects)
+    _run("traffic", file, db, store, as_json, mapping=mapping, rejects=rejects,
+         sheet=sheet)
 
 
 @import_app.command("ads")
 def import_ads(
     file: FileArg, mapping: MappingOption = None, store: StoreOption = None,
     db: DbOption = None, as_json: JsonOption = False, rejects: RejectsOption = None,
+    sheet: SheetOption = None,
 ) -> None:
     """Import daily ad spend per campaign (京准通 export)."""
-    _run("ads", file, db, store, as_json, mapping=mapping, rejects=rejects)
+    _run("ads", file, db, store, as_json, mapping=mapping, rejects=rejects,
+         sheet=sheet)

@@ -57,6 +57,7 @@ class OrderSpec:
     sku_case: str = "keep"  # keep | upper: SKU ids compared without case (85123a = 85123A)
     # Mapped columns a file may lack (the JD export's 支付方式 is missing from older exports).
     optional_columns: frozenset[str] = frozenset()
+    sheet: str | int | None = None  # of a workbook: name or 1-based number; None: the first
 
     def column(self, name: str) -> str | None:
         return self.columns.get(name)
@@ -165,6 +166,9 @@ def load_mapping(path: Path) -> OrderSpec:
     if sku_case not in SKU_CASES:
         raise MappingError(f"{path}: sku_case must be one of {', '.join(SKU_CASES)},"
                            f" not {sku_case!r}")
+    sheet = raw.get("sheet")
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
+        raise MappingError(f"{path}: sheet must be a sheet name or a number (1 = the first)")
     norm = str.upper if sku_case == "upper" else str
     freight = {norm(v) for v in _sku_list(raw, "freight_skus", path)}
     exclude = {norm(v) for v in _sku_list(raw, "exclude_skus", path)}
@@ -188,4 +192,5 @@ def load_mapping(path: Path) -> OrderSpec:
         file_format=raw.get("format"),
         encoding=raw.get("encoding"),
         name=path.name,
+        sheet=sheet,
     )

@@ -71,6 +71,7 @@ class TableStream:
     max_bytes: int | None = None
     chunk_bytes: int | None = None  # None: CHUNK_BYTES
     columns: list[str] = field(default_factory=list)
+    sheet: str | int | None = None  # of a workbook: a name or a 1-based number; None: first
 
     def chunks(self) -> Iterator[pl.DataFrame]:
         """May raise ``RetryEncoding`` after some chunks (see there)."""
@@ -79,14 +80,16 @@ class TableStream:
         with _open(self.path, self.name, self.max_bytes) as blocks:
             first = next(blocks, b"")
             fmt = (self.file_format or "auto").lower()
-            if fmt == "auto":
+            if fmt == "auto" or (fmt == "csv" and first[:4] == ZIP_MAGIC):
+                # a zip is never a CSV: the same data saved as a workbook is read as one
                 fmt = "xlsx" if first[:4] == ZIP_MAGIC else "csv"
             if fmt not in ("csv", "xlsx"):
                 raise ImportFileError(
                     f"{self.name}: unknown file format {self.file_format!r} (csv or xlsx)")
             self.file_format = fmt
             if fmt == "xlsx":
-                frames = _xlsx_chunks(first + b"".join(blocks), self.name, self.max_bytes)
+                frames = _xlsx_chunks(first + b"".join(blocks), self.name, self.max_bytes,
+                                      self.sheet)
             else:
                 frames = _csv_chunks(first, blocks, self.name, encoding, self,
                                      self.chunk_bytes or CHUNK_BYTES)
@@ -143,10 +146,11 @@ def prefetch(items: Iterator[T]) -> Iterator[T]:
 
 def read_table(
     path: Path, *, name: str | None = None, file_format: str | None = None,
-    encoding: str | None = None, max_bytes: int | None = None,
+    encoding: str | None = None, max_bytes: int | None = None, sheet: str | int | None = None,
 ) -> RawTable:
     """The whole file as one frame (for products, traffic and ads files)."""
-    stream = TableStream(Path(path), name or Path(path).name, file_format, encoding, max_bytes)
+    stream = TableStream(Path(path), name or Path(path).name, file_format, encoding, max_bytes,
+                         sheet=sheet)
     try:
         frames = list(stream.chunks())
     except RetryEncoding:
@@ -346,7 +350,25 @@ def _read_csv(data: bytes, name: str) -> pl.DataFrame:
         raise ImportFileError(f"{name}: not a readable CSV file: {exc}") from exc
 
 
-def _xlsx_chunks(data: bytes, name: str, max_bytes: int | None) -> Iterator[pl.DataFrame]:
+def choose_sheet(names: list[str], sheet: str | int | None, file_name: str) -> str:
+    """The sheet asked for: a name, or a number counted from 1 (a name that looks like a
+    number wins); none asked: the first. A missing one is an error naming the sheets."""
+    if not names:
+        raise ImportFileError(f"{file_name}: the workbook has no sheet")
+    if sheet is None or sheet == "":
+        return names[0]
+    text = str(sheet).strip()
+    if text in names:
+        return text
+    if text.isdigit() and 1 <= int(text) <= len(names):
+        return names[int(text) - 1]
+    listed = ", ".join(f"{i} {n!r}" for i, n in enumerate(names, start=1))
+    raise ImportFileError(f"{file_name}: no sheet {text!r} in the workbook; its sheets: {listed}"
+                          " (give --sheet a name or a number)")
+
+
+def _xlsx_chunks(data: bytes, name: str, max_bytes: int | None,
+                 sheet: str | int | None = None) -> Iterator[pl.DataFrame]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             inflated = sum(info.file_size for info in archive.infolist())
@@ -358,7 +380,15 @@ def _xlsx_chunks(data: bytes, name: str, max_bytes: int | None) -> Iterator[pl.D
         raise ImportFileError(f"{name}: the workbook expands to {inflated // (1 << 20)} MB,"
                               " too much for its size; refused")
     try:
-        frame = pl.read_excel(data, engine="calamine", infer_schema_length=0)
+        import fastexcel
+
+        names = list(fastexcel.read_excel(data).sheet_names)
+    except Exception as exc:  # noqa: BLE001 - fastexcel/calamine errors vary by damage
+        raise ImportFileError(f"{name}: not a readable XLSX file: {exc}") from exc
+    chosen = choose_sheet(names, sheet, name)
+    try:
+        frame = pl.read_excel(data, engine="calamine", infer_schema_length=0,
+                              sheet_name=chosen)
     except Exception as exc:  # noqa: BLE001 - fastexcel/calamine errors vary by damage
         raise ImportFileError(f"{name}: not a readable XLSX file: {exc}") from exc
     del data

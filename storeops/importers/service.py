@@ -6,6 +6,7 @@ writing rolls back everything of that file.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import Counter
@@ -56,11 +57,14 @@ def import_file(
     max_bytes: int | None = None,
     complete: bool = False,
     rejects_to: Path | None = None,
+    sheet: str | int | None = None,
 ) -> ImportSummary:
     """Import ``path`` as ``kind`` (orders, products, traffic, ads) into ``db_url``.
 
     ``rejects_to``: where the rejects file goes (a file or a folder); by default
     ``<input>.rejects.csv`` in the working directory.
+    ``sheet``: the workbook's sheet (name or 1-based number; default: the mapping's, else the
+    first).
     ``complete``: the file holds every line of each order it mentions, so a changed order is
     replaced whole; otherwise lines are matched and stored lines it omits are kept.
 
@@ -75,12 +79,15 @@ def import_file(
     if write_rejects:
         check_rejects_target(rejects_to)
     if kind == "orders":
-        return _import_orders(db_url, path, name, _order_spec(fmt, mapping), store,
+        spec = _order_spec(fmt, mapping)
+        if sheet is not None:
+            spec = dataclasses.replace(spec, sheet=sheet)
+        return _import_orders(db_url, path, name, spec, store,
                               write_rejects, step, max_bytes, complete, rejects_to)
     from storeops.importers.tables import import_table
 
     step("reading", 0.0)
-    table = read_table(path, name=name, max_bytes=max_bytes)
+    table = read_table(path, name=name, max_bytes=max_bytes, sheet=sheet)
     frame = table.frame
     summary = ImportSummary(kind=kind, source_name=name, read=frame.height)
     rejects = import_table(db_url, kind, path, name, frame, store, summary, mapping)
@@ -156,7 +163,7 @@ def _read_orders(
     path: Path, name: str, spec: OrderSpec, encoding: str | None, max_bytes: int | None,
     summary: ImportSummary, rejects: RejectsWriter, spill: Spill, step: Progress,
 ) -> None:
-    stream = TableStream(path, name, spec.file_format, encoding, max_bytes)
+    stream = TableStream(path, name, spec.file_format, encoding, max_bytes, sheet=spec.sheet)
     duplicates = DuplicateTracker()
     excluded: Counter[str] = Counter()
     step("reading", 0.0)
