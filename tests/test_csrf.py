@@ -42,6 +42,11 @@ def stored_gmv(db: str, sid: int) -> object:
         return get_targets(s, sid, "2026-10").get("gmv")
 
 
+def _altered(token: str) -> str:
+    """The token with its last character changed (never to the same character)."""
+    return token[:-1] + ("1" if token.endswith("0") else "0")
+
+
 def test_login_needs_the_forms_token(browser: TestClient) -> None:
     r = browser.post("/login", data={"username": "owner", "password": PASSWORD},
                      follow_redirects=False)
@@ -49,7 +54,7 @@ def test_login_needs_the_forms_token(browser: TestClient) -> None:
     assert browser.get("/api/v1/me").status_code == 401
     token = form_csrf_token(browser)
     wrong = browser.post("/login", data={"username": "owner", "password": PASSWORD,
-                                         "csrf_token": token[:-1] + "0"})
+                                         "csrf_token": _altered(token)})
     assert wrong.status_code == 403
     ok = browser.post("/login", data={"username": "owner", "password": PASSWORD,
                                       "csrf_token": token}, follow_redirects=False)
