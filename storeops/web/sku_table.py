@@ -118,7 +118,8 @@ def _csv_cell(value: Any) -> Any:
 def to_csv(rows: Iterable[Mapping[str, Any]], headers: Mapping[str, str],
            status_label: Callable[[str | None], str]) -> bytes:
     """The SKU table as CSV for Excel: UTF-8 with a BOM (so that Chinese shows right), money
-    as plain decimals, rates as fractions, every row of the filter (no paging)."""
+    as plain decimals, rates as percentages (5.98%, a number to Excel), every row of the
+    filter (no paging)."""
     keys = ("platform_sku_id", "seller_code", "title", "category", "status", *SKU_METRICS)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
