@@ -132,6 +132,41 @@ def test_cli_complete_flag_and_partial_summary(tmp_path: Path, monkeypatch) -> N
     assert '"orders_updated": 1' in result.output
 
 
+def test_jd_export_cut_inside_an_order(db_url: str, tmp_path: Path) -> None:
+    from test_import_jd import base_rows, write_csv
+
+    import_file(db_url, "orders", write_csv(tmp_path / "all.csv", base_rows()), fmt="jd")
+    with unit_of_work(db_url) as s:
+        before = {o.platform_order_id: (o.goods_cents, o.seller_discount_cents, o.paid_cents,
+                                        o.content_hash, o.row_version)
+                  for o in s.scalars(select(Order))}
+        lines_before = sorted(s.execute(select(OrderLine.order_id, OrderLine.line_no,
+                                               OrderLine.amount_cents)).all())
+    # an export cut at a row limit: 1001's first line only, 1003's first two
+    cut = [base_rows()[i] for i in (0, 3, 4)]
+    summary = import_file(db_url, "orders", write_csv(tmp_path / "cut.csv", cut), fmt="jd")
+    assert (summary.orders_updated, summary.orders_unchanged) == (0, 2)
+    assert (summary.orders_partial, summary.lines_kept) == (2, 2)
+    with unit_of_work(db_url) as s:
+        assert {o.platform_order_id: (o.goods_cents, o.seller_discount_cents, o.paid_cents,
+                                      o.content_hash, o.row_version)
+                for o in s.scalars(select(Order))} == before
+        assert sorted(s.execute(select(OrderLine.order_id, OrderLine.line_no,
+                                       OrderLine.amount_cents)).all()) == lines_before
+    # the same cut export, 1001 now finished later: updated, its other line kept, and its
+    # lines still add up to what was settled (22.00 after the 3.00 seller discount)
+    for row in cut:
+        row["订单完成时间"] = "2026-11-14 10:00:00"
+    summary = import_file(db_url, "orders", write_csv(tmp_path / "cut2.csv", cut), fmt="jd")
+    assert (summary.orders_updated, summary.lines_kept) == (2, 2)
+    with unit_of_work(db_url) as s:
+        o1 = s.scalar(select(Order).where(Order.platform_order_id == "1001"))
+        amounts = s.scalars(select(OrderLine.amount_cents).where(
+            OrderLine.order_id == o1.id).order_by(OrderLine.line_no)).all()
+        assert (o1.goods_cents, o1.seller_discount_cents, o1.row_version) == (2500, 300, 2)
+        assert sum(amounts) == 2200 and len(amounts) == 2
+
+
 @pytest.fixture(autouse=True)
 def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Rejects files go to the working directory: keep them out of the repository."""

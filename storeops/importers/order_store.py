@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 
 from storeops.db.bulk import bulk_insert_frame
 from storeops.db.models import Customer, Order, OrderLine, Product, Refund
-from storeops.orders.grouping import content_hash
+from storeops.importers.parsing import cents_of
+from storeops.importers.reading import ROW
+from storeops.orders.grouping import allocate, content_hash
 
 CHUNK = 900  # ids per IN (...) list: under any SQLite's parameter limit
 UTC_TYPE = pl.Datetime("us", "UTC")
@@ -302,30 +304,34 @@ class OrderWriter:
             *[pl.coalesce(f"file_{c}", c).alias(c) for c in line_cols],
             (~in_file).alias("kept"),
         )
+        both = both.with_columns(
+            cents_of(pl.col("unit_price_e4"), pl.col("quantity")).alias("gross_cents"))
         kept = both.group_by("db_id").agg(pl.col("kept").sum().alias("kept"),
-                                          pl.col("amount_cents").sum().alias("merged_cents"))
+                                          pl.col("gross_cents").sum().alias("merged_cents"))
         skus = self.products.select("product_id", "sku").unique("product_id")
         ids = changed.select("order_id", "db_id")
-        merged = both.join(ids, on="db_id").join(skus, on="product_id", how="left").select(
-            "order_id", "db_id", "line_no", "sku", "product_id", *line_cols)
-        # Totals: a file that gives the order's amounts (JD) is taken at its word; a file
-        # whose amounts come from its lines is summed over the merged lines, and its freight
-        # kept when the file shows none for the order (its freight line may be cut off).
-        from_lines = pl.col("goods_amount").is_null() & pl.col("settlement_amount").is_null()
+        # Totals as ``group_sales`` computes them, over the merged lines: amounts the file
+        # gives for the whole order (JD) are taken at their word, else the lines are summed;
+        # the freight is kept when the file shows none for the order (its freight line may
+        # be cut off); the seller discount is spread again over all the merged lines.
+        goods = pl.coalesce("goods_amount", "merged_cents")
+        settled = pl.coalesce("settlement_amount", goods)
         no_freight = pl.col("freight").is_null() & (pl.col("freight_lines_cents") == 0)
+        freight = pl.when(no_freight).then(pl.col("old_freight")).otherwise(
+            pl.col("freight_cents"))
         orders = changed.join(kept, on="db_id", how="left").join(
             old_freight, on="db_id", how="left").with_columns(
-            pl.when(from_lines).then(pl.col("merged_cents")).otherwise(
-                pl.col("goods_cents")).alias("goods_cents"),
-            pl.when(from_lines).then(0).otherwise(
-                pl.col("seller_discount_cents")).alias("seller_discount_cents"),
-            pl.when(no_freight).then(pl.col("old_freight")).otherwise(
-                pl.col("freight_cents")).alias("freight_cents"),
-        ).with_columns(
-            pl.when(from_lines).then(pl.coalesce(
-                "paid_amount", pl.col("goods_cents") + pl.col("freight_cents"))).otherwise(
-                pl.col("paid_cents")).alias("paid_cents"),
+            goods.alias("goods_cents"),
+            (goods - settled).alias("seller_discount_cents"),
+            freight.alias("freight_cents"),
+            pl.coalesce("paid_amount", settled + freight).alias("paid_cents"),
+            (pl.col("merged_cents") - settled).alias("to_allocate"),
         )
+        merged = both.join(ids, on="db_id").join(skus, on="product_id", how="left").sort(
+            "db_id", "line_no").with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+        merged = allocate(merged.drop("amount_cents"),
+                          orders.select("order_id", "to_allocate")).select(
+            "order_id", "db_id", "line_no", "sku", "product_id", *line_cols)
         orders = orders.with_columns(content_hash(orders, merged))
         partial = orders.filter(pl.col("kept") > 0)
         self.result.orders_partial += partial.height
@@ -333,7 +339,8 @@ class OrderWriter:
         same = orders.filter(pl.col("content_hash") == pl.col("old_hash"))
         still = orders.filter(pl.col("content_hash") != pl.col("old_hash"))
         merged = merged.join(still.select("order_id"), on="order_id", how="semi")
-        return still.drop("kept", "merged_cents", "old_freight"), merged.drop("db_id"), same
+        return (still.drop("kept", "merged_cents", "old_freight", "to_allocate"),
+                merged.drop("db_id"), same)
 
     def _refunds(self, refunds: pl.DataFrame) -> None:
         """Insert refund lines not stored yet; known (refund id, line) keys are left alone."""

@@ -72,13 +72,14 @@ def group_sales(
         (pl.col("lines_cents") - settled).alias("to_allocate"),
         pl.col("placed_at").dt.convert_time_zone(store_timezone).dt.date().alias("placed_date"),
     )
-    lines = _allocate(lines, orders.select("order_id", "to_allocate"))
+    lines = allocate(lines, orders.select("order_id", "to_allocate"))
     orders = orders.with_columns(content_hash(orders, lines))
     return orders, lines
 
 
-def _allocate(lines: pl.DataFrame, to_allocate: pl.DataFrame) -> pl.DataFrame:
-    """amount_cents = gross less the line's pro-rata share, so lines sum to the settlement."""
+def allocate(lines: pl.DataFrame, to_allocate: pl.DataFrame) -> pl.DataFrame:
+    """amount_cents = gross less the line's pro-rata share, so lines sum to the settlement
+    (``lines`` has order_id, gross_cents and a unique ``__row``, in line order)."""
     lines = lines.join(to_allocate, on="order_id", how="left")
     todo = lines.filter(pl.col("to_allocate") != 0)
     lines = lines.with_columns(pl.col("gross_cents").alias("amount_cents"))
