@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web_seed import PASSWORD, seed_store
+from web_seed import PASSWORD, seed_store, serving
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = Path("/tmp/overview.png")
@@ -23,36 +20,14 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(sqlite_db_url: str) -> Iterator[str]:
     """Uvicorn serving a seeded store on a free localhost port, in a thread."""
-    import uvicorn
-
     from storeops.api.app import create_app
 
     seed_store(sqlite_db_url)
-    port = _free_port()
-    config = uvicorn.Config(create_app(sqlite_db_url, secret_key="browser-test"),
-                            host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(sqlite_db_url, secret_key="browser-test")) as url:
+        yield url
 
 
 CHART_STATE = """

@@ -4,18 +4,15 @@ and formats; and a short schemathesis run over the whole API with every check fi
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from web_seed import fast_hashing, login, seed_store  # noqa: F401
+from web_seed import fast_hashing, login, seed_store, serving  # noqa: F401
 
 from storeops.accounts import throttle
 from storeops.accounts.tokens import create_token
@@ -115,25 +112,8 @@ def test_real_errors_have_the_documented_shape(api: tuple[Any, dict[str, str]]) 
 def server(api: tuple[Any, dict[str, str]]) -> Iterator[str]:
     """Uvicorn serving the app on a free localhost port, in a thread of this process (so that
     the throttle stays lifted)."""
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(api[0], host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+    with serving(api[0]) as url:
+        yield url
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -158,3 +163,27 @@ def seed_store(db_url: str, *, users: bool = True) -> int:
             for name in ("owner", "operator", "analyst"):
                 create_user(s, name, PASSWORD, name, display_name=f"{name} 用户")
         return store.id
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Uvicorn serving ``app`` on a free localhost port, in a thread of this process; yields
+    its base URL and stops it afterwards."""
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
