@@ -24,8 +24,11 @@ browser:
 	  else echo "chromium missing: install Debian's chromium (the browser test will skip)"; fi; \
 	fi
 
+# make demo PORT=8001 serves on another port (a busy one is reported before the build).
+PORT   ?= 8000
+
 demo: install
-	$(BIN)/storeops demo
+	$(BIN)/storeops demo --port $(PORT)
 
 test: install browser
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider

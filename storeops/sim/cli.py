@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import shlex
+import socket
 from typing import Annotated
 
 import typer
 
-from storeops.common.cli_options import DbOption
+from storeops.common.cli_options import DbOption, cli_lang
+from storeops.common.errors import StoreopsError
 
 STAGES = {
     "generate": "生成模拟数据 / generating",
@@ -17,6 +20,32 @@ STAGES = {
     "targets": "设置月度目标 / monthly targets",
     "warehouse": "生成分析快照 / analytics snapshot",
 }
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Raise StoreopsError unless a server could listen on host:port now.
+
+    Building the demo takes a minute; a port another server holds should stop it before, not
+    after. SO_REUSEADDR as Uvicorn sets it: a port left in TIME_WAIT is free, one with a
+    listener is not."""
+    from storeops.web.i18n import translate
+
+    lang = cli_lang()
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise StoreopsError(translate(lang, "cli_demo.cannot_listen", host=host, port=port,
+                                      reason=exc.strerror)) from exc
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            busy = exc.errno == errno.EADDRINUSE
+            key = "cli_demo.port_busy" if busy else "cli_demo.cannot_listen"
+            raise StoreopsError(translate(lang, key, host=host, port=port,
+                                          reason=exc.strerror)) from exc
 
 
 def demo_command(
@@ -32,7 +61,8 @@ def demo_command(
         "--password", help="Password of the demo user (default: a new random one each run).",
     )] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535,
+                                      help="Port to listen on.")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build only; do not serve.")] = False,
 ) -> None:
     """Build the demo store (rebuilt from scratch on every run), print the login, serve it."""
@@ -50,6 +80,8 @@ def demo_command(
 
     if password is not None:  # refuse before minutes of work, not after
         check_password_rules(password)
+    if not no_serve:
+        check_can_listen(host, port)
     end_day = parse_day(end, "--end") if end else None
     console = Console()
     url = resolve_db_url(db)
