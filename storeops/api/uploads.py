@@ -27,6 +27,13 @@ class UploadTooLarge(UploadError):
     http_status = 413
 
 
+class MappingMissing(UploadError):
+    """"Column mapping" chosen without a mapping file: reading the file as a JD export
+    instead would import the wrong columns, or reject every row."""
+
+    message_key = "import.mapping_missing"  # the page's words for it (i18n catalogs)
+
+
 @dataclass(frozen=True)
 class UploadResult:
     summary: dict[str, Any]
@@ -74,7 +81,11 @@ async def import_upload(
     if upload is None or not upload.filename:
         raise UploadError("no file was uploaded")
     fmt = (fmt or "").strip() or None
+    has_mapping = mapping is not None and bool(mapping.filename)
     if fmt == "mapping":  # the upload form's choice "read it through the mapping file"
+        if not has_mapping:
+            raise MappingMissing("the format 'column mapping' needs a mapping file (YAML): "
+                                 "choose one, or choose the JD order export")
         fmt = None
     with tempfile.TemporaryDirectory(prefix="storeops-upload-") as tmp:
         folder = Path(tmp)
@@ -82,7 +93,8 @@ async def import_upload(
         if path.stat().st_size == 0:
             raise UploadError(f"the uploaded file {upload.filename!r} is empty")
         mapping_path = None
-        if mapping is not None and mapping.filename:
+        if has_mapping:
+            assert mapping is not None
             mapping_path = await _save(mapping, folder / "mapping", "mapping.yaml")
         summary = await run_in_threadpool(
             import_file, db_url, kind, path, fmt=fmt, mapping=mapping_path, store=store,

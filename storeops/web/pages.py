@@ -421,7 +421,8 @@ async def run_import(
             store=target_store,
         )
     except StoreopsError as exc:
-        context["error"] = str(exc)
+        key = getattr(exc, "message_key", None)  # an error with words of its own in the catalogs
+        context["error"] = translator(page_lang(request))(key) if key else str(exc)
         return render(request, "import.html", context, status=status_of(exc), user=user, sc=sc)
     with session_factory(db_url_of(request))() as session:
         # Show the store the file went into (it may have just been created).

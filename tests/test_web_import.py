@@ -1,0 +1,73 @@
+"""The import page: what an import did to the store's orders and rows, its choices and its
+errors (issue 10)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from web_seed import fast_hashing, login  # noqa: F401
+
+MAPPING = Path(__file__).resolve().parents[1] / "examples" / "mappings" / "online_retail.yaml"
+HEADER = b"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+LINE_1 = b"536365,85123A,WHITE HANGING HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+LINE_2 = b"536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:00,3.39,17850,United Kingdom\n"
+LINE_3 = b"536366,22633,HAND WARMER,6,2010-12-01 08:28:00,1.85,17850,United Kingdom\n"
+FREIGHT = b"536366,POST,POSTAGE,1,2010-12-01 08:28:00,18.00,17850,United Kingdom\n"
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
+
+
+def _post(client: TestClient, body: bytes, *, fmt: str = "mapping", with_mapping: bool = True,
+          lang: str = "", **form: str) -> object:
+    files = {"file": ("retail.csv", body, "text/csv")}
+    if with_mapping:
+        files["mapping"] = ("online_retail.yaml", MAPPING.read_bytes(), "application/x-yaml")
+    return client.post("/import" + (f"?lang={lang}" if lang else ""),
+                       data={"kind": "orders", "format": fmt, "store": "uk", **form},
+                       files=files)
+
+
+def _field(html: str, name: str) -> str | None:
+    found = re.search(rf'data-field="{name}">([^<]*)<', html)
+    return found.group(1) if found else None
+
+
+def test_import_result_counts_orders_created_updated_unchanged(client: TestClient) -> None:
+    login(client, "operator")
+    first = _post(client, HEADER + LINE_1 + LINE_2 + LINE_3 + FREIGHT)
+    assert first.status_code == 200, first.text
+    html = first.text
+    assert (_field(html, "orders_created"), _field(html, "orders_updated"),
+            _field(html, "orders_unchanged")) == ("2", "0", "0")
+    assert _field(html, "freight") == "1" and "运费行" in html
+    assert "新建订单" in html and "更新订单" in html and "未变订单" in html
+    again = _post(client, HEADER + LINE_1 + LINE_2 + LINE_3 + FREIGHT).text
+    assert (_field(again, "orders_created"), _field(again, "orders_unchanged")) == ("0", "2")
+    # a later file with only one line of 536365, its quantity changed: the other line is kept
+    partial = _post(client, HEADER + LINE_1.replace(b",6,", b",7,"), lang="en").text
+    assert _field(partial, "orders_updated") == "1"
+    assert _field(partial, "orders_partial") == "1" and _field(partial, "lines_kept") == "1"
+    assert "Orders only partly in the file" in partial and 'data-note="partial"' in partial
+
+
+def test_column_mapping_without_a_mapping_file_is_an_error_that_says_so(
+    client: TestClient,
+) -> None:
+    login(client, "operator")
+    r = _post(client, HEADER + LINE_1, with_mapping=False)
+    assert r.status_code == 422
+    assert "导入失败" in r.text and "没有上传映射文件" in r.text
+    en = _post(client, HEADER + LINE_1, with_mapping=False, lang="en")
+    assert en.status_code == 422 and "no mapping file" in en.text
+    # nothing was imported: the same file through its mapping creates the order
+    assert _field(_post(client, HEADER + LINE_1).text, "orders_created") == "1"
+
+
+def test_api_column_mapping_without_a_mapping_file_is_422(client: TestClient) -> None:
+    login(client, "operator")
+    r = client.post("/api/v1/imports?store=uk", data={"kind": "orders", "format": "mapping"},
+                    files={"file": ("retail.csv", HEADER + LINE_1, "text/csv")})
+    assert r.status_code == 422 and "needs a mapping file" in r.json()["detail"]
