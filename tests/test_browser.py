@@ -102,3 +102,56 @@ def test_login_and_overview_charts_are_drawn(server: str) -> None:
             assert page.locator("h2", has_text="SKUs").count() == 1
         finally:
             browser.close()
+
+
+def test_phone_wide_table_keeps_its_first_column_in_view(server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            # A phone: the SKU table is wider than the screen and scrolls inside its card.
+            page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                    is_mobile=True, has_touch=True)
+            page.goto(f"{server}/skus?from=2026-10-02&to=2026-10-31")
+            page.fill("input[name=username]", "owner")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_selector("#sku-table table.data tbody tr")
+            state = page.evaluate("""() => {
+              const table = document.querySelector('#sku-table table.data');
+              const box = table.closest('.card');
+              const row = table.querySelector('tbody tr');
+              const [first, second] = [row.cells[0], row.cells[1]];
+              const before = [first.getBoundingClientRect().left,
+                              second.getBoundingClientRect().left];
+              box.scrollLeft = 250;
+              const r = first.getBoundingClientRect();
+              const y = r.top + r.height / 2;
+              const boxLeft = box.getBoundingClientRect().left;
+              return {
+                overflow: box.scrollWidth - box.clientWidth, scrolled: box.scrollLeft,
+                firstMoved: r.left - before[0],
+                secondMoved: second.getBoundingClientRect().left - before[1],
+                firstInBox: r.left >= boxLeft - 1,
+                // what the reader sees at the first column's place: the cell itself, not a
+                // scrolled cell drawn over it
+                onTop: document.elementFromPoint(r.left + 4, y) === first ||
+                       first.contains(document.elementFromPoint(r.left + 4, y)),
+                headOnTop: (() => {
+                  const th = table.querySelector('thead th');
+                  const h = th.getBoundingClientRect();
+                  const hit = document.elementFromPoint(h.left + 4, h.top + h.height / 2);
+                  return th === hit || th.contains(hit);
+                })(),
+              };
+            }""")
+            assert state["overflow"] > 250 and state["scrolled"] == 250, state
+            assert state["secondMoved"] < -200, state  # the other columns scrolled away
+            assert abs(state["firstMoved"]) < 2 and state["firstInBox"], state  # this one stayed
+            assert state["onTop"] and state["headOnTop"], state
+        finally:
+            browser.close()
