@@ -71,3 +71,34 @@ def test_api_column_mapping_without_a_mapping_file_is_422(client: TestClient) ->
     r = client.post("/api/v1/imports?store=uk", data={"kind": "orders", "format": "mapping"},
                     files={"file": ("retail.csv", HEADER + LINE_1, "text/csv")})
     assert r.status_code == 422 and "needs a mapping file" in r.json()["detail"]
+
+
+def test_the_file_is_complete_choice_replaces_changed_orders_whole(client: TestClient) -> None:
+    login(client, "operator")
+    assert 'name="complete"' in client.get("/import").text and "文件包含订单的全部行" in \
+        client.get("/import").text
+    _post(client, HEADER + LINE_1 + LINE_2)
+    kept = _post(client, HEADER + LINE_1.replace(b",6,", b",7,")).text
+    assert _field(kept, "lines_kept") == "1"  # unticked: the other line stays
+    whole = _post(client, HEADER + LINE_1.replace(b",6,", b",8,"), complete="true")
+    assert whole.status_code == 200, whole.text
+    assert _field(whole.text, "orders_updated") == "1"
+    assert _field(whole.text, "orders_partial") is None  # replaced whole: nothing kept
+    assert 'name="complete" value="true" checked' in whole.text  # the choice stays ticked
+
+
+def test_api_import_takes_complete(client: TestClient) -> None:
+    login(client, "operator")
+
+    def post(body: bytes, **form: str) -> dict:
+        r = client.post("/api/v1/imports?store=uk",
+                        data={"kind": "orders", "format": "mapping", **form},
+                        files={"file": ("retail.csv", body, "text/csv"),
+                               "mapping": ("m.yaml", MAPPING.read_bytes(), "application/x-yaml")})
+        assert r.status_code == 200, r.text
+        return r.json()["summary"]
+
+    post(HEADER + LINE_1 + LINE_2)
+    assert post(HEADER + LINE_1.replace(b",6,", b",7,"))["lines_kept"] == 1
+    summary = post(HEADER + LINE_1.replace(b",6,", b",8,"), complete="true")
+    assert (summary["orders_updated"], summary["lines_kept"]) == (1, 0)

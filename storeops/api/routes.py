@@ -159,10 +159,14 @@ async def post_import(
     mapping: UploadFile | None = File(None, description="A column mapping (YAML)"),
     store: str | None = Query(None, description="Store to import into (created when new)",
                               min_length=1, max_length=STORE_NAME_CHARS),
+    complete: bool = Form(False, description="Orders: the file holds every line of each order "
+                          "in it, so a changed order is replaced whole (otherwise lines are "
+                          "matched and stored lines the file omits are kept)"),
 ) -> dict[str, Any]:
     """Import an uploaded file; returns the summary and the rejected rows."""
     result = await import_upload(
-        db_url_of(request), kind, file, fmt=format, mapping=mapping, store=store
+        db_url_of(request), kind, file, fmt=format, mapping=mapping, store=store,
+        complete=complete,
     )
     return {"store": result.summary.get("store") or store, "summary": result.summary,
             "rejected_rows": result.rejected_rows}

@@ -75,9 +75,11 @@ async def import_upload(
     fmt: str | None = None,
     mapping: UploadFile | None = None,
     store: str | None = None,
+    complete: bool = False,
 ) -> UploadResult:
     """Save the upload (and its mapping) to a temporary folder and run the importer on it;
-    the importer checks the kind, the format and every row."""
+    the importer checks the kind, the format and every row. ``complete``: the file holds
+    every line of each order in it (a changed order is replaced whole)."""
     if upload is None or not upload.filename:
         raise UploadError("no file was uploaded")
     fmt = (fmt or "").strip() or None
@@ -99,5 +101,6 @@ async def import_upload(
         summary = await run_in_threadpool(
             import_file, db_url, kind, path, fmt=fmt, mapping=mapping_path, store=store,
             source_name=upload.filename, write_rejects=False, max_bytes=max_upload_bytes(),
+            complete=complete,
         )
     return UploadResult(summary.to_dict(), list(summary.rejected_rows), summary.rejected)

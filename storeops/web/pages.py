@@ -32,7 +32,7 @@ from storeops.api.auth import (
     set_pending_cookies,
 )
 from storeops.api.context import Scope, resolve_scope, scope
-from storeops.api.errors import status_of
+from storeops.api.errors import page_user, status_of
 from storeops.api.limits import FORM_WORD_CHARS, STORE_NAME_CHARS, TARGET_VALUE_CHARS
 from storeops.api.targets_io import month_of_scope, read_targets, write_targets
 from storeops.api.uploads import KINDS, import_upload
@@ -148,7 +148,8 @@ def render_error(
 ) -> HTMLResponse:
     t = translator(page_lang(request))
     message = detail or t(key or "error.title")
-    return render(request, "error.html", {"status": status, "message": message}, status=status)
+    return render(request, "error.html", {"status": status, "message": message}, status=status,
+                  user=page_user(request))
 
 
 def store_today(sc: Scope) -> date:
@@ -408,17 +409,18 @@ async def run_import(
     format: str = Form("jd", max_length=FORM_WORD_CHARS),
     mapping: UploadFile | None = File(None),
     store: str = Form("", max_length=STORE_NAME_CHARS),
+    complete: bool = Form(False),
 ) -> Response:
     """Import into the store named in the form (created when new), else the page's store."""
     target_store = store.strip() or (sc.store.name if sc else None)
     context: dict[str, Any] = {"kinds": KINDS, "result": None, "error": None,
                                "chosen_kind": kind, "chosen_format": format,
-                               "chosen_store": target_store}
+                               "chosen_store": target_store, "chosen_complete": complete}
     try:
         context["result"] = await import_upload(
             db_url_of(request), kind, file, fmt=format,
             mapping=mapping if format == "mapping" else None,
-            store=target_store,
+            store=target_store, complete=complete,
         )
     except StoreopsError as exc:
         key = getattr(exc, "message_key", None)  # an error with words of its own in the catalogs
