@@ -8,11 +8,20 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from storeops.accounts.sessions import session_user
 from storeops.accounts.throttle import TooManyAttempts
-from storeops.api.auth import CsrfRejected, Forbidden, NotAuthenticated
+from storeops.api.auth import (
+    SESSION_COOKIE,
+    CsrfRejected,
+    CurrentUser,
+    Forbidden,
+    NotAuthenticated,
+    db_url_of,
+)
 from storeops.catalog.stores import StoreError
 from storeops.common.errors import StoreopsError
 
@@ -52,6 +61,24 @@ def validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, 
     ]
     sentence = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in errors) or "invalid request"
     return sentence, errors
+
+
+def page_user(request: Request) -> CurrentUser | None:
+    """The user logged in with the session cookie, else None, for an error page: it keeps the
+    navigation bar of the cockpit's other pages, whether or not the route looked the user up
+    before failing (an unknown path never reaches one). Never raises: the error being shown
+    may be the database's own."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        row = session_user(db_url_of(request), token)
+    except SQLAlchemyError:
+        return None
+    if row is None:
+        return None
+    request.state.session_token = token  # the nav's logout form carries this session's token
+    return CurrentUser(*row)
 
 
 def login_redirect(request: Request) -> RedirectResponse:
