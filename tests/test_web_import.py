@@ -102,3 +102,39 @@ def test_api_import_takes_complete(client: TestClient) -> None:
     assert post(HEADER + LINE_1.replace(b",6,", b",7,"))["lines_kept"] == 1
     summary = post(HEADER + LINE_1.replace(b",6,", b",8,"), complete="true")
     assert (summary["orders_updated"], summary["lines_kept"]) == (1, 0)
+
+
+@pytest.mark.parametrize("kind", ["products", "traffic", "ads"])
+def test_templates_hold_the_accepted_headers_and_import_once_filled(
+    client: TestClient, kind: str
+) -> None:
+    import io
+
+    import openpyxl
+
+    from storeops.importers.tables import SPECS
+
+    login(client, "operator")
+    page = client.get("/import").text
+    assert f'href="/import/templates/{kind}.xlsx"' in page and "下载模板" in page
+    r = client.get(f"/import/templates/{kind}.csv")
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    header = r.content.decode("utf-8-sig").strip().split(",")
+    assert header == [f.headers[0] for f in SPECS[kind].fields]
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/import/templates/{kind}.xlsx").content))
+    assert [c.value for c in next(book.active.iter_rows(max_row=1))] == header
+    # the template, filled with one row, imports as it is
+    rows = {"products": "SKU-1,A1,杯子,家居,牌,99.00,50.00,上架",
+            "traffic": "2026-11-01,SKU-1,搜索,10,20,300,30,3,4",
+            "ads": "2026-11-01,双11计划,100.00,1000,50,2,300.00"}
+    filled = r.content + rows[kind].encode() + b"\n"
+    done = client.post("/import", data={"kind": kind, "format": "jd", "store": "uk"},
+                       files={"file": (f"{kind}.csv", filled, "text/csv")})
+    assert done.status_code == 200, done.text
+    assert _field(done.text, "imported") == "1" and _field(done.text, "created") == "1"
+
+
+def test_unknown_template_is_404(client: TestClient) -> None:
+    login(client, "operator")
+    assert client.get("/import/templates/orders.csv").status_code == 404
+    assert client.get("/import/templates/ads.exe").status_code == 404

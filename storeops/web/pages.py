@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storeops.accounts.permissions import Permission
 from storeops.accounts.throttle import TooManyAttempts
@@ -56,6 +57,8 @@ from storeops.web.i18n import (
     translator,
 )
 from storeops.web.i18n import metric_label as _metric_label
+from storeops.web.import_templates import FORMATS as TEMPLATE_FORMATS
+from storeops.web.import_templates import TEMPLATE_KINDS, template_bytes
 from storeops.web.views import (
     SKU_METRICS,
     default_period,
@@ -395,8 +398,8 @@ def import_page(
     user: CurrentUser = require(Permission.IMPORT_RUN),
     sc: Scope | None = Depends(optional_scope),
 ) -> Response:
-    return render(request, "import.html", {"kinds": KINDS, "result": None, "error": None},
-                  user=user, sc=sc)
+    return render(request, "import.html", {"kinds": KINDS, "result": None, "error": None,
+                                           "template_kinds": TEMPLATE_KINDS}, user=user, sc=sc)
 
 
 @router.post("/import")
@@ -414,8 +417,9 @@ async def run_import(
     """Import into the store named in the form (created when new), else the page's store."""
     target_store = store.strip() or (sc.store.name if sc else None)
     context: dict[str, Any] = {"kinds": KINDS, "result": None, "error": None,
-                               "chosen_kind": kind, "chosen_format": format,
-                               "chosen_store": target_store, "chosen_complete": complete}
+                               "template_kinds": TEMPLATE_KINDS, "chosen_kind": kind,
+                               "chosen_format": format, "chosen_store": target_store,
+                               "chosen_complete": complete}
     try:
         context["result"] = await import_upload(
             db_url_of(request), kind, file, fmt=format,
@@ -431,3 +435,14 @@ async def run_import(
         sc = resolve_scope(session, context["result"].summary.get("store") or target_store,
                            None, None)
     return render(request, "import.html", context, user=user, sc=sc)
+
+
+@router.get("/import/templates/{name}", dependencies=[require(Permission.IMPORT_RUN)])
+def import_template(name: str) -> Response:
+    """An empty products/traffic/ads file with the accepted headers (``ads.xlsx`` …)."""
+    kind, _, ext = name.partition(".")
+    if kind not in TEMPLATE_KINDS or ext not in TEMPLATE_FORMATS:
+        raise StarletteHTTPException(404)
+    filename = f"storeops-{kind}-template.{ext}"
+    return Response(template_bytes(kind, ext), media_type=TEMPLATE_FORMATS[ext],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
