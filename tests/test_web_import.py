@@ -138,3 +138,31 @@ def test_unknown_template_is_404(client: TestClient) -> None:
     login(client, "operator")
     assert client.get("/import/templates/orders.csv").status_code == 404
     assert client.get("/import/templates/ads.exe").status_code == 404
+
+
+def test_rejected_rows_download_and_the_history_of_imports(client: TestClient) -> None:
+    login(client, "operator")
+    bad = LINE_3.replace(b",6,", b",abc,")
+    r = _post(client, HEADER + LINE_1 + bad + b"536367,X,=1+2,abc,2010-12-01 09:00:00,1,1,UK\n")
+    assert r.status_code == 200, r.text
+    link = re.search(r'href="(/import/batches/(\d+)/rejects\.csv)"', r.text)
+    assert link and "下载全部 2 行被拒绝的行" in r.text
+    got = client.get(link.group(1))
+    assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
+    lines = got.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("row,field,reason") and len(lines) == 3
+    assert "HAND WARMER" in got.text and "'=1+2" in got.text  # formulas neutralised
+    assert "/tmp" not in r.text  # no server path on the page
+    # the history lists the import, newest first, with its counts and the download
+    page = client.get("/import").text
+    assert "导入记录" in page and 'data-batch="' + link.group(2) + '"' in page
+    assert "retail.csv" in page and "新建 1 · 更新 0 · 未变 0 单" in page
+    assert f'href="{link.group(1)}"' in page
+    for missing in ("999999", "99999999999999999999", "0"):
+        assert client.get(f"/import/batches/{missing}/rejects.csv").status_code == 404
+
+
+def test_analyst_may_not_download_rejects_or_templates(client: TestClient) -> None:
+    login(client, "analyst")
+    assert client.get("/import/batches/1/rejects.csv").status_code == 403
+    assert client.get("/import/templates/ads.csv").status_code == 403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from storeops.api.limits import FILE_NAME_CHARS, check_text, upload_limit_text
 from storeops.common.errors import StoreopsError
-from storeops.config import max_upload_bytes
+from storeops.config import max_upload_bytes, warehouse_dir
+from storeops.db.engine import session_factory
+from storeops.db.models import ImportBatch
 from storeops.importers.service import KINDS, import_file
 
-__all__ = ["KINDS", "UploadError", "UploadResult", "import_upload"]
+__all__ = ["KINDS", "UploadError", "UploadResult", "import_upload", "stored_rejects_path"]
 
 
 class UploadError(StoreopsError, ValueError):
@@ -39,6 +42,14 @@ class UploadResult:
     summary: dict[str, Any]
     rejected_rows: list[dict[str, Any]]  # the first ones (the importer keeps up to 500)
     rejected_total: int
+
+
+def stored_rejects_path(db_url: str, batch: ImportBatch) -> Path:
+    """Where the rejected rows of an uploaded import are kept for download: beside the
+    warehouse and the secret key (ignored by git), named by the import batch and its start
+    (a database made again numbers its batches from 1: never serve an older one's file)."""
+    stamp = batch.started_at.strftime("%Y%m%dT%H%M%S%f")
+    return warehouse_dir(db_url) / "import_rejects" / f"batch-{int(batch.id)}-{stamp}.csv"
 
 
 def _safe_name(name: str | None, fallback: str) -> str:
@@ -98,9 +109,28 @@ async def import_upload(
         if has_mapping:
             assert mapping is not None
             mapping_path = await _save(mapping, folder / "mapping", "mapping.yaml")
+        (folder / "rejects").mkdir()
         summary = await run_in_threadpool(
             import_file, db_url, kind, path, fmt=fmt, mapping=mapping_path, store=store,
-            source_name=upload.filename, write_rejects=False, max_bytes=max_upload_bytes(),
-            complete=complete,
+            source_name=upload.filename, write_rejects=True, max_bytes=max_upload_bytes(),
+            complete=complete, rejects_to=folder / "rejects",
         )
+        if summary.rejects_file and summary.batch_id is not None:
+            await run_in_threadpool(_keep_rejects, db_url, summary.batch_id,
+                                    Path(summary.rejects_file))
+        summary.rejects_file = None  # a server path, of no use to the uploader
     return UploadResult(summary.to_dict(), list(summary.rejected_rows), summary.rejected)
+
+
+def _keep_rejects(db_url: str, batch_id: int, source: Path) -> None:
+    with session_factory(db_url)() as session:
+        batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        return
+    target = stored_rejects_path(db_url, batch)
+    # The import has committed: a folder we cannot write only costs the download link.
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)  # the temporary folder may be another file system
+    except OSError:
+        pass

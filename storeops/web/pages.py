@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -36,13 +36,13 @@ from storeops.api.context import Scope, resolve_scope, scope
 from storeops.api.errors import page_user, status_of
 from storeops.api.limits import FORM_WORD_CHARS, STORE_NAME_CHARS, TARGET_VALUE_CHARS
 from storeops.api.targets_io import month_of_scope, read_targets, write_targets
-from storeops.api.uploads import KINDS, import_upload
+from storeops.api.uploads import KINDS, import_upload, stored_rejects_path
 from storeops.catalog.stores import StoreError
 from storeops.common.errors import StoreopsError
 from storeops.common.money import parse_decimal
 from storeops.common.timeutil import local_date, utcnow
 from storeops.db.engine import session_factory
-from storeops.db.models import Product
+from storeops.db.models import ImportBatch, Product
 from storeops.metrics import service
 from storeops.metrics.cockpit import overview_figures
 from storeops.metrics.periods import fitting_cut
@@ -57,6 +57,7 @@ from storeops.web.i18n import (
     translator,
 )
 from storeops.web.i18n import metric_label as _metric_label
+from storeops.web.import_history import recent_imports
 from storeops.web.import_templates import FORMATS as TEMPLATE_FORMATS
 from storeops.web.import_templates import TEMPLATE_KINDS, template_bytes
 from storeops.web.views import (
@@ -399,7 +400,9 @@ def import_page(
     sc: Scope | None = Depends(optional_scope),
 ) -> Response:
     return render(request, "import.html", {"kinds": KINDS, "result": None, "error": None,
-                                           "template_kinds": TEMPLATE_KINDS}, user=user, sc=sc)
+                                           "template_kinds": TEMPLATE_KINDS,
+                                           "history": recent_imports(db_url_of(request))},
+                  user=user, sc=sc)
 
 
 @router.post("/import")
@@ -434,6 +437,7 @@ async def run_import(
         # Show the store the file went into (it may have just been created).
         sc = resolve_scope(session, context["result"].summary.get("store") or target_store,
                            None, None)
+    context["history"] = recent_imports(db_url_of(request))
     return render(request, "import.html", context, user=user, sc=sc)
 
 
@@ -446,3 +450,18 @@ def import_template(name: str) -> Response:
     filename = f"storeops-{kind}-template.{ext}"
     return Response(template_bytes(kind, ext), media_type=TEMPLATE_FORMATS[ext],
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/import/batches/{batch_id}/rejects.csv",
+            dependencies=[require(Permission.IMPORT_RUN)])
+def import_rejects(request: Request, batch_id: int) -> Response:
+    """Every rejected row of an uploaded import (row, field, reason, original cells)."""
+    if not 0 < batch_id < 2**31:  # the column's range: past it no query, just no such file
+        raise StarletteHTTPException(404)
+    with session_factory(db_url_of(request))() as session:
+        batch = session.get(ImportBatch, batch_id)
+    path = stored_rejects_path(db_url_of(request), batch) if batch else None
+    if path is None or not path.is_file():
+        raise StarletteHTTPException(404)
+    return FileResponse(path, media_type="text/csv; charset=utf-8",
+                        filename=f"import-{batch_id}.rejects.csv")

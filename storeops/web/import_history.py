@@ -1,0 +1,43 @@
+"""Past imports for the import page, from the ``import_batches`` table."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from storeops.api.uploads import stored_rejects_path
+from storeops.common.timeutil import zone
+from storeops.db.engine import session_factory
+from storeops.db.models import ImportBatch, Store
+
+HISTORY_ROWS = 20
+
+
+def recent_imports(db_url: str, limit: int = HISTORY_ROWS) -> list[dict[str, Any]]:
+    """The latest imports (newest first): when (store-local), store, kind, file, status, the
+    summary's counts, and whether their rejected rows can be downloaded."""
+    with session_factory(db_url)() as session:
+        rows = session.execute(
+            select(ImportBatch, Store.name, Store.timezone)
+            .join(Store, Store.id == ImportBatch.store_id, isouter=True)
+            .order_by(ImportBatch.id.desc()).limit(limit)
+        ).all()
+    history = []
+    for batch, store, tz in rows:
+        try:
+            summary = json.loads(batch.summary_json or "{}")
+        except ValueError:
+            summary = {}
+        history.append({
+            "id": batch.id, "store": store, "kind": batch.kind, "source": batch.source_name,
+            "status": batch.status,
+            "at": batch.started_at.astimezone(zone(tz or "Asia/Shanghai"))
+            .strftime("%Y-%m-%d %H:%M"),
+            "read": batch.rows_read, "imported": batch.rows_imported,
+            "rejected": batch.rows_rejected, "summary": summary,
+            "rejects": bool(batch.rows_rejected)
+            and stored_rejects_path(db_url, batch).is_file(),
+        })
+    return history
