@@ -166,3 +166,17 @@ def test_analyst_may_not_download_rejects_or_templates(client: TestClient) -> No
     login(client, "analyst")
     assert client.get("/import/batches/1/rejects.csv").status_code == 403
     assert client.get("/import/templates/ads.csv").status_code == 403
+
+
+def test_history_names_an_unfinished_import_in_the_page_language(
+    client: TestClient, seeded: tuple[str, int]
+) -> None:
+    from storeops.db.engine import unit_of_work
+    from storeops.db.models import ImportBatch
+
+    db, sid = seeded
+    with unit_of_work(db) as s:
+        s.add(ImportBatch(store_id=sid, kind="ads", source_name="ads-nov.xlsx", status="failed"))
+    login(client, "operator")
+    page = client.get("/import").text
+    assert "ads-nov.xlsx" in page and "(失败)" in page and "failed" not in page.split("导入记录")[1]
