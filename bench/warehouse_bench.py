@@ -42,7 +42,6 @@ ROOT = Path(__file__).resolve().parent
 DATA = ROOT / ".data" / "warehouse_bench"
 DB = DATA / "store.db"
 URL = f"sqlite:///{DB}"
-SHIFT_DAYS = 35
 SOURCES = (("search", 53), ("campaign", 22), ("recommend", 15), ("category", 10))
 GENERATOR_VERSION = 1
 
@@ -54,7 +53,7 @@ def _ingest(conn, table: str, frame: pl.DataFrame) -> None:  # noqa: ANN001
 
 def generate(lines: int) -> dict:
     import adbc_driver_sqlite.dbapi as adbc_sqlite
-    from cockpit_bench import CSV, _base
+    from cockpit_bench import CSV, SHIFT_DAYS, _base, scaled_lines
 
     from storeops.db.engine import get_engine
     from storeops.db.migrate import upgrade
@@ -67,24 +66,8 @@ def generate(lines: int) -> dict:
     # One copy of SQLite per process at a time: close the app's connections before ADBC's.
     get_engine(URL).dispose()
     products, sales, refunds = _base(CSV)
-    invoices = sales.select("InvoiceNo").unique().sort("InvoiceNo").with_row_index("inv_idx")
-    sales = sales.join(invoices, on="InvoiceNo")
-    n_inv = invoices.height
-    copies = -(-lines // sales.height)
-    parts = []
-    for k in range(copies):
-        parts.append(sales.select(
-            (pl.col("inv_idx").cast(pl.Int64) + k * n_inv + 1).alias("order_id"),
-            pl.col("product_id").cast(pl.Int64),
-            pl.col("qty").alias("quantity"),
-            pl.col("price_e4").alias("unit_price_e4"),
-            pl.col("amount_cents"),
-            (pl.col("day") - pl.duration(days=k * SHIFT_DAYS)).alias("placed_date"),
-            (pl.col("InvoiceNo") + f"-{k}").alias("platform_order_id"),
-            (pl.col("customer") + k * 100_000).alias("customer"),
-        ))
-    ls = pl.concat(parts).head(lines)
-    del parts
+    copies = -(-lines // sales.height)  # of the file, for the refunds below
+    ls = scaled_lines(sales, lines)
     ls = ls.with_columns(pl.int_range(1, pl.len() + 1).over("order_id").alias("line_no"))
     oid = pl.col("order_id")
     orders = ls.group_by("order_id").agg(
