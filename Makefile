@@ -41,6 +41,10 @@ bench: install
 	$(BIN)/python bench/cockpit_bench.py
 	$(BIN)/python bench/page_bench.py
 	$(BIN)/python bench/load_bench.py
+	$(BIN)/python bench/overview_cold_bench.py
+	$(BIN)/python bench/warehouse_bench.py
+	$(BIN)/python bench/startup_bench.py
+	$(BIN)/python bench/auth_bench.py
 
 clean:
 	rm -rf $(VENV) *.egg-info storeops.db storeops.db-* storeops.db.warehouse

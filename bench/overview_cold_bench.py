@@ -9,7 +9,7 @@ The baseline, run in the same go, computes the same figures through the separate
 30-day overview (trend by day) and the 365-day one (trend by week), and the DuckDB statements
 each runs are counted. Run::
 
-    .venv/bin/python bench/overview_cold_bench.py [--db /tmp/q7/demo.db] [--runs 7]
+    .venv/bin/python bench/overview_cold_bench.py [--db bench/.data/overview_cold.db] [--runs 7]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _ensure_demo(db: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default="/tmp/q7/demo.db")
+    parser.add_argument("--db", default=str(ROOT / "bench" / ".data" / "overview_cold.db"))
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     db = Path(args.db)
