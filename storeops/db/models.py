@@ -68,6 +68,7 @@ class Product(Base):
     list_price_cents: Mapped[int | None] = mapped_column(BigInteger)
     cost_cents: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20), default="on_sale")  # on_sale | off_shelf
+    stock: Mapped[int | None] = mapped_column(Integer)  # units in stock (库存); None: unknown
     # The store's data_version of the write that last changed this row (incremental refresh).
     row_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -68,6 +68,7 @@ SPECS = {
         Field("list_price", MONEY, ("京东价", "售价", "list_price", "price", "Price")),
         Field("cost", MONEY, ("成本价", "cost", "Cost")),
         Field("status", TEXT, ("状态", "上下架状态", "status", "Status")),
+        Field("stock", COUNT, ("库存", "库存数量", "stock", "Stock")),
     ), ("sku",)),
     "traffic": TableSpec("traffic", (
         Field("day", DAY, ("日期", "date", "day", "Date"), True),
@@ -292,7 +293,7 @@ def _upsert_products(session: Session, store_id: int, rows: pl.DataFrame,
         {"platform_sku_id": r["sku"], "seller_code": r["seller_code"], "title": r["title"],
          "category": r["category"], "brand": r["brand"],
          "list_price_cents": r["list_price"], "cost_cents": r["cost"],
-         "status": r["status"]}
+         "status": r["status"], "stock": r["stock"]}
         for r in rows.iter_rows(named=True)
     ]
     _upsert(session, Product, store_id, records, ("platform_sku_id",), summary, version,

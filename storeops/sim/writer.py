@@ -34,6 +34,7 @@ from storeops.db.models import (
 )
 from storeops.metrics.targets import set_target
 from storeops.sim.model import SimConfig, SimOrder, SimStore, generate_store, monthly_targets
+from storeops.sim.stock import stock_levels
 
 Progress = Callable[[str], None]
 
@@ -165,9 +166,11 @@ def write_store(
     counts["products"] = bulk_insert(
         conn, Product.__table__,
         ("store_id", "platform_sku_id", "seller_code", "title", "category", "brand",
-         "list_price_cents", "cost_cents", "status", "created_at", "updated_at", "row_version"),
+         "list_price_cents", "cost_cents", "status", "stock", "created_at", "updated_at",
+         "row_version"),
         ((store_id, p.platform_sku_id, p.seller_code, p.title, p.category, p.brand,
-          p.list_price_cents, p.cost_cents, p.status, now, now, rv) for p in sim.products),
+          p.list_price_cents, p.cost_cents, p.status, stock, now, now, rv)
+         for p, stock in zip(sim.products, stock_levels(sim), strict=True)),
     )
     by_sku = dict(session.execute(
         select(Product.platform_sku_id, Product.id).where(Product.store_id == store_id)
