@@ -17,6 +17,7 @@ from storeops.api.uploads import KINDS, import_upload
 from storeops.catalog.stores import list_stores
 from storeops.db.engine import session_factory
 from storeops.metrics import service
+from storeops.metrics.comparison_periods import COMPARE_CHOICES, DEFAULT_COMPARE
 from storeops.metrics.definitions import DIMENSIONS, METRIC_KEYS
 from storeops.metrics.periods import BY_CHOICES, MAX_DAYS_BY, check_range
 
@@ -80,11 +81,20 @@ def kpi_series(
 
 
 @router.get("/kpi/compare", response_model=schemas.CompareOut, dependencies=[_KPI])
-def kpi_compare(request: Request, sc: Scope = _SCOPE) -> Response:
-    """The period against the previous period of the same length."""
+def kpi_compare(
+    request: Request,
+    sc: Scope = _SCOPE,
+    compare: str = Query(DEFAULT_COMPARE, json_schema_extra=_enum(COMPARE_CHOICES),
+                         description="The baseline: prev (the previous period of the same "
+                         "length), wow (the same dates a week earlier), yoy (the same "
+                         "calendar dates a year earlier, 29 Feb as 28 Feb); its dates are "
+                         "`previous_period`"),
+) -> Response:
+    """The period against its baseline (by default the previous period of the same length)."""
     return kpi_json(request, sc, schemas.CompareOut, lambda: {
         **_scope_out(sc),
-        **service.compare(db_url_of(request), sc.store.id, sc.first, sc.last)})
+        **service.compare(db_url_of(request), sc.store.id, sc.first, sc.last, compare)},
+        compare=compare)
 
 
 @router.get("/kpi/by/{dimension}", response_model=schemas.ByOut, dependencies=[_KPI, _SKU])

@@ -88,6 +88,7 @@ class PeriodOut(_Model):
 
 
 class CompareOut(ScopeOut):
+    compare: str = "prev"  # the baseline: prev, wow or yoy (its dates: previous_period)
     previous_period: PeriodOut
     current: MetricValues  # type: ignore[valid-type]
     previous: MetricValues  # type: ignore[valid-type]

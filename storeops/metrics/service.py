@@ -19,6 +19,11 @@ from typing import Any
 from storeops.common.errors import StoreopsError
 from storeops.metrics import queries
 from storeops.metrics.cache import cached, data_version
+from storeops.metrics.comparison_periods import (
+    DEFAULT_COMPARE,
+    baseline_period,
+    check_compare,
+)
 from storeops.metrics.definitions import (
     DIMENSIONS,
     FUNNEL_STEPS,
@@ -33,7 +38,6 @@ from storeops.metrics.periods import (
     calendar_rows,
     check_range,
     period_labels,
-    previous_period,
 )
 from storeops.metrics.queries import Grouping
 from storeops.metrics.warehouse import open_store
@@ -292,9 +296,12 @@ def change(current: Any, previous: Any) -> float | None:
 
 
 @cached
-def compare(db_url: str, store_id: int, first: date, last: date) -> dict[str, Any]:
-    """This period, the previous period of the same length, and the change per metric."""
-    prev_first, prev_last = previous_period(first, last)
+def compare(db_url: str, store_id: int, first: date, last: date,
+            against: str = DEFAULT_COMPARE) -> dict[str, Any]:
+    """This period, its baseline (``against``: the previous period of the same length, the
+    same dates a week or a year earlier, see :mod:`storeops.metrics.comparison_periods`;
+    under the key ``previous_period``) and the change per metric."""
+    prev_first, prev_last = baseline_period(first, last, against)
     current = kpi_summary(db_url, store_id, first, last)
     previous = kpi_summary(db_url, store_id, prev_first, prev_last)
     return {
@@ -303,4 +310,5 @@ def compare(db_url: str, store_id: int, first: date, last: date) -> dict[str, An
         "current": current,
         "previous": previous,
         "change": {k: change(current[k], previous[k]) for k in current},
+        "compare": check_compare(against),
     }

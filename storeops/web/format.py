@@ -116,7 +116,7 @@ def chart_format(currency: str, lang: str, *, y_axes: tuple[str, ...] = (),
                  series: tuple[str, ...] = ()) -> dict[str, Any]:
     """What static/chart_format.js needs to format a chart (options cannot carry functions and
     the CSP allows no inline script): the kind of each y axis and series ("money", "count",
-    "percent") and the money symbol and units, the same as :func:`money_compact`'s."""
+    "percent", "ratio") and the money symbol and units, the same as :func:`money_compact`'s."""
     return {
         "yAxis": list(y_axes), "series": list(series),
         "symbol": currency_symbol(currency),

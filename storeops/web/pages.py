@@ -45,7 +45,8 @@ from storeops.db.engine import session_factory
 from storeops.db.models import ImportBatch, Product
 from storeops.metrics import service
 from storeops.metrics.cockpit import overview_figures
-from storeops.metrics.periods import fitting_cut
+from storeops.metrics.comparison_periods import COMPARE_CHOICES
+from storeops.metrics.month_pace import target_month, time_progress
 from storeops.web import format as fmt
 from storeops.web import sku_table
 from storeops.web.i18n import (
@@ -60,6 +61,8 @@ from storeops.web.i18n import metric_label as _metric_label
 from storeops.web.import_history import recent_imports
 from storeops.web.import_templates import FORMATS as TEMPLATE_FORMATS
 from storeops.web.import_templates import TEMPLATE_KINDS, template_bytes
+from storeops.web.overview_choices import ChoiceError, compare_params, overview_choice
+from storeops.web.overview_trend import trend_context
 from storeops.web.views import (
     SKU_METRICS,
     default_period,
@@ -68,7 +71,6 @@ from storeops.web.views import (
     period_shortcuts,
     sku_row,
     traffic_chart,
-    trend_chart,
 )
 
 WEB_DIR = Path(__file__).parent
@@ -83,6 +85,7 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+templates.globals["COMPARE_CHOICES"] = COMPARE_CHOICES  # the period form's comparison select
 
 
 def page_lang(request: Request) -> str:
@@ -117,7 +120,8 @@ def render(
 ) -> HTMLResponse:
     lang = page_lang(request)
     t = translator(lang)
-    base_params = scope_params(sc)
+    # The comparison chosen is kept on every page (the period form carries it).
+    base_params = {**scope_params(sc), **compare_params(request.query_params.get("compare"))}
 
     def url(path: str, **params: Any) -> str:
         return _query_url(path, {**base_params, **params})
@@ -251,22 +255,34 @@ def overview(
         raise StoreError("the database has no store yet: import data or run `storeops demo`")
     lang = page_lang(request)
     db, sid = db_url_of(request), sc.store.id
+    try:
+        choice = overview_choice(request.query_params, sc.first, sc.last)
+    except ChoiceError as exc:  # a hand-made URL: the page's words for what is offered
+        return render_error(request, 422, exc.message_key)
     # Every figure of the page in one cached result (recomputed when the data changes).
-    # By day up to the day cut's limit; a longer period's trend by week.
-    figures = overview_figures(db, sid, sc.first, sc.last,
-                               series_by=fitting_cut(sc.first, sc.last), top=10,
-                               top_metrics=SKU_METRICS)
-    comparison, series, sources = figures["comparison"], figures["series"], figures["sources"]
+    # By day up to the day cut's limit, or as chosen; the baseline's trend with a metric's.
+    figures = overview_figures(db, sid, sc.first, sc.last, series_by=choice.by,
+                               compare=choice.compare, baseline_trend=bool(choice.metric),
+                               top=10, top_metrics=SKU_METRICS)
+    comparison, sources = figures["comparison"], figures["sources"]
     funnel, top = figures["funnel"], figures["top"]
     month = month_of_scope(sc)
     targets = read_targets(db, sc, month)
     steps, weakest_text = funnel_view(funnel, lang)
     prev = comparison.get("previous_period") or {}
+    trend = trend_context(sc, choice, figures, request.query_params, lang, _query_url)
+    # A month's target speaks only about views inside that month (storeops.metrics.month_pace).
+    targets_apply = target_month(sc.first, sc.last) is not None
     context = {
         "cards": kpi_cards(comparison, targets["targets"], targets["progress"], lang,
-                           sc.store.currency),
-        "charts": {"trend": trend_chart(series, lang, sc.store.currency),
+                           sc.store.currency, links=trend["card_links"],
+                           selected=choice.metric, targets_apply=targets_apply,
+                           time_progress=time_progress(sc.first, sc.last, store_today(sc))),
+        "charts": {"trend": trend.pop("trend_chart"),
                    "traffic": traffic_chart(sources, lang, sc.store.currency)},
+        **trend,
+        "compare": choice.compare,
+        "targets_apply": targets_apply,
         "has_traffic": any(s.get("uv") for s in sources),
         "funnel_steps": steps,
         "weakest_text": weakest_text,
@@ -324,7 +340,9 @@ def post_targets(
         page = overview(request, user, sc)
         page.status_code = 422
         return page
-    return RedirectResponse(_query_url("/", {**scope_params(sc), "saved": "1"}), status_code=303)
+    return RedirectResponse(_query_url("/", {
+        **scope_params(sc), **compare_params(request.query_params.get("compare")),
+        "saved": "1"}), status_code=303)
 
 
 # --- SKUs ------------------------------------------------------------------------------------

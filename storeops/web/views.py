@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from storeops.metrics.definitions import METRICS
+from storeops.metrics.periods import calendar_rows
+from storeops.metrics.targets import PRO_RATA_METRICS
 from storeops.web import format as fmt
+from storeops.web.format import PLAIN_RATIOS
 from storeops.web.i18n import label_or_raw, metric_label, translate
 
 # The overview's cards, in display order: 成交 (deals, by payment day), then 下单 (orders
@@ -16,7 +20,9 @@ CARD_METRICS = (
     "gmv", "orders", "buyers", "aov",
     "placed_amount", "placed_orders", "placed_conversion_rate", "conversion_rate",
     "uv", "pv", "uv_value", "add_to_cart_rate",
-    "refund_amount", "repurchase_rate", "repurchase_rate_90d", "roas",
+    "bounce_rate", "click_through_rate", "sell_through",
+    "refund_amount", "refund_rate", "repurchase_rate", "repurchase_rate_90d",
+    "ad_spend", "roas",
 )
 # Targets shown on cards (the monthly targets the form sets).
 TARGET_CARD_METRICS = ("gmv", "uv", "conversion_rate", "aov")
@@ -38,6 +44,10 @@ class Card:
     achievement: str | None = None
     achievement_pct: float | None = None
     exact: str | None = None  # the exact figure behind a 万/亿 value, for its tooltip
+    href: str | None = None  # the overview showing this metric's trend
+    selected: bool = False  # its trend is the one on the page
+    time_progress: str | None = None  # 时间进度 of the target's month (sums only)
+    time_progress_pct: float | None = None
 
 
 def _progress_entry(progress: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -52,7 +62,15 @@ def kpi_cards(
     progress: Mapping[str, Any],
     lang: str,
     currency: str,
+    *,
+    links: Mapping[str, str] | None = None,
+    selected: str | None = None,
+    targets_apply: bool = True,
+    time_progress: float | None = None,
 ) -> list[Card]:
+    """The cards, each linking to its trend (``links``); target blocks only where the month's
+    target applies to the view, with the month's time progress on the sums that grow
+    through it (see :mod:`storeops.metrics.month_pace`)."""
     current = comparison.get("current", {})
     changes = comparison.get("change", {})
     cards = []
@@ -63,9 +81,13 @@ def kpi_cards(
             "value": fmt.metric_value(key, current.get(key), currency, compact_lang=lang),
             "exact": fmt.metric_value(key, current.get(key), currency),
             "change": text, "change_class": css,
+            "href": (links or {}).get(key), "selected": key == selected,
         }
-        if key in TARGET_CARD_METRICS:
+        if key in TARGET_CARD_METRICS and targets_apply:
             card["has_target"] = True
+            if time_progress is not None and key in PRO_RATA_METRICS:
+                card["time_progress"] = fmt.percent(time_progress, 1)
+                card["time_progress_pct"] = max(0.0, min(time_progress, 1.0)) * 100
             target = targets.get(key)
             if target is not None:
                 card["target"] = fmt.metric_value(key, target, currency)
@@ -75,6 +97,33 @@ def kpi_cards(
                     card["achievement_pct"] = max(0.0, min(float(achieved), 1.0)) * 100
         cards.append(Card(**card))
     return cards
+
+
+def period_spans(first: date, last: date, by: str) -> list[tuple[date, date]]:
+    """(first day, last day) inside ``first..last`` of each period of the cut ``by``, in the
+    order of the trend's bars (a week or month at either end only its days in the range)."""
+    spans: dict[str, list[date]] = {}
+    for day, label in calendar_rows(first, last, by):
+        spans.setdefault(label, []).append(day)
+    return [(days[0], days[-1]) for days in spans.values()]
+
+
+def chart_kind(key: str) -> str:
+    """How static/chart_format.js writes a metric: money (¥), percent (rates), ratio (ROAS,
+    two decimals) or count."""
+    unit = METRICS[key].unit
+    if unit == "money":
+        return "money"
+    if unit == "rate":
+        return "ratio" if key in PLAIN_RATIOS else "percent"
+    return "count"
+
+
+def _chart_value(key: str, value: Any) -> float | int | None:
+    """A metric's value as a chart point: None (a gap) where it is unknown."""
+    if value is None:
+        return None
+    return int(value) if chart_kind(key) == "count" else float(value)
 
 
 def trend_chart(series: Sequence[Mapping[str, Any]], lang: str,
@@ -101,6 +150,35 @@ def trend_chart(series: Sequence[Mapping[str, Any]], lang: str,
             {"name": orders_name, "type": "line", "yAxisIndex": 1, "smooth": True,
              "itemStyle": {"color": "#2f6fdf"},
              "data": [int(r.get("orders") or 0) for r in series]},
+        ],
+    }
+
+
+def metric_trend_chart(
+    key: str, series: Sequence[Mapping[str, Any]], baseline: Sequence[Mapping[str, Any]],
+    lang: str, currency: str = "CNY", *, baseline_name: str,
+) -> dict[str, Any]:
+    """ECharts option: one metric's trend (bars for amounts and counts, a line for rates) with
+    the baseline period's trend as a dashed line, point by point (the first day against the
+    baseline's first day …); the axis in the metric's unit (¥, %, count)."""
+    name = metric_label(key, lang)
+    kind = chart_kind(key)
+    points = [_chart_value(key, r.get(key)) for r in series]
+    base = [_chart_value(key, r.get(key)) for r in baseline][:len(points)]
+    base += [None] * (len(points) - len(base))  # a shorter baseline (29 Feb): a gap
+    return {
+        "animationDuration": ANIMATION_MS,
+        "storeops": fmt.chart_format(currency, lang, y_axes=(kind,), series=(kind, kind)),
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": [name, baseline_name], "top": 0},
+        "grid": {"left": 60, "right": 30, "top": 36, "bottom": 30},
+        "xAxis": {"type": "category", "data": [r["period"] for r in series]},
+        "yAxis": [{"type": "value", "name": name}],
+        "series": [
+            {"name": name, "type": "line" if METRICS[key].unit == "rate" else "bar",
+             "itemStyle": {"color": "#e1251b"}, "data": points},
+            {"name": baseline_name, "type": "line", "lineStyle": {"type": "dashed"},
+             "itemStyle": {"color": "#9aa3af"}, "data": base},
         ],
     }
 

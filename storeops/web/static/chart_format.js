@@ -47,15 +47,23 @@
     return (Number(v) * 100).toFixed(2) + "%";
   }
 
+  function ratio(v) {
+    // A plain ratio (ROAS): two decimals, as format.metric_value writes it.
+    if (isBlank(v)) return DASH;
+    return Number(v).toFixed(2);
+  }
+
   function exact(kind, v, fmt) {
     if (kind === "money") return money(v, fmt);
     if (kind === "percent") return percent(v);
+    if (kind === "ratio") return ratio(v);
     return count(v);
   }
 
   function axisLabel(kind, v, fmt) {
     if (kind === "money") return moneyCompact(v, fmt);
     if (kind === "percent") return percent(v);
+    if (kind === "ratio") return ratio(v);
     return count(v);
   }
 
