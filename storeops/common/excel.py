@@ -18,3 +18,13 @@ def neutralise_cell(value: Any) -> Any:
     if _NUMBER.match(value):
         return value
     return "'" + value
+
+
+def restore_cell(value: Any) -> Any:
+    """The cell :func:`neutralise_cell` was given, for a file whose text cells are never run
+    (XLSX string cells). A cell that truly began with an apostrophe before a formula sign
+    comes back without it: the CSV cannot tell the two apart."""
+    if (isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS)
+            and not _NUMBER.match(value[1:])):
+        return value[1:]
+    return value
