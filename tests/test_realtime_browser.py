@@ -14,6 +14,7 @@ from web_seed import PASSWORD, serving
 
 from storeops.accounts.users import create_user
 from storeops.db.engine import unit_of_work
+from storeops.metrics import realtime_query
 from storeops.web import realtime_page
 
 CHROMIUM = "/usr/bin/chromium"
@@ -37,7 +38,7 @@ TODAY_SERIES = """
 
 @pytest.fixture
 def shop(sqlite_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Facts]]:
-    monkeypatch.setattr(realtime_page, "now", lambda: NOW)
+    monkeypatch.setattr(realtime_query, "now", lambda: NOW)
     monkeypatch.setattr(realtime_page, "REFRESH_SECONDS", 1)  # not a minute's wait
     f = Facts(sqlite_db_url, name="旗舰店")
     product = f.product("P")

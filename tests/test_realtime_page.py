@@ -17,7 +17,7 @@ from storeops.accounts.users import create_user
 from storeops.api.app import create_app
 from storeops.common.timeutil import zone
 from storeops.db.engine import unit_of_work
-from storeops.web import realtime_page
+from storeops.metrics import realtime_query
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 NOW = datetime(2026, 12, 4, 2, 15, tzinfo=UTC)  # 10:15 in Shanghai
@@ -37,7 +37,7 @@ def local(utc_text: str) -> str:
 def store(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Facts:
     """A Shanghai store with orders around NOW (given in UTC), and its users."""
     monkeypatch.setenv("STOREOPS_WAREHOUSE_DIR", str(tmp_path / "wh"))
-    monkeypatch.setattr(realtime_page, "now", lambda: NOW)
+    monkeypatch.setattr(realtime_query, "now", lambda: NOW)
     f = Facts(db_url, name="旗舰店")
     p = f.product("P")
     c1, c2 = f.customer("c1"), f.customer("c2")
@@ -127,7 +127,8 @@ def test_refreshes_every_minute_with_fresh_orders_from_the_database(
     # An order paid a minute later is in the next refresh, which is the live part alone.
     p = store.product("Q")
     store.order(local("2026-12-04 02:15"), [(p, 1, 7500)])
-    monkeypatch.setattr(realtime_page, "now", lambda: datetime(2026, 12, 4, 2, 16, tzinfo=UTC))
+    later = datetime(2026, 12, 4, 2, 16, tzinfo=UTC)
+    monkeypatch.setattr(realtime_query, "now", lambda: later)
     fragment = page.get("/realtime?store=旗舰店", headers={"HX-Request": "true"}).text
     assert '<div id="realtime-live"' in fragment
     assert "<html" not in fragment and "<nav" not in fragment
@@ -175,3 +176,25 @@ def test_needs_login(store: Facts) -> None:
     with TestClient(create_app(store.db_url, secret_key="test-secret")) as c:
         r = c.get("/realtime", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_json_api_gives_the_same_figures_with_money_as_decimal_strings(store: Facts) -> None:
+    with PageClient(create_app(store.db_url, secret_key="test-secret")) as c:
+        assert c.get("/api/v1/realtime").status_code == 401
+        login(c, "analyst")
+        body = c.get("/api/v1/realtime", params={"store": "旗舰店",
+                                                 "from": "2020-01-01"}).json()
+        assert body["as_of"] == "2026-12-04T10:15:00+08:00"
+        assert body["compared_until"] == "2026-12-03T10:15:00+08:00"
+        assert (body["day"], body["compared_day"]) == ("2026-12-04", "2026-12-03")
+        assert body["today"] == {"gmv": "225.00", "orders": 5, "buyers": 3, "aov": "75.00",
+                                 "placed_amount": "330.00", "placed_orders": 5}
+        assert body["yesterday"]["gmv"] == "300.00" and body["change"]["gmv"] == -0.25
+        assert body["hours"][7] == {"hour": 7, "gmv": "110.00", "orders": 1,
+                                    "yesterday_gmv": "0.00", "yesterday_orders": 0}
+        assert len(body["hours"]) == 11
+        assert body["cumulative_today"][10] == "225.00"
+        assert body["cumulative_today"][11:] == [None] * 13
+        assert body["cumulative_yesterday"][23] == "800.00"
+        missing = c.get("/api/v1/realtime", params={"store": "nowhere"})
+        assert missing.status_code == 404 and isinstance(missing.json()["detail"], str)

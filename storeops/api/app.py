@@ -12,6 +12,7 @@ from storeops.api.docs import install_docs
 from storeops.api.errors import install_error_handlers
 from storeops.api.headers import SecurityHeaders
 from storeops.api.limits import BodyLimit, check_query
+from storeops.api.realtime_json import router as realtime_api_router
 from storeops.api.routes import router as api_router
 from storeops.api.secret import load_secret_key
 from storeops.config import normalize_db_url, served_over_https, trusted_origins
@@ -46,6 +47,7 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     app.include_router(api_router)
+    app.include_router(realtime_api_router)
     app.include_router(pages_router)
     app.include_router(realtime_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -14,10 +14,16 @@ from datetime import date, datetime
 
 from sqlalchemy import and_, func, or_, select
 
+from storeops.common.timeutil import utcnow
 from storeops.db.engine import session_factory
 from storeops.db.models import Order, OrderLine
 from storeops.metrics.cache import cached
 from storeops.metrics.realtime import OrderRow, Realtime, read_window, realtime
+
+
+def now() -> datetime:
+    """The clock of the realtime page and API (a test replaces it to freeze time)."""
+    return utcnow()
 
 
 @cached

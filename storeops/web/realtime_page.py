@@ -9,7 +9,6 @@ only ``?store=`` is read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,10 +19,9 @@ from storeops.accounts.permissions import Permission
 from storeops.api.auth import CurrentUser, db_url_of, require
 from storeops.api.context import Scope, resolve_scope
 from storeops.api.limits import STORE_NAME_CHARS
-from storeops.common.timeutil import utcnow
 from storeops.db.engine import session_factory
+from storeops.metrics import realtime_query
 from storeops.metrics.realtime import REALTIME_METRICS, Realtime
-from storeops.metrics.realtime_query import realtime_figures
 from storeops.web import format as fmt
 from storeops.web.i18n import metric_label, translate
 from storeops.web.pages import full_days_default, page_lang, render
@@ -31,11 +29,6 @@ from storeops.web.views import ANIMATION_MS
 
 router = APIRouter(include_in_schema=False)
 REFRESH_SECONDS = 60
-
-
-def now() -> datetime:
-    """The clock of the page (tests replace it)."""
-    return utcnow()
 
 
 @dataclass(frozen=True)
@@ -132,7 +125,8 @@ def realtime_page(
     sc = realtime_scope(request, store)
     lang = page_lang(request)
     currency = sc.store.currency
-    figures = realtime_figures(db_url_of(request), sc.store.id, sc.store.timezone, now())
+    figures = realtime_query.realtime_figures(db_url_of(request), sc.store.id,
+                                              sc.store.timezone, realtime_query.now())
     clock = figures.clock
     context = {
         "cards": realtime_cards(figures, lang, currency),
