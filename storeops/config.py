@@ -41,7 +41,7 @@ def resolve_db_url(cli_value: str | None = None) -> str:
         from storeops.common.errors import StoreopsError
 
         raise StoreopsError(f"cannot use the database {value}: folder {path.parent} does not"
-                            " exist")
+                            " exist", key="db.folder_missing", db=value, folder=path.parent)
     return url
 
 

@@ -22,8 +22,9 @@ from storeops.api.auth import (
     NotAuthenticated,
     db_url_of,
 )
+from storeops.api.limits import upload_limit_text
 from storeops.catalog.stores import StoreError
-from storeops.common.errors import StoreopsError
+from storeops.common.errors import FieldName, StoreopsError, localise
 
 API_PREFIX = "/api/"
 
@@ -61,6 +62,39 @@ def validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, 
     ]
     sentence = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in errors) or "invalid request"
     return sentence, errors
+
+
+def validation_text(exc: RequestValidationError, lang: str) -> str:
+    """The validation error as the pages say it: each field in the form's own words (开始日期,
+    not ``query parameter 'from'``) and what is wrong with it, in ``lang``."""
+    from storeops.web.i18n import catalog, translate
+
+    words = catalog(lang)
+    parts = []
+    for error in exc.errors():
+        loc = [str(p) for p in error.get("loc", ())]
+        name = loc[-1] if len(loc) > 1 else (loc[0] if loc else "")
+        field = FieldName(name, name).localised(lang)
+        kind = str(error.get("type", ""))
+        problem = words.get(f"errors.validation.{kind}") or words["errors.validation.invalid"]
+        try:
+            problem = problem.format(**(error.get("ctx") or {}))
+        except (KeyError, IndexError, ValueError):
+            problem = words["errors.validation.invalid"]
+        parts.append(translate(lang, "errors.validation.sentence", field=field, problem=problem))
+    separator = "；" if lang != "en" else "; "
+    return separator.join(parts) or translate(lang, "errors.validation.request")
+
+
+def _http_text(exc: StarletteHTTPException, lang: str) -> str:
+    """A page's words for an HTTP error (Starlette's own are English phrases): its own under
+    ``errors.http``, else the page's "something went wrong"."""
+    from storeops.web.i18n import catalog, translate
+
+    key = f"errors.http.{exc.status_code}"
+    if key in catalog(lang):
+        return translate(lang, key, limit=upload_limit_text())
+    return translate(lang, "error.title")
 
 
 def page_user(request: Request) -> CurrentUser | None:
@@ -104,7 +138,8 @@ def _allowed_methods(request: Request) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    from storeops.web.pages import render_error  # the page layer renders its own errors
+    # the page layer renders its own errors, in the page's language
+    from storeops.web.pages import page_lang, render_error
 
     @app.exception_handler(NotAuthenticated)
     async def _not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
@@ -136,14 +171,15 @@ def install_error_handlers(app: FastAPI) -> None:
         status = status_of(exc)
         if is_api(request):
             return JSONResponse({"detail": str(exc)}, status_code=status)
-        return render_error(request, status, None, detail=str(exc))
+        return render_error(request, status, None, detail=localise(exc, page_lang(request)))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
         sentence, errors = validation_detail(exc)
         if is_api(request):
             return JSONResponse({"detail": sentence, "errors": errors}, status_code=422)
-        return render_error(request, 422, None, detail=sentence)
+        return render_error(request, 422, None,
+                            detail=validation_text(exc, page_lang(request)))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -157,7 +193,7 @@ def install_error_handlers(app: FastAPI) -> None:
                                 headers=headers)
         key = "error.not_found" if exc.status_code == 404 else None
         response = render_error(request, exc.status_code, key,
-                                detail=None if key else str(exc.detail))
+                                detail=None if key else _http_text(exc, page_lang(request)))
         for name, value in (headers or {}).items():
             response.headers[name] = value
         return response

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import Request
 from starlette.exceptions import HTTPException
 
-from storeops.common.errors import StoreopsError
+from storeops.common.errors import FieldName, StoreopsError, Term
 from storeops.config import ENV_MAX_UPLOAD_MB, max_upload_bytes
 
 # Longest value per query parameter; others get DEFAULT_VALUE_CHARS. Store names follow the
@@ -34,6 +34,7 @@ MAX_QUERY_PARAMS = 50
 FORM_WORD_CHARS = 20  # kind, format, month
 FILE_NAME_CHARS = 200  # import_batches.source_name is 255; file systems allow 255 bytes
 TARGET_VALUE_CHARS = 40
+SHEET_NAME_CHARS = 100  # a workbook's sheet, by name (Excel allows 31) or number
 # Bodies: a form or JSON body is small; a multipart upload may carry the file, its mapping and
 # a few fields on top of the upload limit.
 MAX_BODY_BYTES = 1 << 20
@@ -50,10 +51,17 @@ class TextTooLong(StoreopsError, ValueError):
 def check_text(value: str, what: str, max_chars: int) -> str:
     """``value`` if it is at most ``max_chars`` characters without control characters."""
     if len(value) > max_chars:
-        raise TextTooLong(f"{what} is {len(value)} characters long: at most {max_chars}")
+        raise TextTooLong(f"{what} is {len(value)} characters long: at most {max_chars}",
+                          key="text.too_long", what=_term(what), length=len(value),
+                          limit=max_chars)
     if _CONTROL.search(value):
-        raise TextTooLong(f"{what} contains control characters")
+        raise TextTooLong(f"{what} contains control characters", key="text.control",
+                          what=_term(what))
     return value
+
+
+def _term(what: str) -> Term:
+    return what if isinstance(what, Term) else Term(what)
 
 
 def check_query(request: Request) -> None:
@@ -62,13 +70,15 @@ def check_query(request: Request) -> None:
     raw = request.scope.get("query_string", b"")
     if len(raw) > MAX_QUERY_STRING:
         raise TextTooLong(f"the query string is {len(raw)} bytes long: at most "
-                          f"{MAX_QUERY_STRING}")
+                          f"{MAX_QUERY_STRING}", key="text.query_too_long", length=len(raw),
+                          limit=MAX_QUERY_STRING)
     items = request.query_params.multi_items()
     if len(items) > MAX_QUERY_PARAMS:
-        raise TextTooLong(f"{len(items)} query parameters: at most {MAX_QUERY_PARAMS}")
+        raise TextTooLong(f"{len(items)} query parameters: at most {MAX_QUERY_PARAMS}",
+                          key="text.too_many_params", count=len(items), limit=MAX_QUERY_PARAMS)
     for name, value in items:
         limit = QUERY_VALUE_CHARS.get(name, DEFAULT_VALUE_CHARS)
-        check_text(value, f"query parameter {name!r}", limit)
+        check_text(value, FieldName(f"query parameter {name!r}", name), limit)
 
 
 def upload_limit_text() -> str:

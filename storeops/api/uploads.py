@@ -73,7 +73,8 @@ async def _save(upload: UploadFile, folder: Path, fallback: str) -> Path:
             size += len(chunk)
             if size > limit:
                 raise UploadTooLarge(f"the file {upload.filename!r} is larger than the upload "
-                                     f"limit of {upload_limit_text()}")
+                                     f"limit of {upload_limit_text()}", key="upload.too_large",
+                                     file=upload.filename, limit=upload_limit_text())
             fh.write(chunk)
     return path
 
@@ -87,12 +88,14 @@ async def import_upload(
     mapping: UploadFile | None = None,
     store: str | None = None,
     complete: bool = False,
+    sheet: str | None = None,
 ) -> UploadResult:
     """Save the upload (and its mapping) to a temporary folder and run the importer on it;
     the importer checks the kind, the format and every row. ``complete``: the file holds
-    every line of each order in it (a changed order is replaced whole)."""
+    every line of each order in it (a changed order is replaced whole). ``sheet``: a workbook's
+    sheet, by name or 1-based number (default: the mapping's, else the first)."""
     if upload is None or not upload.filename:
-        raise UploadError("no file was uploaded")
+        raise UploadError("no file was uploaded", key="upload.no_file")
     fmt = (fmt or "").strip() or None
     has_mapping = mapping is not None and bool(mapping.filename)
     if fmt == "mapping":  # the upload form's choice "read it through the mapping file"
@@ -104,7 +107,8 @@ async def import_upload(
         folder = Path(tmp)
         path = await _save(upload, folder / "data", f"upload-{kind}.csv")
         if path.stat().st_size == 0:
-            raise UploadError(f"the uploaded file {upload.filename!r} is empty")
+            raise UploadError(f"the uploaded file {upload.filename!r} is empty",
+                              key="upload.empty", file=upload.filename)
         mapping_path = None
         if has_mapping:
             assert mapping is not None
@@ -113,7 +117,7 @@ async def import_upload(
         summary = await run_in_threadpool(
             import_file, db_url, kind, path, fmt=fmt, mapping=mapping_path, store=store,
             source_name=upload.filename, write_rejects=True, max_bytes=max_upload_bytes(),
-            complete=complete, rejects_to=folder / "rejects",
+            complete=complete, rejects_to=folder / "rejects", sheet=sheet,
         )
         if summary.rejects_file and summary.batch_id is not None:
             await run_in_threadpool(_keep_rejects, db_url, summary.batch_id,

@@ -13,9 +13,43 @@ from typing import Any
 
 class Term(str):
     """A word inside an error message that the catalogs translate (``errors.terms.<word>``),
-    such as which date was bad ("from date"); as a str it is the English word."""
+    such as which date was bad ("from date"); as a str it is the English text. ``word`` is
+    the catalog's name for it when that differs from the English text."""
 
-    __slots__ = ()
+    section = "terms"
+
+    def __new__(cls, text: str, word: str | None = None) -> Term:
+        term = super().__new__(cls, text)
+        term.word = word if word is not None else str(text)
+        return term
+
+    def localised(self, lang: str) -> str:
+        from storeops.web.i18n import catalog
+
+        return catalog(lang).get(f"errors.{self.section}.{self.word}", self.fallback())
+
+    def fallback(self) -> str:
+        return str(self)
+
+
+class FieldName(Term):
+    """A form field or query parameter by its name ("from", "gmv"): the words a user sees on
+    the form (``errors.fields.<name>``), else the name itself, never "query parameter …"."""
+
+    section = "fields"
+
+    def fallback(self) -> str:
+        return self.word
+
+
+class MetricName(Term):
+    """A metric's key ("gmv", "conversion_rate") named in a message: its label in the reader's
+    language (GMV / 成交金额 …, from :mod:`storeops.metrics.definitions`)."""
+
+    def localised(self, lang: str) -> str:
+        from storeops.web.i18n import metric_label
+
+        return metric_label(self.word, lang)
 
 
 class StoreopsError(Exception):
@@ -40,16 +74,18 @@ class StoreopsError(Exception):
 
 def localise(exc: BaseException, lang: str) -> str:
     """The message of ``exc`` in ``lang`` ("zh-CN" or "en"): its catalog text when it carries a
-    key the catalogs know, else ``str(exc)`` as it is."""
+    key the catalogs know (``key`` under ``errors.``, or a class's ``message_key``: a full
+    catalog key without parameters), else ``str(exc)`` as it is."""
     from storeops.web.i18n import catalog, translate  # the catalogs live with the pages
 
     key = getattr(exc, "key", None)
-    if not key or f"errors.{key}" not in catalog(lang):
+    full = f"errors.{key}" if key else getattr(exc, "message_key", None)
+    if not full or full not in catalog(lang):
         return str(exc)
     params = {name: _localised_param(value, lang)
               for name, value in getattr(exc, "params", {}).items()}
     try:
-        return translate(lang, f"errors.{key}", **params)
+        return translate(lang, full, **params)
     except (KeyError, IndexError, ValueError):  # a catalog text naming a parameter not given
         return str(exc)
 
@@ -58,7 +94,5 @@ def _localised_param(value: Any, lang: str) -> Any:
     if isinstance(value, BaseException):
         return localise(value, lang)
     if isinstance(value, Term):
-        from storeops.web.i18n import catalog
-
-        return catalog(lang).get(f"errors.terms.{value}", str(value))
+        return value.localised(lang)
     return value

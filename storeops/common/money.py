@@ -33,9 +33,9 @@ def parse_decimal(text: str | int | Decimal | None) -> Decimal | None:
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
-        raise MoneyError(f"not a number: {text!r}") from exc
+        raise MoneyError(f"not a number: {text!r}", key="money.not_number", text=text) from exc
     if not value.is_finite():
-        raise MoneyError(f"not a finite number: {text!r}")
+        raise MoneyError(f"not a finite number: {text!r}", key="money.not_number", text=text)
     return value
 
 

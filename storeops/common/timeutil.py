@@ -18,7 +18,8 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise TimezoneError(f"unknown timezone: {name!r}") from exc
+        raise TimezoneError(f"unknown timezone: {name!r}", key="timezone.unknown",
+                            name=name) from exc
 
 
 def utcnow() -> datetime:

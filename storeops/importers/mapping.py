@@ -106,24 +106,30 @@ def read_yaml(path: Path) -> object:
         with Path(path).open("rb") as fh:
             data = fh.read(MAX_MAPPING_BYTES + 1)
     except OSError as exc:
-        raise MappingError(f"{path}: cannot read the mapping: {exc.strerror or exc}") from exc
+        raise MappingError(f"{path}: cannot read the mapping: {exc.strerror or exc}",
+                           key="mapping.cannot_read", file=path,
+                           reason=exc.strerror or exc) from exc
     if len(data) > MAX_MAPPING_BYTES:
-        raise MappingError(f"{path}: a mapping file is at most {MAX_MAPPING_BYTES} bytes")
+        raise MappingError(f"{path}: a mapping file is at most {MAX_MAPPING_BYTES} bytes",
+                           key="mapping.too_large", file=path, limit=MAX_MAPPING_BYTES)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise MappingError(f"{path}: a mapping file must be UTF-8 text") from exc
+        raise MappingError(f"{path}: a mapping file must be UTF-8 text",
+                           key="mapping.not_utf8", file=path) from exc
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 mark = event.start_mark
                 raise MappingError(
                     f"{path}: line {mark.line + 1}: YAML anchors and aliases (&, *) are not"
-                    " allowed in a mapping"
+                    " allowed in a mapping", key="mapping.anchors", file=path,
+                    line=mark.line + 1,
                 )
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise MappingError(f"{path}: not valid YAML: {exc}") from exc
+        raise MappingError(f"{path}: not valid YAML: {exc}", key="mapping.bad_yaml",
+                           file=path, reason=exc) from exc
 
 
 def _sku_list(raw: dict, key: str, path: Path) -> list[str]:
@@ -131,7 +137,8 @@ def _sku_list(raw: dict, key: str, path: Path) -> list[str]:
     if isinstance(value, str | int):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-        raise MappingError(f"{path}: {key} must be a list of SKU ids")
+        raise MappingError(f"{path}: {key} must be a list of SKU ids",
+                           key="mapping.sku_list", file=path, name=key)
     return [str(v).strip() for v in value if str(v).strip()]
 
 
@@ -139,42 +146,54 @@ def load_mapping(path: Path) -> OrderSpec:
     """Read and check a YAML mapping file."""
     raw = read_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict):
-        raise MappingError(f"{path}: a mapping needs a 'columns:' section")
+        raise MappingError(f"{path}: a mapping needs a 'columns:' section",
+                           key="mapping.no_columns", file=path)
     columns = {str(k): str(v) for k, v in raw["columns"].items() if v not in (None, "")}
     unknown = sorted(set(columns) - set(ALL_FIELDS))
     if unknown:
-        raise MappingError(f"{path}: unknown field(s) under columns: {', '.join(unknown)}")
+        raise MappingError(f"{path}: unknown field(s) under columns: {', '.join(unknown)}",
+                           key="mapping.unknown_fields", file=path, fields=", ".join(unknown),
+                           choices=", ".join(ALL_FIELDS))
     missing = [f for f in REQUIRED_FIELDS if f not in columns]
     if missing:
-        raise MappingError(f"{path}: columns must map {', '.join(missing)}")
+        raise MappingError(f"{path}: columns must map {', '.join(missing)}",
+                           key="mapping.missing_fields", file=path, fields=", ".join(missing))
     refunds = raw.get("refunds") or {}
     if not isinstance(refunds, dict):
-        raise MappingError(f"{path}: 'refunds:' must be a section (order_id_prefix, ...)")
+        raise MappingError(f"{path}: 'refunds:' must be a section (order_id_prefix, ...)",
+                           key="mapping.refunds_section", file=path)
     tz = str(raw.get("timezone") or "Asia/Shanghai")
     try:
         zone(tz)
     except StoreopsError as exc:
-        raise MappingError(f"{path}: {exc}") from exc
+        raise MappingError(f"{path}: {exc}", key="mapping.in_file", file=path,
+                           reason=exc) from exc
     status = str(raw.get("status") or OrderStatus.FINISHED.value)
     if status not in {s.value for s in OrderStatus}:
-        raise MappingError(f"{path}: unknown status {status!r}")
+        raise MappingError(f"{path}: unknown status {status!r}", key="mapping.unknown_status",
+                           file=path, status=status)
     duplicates = str(raw.get("duplicate_rows") or "keep")
     if duplicates not in DUPLICATE_CHOICES:
         raise MappingError(f"{path}: duplicate_rows must be one of {', '.join(DUPLICATE_CHOICES)},"
-                           f" not {duplicates!r}")
+                           f" not {duplicates!r}", key="mapping.bad_choice", file=path,
+                           name="duplicate_rows", value=duplicates,
+                           choices=", ".join(DUPLICATE_CHOICES))
     sku_case = str(raw.get("sku_case") or "keep")
     if sku_case not in SKU_CASES:
         raise MappingError(f"{path}: sku_case must be one of {', '.join(SKU_CASES)},"
-                           f" not {sku_case!r}")
+                           f" not {sku_case!r}", key="mapping.bad_choice", file=path,
+                           name="sku_case", value=sku_case, choices=", ".join(SKU_CASES))
     sheet = raw.get("sheet")
     if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
-        raise MappingError(f"{path}: sheet must be a sheet name or a number (1 = the first)")
+        raise MappingError(f"{path}: sheet must be a sheet name or a number (1 = the first)",
+                           key="mapping.bad_sheet", file=path)
     norm = str.upper if sku_case == "upper" else str
     freight = {norm(v) for v in _sku_list(raw, "freight_skus", path)}
     exclude = {norm(v) for v in _sku_list(raw, "exclude_skus", path)}
     if freight & exclude:
-        raise MappingError(f"{path}: SKU(s) both freight and excluded: "
-                           f"{', '.join(sorted(freight & exclude))}")
+        both = ", ".join(sorted(freight & exclude))
+        raise MappingError(f"{path}: SKU(s) both freight and excluded: {both}",
+                           key="mapping.freight_and_excluded", file=path, skus=both)
     return OrderSpec(
         freight_skus=frozenset(freight),
         exclude_skus=frozenset(exclude),

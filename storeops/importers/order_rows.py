@@ -85,9 +85,10 @@ class DuplicateTracker:
 def require_columns(frame: pl.DataFrame, wanted: dict[str, str], name: str) -> None:
     missing = [col for col in wanted.values() if col not in frame.columns]
     if missing:
-        raise ImportFileError(
-            f"{name}: missing column(s) {', '.join(missing)} (found: {', '.join(frame.columns)})"
-        )
+        found = ", ".join(c for c in frame.columns if c != ROW)  # never the internal row number
+        raise ImportFileError(f"{name}: missing column(s) {', '.join(missing)} (found: {found})",
+                              key="import.missing_columns", file=name,
+                              missing=", ".join(missing), found=found)
 
 
 def duplicate_of(frame: pl.DataFrame, columns: list[str]) -> pl.Series:

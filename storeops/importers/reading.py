@@ -85,7 +85,8 @@ class TableStream:
                 fmt = "xlsx" if first[:4] == ZIP_MAGIC else "csv"
             if fmt not in ("csv", "xlsx"):
                 raise ImportFileError(
-                    f"{self.name}: unknown file format {self.file_format!r} (csv or xlsx)")
+                    f"{self.name}: unknown file format {self.file_format!r} (csv or xlsx)",
+                    key="import.unknown_format", file=self.name, format=self.file_format)
             self.file_format = fmt
             if fmt == "xlsx":
                 frames = _xlsx_chunks(first + b"".join(blocks), self.name, self.max_bytes,
@@ -172,7 +173,9 @@ class _Limited:
             try:
                 block = self.fh.read(BLOCK)
             except (OSError, EOFError, zlib.error) as exc:
-                raise ImportFileError(f"{self.name}: broken gzip data: {exc}") from exc
+                raise ImportFileError(f"{self.name}: broken gzip data: {exc}",
+                                      key="import.broken_gzip", file=self.name,
+                                      reason=exc) from exc
             if not block:
                 return
             self.total += len(block)
@@ -183,12 +186,14 @@ class _Limited:
         if self.max_bytes is not None and self.total > self.max_bytes:
             raise ImportFileError(
                 f"{self.name}: expands to more than {self.max_bytes // (1 << 20)} MB"
-                " (the upload limit); refused")
+                " (the upload limit); refused", key="import.expands_past_limit", file=self.name,
+                mb=self.max_bytes // (1 << 20))
         if (self.total > RATIO_FLOOR_BYTES
                 and self.total > MAX_EXPANSION_RATIO * max(self.compressed, 1)):
             raise ImportFileError(
                 f"{self.name}: expands to more than {MAX_EXPANSION_RATIO}× its compressed size"
-                " (a compression bomb?); refused")
+                " (a compression bomb?); refused", key="import.compression_bomb",
+                file=self.name, ratio=MAX_EXPANSION_RATIO)
 
 
 class _open:  # noqa: N801 - used like open()
@@ -204,7 +209,8 @@ class _open:  # noqa: N801 - used like open()
             size = self.path.stat().st_size
         except OSError as exc:
             raise ImportFileError(
-                f"{self.name}: cannot read the file: {exc.strerror or exc}") from exc
+                f"{self.name}: cannot read the file: {exc.strerror or exc}",
+                key="import.cannot_read", file=self.name, reason=exc.strerror or exc) from exc
         head = self.fh.read(2)
         self.fh.seek(0)
         if head == GZIP_MAGIC:
@@ -212,10 +218,12 @@ class _open:  # noqa: N801 - used like open()
                                self.max_bytes)
             return limited.blocks()
         if self.name.lower().endswith(".gz"):
-            raise ImportFileError(f"{self.name}: named .gz but not gzip-compressed")
+            raise ImportFileError(f"{self.name}: named .gz but not gzip-compressed",
+                                  key="import.not_gzip", file=self.name)
         if self.max_bytes is not None and size > self.max_bytes:
             raise ImportFileError(
-                f"{self.name}: larger than {self.max_bytes // (1 << 20)} MB (the upload limit)")
+                f"{self.name}: larger than {self.max_bytes // (1 << 20)} MB (the upload limit)",
+                key="import.too_large", file=self.name, mb=self.max_bytes // (1 << 20))
         return iter(lambda: self.fh.read(BLOCK), b"")  # type: ignore[union-attr]
 
     def __exit__(self, *exc: object) -> None:
@@ -274,7 +282,8 @@ def _choose_encoding(data: bytes, name: str, encoding: str | None) -> tuple[str,
         except (UnicodeDecodeError, LookupError):
             continue
     tried = " or ".join(candidates)
-    raise ImportFileError(f"{name}: not a text file in {tried} (unknown encoding)")
+    raise ImportFileError(f"{name}: not a text file in {tried} (unknown encoding)",
+                          key="import.unknown_encoding", file=name, tried=tried)
 
 
 def _csv_chunks(
@@ -302,14 +311,16 @@ def _csv_chunks(
                 if len(buf) > MAX_RECORD_BYTES:
                     raise ImportFileError(
                         f"{name}: a record longer than {MAX_RECORD_BYTES >> 20} MB"
-                        " (an unclosed quote?)")
+                        " (an unclosed quote?)", key="import.record_too_long", file=name,
+                        mb=MAX_RECORD_BYTES >> 20)
                 chunk_bytes *= 2
                 continue
         piece = bytes(buf[:cut])
         del buf[:cut]
         if chosen is None:
             if not piece or piece.isspace():
-                raise ImportFileError(f"{name}: the file is empty")
+                raise ImportFileError(f"{name}: the file is empty", key="import.empty",
+                                      file=name)
             chosen, _ = _choose_encoding(piece, name, encoding)
             stream.encoding = chosen
             end = _first_record_end(piece) or len(piece)
@@ -334,7 +345,8 @@ def _csv_chunks(
                 if auto and chosen == "utf-8":
                     raise RetryEncoding from exc
                 raise ImportFileError(
-                    f"{name}: not a text file in {chosen} (unknown encoding)") from exc
+                    f"{name}: not a text file in {chosen} (unknown encoding)",
+                    key="import.unknown_encoding", file=name, tried=chosen) from exc
             yield frame
             seen_data = True
         if exhausted and not buf:
@@ -347,14 +359,16 @@ def _read_csv(data: bytes, name: str) -> pl.DataFrame:
     except Exception as exc:  # noqa: BLE001 - polars raises several kinds; all mean unreadable
         if "invalid utf-8" in str(exc).lower():
             raise UnicodeDecodeError("utf-8", b"", 0, 1, str(exc)) from exc
-        raise ImportFileError(f"{name}: not a readable CSV file: {exc}") from exc
+        raise ImportFileError(f"{name}: not a readable CSV file: {exc}",
+                              key="import.not_csv", file=name, reason=exc) from exc
 
 
 def choose_sheet(names: list[str], sheet: str | int | None, file_name: str) -> str:
     """The sheet asked for: a name, or a number counted from 1 (a name that looks like a
     number wins); none asked: the first. A missing one is an error naming the sheets."""
     if not names:
-        raise ImportFileError(f"{file_name}: the workbook has no sheet")
+        raise ImportFileError(f"{file_name}: the workbook has no sheet",
+                              key="import.no_sheets", file=file_name)
     if sheet is None or sheet == "":
         return names[0]
     text = str(sheet).strip()
@@ -364,7 +378,8 @@ def choose_sheet(names: list[str], sheet: str | int | None, file_name: str) -> s
         return names[int(text) - 1]
     listed = ", ".join(f"{i} {n!r}" for i, n in enumerate(names, start=1))
     raise ImportFileError(f"{file_name}: no sheet {text!r} in the workbook; its sheets: {listed}"
-                          " (give --sheet a name or a number)")
+                          " (give --sheet a name or a number)", key="import.missing_sheet",
+                          file=file_name, sheet=text, sheets=listed)
 
 
 def _xlsx_chunks(data: bytes, name: str, max_bytes: int | None,
@@ -373,24 +388,28 @@ def _xlsx_chunks(data: bytes, name: str, max_bytes: int | None,
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             inflated = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile as exc:
-        raise ImportFileError(f"{name}: not a readable XLSX file: {exc}") from exc
+        raise ImportFileError(f"{name}: not a readable XLSX file: {exc}",
+                              key="import.not_xlsx", file=name, reason=exc) from exc
     limit = MAX_EXPANSION_RATIO * max(len(data), 1)
     if (max_bytes is not None and inflated > max_bytes) or (
             inflated > RATIO_FLOOR_BYTES and inflated > limit):
         raise ImportFileError(f"{name}: the workbook expands to {inflated // (1 << 20)} MB,"
-                              " too much for its size; refused")
+                              " too much for its size; refused", key="import.workbook_bomb",
+                              file=name, mb=inflated // (1 << 20))
     try:
         import fastexcel
 
         names = list(fastexcel.read_excel(data).sheet_names)
     except Exception as exc:  # noqa: BLE001 - fastexcel/calamine errors vary by damage
-        raise ImportFileError(f"{name}: not a readable XLSX file: {exc}") from exc
+        raise ImportFileError(f"{name}: not a readable XLSX file: {exc}",
+                              key="import.not_xlsx", file=name, reason=exc) from exc
     chosen = choose_sheet(names, sheet, name)
     try:
         frame = pl.read_excel(data, engine="calamine", infer_schema_length=0,
                               sheet_name=chosen)
     except Exception as exc:  # noqa: BLE001 - fastexcel/calamine errors vary by damage
-        raise ImportFileError(f"{name}: not a readable XLSX file: {exc}") from exc
+        raise ImportFileError(f"{name}: not a readable XLSX file: {exc}",
+                              key="import.not_xlsx", file=name, reason=exc) from exc
     del data
     if frame.height == 0:
         yield frame

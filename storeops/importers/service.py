@@ -75,7 +75,8 @@ def import_file(
     name = source_name or path.name
     step = progress or (lambda _stage, _fraction: None)
     if kind not in KINDS:
-        raise ImportUsageError(f"unknown import kind {kind!r} (one of: {', '.join(KINDS)})")
+        raise ImportUsageError(f"unknown import kind {kind!r} (one of: {', '.join(KINDS)})",
+                               key="import.unknown_kind", kind=kind, choices=", ".join(KINDS))
     if write_rejects:
         check_rejects_target(rejects_to)
     if kind == "orders":
@@ -104,7 +105,8 @@ def _order_spec(fmt: str | None, mapping: Path | None) -> OrderSpec:
         return load_mapping(Path(mapping))
     if fmt in (None, "jd"):
         return JD_SPEC
-    raise ImportUsageError(f"unknown order format {fmt!r}: use --format jd or --mapping FILE")
+    raise ImportUsageError(f"unknown order format {fmt!r}: use --format jd or --mapping FILE",
+                           key="import.unknown_order_format", format=fmt)
 
 
 def file_sha256(path: Path) -> str | None:

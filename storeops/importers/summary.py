@@ -83,7 +83,8 @@ def check_rejects_target(chosen: Path | None) -> None:
     target = Path(chosen).expanduser()
     folder = target if target.is_dir() else target.parent
     if not folder.is_dir():
-        raise ImportFileError(f"--rejects {chosen}: folder {folder} does not exist")
+        raise ImportFileError(f"--rejects {chosen}: folder {folder} does not exist",
+                              key="import.rejects_folder_missing", chosen=chosen, folder=folder)
 
 
 def attach_rejects(summary: ImportSummary, frame: pl.DataFrame, rejects: pl.DataFrame) -> None:
@@ -163,7 +164,9 @@ class RejectsWriter:
         except OSError as exc:
             raise ImportFileError(
                 f"{path.name}: imported, but the rejected rows could not be written to"
-                f" {target}: {exc.strerror or exc} (choose another place with --rejects PATH)"
+                f" {target}: {exc.strerror or exc} (choose another place with --rejects PATH)",
+                key="import.rejects_unwritable", file=path.name, target=target,
+                reason=exc.strerror or exc,
             ) from exc
 
     def _place(self, target: Path) -> Path:
@@ -205,7 +208,9 @@ def write_rejects(path: Path, frame: pl.DataFrame, rejects: pl.DataFrame,
     except OSError as exc:
         raise ImportFileError(
             f"{path.name}: imported, but the rejected rows could not be written to {target}:"
-            f" {exc.strerror or exc} (choose another place with --rejects PATH)"
+            f" {exc.strerror or exc} (choose another place with --rejects PATH)",
+            key="import.rejects_unwritable", file=path.name, target=target,
+            reason=exc.strerror or exc,
         ) from exc
 
 

@@ -101,7 +101,8 @@ def load_table_mapping(path: Path | None) -> dict[str, str]:
         return {}
     raw = read_yaml(Path(path))
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict):
-        raise MappingError(f"{path}: a mapping needs a 'columns:' section")
+        raise MappingError(f"{path}: a mapping needs a 'columns:' section",
+                           key="mapping.no_columns", file=path)
     return {str(k): str(v) for k, v in raw["columns"].items() if v}
 
 
@@ -112,9 +113,11 @@ def _resolve_columns(spec: TableSpec, frame: pl.DataFrame, name: str,
         headers = (overrides[f.name],) if f.name in overrides else f.headers
         match = next((h for h in headers if h in frame.columns), None)
         if match is None and f.required:
+            found_text = ", ".join(c for c in frame.columns if c != ROW)
             raise ImportFileError(
                 f"{name}: missing column {' / '.join(headers)} for {f.name}"
-                f" (found: {', '.join(c for c in frame.columns if c != ROW)})"
+                f" (found: {found_text})", key="import.missing_column", file=name,
+                headers=" / ".join(headers), found=found_text,
             )
         if match is not None:
             found[f.name] = match
@@ -255,8 +258,10 @@ def _upsert(
 
     ``defaults`` fill empty fields of new records only, so that an update never resets them.
     """
+    if not records:  # every row rejected: nothing to match (and no columns to read)
+        return
     table = model.__table__
-    names = list(records[0]) if records else []
+    names = list(records[0])
     existing = {
         tuple(row._mapping[k] for k in key): row._mapping
         for row in session.execute(

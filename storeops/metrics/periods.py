@@ -11,7 +11,7 @@ import calendar
 import re
 from datetime import date, timedelta
 
-from storeops.common.errors import StoreopsError
+from storeops.common.errors import StoreopsError, Term
 
 BY_CHOICES = ("day", "week", "month")
 
@@ -28,12 +28,15 @@ _DAY = re.compile(DAY_PATTERN[1:-1])
 
 
 class PeriodError(StoreopsError, ValueError):
-    pass
+    # The period form's field at fault, "from" or "to", set where a request's dates are read
+    # (storeops.api.context.resolve_scope); None: the period as a whole (order, length).
+    field: str | None = None
 
 
 def _check_order(first: date, last: date) -> None:
     if first > last:
-        raise PeriodError(f"the period starts after it ends: {first} > {last}")
+        raise PeriodError(f"the period starts after it ends: {first} > {last}",
+                          key="period.reversed", first=first, last=last)
 
 
 def span_limit(by: str | None = None) -> int:
@@ -53,14 +56,17 @@ def check_range(first: date, last: date, by: str | None = None) -> None:
         cut = f"by {by}" if by in MAX_DAYS_BY else "in one period"
         raise PeriodError(
             f"the period {first}..{last} is {length} days long: at most {limit} days "
-            f"(about {limit // 366} years) {cut}"
+            f"(about {limit // 366} years) {cut}",
+            key=f"period.too_long_by_{by}" if by in MAX_DAYS_BY else "period.too_long",
+            first=first, last=last, length=length, limit=limit, years=limit // 366,
         )
 
 
 def check_day(day: date, what: str = "date") -> date:
     if not FIRST_DAY <= day <= LAST_DAY:
         raise PeriodError(f"{what} {day} is outside the calendar storeops covers "
-                          f"({FIRST_DAY}..{LAST_DAY})")
+                          f"({FIRST_DAY}..{LAST_DAY})", key="period.outside_calendar",
+                          what=Term(what), day=day, first=FIRST_DAY, last=LAST_DAY)
     return day
 
 
@@ -71,7 +77,8 @@ def parse_day(text: str, what: str = "date") -> date:
             raise ValueError
         day = date.fromisoformat(text.strip())
     except (ValueError, AttributeError, TypeError):
-        raise PeriodError(f"bad {what} {text!r}: expected YYYY-MM-DD") from None
+        raise PeriodError(f"bad {what} {text!r}: expected YYYY-MM-DD", key="period.bad_day",
+                          what=Term(what), text=text) from None
     return check_day(day, what)
 
 
@@ -80,7 +87,8 @@ def shift_day(day: date, days_: int) -> date:
     try:
         return check_day(day + timedelta(days=days_))
     except OverflowError:
-        raise PeriodError(f"{day} {days_:+d} days is outside the calendar") from None
+        raise PeriodError(f"{day} {days_:+d} days is outside the calendar",
+                          key="period.shift_outside", day=day, days=days_) from None
 
 
 def period_label(day: date, by: str) -> str:
@@ -91,7 +99,8 @@ def period_label(day: date, by: str) -> str:
         return f"{year}-W{week:02d}"
     if by == "month":
         return f"{day.year:04d}-{day.month:02d}"
-    raise PeriodError(f"unknown period cut {by!r}: choose one of {', '.join(BY_CHOICES)}")
+    raise PeriodError(f"unknown period cut {by!r}: choose one of {', '.join(BY_CHOICES)}",
+                      key="period.unknown_cut", by=by, choices=", ".join(BY_CHOICES))
 
 
 def days(first: date, last: date) -> list[date]:
@@ -127,7 +136,9 @@ def previous_period(first: date, last: date) -> tuple[date, date]:
         return shift_day(first, -length), shift_day(first, -1)
     except PeriodError:
         raise PeriodError(f"the period before {first}..{last} starts before {FIRST_DAY}, "
-                          "where the calendar storeops covers begins") from None
+                          "where the calendar storeops covers begins",
+                          key="period.previous_outside", first=first, last=last,
+                          calendar_first=FIRST_DAY) from None
 
 
 def parse_month(text: str) -> tuple[date, date]:
@@ -139,6 +150,7 @@ def parse_month(text: str) -> tuple[date, date]:
         year, month = int(year_s), int(month_s)
         first = date(year, month, 1)
     except (ValueError, AttributeError, TypeError):
-        raise PeriodError(f"bad month {text!r}: expected YYYY-MM") from None
+        raise PeriodError(f"bad month {text!r}: expected YYYY-MM", key="period.bad_month",
+                          text=text) from None
     check_day(first, "month")
     return first, date(year, month, calendar.monthrange(year, month)[1])

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
-from storeops.common.errors import StoreopsError
+from storeops.common.errors import MetricName, StoreopsError
 from storeops.db.models import MonthlyTarget
 from storeops.metrics.definitions import METRICS
 from storeops.metrics.periods import parse_month
@@ -30,7 +30,8 @@ class TargetError(StoreopsError, ValueError):
 def _check_metric(metric: str) -> None:
     if metric not in TARGET_METRICS:
         raise TargetError(
-            f"no target for metric {metric!r}: choose one of {', '.join(TARGET_METRICS)}"
+            f"no target for metric {metric!r}: choose one of {', '.join(TARGET_METRICS)}",
+            key="target.unknown_metric", metric=metric, choices=", ".join(TARGET_METRICS),
         )
 
 
@@ -55,25 +56,37 @@ def _digits(number: Decimal) -> tuple[int, int]:
 def check_value(metric: str, value: Decimal | int | float | str) -> Decimal:
     """The target as a Decimal, or a TargetError saying what a sensible value is."""
     _check_metric(metric)
+    name = MetricName(metric)
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise TargetError(f"{metric} target is not a number: {value!r}") from None
+        raise TargetError(f"{metric} target is not a number: {value!r}",
+                          key="target.not_number", metric=name, value=value) from None
     if not number.is_finite() or number < 0:
-        raise TargetError(f"{metric} target must be a finite number ≥ 0, not {value!r}")
+        raise TargetError(f"{metric} target must be a finite number ≥ 0, not {value!r}",
+                          key="target.negative", metric=name, value=value)
     whole, places = _digits(number)
     if whole + places > MAX_DIGITS:
-        raise TargetError(f"{metric} target has {whole + places} digits: at most {MAX_DIGITS}")
+        raise TargetError(f"{metric} target has {whole + places} digits: at most {MAX_DIGITS}",
+                          key="target.too_many_digits", metric=name, digits=whole + places,
+                          limit=MAX_DIGITS)
     if metric in RATE_METRICS:
         if number > 1:
-            raise TargetError(f"{metric} is a fraction 0..1 (e.g. 0.03 for 3%), not {value!r}")
+            # the pages take a rate as a percentage: the localised words say it as one
+            raise TargetError(f"{metric} is a fraction 0..1 (e.g. 0.03 for 3%), not {value!r}",
+                              key="target.rate_over_one", metric=name, value=value,
+                              percent=f"{(number * 100).normalize():f}%")
         if places > RATE_PLACES:
-            raise TargetError(f"{metric} target has more than {RATE_PLACES} decimal places")
+            raise TargetError(f"{metric} target has more than {RATE_PLACES} decimal places",
+                              key="target.rate_places", metric=name,
+                              places=RATE_PLACES - 2)  # as a percentage, two fewer
     elif metric in MONEY_METRICS and places > MONEY_PLACES:
         raise TargetError(f"{metric} target is money: at most {MONEY_PLACES} decimal places "
-                          f"(cents), not {value!r}")
+                          f"(cents), not {value!r}", key="target.money_places", metric=name,
+                          value=value, places=MONEY_PLACES)
     elif metric == "uv" and places:
-        raise TargetError(f"uv target must be a whole number: {value!r}")
+        raise TargetError(f"uv target must be a whole number: {value!r}",
+                          key="target.uv_whole", metric=name, value=value)
     return number
 
 
