@@ -11,7 +11,7 @@
     chart.getZr().on("click", function (event) {
       var point = [event.offsetX, event.offsetY];
       if (!chart.containPixel({ gridIndex: 0 }, point)) return;
-      var index = chart.convertFromPixel({ xAxisIndex: 0 }, point);
+      var index = chart.convertFromPixel({ gridIndex: 0 }, point)[0];  // the category's
       var href = links[Math.round(index)];
       if (href) window.location.href = href;
     });
