@@ -12,8 +12,10 @@ AOV …) are derived by :func:`storeops.metrics.definitions.derive` from the sam
 warehouse queries produce.
 
 Yesterday is cut at the same store-local time of day as ``now``: an order paid yesterday at
-10:05 is in "yesterday up to 10:04"'s figures only after 10:05 today. Yesterday's whole day is
-kept too, by hour, for the chart's curve.
+10:05 is in "yesterday up to 10:04"'s figures only after 10:05 today. Which of yesterday's
+orders are deals is the day's rule as known now: one paid at 09:00 and cancelled at 20:00
+yesterday is not in yesterday's figures at any time of day (as in the daily figures), one
+cancelled today stays. Yesterday's whole day is kept too, by hour, for the chart's curve.
 """
 
 from __future__ import annotations
