@@ -45,6 +45,9 @@ class Grouping:
     last: date
     only: tuple[Any, ...] | None = None  # restrict to these group keys (a top-N's second pass)
     windows: tuple[tuple[str, date, date], ...] = ()  # cut "windows": (key, first, last) each
+    # Only this SKU's rows (products.id): the SKU page's trend, sources and funnel. Facts that
+    # are not per SKU (ad spend, freight, trailing repurchase, SKUs on sale) are not read.
+    product: int | None = None
 
     @classmethod
     def of_windows(cls, windows: Sequence[tuple[str, date, date]]) -> Grouping:
@@ -114,6 +117,9 @@ def _period(g: Grouping, key: str, day_col: str) -> tuple[str, list[Any]]:
         sql, params = "1 = 1", []
     else:
         sql, params = f"x.{day_col} BETWEEN ? AND ?", [g.first, g.last]
+    if g.product is not None:
+        sql += " AND x.product_id = ?"
+        params.append(g.product)
     if g.only is not None:
         keys = [k for k in g.only if k is not None]
         tests = [f"{key} IN ({', '.join('?' for _ in keys)})"] if keys else []
@@ -217,7 +223,7 @@ def orders(g: Grouping) -> list[Part]:
     of, and its freight is not split.
     """
     key, join = g.key_and_join("deal_date")
-    if g.cut in ("sku", "category"):
+    if g.cut in ("sku", "category") or g.product is not None:
         src, params = deals("lines", LINE_COLUMNS, g.first, g.last)
         fields = "DISTINCT {key} AS k, x.order_id, x.customer_id, 0 AS freight_cents"
     else:
@@ -234,7 +240,8 @@ def placed(g: Grouping) -> list[Part]:
     customers (guests once per order) and its freight."""
     key, join = g.key_and_join("placed_date")
     where, params = _period(g, key, "placed_date")
-    if g.cut in ("sku", "category"):  # an order once per SKU / category, freight not split
+    # An order once per SKU / category, freight not split.
+    if g.cut in ("sku", "category") or g.product is not None:
         fields = f"DISTINCT {key} AS k, x.order_id, x.customer_id, 0 AS freight_cents"
         table = "lines"
     else:
@@ -270,7 +277,7 @@ def repurchase(g: Grouping) -> list[Part]:
     +1/-1 events whose running sum, read on each period's last day, is the count: one pass
     over the deals, whatever the number of periods.
     """
-    if not g.is_dated:
+    if not g.is_dated or g.product is not None:
         return []
     ends_sql, ends_params, first_end = _ends(g)
     parts = []
@@ -342,7 +349,7 @@ def traffic(g: Grouping) -> list[Part]:
 
 
 def ads(g: Grouping) -> list[Part]:
-    if not g.is_dated:
+    if not g.is_dated or g.product is not None:
         return []
     key, join = g.key_and_join("day")
     where, params = _period(g, key, "day")
@@ -359,7 +366,7 @@ ON_SALE = "SELECT COUNT(*) AS n FROM {products} x WHERE x.status = 'on_sale'"
 def products_on_sale(g: Grouping) -> list[Part]:
     """Products on sale now (the snapshot's status), per SKU/category or for every period."""
     names = ("on_sale_products",)
-    if g.cut == "source":
+    if g.cut == "source" or g.product is not None:
         return []
     if g.cut in ("sku", "category"):
         key, join = g.key_and_join("", table="products")

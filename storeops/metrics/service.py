@@ -120,36 +120,54 @@ def computed_together(
         _together.held = previous
 
 
-def _summary_facts(db_url: str, store_id: int, first: date, last: date) -> dict[str, int]:
+def _summary_facts(db_url: str, store_id: int, first: date, last: date,
+                   product_id: int | None = None) -> dict[str, int]:
     check_range(first, last)
-    held = _read_together(db_url, store_id, ("all", first, last))
-    if held is not None:
-        return dict(held)
+    if product_id is None:
+        held = _read_together(db_url, store_id, ("all", first, last))
+        if held is not None:
+            return dict(held)
     wh = open_store(db_url, store_id)
-    return dict(queries.collect_facts(wh, Grouping("all", first, last)).get(None, {}))
+    grouping = Grouping("all", first, last, product=product_id)
+    return dict(queries.collect_facts(wh, grouping).get(None, {}))
+
+
+def _cut_of(by: str, product_id: int | None) -> str:
+    """The cut metrics are derived under: one SKU's figures are a SKU's (goods only, no
+    freight, ad spend or trailing repurchase, which are not per SKU)."""
+    return "sku" if product_id is not None else by
 
 
 @cached
-def kpi_summary(db_url: str, store_id: int, first: date, last: date) -> dict[str, Any]:
-    """Every metric (and base fact) of the store over the period."""
-    return derive(_summary_facts(db_url, store_id, first, last), "day")
+def kpi_summary(db_url: str, store_id: int, first: date, last: date,
+                product_id: int | None = None) -> dict[str, Any]:
+    """Every metric (and base fact) of the store, or of one SKU (``product_id``, the
+    products row id), over the period."""
+    return derive(_summary_facts(db_url, store_id, first, last, product_id),
+                  _cut_of("day", product_id))
 
 
 @cached
 def kpi_series(
     db_url: str, store_id: int, first: date, last: date, *, by: str = "day",
+    product_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per period in the range (empty periods zero-filled), each with ``period``."""
+    """One row per period in the range (empty periods zero-filled), each with ``period``;
+    of one SKU only with ``product_id``."""
     if by not in BY_CHOICES:
-        raise MetricsError(f"unknown period cut {by!r}: choose one of {', '.join(BY_CHOICES)}")
+        raise MetricsError(f"unknown period cut {by!r}: choose one of {', '.join(BY_CHOICES)}",
+                           key="period.unknown_cut", by=by, choices=", ".join(BY_CHOICES))
     check_range(first, last)
-    facts = _read_together(db_url, store_id, ("series", first, last, by))
+    facts = None
+    if product_id is None:
+        facts = _read_together(db_url, store_id, ("series", first, last, by))
     if facts is None:
-        facts = queries.collect_facts(open_store(db_url, store_id), Grouping(by, first, last))
+        facts = queries.collect_facts(open_store(db_url, store_id),
+                                      Grouping(by, first, last, product=product_id))
     rows = []
     for label in period_labels(first, last, by):
         row = {"period": label}
-        row.update(derive(facts.get(label, {}), by))
+        row.update(derive(facts.get(label, {}), _cut_of(by, product_id)))
         rows.append(row)
     return rows
 
@@ -190,13 +208,16 @@ def kpi_by(
     in the period are left out."""
     if dimension not in DIMENSIONS:
         choices = ", ".join(DIMENSIONS)
-        raise MetricsError(f"unknown dimension {dimension!r}: choose one of {choices}")
+        raise MetricsError(f"unknown dimension {dimension!r}: choose one of {choices}",
+                           key="metrics.unknown_dimension", dimension=dimension,
+                           choices=choices)
     wanted = list(metrics) if metrics else list(METRIC_KEYS)
     for key in [*wanted, order_by]:
         if key not in METRICS:
-            raise MetricsError(f"unknown metric {key!r}")
+            raise MetricsError(f"unknown metric {key!r}", key="metrics.unknown_metric",
+                               metric=key)
     if limit is not None and limit < 0:
-        raise MetricsError("limit must not be negative")
+        raise MetricsError("limit must not be negative", key="metrics.negative_limit")
     check_range(first, last)
     wh = open_store(db_url, store_id)
     # Only the queries the asked metrics need: the per-order one is the costliest.
@@ -240,11 +261,14 @@ def kpi_by(
 
 
 @cached
-def traffic_by_source(db_url: str, store_id: int, first: date, last: date) -> list[dict]:
-    """UV, PV and share of UV per traffic source, biggest first."""
+def traffic_by_source(db_url: str, store_id: int, first: date, last: date,
+                      product_id: int | None = None) -> list[dict]:
+    """UV, PV and share of UV per traffic source (of one SKU with ``product_id``), biggest
+    first."""
     check_range(first, last)
     wh = open_store(db_url, store_id)
-    facts = queries.collect_facts(wh, Grouping("source", first, last), parts=("traffic",))
+    facts = queries.collect_facts(wh, Grouping("source", first, last, product=product_id),
+                                  parts=("traffic",))
     total_uv = sum(f.get("uv", 0) for f in facts.values())
     rows = [
         {"source": k, "uv": f.get("uv", 0), "pv": f.get("pv", 0),
@@ -284,8 +308,9 @@ def funnel_from_facts(facts: dict[str, int]) -> dict[str, Any]:
 
 
 @cached
-def funnel(db_url: str, store_id: int, first: date, last: date) -> dict[str, Any]:
-    return funnel_from_facts(_summary_facts(db_url, store_id, first, last))
+def funnel(db_url: str, store_id: int, first: date, last: date,
+           product_id: int | None = None) -> dict[str, Any]:
+    return funnel_from_facts(_summary_facts(db_url, store_id, first, last, product_id))
 
 
 def change(current: Any, previous: Any) -> float | None:
