@@ -3,20 +3,79 @@
 from __future__ import annotations
 
 import sys
+from importlib import import_module
+from typing import Any
 
 import typer
-from rich.console import Console
+from typer.core import TyperGroup
 
-from storeops.common.cli_options import DbOption
-from storeops.common.errors import StoreopsError
+from storeops.common.cli_options import DbOption, cli_lang
+from storeops.common.cli_text_options import install as install_text_options
+from storeops.common.errors import StoreopsError, localise
 
+# Each area adds its own commands. Only the area of the command being run is imported: all of
+# them together cost ~45 ms of every command's start-up. Help and completion list every command,
+# so they import every area; a command missing from COMMAND_AREAS still runs (every area is
+# imported to find it), only slower.
+AREAS = (
+    "storeops.importers.cli", "storeops.metrics.cli", "storeops.accounts.cli",
+    "storeops.api.cli", "storeops.sim.cli",
+)
+COMMAND_AREAS = {
+    "import": "storeops.importers.cli", "kpi": "storeops.metrics.cli",
+    "target": "storeops.metrics.cli", "user": "storeops.accounts.cli",
+    "token": "storeops.accounts.cli", "serve": "storeops.api.cli", "demo": "storeops.sim.cli",
+}
+
+
+class _AreaCommands(TyperGroup):
+    """The root group: imports an area's module the first time one of its commands is asked
+    for; lists the commands as registering every area on the root would."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._own = dict(self.commands)  # the root's own commands (init)
+        self._areas: dict[str, dict[str, Any]] = {}
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        if cmd_name not in self.commands:
+            area = COMMAND_AREAS.get(cmd_name)
+            self._load((area,) if area else AREAS)
+            if cmd_name not in self.commands:
+                self._load(AREAS)
+        return self.commands.get(cmd_name)
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        self._load(AREAS)
+        return super().list_commands(ctx)
+
+    def _load(self, areas: tuple[str, ...]) -> None:
+        for area in areas:
+            if area in self._areas:
+                continue
+            # The area registers on a Typer of its own, made into click commands with the
+            # root's settings, as `app.add_typer`/`app.command` on the root would.
+            own = typer.Typer(rich_markup_mode=self.rich_markup_mode,
+                              suggest_commands=self.suggest_commands,
+                              pretty_exceptions_short=app.pretty_exceptions_short)
+            import_module(area).register(own)
+            self._areas[area] = dict(typer.main.get_group(own).commands)
+        # Typer's order: every command (root's first, then the areas'), then every group.
+        known = [self._own, *(self._areas.get(area, {}) for area in AREAS)]
+        self.commands = {
+            name: cmd for is_group in (False, True) for commands in known
+            for name, cmd in commands.items() if isinstance(cmd, TyperGroup) == is_group
+        }
+
+
+install_text_options()  # pydantic off every command's start-up (most options are text)
 app = typer.Typer(
     name="storeops",
     help="Operations platform for JD.com POP stores: imports, KPIs and the cockpit.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=_AreaCommands,
 )
-err = Console(stderr=True)
 
 
 @app.callback()
@@ -37,7 +96,8 @@ def init(db: DbOption = None) -> None:
         before = current_revision(url)
         after = upgrade(url)
     except OperationalError as exc:
-        raise StoreopsError(f"cannot open the database {_display_url(url)}: {exc.orig}") from exc
+        raise StoreopsError(f"cannot open the database {_display_url(url)}: {exc.orig}",
+                            key="db.cannot_open", db=_display_url(url), reason=exc.orig) from exc
     state = "created" if before is None else ("upgraded" if before != after else "up to date")
     typer.echo(f"database {state} at schema {after}: {_display_url(url)}")
 
@@ -49,29 +109,19 @@ def _display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _register() -> None:
-    # Each area owns its commands; importing here keeps `storeops --help` complete.
-    from storeops.accounts.cli import register as register_accounts
-    from storeops.api.cli import register as register_api
-    from storeops.importers.cli import register as register_importers
-    from storeops.metrics.cli import register as register_metrics
-    from storeops.sim.cli import register as register_sim
-
-    for register in (
-        register_importers, register_metrics, register_accounts, register_api, register_sim,
-    ):
-        register(app)
-
-
-_register()
-
-
 def main() -> None:
     try:
         app()
     except StoreopsError as exc:
-        # soft_wrap: a long file path must stay on one line to be copied or grepped.
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.console import Console  # not imported by a command that succeeds
+        from rich.markup import escape
+
+        # "error:" stays as it is in every language: scripts and greps look for it. The
+        # message is in the terminal's language (STOREOPS_LANG). soft_wrap: a long file path
+        # must stay on one line to be copied or grepped.
+        err = Console(stderr=True)
+        err.print(f"[bold red]error:[/] {escape(localise(exc, cli_lang()))}", highlight=False,
+                  soft_wrap=True)
         sys.exit(2)
 
 

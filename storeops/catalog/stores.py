@@ -2,37 +2,93 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
-from storeops.common.errors import StoreopsError
+from sqlalchemy import column, select, table, update
+from sqlalchemy.exc import IntegrityError
+
+from storeops.common.errors import StoreopsError, Term
 from storeops.common.timeutil import DEFAULT_TIMEZONE, zone
-from storeops.db.models import Store
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
+
+    # Imported where used: a command that only reads a store (storeops kpi) does it with
+    # Core (find_store), and the ORM's models cost ~80 ms of its start-up.
+    from storeops.db.models import Store
 
 
 class StoreError(StoreopsError, LookupError):
     """No store, or no way to tell which one was meant."""
 
 
+class _Named(Protocol):
+    name: str
+
+
+S = TypeVar("S", bound=_Named)
+
+
+def no_store_yet() -> StoreError:
+    return StoreError("the database has no store yet: import data or run `storeops demo`",
+                      key="store.none_yet")
+
+
+def several_stores(stores: Sequence[_Named]) -> StoreError:
+    names = ", ".join(s.name for s in stores)
+    return StoreError(f"the database has several stores; pick one with --store ({names})",
+                      key="store.several", names=names)
+
+
 def list_stores(session: Session) -> list[Store]:
+    from storeops.db.models import Store
+
     return list(session.scalars(select(Store).order_by(Store.id)))
 
 
 def resolve_store(session: Session, name: str | None) -> Store:
     """The named store, or the only store; never creates one."""
+    return pick_store(list_stores(session), name)
+
+
+# The columns of ``stores`` a reading command needs, for Core statements without the ORM.
+STORES = table("stores", column("id"), column("name"), column("timezone"), column("currency"),
+               column("data_version"))
+
+
+class StoreInfo(NamedTuple):
+    """A store's own settings, as a command that only reads needs them."""
+
+    id: int
+    name: str
+    timezone: str
+    currency: str
+
+
+def find_store(conn: Connection, name: str | None) -> StoreInfo:
+    """:func:`resolve_store` on a Core connection: no ORM imported, no session."""
+    rows = conn.execute(
+        select(STORES.c.id, STORES.c.name, STORES.c.timezone, STORES.c.currency)
+        .order_by(STORES.c.id)
+    ).all()
+    return pick_store([StoreInfo(*row) for row in rows], name)
+
+
+def pick_store(stores: Sequence[S], name: str | None) -> S:
+    """The store named ``name`` among ``stores`` (all of them, by id), or the only one."""
     if name:
-        store = session.scalar(select(Store).where(Store.name == name))
+        store = next((s for s in stores if s.name == name), None)
         if store is None:
-            known = ", ".join(s.name for s in list_stores(session)) or "none"
-            raise StoreError(f"no store named {name!r} (stores: {known})")
+            known = ", ".join(s.name for s in stores) or Term("none")
+            raise StoreError(f"no store named {name!r} (stores: {known})", key="store.unknown",
+                             name=name, known=known)
         return store
-    stores = list_stores(session)
     if not stores:
-        raise StoreError("the database has no store yet: import data or run `storeops demo`")
+        raise no_store_yet()
     if len(stores) > 1:
-        names = ", ".join(s.name for s in stores)
-        raise StoreError(f"the database has several stores; pick one with --store ({names})")
+        raise several_stores(stores)
     return stores[0]
 
 
@@ -50,13 +106,14 @@ def get_or_create_store(
     Left without a name, the import uses the only store, or creates one on an empty database.
     An existing store keeps its own settings.
     """
+    from storeops.db.models import Store
+
     if name:
         store = session.scalar(select(Store).where(Store.name == name))
     else:
         stores = list_stores(session)
         if len(stores) > 1:
-            names = ", ".join(s.name for s in stores)
-            raise StoreError(f"the database has several stores; pick one with --store ({names})")
+            raise several_stores(stores)
         store = stores[0] if stores else None
     if store is not None:
         return store, False
@@ -84,6 +141,8 @@ def next_data_version(session: Session, store_id: int) -> int:
     """The version ``bump_data_version`` will return later in this transaction, for the rows
     written before it. Locks the store's row (PostgreSQL) so that no other writer moves the
     version meanwhile; on SQLite the writer already holds the database's write lock."""
+    from storeops.db.models import Store
+
     current = session.scalar(
         select(Store.data_version).where(Store.id == store_id).with_for_update()
     )
@@ -96,6 +155,8 @@ def bump_data_version(session: Session, store_id: int) -> int:
     Returns the new version: rows the caller writes in the same transaction carry it as their
     ``row_version``, which is how the warehouse finds what changed since its last refresh.
     """
+    from storeops.db.models import Store
+
     session.execute(
         update(Store).where(Store.id == store_id).values(data_version=Store.data_version + 1)
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from storeops.config import sqlite_path
 from storeops.db.engine import get_engine
@@ -90,10 +91,17 @@ def head_revision() -> str:
 
 
 def current_revision(db_url: str) -> str | None:
+    """The database's Alembic revision; None on a database without storeops' tables."""
     with get_engine(db_url).connect() as conn:
-        if not inspect(conn).has_table(VERSION_TABLE):
+        # One read of the version table: every command runs this check, and asking the
+        # catalog first (inspect().has_table) costs more than the read.
+        try:
+            return conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar()
+        except DBAPIError:
+            conn.rollback()  # PostgreSQL: the failed statement ended the transaction
+            if inspect(conn).has_table(VERSION_TABLE):
+                raise  # the table is there: the read failed for another reason
             return None
-        return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
 def is_current(db_url: str) -> bool:

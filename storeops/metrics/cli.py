@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
 
 from storeops.common.cli_options import DbOption, JsonOption, StoreOption, cli_lang
 from storeops.metrics.definitions import DIMENSIONS, METRIC_KEYS, METRICS, label
 from storeops.metrics.periods import BY_CHOICES, PeriodError, check_range, parse_day
 from storeops.metrics.render import jsonable
 
-out = Console()
+if TYPE_CHECKING:
+    from storeops.catalog.stores import StoreInfo
 
 
 def _lang() -> str:
@@ -24,12 +21,12 @@ def _lang() -> str:
 
 
 def _open_store(db: str | None, store: str | None, *, read_only: bool = False
-                ) -> tuple[str, Any]:
+                ) -> tuple[str, StoreInfo]:
     """(URL, store). ``read_only``: a command that only reads never creates a database (a
     missing SQLite file, or one without storeops' tables, is an error)."""
-    from storeops.catalog.stores import resolve_store
+    from storeops.catalog.stores import find_store
     from storeops.config import resolve_db_url, sqlite_path
-    from storeops.db.engine import unit_of_work
+    from storeops.db.engine import get_engine
     from storeops.db.migrate import current_revision, ensure_schema
 
     url = resolve_db_url(db)
@@ -42,11 +39,11 @@ def _open_store(db: str | None, store: str | None, *, read_only: bool = False
         if (path is not None and not path.is_file()) or current_revision(url) is None:
             where = path or make_url(url).render_as_string(hide_password=True)
             raise StoreopsError(f"no storeops database at {where}: import data first"
-                                " (storeops import …) or run `storeops init`")
+                                " (storeops import …) or run `storeops init`",
+                                key="db.missing", where=where)
     ensure_schema(url)
-    with unit_of_work(url) as session:
-        found = resolve_store(session, store)
-        session.expunge(found)
+    with get_engine(url).connect() as conn:  # Core: the ORM would add ~80 ms to start-up
+        found = find_store(conn, store)
     return url, found
 
 
@@ -110,6 +107,13 @@ def kpi(
             payload = {**head, "by": by, "rows": rows, "total": {**head, **total}}
         typer.echo(json.dumps(jsonable(payload), ensure_ascii=False))
         return
+    # Rich is imported for a table only: --json prints sooner without it.
+    from rich import box
+    from rich.console import Console
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    out = Console()
     title = f"{st.name} · {day_first} – {day_last} · {st.currency}"
     if rows is None:
         table = Table(title=title)
@@ -152,7 +156,9 @@ def _columns(text: str | None) -> tuple[str, ...]:
     unknown = [k for k in keys if k not in METRIC_KEYS]
     if unknown or not keys:
         raise PeriodError(f"--metrics: unknown metric(s) {', '.join(unknown) or '(none)'}; "
-                          f"choose from {', '.join(METRIC_KEYS)} or 'all'")
+                          f"choose from {', '.join(METRIC_KEYS)} or 'all'",
+                          key="cli.unknown_metrics", unknown=", ".join(unknown) or "—",
+                          choices=", ".join(METRIC_KEYS))
     return keys
 
 
@@ -160,13 +166,16 @@ def _check_cut(by: str | None, top: int | None, sort: str) -> None:
     """Refuse option mixes that would be silently ignored."""
     if by is not None and by not in (*BY_CHOICES, *DIMENSIONS):
         choices = ", ".join((*BY_CHOICES, *DIMENSIONS))
-        raise PeriodError(f"--by must be one of {choices}, not {by!r}")
+        raise PeriodError(f"--by must be one of {choices}, not {by!r}", key="cli.bad_by",
+                          by=by, choices=choices)
     if by not in DIMENSIONS:
         if top is not None or sort != "gmv":
-            raise PeriodError("--top and --sort go with --by sku, category or source")
+            raise PeriodError("--top and --sort go with --by sku, category or source",
+                              key="cli.top_sort_need_dimension")
         return
     if sort not in METRIC_KEYS:
-        raise PeriodError(f"--sort must be a metric ({', '.join(METRIC_KEYS)}), not {sort!r}")
+        raise PeriodError(f"--sort must be a metric ({', '.join(METRIC_KEYS)}), not {sort!r}",
+                          key="cli.bad_sort", sort=sort, choices=", ".join(METRIC_KEYS))
 
 
 def _keyed(row: dict[str, Any], by: str) -> dict[str, Any]:
@@ -222,6 +231,9 @@ def target_show(
     if as_json:
         typer.echo(json.dumps(jsonable({"store": st.name, **result}), ensure_ascii=False))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"{st.name} · {month} · as of {day}")
     for col in ("metric", "target", "actual", "achievement", "expected_to_date", "pace"):
         table.add_column(col, justify="left" if col == "metric" else "right")
@@ -231,7 +243,7 @@ def target_show(
             _pct(entry["achievement"]), _cell(entry.get("expected_to_date")),
             _pct(entry.get("pace")),
         )
-    out.print(table)
+    Console().print(table)
 
 
 def _cell(value: Any) -> str:

@@ -34,10 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from storeops.catalog.stores import StoreError
+from storeops.catalog.stores import STORES, StoreError
 from storeops.config import warehouse_dir
 from storeops.db.engine import get_engine
-from storeops.db.models import Store
 
 if TYPE_CHECKING:
     import duckdb
@@ -185,10 +184,10 @@ def store_facts(db_url: str, store_id: int) -> tuple[int, str]:
     """(data_version, timezone) of the store, straight from the OLTP database."""
     with get_engine(db_url).connect() as conn:
         row = conn.execute(
-            select(Store.data_version, Store.timezone).where(Store.id == store_id)
+            select(STORES.c.data_version, STORES.c.timezone).where(STORES.c.id == store_id)
         ).first()
     if row is None:
-        raise StoreError(f"no store with id {store_id}")
+        raise StoreError(f"no store with id {store_id}", key="store.no_id", id=store_id)
     return int(row[0] or 0), row[1]
 
 
