@@ -28,7 +28,7 @@ CARD_METRICS = (
 TARGET_CARD_METRICS = ("gmv", "uv", "conversion_rate", "aov")
 ANIMATION_MS = 300  # short: the figures matter more than the effect
 # Columns of the SKU tables: metric keys in display order.
-SKU_METRICS = ("gmv", "orders", "units", "uv", "conversion_rate", "add_to_cart_rate",
+SKU_METRICS = ("gmv", "orders", "units", "uv", "pv", "conversion_rate", "add_to_cart_rate",
                "refund_amount")
 
 
