@@ -42,4 +42,4 @@ def test_init_names_a_database_it_cannot_open(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 2
-    assert "cannot open the database" in done.stderr
+    assert "无法打开数据库" in done.stderr  # zh-CN by default

@@ -43,7 +43,7 @@ def test_read_only_commands_never_create_a_database(argv: list[str], tmp_path: P
     empty = tmp_path / "empty.db"
     empty.touch()  # a file that is not a storeops database gets no tables
     code, out = _run([*argv, "--db", str(empty)], monkeypatch, capsys)
-    assert code == 2 and "no storeops database" in out
+    assert code == 2 and "没有 storeops 数据库" in out  # zh-CN by default
     import sqlite3
 
     with sqlite3.connect(empty) as conn:
@@ -71,7 +71,7 @@ def test_a_path_in_a_missing_folder_is_a_clear_error(argv: list[str], tmp_path: 
     missing = tmp_path / "no" / "such" / "folder" / "s.db"
     code, out = _run([*argv, "--db", str(missing)], monkeypatch, capsys)
     assert code == 2, out
-    assert "error:" in out and "does not exist" in out and "Traceback" not in out
+    assert "error:" in out and "不存在" in out and "Traceback" not in out  # zh-CN by default
     assert not (tmp_path / "no").exists()
 
 

@@ -104,7 +104,7 @@ def test_bad_file_exits_2_with_a_clear_message(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2, proc.stderr
     assert "error:" in proc.stderr and "orders.csv" in proc.stderr
-    assert "missing column" in proc.stderr and "订购数量" in proc.stderr
+    assert "缺少列" in proc.stderr and "订购数量" in proc.stderr  # zh-CN by default
     assert "Traceback" not in proc.stderr
     proc = subprocess.run(
         [sys.executable, "-m", "storeops.cli", "import", "orders", str(data), "--mapping",

@@ -151,7 +151,7 @@ def test_a_billion_laughs_mapping_is_refused(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2, proc.stderr
-    assert "error:" in proc.stderr and "anchors and aliases" in proc.stderr
+    assert "error:" in proc.stderr and "锚点和别名" in proc.stderr  # zh-CN by default
     assert "Traceback" not in proc.stderr
     # the products/traffic/ads mapping reads YAML the same way
     traffic = tmp_path / "t.csv"

@@ -92,7 +92,7 @@ def test_missing_sheet_names_the_sheets(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )
     assert proc.returncode == 2, proc.stderr
-    assert "error:" in proc.stderr and "'Sales'" in proc.stderr
+    assert "error:" in proc.stderr and "没有工作表“Sales”" in proc.stderr  # zh-CN by default
     assert "1 '说明'" in proc.stderr and "2 'Online Retail'" in proc.stderr
     assert "Traceback" not in proc.stderr
     proc = subprocess.run(

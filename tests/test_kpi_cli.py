@@ -145,7 +145,9 @@ def test_kpi_table_has_chinese_labels(store: Facts, capsys: pytest.CaptureFixtur
     ],
 )
 def test_kpi_bad_input_exits_2(store: Facts, capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch,
                                args: tuple[str, ...], message: str) -> None:
+    monkeypatch.setenv("STOREOPS_LANG", "en")  # the messages as English says them
     code, out, err = run(capsys, "kpi", "--db", store.db_url, *args)
     assert code == 2
     assert "error:" in err and message in err
@@ -156,7 +158,7 @@ def test_kpi_needs_store_when_several(store: Facts, capsys: pytest.CaptureFixtur
     Facts(store.db_url, name="second")
     code, _, err = run(capsys, "kpi", "--db", store.db_url, "--from", "2024-03-01",
                        "--to", "2024-03-02")
-    assert code == 2 and "several stores" in err
+    assert code == 2 and "多个店铺" in err and "--store" in err  # zh-CN by default
 
 
 def test_target_set_and_show(store: Facts, capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,7 +173,7 @@ def test_target_set_and_show(store: Facts, capsys: pytest.CaptureFixture[str]) -
     assert gmv["expected_to_date"] == "110.00"  # 11 of 31 days
     code, _, err = run(capsys, "target", "set", "--db", store.db_url, "--month", "2024-13",
                        "--metric", "gmv", "--value", "1")
-    assert code == 2 and "bad month" in err
+    assert code == 2 and "月份“2024-13”无效" in err
     code, _, err = run(capsys, "target", "set", "--db", store.db_url, "--month", "2024-03",
                        "--metric", "gmv", "--value", "-5")
-    assert code == 2 and "≥ 0" in err
+    assert code == 2 and "不小于 0" in err

@@ -114,16 +114,28 @@ async def import_upload(
             assert mapping is not None
             mapping_path = await _save(mapping, folder / "mapping", "mapping.yaml")
         (folder / "rejects").mkdir()
-        summary = await run_in_threadpool(
-            import_file, db_url, kind, path, fmt=fmt, mapping=mapping_path, store=store,
-            source_name=upload.filename, write_rejects=True, max_bytes=max_upload_bytes(),
-            complete=complete, rejects_to=folder / "rejects", sheet=sheet,
-        )
+        try:
+            summary = await run_in_threadpool(
+                import_file, db_url, kind, path, fmt=fmt, mapping=mapping_path, store=store,
+                source_name=upload.filename, write_rejects=True, max_bytes=max_upload_bytes(),
+                complete=complete, rejects_to=folder / "rejects", sheet=sheet,
+            )
+        except StoreopsError as exc:
+            if mapping_path is not None and mapping is not None:
+                _name_as_uploaded(exc, mapping_path, mapping.filename or "mapping.yaml")
+            raise
         if summary.rejects_file and summary.batch_id is not None:
             await run_in_threadpool(_keep_rejects, db_url, summary.batch_id,
                                     Path(summary.rejects_file))
         summary.rejects_file = None  # a server path, of no use to the uploader
     return UploadResult(summary.to_dict(), list(summary.rejected_rows), summary.rejected)
+
+
+def _name_as_uploaded(exc: StoreopsError, saved: Path, name: str) -> None:
+    """An error about the mapping names it as the uploader did, never by its server path."""
+    exc.args = tuple(a.replace(str(saved), name) if isinstance(a, str) else a
+                     for a in exc.args)
+    exc.params = {k: name if str(v) == str(saved) else v for k, v in exc.params.items()}
 
 
 def _keep_rejects(db_url: str, batch_id: int, source: Path) -> None:

@@ -128,8 +128,10 @@ def read_yaml(path: Path) -> object:
                 )
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)  # where: what the reader can act on
         raise MappingError(f"{path}: not valid YAML: {exc}", key="mapping.bad_yaml",
-                           file=path, reason=exc) from exc
+                           file=path, reason=exc, line=mark.line + 1 if mark else "?",
+                           column=mark.column + 1 if mark else "?") from exc
 
 
 def _sku_list(raw: dict, key: str, path: Path) -> list[str]:

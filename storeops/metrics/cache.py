@@ -65,7 +65,7 @@ def data_version(db_url: str, store_id: int) -> int:
     finally:
         conn.close()  # back to the pool, its transaction rolled back: the next read is fresh
     if row is None:
-        raise StoreError(f"no store with id {store_id}")
+        raise StoreError(f"no store with id {store_id}", key="store.no_id", id=store_id)
     return int(row[0] or 0)
 
 

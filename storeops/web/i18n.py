@@ -6,6 +6,7 @@ not in the catalogs: they come from :mod:`storeops.metrics.definitions`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -81,5 +82,33 @@ def reject_reason(lang: str, key: str) -> str:
     if found:
         return found
     if key.startswith("missing "):
-        return translate(lang, "import.reasons.missing", field=key.removeprefix("missing "))
+        field = key.removeprefix("missing ")  # a table's field ("day"): the user's word for it
+        return translate(lang, "import.reasons.missing",
+                         field=catalog(lang).get(f"errors.fields.{field}", field))
     return key
+
+
+# The variable part of an importer's English reason text (``reason`` beside ``reason_key``),
+# said again in another language: the row a duplicate repeats, the status not known, a length.
+_REASON_DETAILS = (
+    (re.compile(r"^duplicate of row (?P<row>\d+)$"), "errors.reject_details.duplicate_of"),
+    (re.compile(r"^same .+ as row (?P<row>\d+)$"), "errors.reject_details.duplicate_of"),
+    (re.compile(r"^unknown order status: (?P<value>.*)$"),
+     "errors.reject_details.unknown_status"),
+    (re.compile(r"^\S+ is (?P<length>\d+) characters long, at most (?P<limit>\d+) allowed$"),
+     "errors.reject_details.too_long"),
+)
+
+
+def reject_detail(lang: str, key: str | None, reason: str | None) -> str:
+    """What a rejected row's reason adds to its label, in ``lang`` ("" when nothing): English
+    reads the importer's own text; other languages get its variable part in their words, never
+    English (the label already says what is wrong)."""
+    text = reason or ""
+    if lang == "en":
+        return "" if text == reject_reason(lang, key or "") else text
+    for pattern, message in _REASON_DETAILS:
+        found = pattern.match(text)
+        if found:
+            return translate(lang, message, **found.groupdict())
+    return ""
