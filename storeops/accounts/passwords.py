@@ -46,14 +46,16 @@ def check_password_rules(password: str, username: str | None = None) -> None:
     """Raise WeakPassword unless the password has at least MIN_LENGTH characters, is not
     blank, not one of the common passwords (any case) and not the user name."""
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"the password must have at least {MIN_LENGTH} characters")
+        raise WeakPassword(f"the password must have at least {MIN_LENGTH} characters",
+                           key="password.too_short", length=MIN_LENGTH)
     if not password.strip():
-        raise WeakPassword("the password cannot be only spaces")
+        raise WeakPassword("the password cannot be only spaces", key="password.spaces")
     folded = password.strip().lower()
     if folded in common_passwords():
-        raise WeakPassword("this password is one of the most common ones: choose another")
+        raise WeakPassword("this password is one of the most common ones: choose another",
+                           key="password.common")
     if username and folded == username.strip().lower():
-        raise WeakPassword("the password cannot be the user name")
+        raise WeakPassword("the password cannot be the user name", key="password.is_name")
 
 
 def hash_password(password: str) -> str:

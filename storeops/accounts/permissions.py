@@ -43,7 +43,8 @@ def parse_role(text: str) -> Role:
         return Role(text.strip().lower())
     except ValueError:
         choices = ", ".join(r.value for r in Role)
-        raise UnknownRole(f"unknown role {text!r}: choose one of {choices}") from None
+        raise UnknownRole(f"unknown role {text!r}: choose one of {choices}",
+                          key="user.unknown_role", role=text, choices=choices) from None
 
 
 def has_permission(role: str, permission: Permission) -> bool:

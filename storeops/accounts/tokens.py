@@ -63,7 +63,7 @@ class TokenInfo:
 def _user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username.strip()))
     if user is None:
-        raise TokenError(f"no user named {username!r}")
+        raise TokenError(f"no user named {username!r}", key="user.unknown", name=username)
     return user
 
 
@@ -71,15 +71,18 @@ def create_token(session: Session, username: str, name: str) -> tuple[ApiToken, 
     """A new token for an active user; returns the row and the token text (shown once)."""
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME:
-        raise TokenError(f"a token needs a name of 1-{MAX_NAME} characters")
+        raise TokenError(f"a token needs a name of 1-{MAX_NAME} characters",
+                         key="token.bad_name", limit=MAX_NAME)
     user = _user(session, username)
     if not user.is_active:
-        raise TokenError(f"the user {user.username!r} is deactivated")
+        raise TokenError(f"the user {user.username!r} is deactivated", key="user.deactivated",
+                         name=user.username)
     taken = session.scalar(select(ApiToken.id).where(
         ApiToken.user_id == user.id, ApiToken.name == name, ApiToken.revoked_at.is_(None)))
     if taken is not None:
         raise TokenError(f"{user.username!r} already has a token named {name!r}: "
-                         "revoke it first or choose another name")
+                         "revoke it first or choose another name", key="token.taken",
+                         user=user.username, name=name)
     token = new_secret(TOKEN_PREFIX)
     row = ApiToken(token_hash=hash_secret(token), prefix=token[: len(TOKEN_PREFIX) + SHOWN_CHARS],
                    user_id=user.id, name=name, created_at=utcnow())
@@ -111,18 +114,21 @@ def revoke_token(
     if token_id is not None:
         row = session.get(ApiToken, token_id)
         if row is None:
-            raise TokenError(f"no token with id {token_id}")
+            raise TokenError(f"no token with id {token_id}", key="token.no_id", id=token_id)
     elif username and name:
         user = _user(session, username)
         row = session.scalar(select(ApiToken).where(
             ApiToken.user_id == user.id, ApiToken.name == name.strip(),
             ApiToken.revoked_at.is_(None)))
         if row is None:
-            raise TokenError(f"{user.username!r} has no live token named {name!r}")
+            raise TokenError(f"{user.username!r} has no live token named {name!r}",
+                             key="token.unknown", user=user.username, name=name)
     else:
-        raise TokenError("name the token: its id, or --user and --name")
+        raise TokenError("name the token: its id, or --user and --name",
+                         key="token.which")
     if row.revoked_at is not None:
-        raise TokenError(f"token {row.id} was already revoked")
+        raise TokenError(f"token {row.id} was already revoked", key="token.revoked",
+                         id=row.id)
     row.revoked_at = utcnow()
     session.flush()
     return row

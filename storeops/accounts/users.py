@@ -37,12 +37,13 @@ def create_user(
     name = (username or "").strip()
     if not USERNAME_RE.match(name):
         raise UserError(
-            f"bad user name {username!r}: 2-80 letters, digits or . _ @ -"
+            f"bad user name {username!r}: 2-80 letters, digits or . _ @ -",
+            key="user.bad_name", name=username,
         )
     check_password_rules(password, name)
     role_value = parse_role(role).value
     if get_user(session, name) is not None:
-        raise UserError(f"a user named {name!r} already exists")
+        raise UserError(f"a user named {name!r} already exists", key="user.exists", name=name)
     user = User(
         username=name,
         password_hash=hash_password(password),
@@ -74,7 +75,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 def require_user(session: Session, username: str) -> User:
     user = get_user(session, username or "")
     if user is None:
-        raise UserError(f"no user named {username!r}")
+        raise UserError(f"no user named {username!r}", key="user.unknown", name=username)
     return user
 
 

@@ -66,7 +66,8 @@ def parse_jd_status(text: str) -> ParsedStatus:
     try:
         return ParsedStatus(JD_STATUS[raw], deleted)
     except KeyError:
-        raise UnknownStatus(f"unknown order status: {text!r}") from None
+        raise UnknownStatus(f"unknown order status: {text!r}", key="order.unknown_status",
+                            status=text) from None
 
 
 def is_sale(status: OrderStatus | str) -> bool:

@@ -75,9 +75,11 @@ def build_demo_store(
     """Generate a store (``days`` store-local days ending on ``end``, default today in
     Asia/Shanghai) and write it; the schema must be current (``ensure_schema``)."""
     if days < 1:
-        raise StoreopsError(f"days must be at least 1, not {days}")
+        raise StoreopsError(f"days must be at least 1, not {days}", key="demo.days",
+                            days=days)
     if skus < 5:
-        raise StoreopsError(f"a demo store needs at least 5 SKUs, not {skus}")
+        raise StoreopsError(f"a demo store needs at least 5 SKUs, not {skus}", key="demo.skus",
+                            skus=skus)
     step = progress or (lambda _label: None)
     now = utcnow()
     today = now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
@@ -119,7 +121,8 @@ def _prepare_store(session: Session, name: str, replace: bool) -> tuple[Store, b
         return store, False
     if not replace:
         raise DemoStoreExists(
-            f"a store named {name!r} already exists: pick another name, or replace its data"
+            f"a store named {name!r} already exists: pick another name, or replace its data",
+            key="demo.store_exists", name=name,
         )
     _delete_store_facts(session, store.id)
     return store, True
