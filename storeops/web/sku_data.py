@@ -24,14 +24,17 @@ PRODUCT_KEYS = ("product_id", "platform_sku_id", "seller_code", "title", "catego
                 "list_price_cents", "stock")
 
 
-def products(db_url: str, store_id: int, platform_sku_id: str | None = None
-             ) -> list[dict[str, Any]]:
-    """The store's SKUs (or the one with ``platform_sku_id``) as dicts of PRODUCT_KEYS."""
+def products(db_url: str, store_id: int, platform_sku_id: str | None = None,
+             ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """The store's SKUs (or the one with ``platform_sku_id``, or those with the products row
+    ``ids``) as dicts of PRODUCT_KEYS."""
     query = select(Product.id, Product.platform_sku_id, Product.seller_code, Product.title,
                    Product.category, Product.status, Product.list_price_cents,
                    Product.stock).where(Product.store_id == store_id)
     if platform_sku_id is not None:
         query = query.where(Product.platform_sku_id == platform_sku_id)
+    if ids is not None:
+        query = query.where(Product.id.in_(list(ids)))
     with session_factory(db_url)() as session:
         rows = session.execute(query).all()
     return [dict(zip(PRODUCT_KEYS, r, strict=True)) for r in rows]
@@ -59,7 +62,9 @@ def table_rows(db_url: str, store_id: int, first: date, last: date) -> list[dict
 def top_rows(db_url: str, store_id: int, first: date, last: date,
              top: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The overview's top SKUs (``kpi_by`` rows, best first) with the SKU table's columns."""
-    by_id = {p["product_id"]: p for p in products(db_url, store_id)}
+    # The top's SKUs only: a warm overview reads a few rows, not the whole catalogue.
+    wanted = [r["product_id"] for r in top if r.get("product_id") is not None]
+    by_id = {p["product_id"]: p for p in products(db_url, store_id, ids=wanted)}
     known = [by_id[r["product_id"]] for r in top if r.get("product_id") in by_id]
     return sku_table.merge(known, top, _previous_gmv(db_url, store_id, first, last),
                            (last - first).days + 1)
