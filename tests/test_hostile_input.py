@@ -276,7 +276,7 @@ def test_page_form_shows_the_error_and_stores_nothing(
     r = client.post(f"/targets?store={STORE}&from=2026-10-02&to=2026-10-31",
                     data={"month": "2026-10", "gmv": "-500", "aov": "120", **_csrf(client)})
     assert r.status_code == 422
-    assert "目标未保存" in r.text and "≥ 0" in r.text
+    assert "目标未保存" in r.text and "不小于 0" in r.text
     assert 'value="-500"' in r.text  # what was typed stays in the form
     with session_factory(db)() as s:
         assert get_targets(s, sid, "2026-10") == {}

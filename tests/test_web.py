@@ -113,7 +113,7 @@ def test_targets_form_sets_the_month_and_shows_achievement(
     assert "目标已保存" in page
     assert "本月目标 ¥40,000.00" in page and "完成率" in page
     bad = client.post(f"/targets?{PERIOD}", data={"month": "2026-10", "gmv": "lots"})
-    assert bad.status_code == 422 and "not a number" in bad.text
+    assert bad.status_code == 422 and "“lots”不是有效的数字" in bad.text
 
 
 def test_sku_table_filters_sorts_and_serves_htmx_partials(client: TestClient) -> None:

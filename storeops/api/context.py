@@ -26,6 +26,7 @@ from storeops.metrics.periods import (
     LAST_DAY,
     MAX_DAYS_BY,
     MAX_SPAN_DAYS,
+    PeriodError,
     check_range,
     parse_day,
 )
@@ -110,6 +111,15 @@ def _store_rows(session: Session) -> list[Any]:
     return list(session.connection().execute(select(*columns).order_by(Store.id)))
 
 
+def _param_day(text: str, what: str, field: str) -> date:
+    """:func:`parse_day` whose error names the query parameter (the period form's field)."""
+    try:
+        return parse_day(text, what)
+    except PeriodError as exc:
+        exc.field = field
+        raise
+
+
 def resolve_scope(
     session: Session, store_name: str | None, from_text: str | None, to_text: str | None
 ) -> Scope:
@@ -117,8 +127,8 @@ def resolve_scope(
     # The picker's list holds the store asked for: no second query for it.
     known = [s for s in stores if s.name == store_name] if store_name else stores[:1]
     store = known[0] if known else pick_store(session, store_name)
-    first = parse_day(from_text, "from date") if from_text else None
-    last = parse_day(to_text, "to date") if to_text else None
+    first = _param_day(from_text, "from date", "from") if from_text else None
+    last = _param_day(to_text, "to date", "to") if to_text else None
     if first is None or last is None:
         default_first, default_last = default_period(session, store)
         if first is None and last is None:

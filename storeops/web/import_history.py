@@ -15,15 +15,18 @@ from storeops.db.models import ImportBatch, Store
 HISTORY_ROWS = 20
 
 
-def recent_imports(db_url: str, limit: int = HISTORY_ROWS) -> list[dict[str, Any]]:
-    """The latest imports (newest first): when (store-local), store, kind, file, status, the
-    summary's counts, and whether their rejected rows can be downloaded."""
+def recent_imports(
+    db_url: str, limit: int = HISTORY_ROWS, *, store: str | None = None
+) -> list[dict[str, Any]]:
+    """The latest imports (newest first), of every store or of the one named ``store``: when
+    (store-local), store, kind, file, status, the summary's counts, and whether their rejected
+    rows can be downloaded."""
+    query = (select(ImportBatch, Store.name, Store.timezone)
+             .join(Store, Store.id == ImportBatch.store_id, isouter=True))
+    if store is not None:
+        query = query.where(Store.name == store)
     with session_factory(db_url)() as session:
-        rows = session.execute(
-            select(ImportBatch, Store.name, Store.timezone)
-            .join(Store, Store.id == ImportBatch.store_id, isouter=True)
-            .order_by(ImportBatch.id.desc()).limit(limit)
-        ).all()
+        rows = session.execute(query.order_by(ImportBatch.id.desc()).limit(limit)).all()
     history = []
     for batch, store, tz in rows:
         try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
@@ -34,11 +34,18 @@ from storeops.api.auth import (
 )
 from storeops.api.context import Scope, resolve_scope, scope
 from storeops.api.errors import page_user, status_of
-from storeops.api.limits import FORM_WORD_CHARS, STORE_NAME_CHARS, TARGET_VALUE_CHARS
+from storeops.api.limits import (
+    FORM_WORD_CHARS,
+    SHEET_NAME_CHARS,
+    STORE_NAME_CHARS,
+    TARGET_VALUE_CHARS,
+    TextTooLong,
+    check_text,
+)
 from storeops.api.targets_io import month_of_scope, read_targets, write_targets
 from storeops.api.uploads import KINDS, import_upload, stored_rejects_path
 from storeops.catalog.stores import StoreError
-from storeops.common.errors import StoreopsError
+from storeops.common.errors import StoreopsError, Term, localise
 from storeops.common.money import parse_decimal
 from storeops.common.timeutil import local_date, utcnow
 from storeops.db.engine import session_factory
@@ -47,8 +54,11 @@ from storeops.metrics import service
 from storeops.metrics.cockpit import overview_figures
 from storeops.metrics.comparison_periods import COMPARE_CHOICES
 from storeops.metrics.month_pace import target_month, time_progress
+from storeops.metrics.periods import PeriodError, parse_month
+from storeops.metrics.targets import RATE_METRICS, TARGET_METRICS, check_value
 from storeops.web import format as fmt
 from storeops.web import sku_table
+from storeops.web.field_errors import FieldErrors, PeriodForm, import_error_field
 from storeops.web.i18n import (
     DEFAULT_LANG,
     LANGS,
@@ -77,6 +87,9 @@ WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATE_DIR = WEB_DIR / "templates"
 LANG_COOKIE = "lang"
+# The pages that show the period form, where a bad period is marked (a 422) rather than an error.
+PERIOD_FORM_PAGES = frozenset(p.name for p in TEMPLATE_DIR.glob("*.html")
+                              if '"_period.html"' in p.read_text(encoding="utf-8"))
 
 router = APIRouter(include_in_schema=False)
 templates = Environment(
@@ -132,6 +145,13 @@ def render(
             quick_periods.append((t(f"period.shortcut_{key}"), _query_url(request.url.path, {
                 **base_params, "from": first.isoformat(), "to": last.isoformat()}),
                 (first, last) == (sc.first, sc.last)))
+    # A bad period asked for (see _page_period_scope): the form as typed, its fields marked,
+    # on the pages that have the period form (the others have no period to get wrong).
+    period_form = getattr(request.state, "period_form", None)
+    if template not in PERIOD_FORM_PAGES:
+        period_form = None
+    if period_form is not None and status < 400:
+        status = 422
     other_lang = "en" if lang != "en" else "zh-CN"
     switch_params = dict(request.query_params)
     switch_params["lang"] = other_lang
@@ -140,7 +160,7 @@ def render(
         metric_label=lambda key: _metric_label(key, lang),
         reject_reason=lambda key: reject_reason(lang, key),
         lang_switch_url=_query_url(request.url.path, switch_params),
-        quick_periods=quick_periods,
+        quick_periods=quick_periods, period_form=period_form,
         Permission=Permission, csrf_token=page_csrf_token(request), **context,
     )
     response = HTMLResponse(html, status_code=status)
@@ -173,8 +193,31 @@ def full_days_default(sc: Scope) -> Scope:
     return dataclasses.replace(sc, first=first, last=last)
 
 
-def page_scope(sc: Scope = Depends(scope)) -> Scope:
-    """:func:`storeops.api.context.scope` with the pages' default period."""
+def _page_period_scope(request: Request, session: Any, store: str | None) -> Scope:
+    """The store and period a page asks for. A bad period (not a date, ending before it
+    starts, too long) shows the page with the default period's figures instead, its period
+    form keeping the dates as typed with the field at fault marked: ``render`` answers 422."""
+    params = request.query_params
+    try:
+        sc = resolve_scope(session, store, params.get("from"), params.get("to"))
+    except PeriodError as exc:
+        request.state.period_form = PeriodForm.refused(exc, params, page_lang(request))
+        sc = resolve_scope(session, store, None, None)
+    return full_days_default(sc)
+
+
+def page_scope(
+    request: Request,
+    store: str | None = Query(None, max_length=STORE_NAME_CHARS),
+) -> Scope:
+    """:func:`storeops.api.context.scope` with the pages' default period and period errors."""
+    with session_factory(db_url_of(request))() as session:
+        return _page_period_scope(request, session, store)
+
+
+def download_scope(sc: Scope = Depends(scope)) -> Scope:
+    """A download's store and period: a bad period stays an error (a file of the default
+    period's figures would pass for the one asked for)."""
     return full_days_default(sc)
 
 
@@ -183,8 +226,7 @@ def optional_scope(request: Request) -> Scope | None:
     params = request.query_params
     with session_factory(db_url_of(request))() as session:
         try:
-            return full_days_default(resolve_scope(session, params.get("store"),
-                                                   params.get("from"), params.get("to")))
+            return _page_period_scope(request, session, params.get("store"))
         except StoreError:
             if params.get("store"):
                 raise
@@ -294,8 +336,8 @@ def overview(
         "prev_first": prev.get("from"),
         "prev_last": prev.get("to"),
         "saved": request.query_params.get("saved") == "1",
-        # Set by post_targets when it refuses the form: the reason and the values as typed.
-        "target_error": getattr(request.state, "target_error", None),
+        # Set by post_targets when it refuses the form: the reasons and the values as typed.
+        "target_errors": getattr(request.state, "target_errors", None) or {},
         "target_form": getattr(request.state, "target_form", None),
     }
     return render(request, "overview.html", context, user=user, sc=sc)
@@ -323,20 +365,32 @@ def post_targets(
     conversion_rate: str = Form("", max_length=TARGET_VALUE_CHARS),
     aov: str = Form("", max_length=TARGET_VALUE_CHARS),
 ) -> Response:
-    """The overview's target form; the conversion rate is typed as a percentage. A value out
-    of range shows the overview again with the reason beside the form (422), nothing saved."""
+    """The overview's target form; the conversion rate is typed as a percentage. A bad value
+    shows the overview again (422) with every value as typed and each field at fault marked,
+    its reason beside it; nothing is saved."""
+    lang = page_lang(request)
+    typed = {"month": month, "gmv": gmv, "uv": uv, "conversion_rate": conversion_rate,
+             "aov": aov}
+    errors: FieldErrors = {}
+    values: dict[str, Decimal | None] = {}
     try:
-        values = {
-            "gmv": _target_value(gmv),
-            "uv": _target_value(uv),
-            "conversion_rate": _target_value(conversion_rate, percent=True),
-            "aov": _target_value(aov),
-        }
-        write_targets(db_url_of(request), sc.store.id, month.strip(), values)
+        parse_month(month.strip())
     except StoreopsError as exc:
-        request.state.target_error = str(exc)
-        request.state.target_form = {"month": month, "gmv": gmv, "uv": uv,
-                                     "conversion_rate": conversion_rate, "aov": aov}
+        errors["month"] = localise(exc, lang)
+    for metric in TARGET_METRICS:  # each field checked on its own: every bad one is marked
+        try:
+            value = _target_value(typed[metric], percent=metric in RATE_METRICS)
+            values[metric] = None if value is None else check_value(metric, value)
+        except StoreopsError as exc:
+            errors[metric] = localise(exc, lang)
+    if not errors:
+        try:
+            write_targets(db_url_of(request), sc.store.id, month.strip(), values)
+        except StoreopsError as exc:
+            errors["form"] = localise(exc, lang)
+    if errors:
+        request.state.target_errors = errors
+        request.state.target_form = typed
         page = overview(request, user, sc)
         page.status_code = 422
         return page
@@ -367,7 +421,7 @@ def _sku_rows(db: str, sc: Scope) -> list[dict[str, Any]]:
 def skus_csv(
     request: Request,
     user: CurrentUser = require(Permission.SKU_VIEW),
-    sc: Scope = Depends(page_scope),
+    sc: Scope = Depends(download_scope),
 ) -> Response:
     """The SKU table with its filter and sort, every page, as a CSV file for Excel."""
     lang = page_lang(request)
@@ -416,11 +470,19 @@ def import_page(
     request: Request,
     user: CurrentUser = require(Permission.IMPORT_RUN),
     sc: Scope | None = Depends(optional_scope),
+    history_store: str = Query("", max_length=STORE_NAME_CHARS),
 ) -> Response:
-    return render(request, "import.html", {"kinds": KINDS, "result": None, "error": None,
-                                           "template_kinds": TEMPLATE_KINDS,
-                                           "history": recent_imports(db_url_of(request))},
-                  user=user, sc=sc)
+    """The upload form and the last imports, of every store or of ``history_store``."""
+    history_store = history_store.strip()
+    context: dict[str, Any] = {"kinds": KINDS, "result": None, "error": None,
+                               "template_kinds": TEMPLATE_KINDS, "history": [],
+                               "history_store": history_store, "history_errors": {}}
+    if history_store and history_store not in {s.name for s in (sc.stores if sc else ())}:
+        context["history_errors"] = {"history_store": translator(page_lang(request))(
+            "forms.history_unknown_store", name=history_store)}
+        return render(request, "import.html", context, status=422, user=user, sc=sc)
+    context["history"] = recent_imports(db_url_of(request), store=history_store or None)
+    return render(request, "import.html", context, user=user, sc=sc)
 
 
 @router.post("/import")
@@ -429,28 +491,43 @@ async def run_import(
     user: CurrentUser = require(Permission.IMPORT_RUN),
     sc: Scope | None = Depends(optional_scope),
     kind: str = Form(..., max_length=FORM_WORD_CHARS),
-    file: UploadFile = File(...),
+    file: UploadFile | None = File(None),
     format: str = Form("jd", max_length=FORM_WORD_CHARS),
     mapping: UploadFile | None = File(None),
-    store: str = Form("", max_length=STORE_NAME_CHARS),
+    store: str = Form(""),  # checked below: a name too long is marked on the form
     complete: bool = Form(False),
+    sheet: str = Form("", max_length=SHEET_NAME_CHARS),
 ) -> Response:
-    """Import into the store named in the form (created when new), else the page's store."""
+    """Import into the store named in the form (created when new), else the page's store.
+    A refused import shows the form again with every choice kept and the field at fault
+    marked (files cannot be kept: the page says to choose them again)."""
     target_store = store.strip() or (sc.store.name if sc else None)
     context: dict[str, Any] = {"kinds": KINDS, "result": None, "error": None,
                                "template_kinds": TEMPLATE_KINDS, "chosen_kind": kind,
-                               "chosen_format": format, "chosen_store": target_store,
-                               "chosen_complete": complete}
+                               "chosen_format": format, "chosen_store": store,
+                               "chosen_complete": complete, "chosen_sheet": sheet}
+    has_file = file is not None and bool(file.filename)
+
+    def refused(exc: StoreopsError, field: str) -> Response:
+        context["error"] = localise(exc, page_lang(request))
+        context["form_errors"] = {field: context["error"]}
+        context["file_again"] = has_file
+        context["mapping_again"] = format == "mapping" and bool(mapping and mapping.filename)
+        context["history"] = recent_imports(db_url_of(request))
+        return render(request, "import.html", context, status=status_of(exc), user=user, sc=sc)
+
+    try:
+        check_text(store, Term("the store name"), STORE_NAME_CHARS)
+    except TextTooLong as exc:
+        return refused(exc, "store")
     try:
         context["result"] = await import_upload(
             db_url_of(request), kind, file, fmt=format,
             mapping=mapping if format == "mapping" else None,
-            store=target_store, complete=complete,
+            store=target_store, complete=complete, sheet=sheet.strip() or None,
         )
     except StoreopsError as exc:
-        key = getattr(exc, "message_key", None)  # an error with words of its own in the catalogs
-        context["error"] = translator(page_lang(request))(key) if key else str(exc)
-        return render(request, "import.html", context, status=status_of(exc), user=user, sc=sc)
+        return refused(exc, import_error_field(exc, kind=kind, has_file=has_file))
     with session_factory(db_url_of(request))() as session:
         # Show the store the file went into (it may have just been created).
         sc = resolve_scope(session, context["result"].summary.get("store") or target_store,
