@@ -109,20 +109,90 @@ def _display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def main() -> None:
-    try:
-        app()
-    except StoreopsError as exc:
-        from rich.console import Console  # not imported by a command that succeeds
-        from rich.markup import escape
+def _click_errors() -> Any:
+    # Typer raises the exceptions of its own copy of Click: their module is BadParameter's.
+    return sys.modules[typer.BadParameter.__module__]
 
-        # "error:" stays as it is in every language: scripts and greps look for it. The
-        # message is in the terminal's language (STOREOPS_LANG). soft_wrap: a long file path
-        # must stay on one line to be copied or grepped.
-        err = Console(stderr=True)
-        err.print(f"[bold red]error:[/] {escape(localise(exc, cli_lang()))}", highlight=False,
-                  soft_wrap=True)
-        sys.exit(2)
+
+def main() -> None:
+    click = _click_errors()
+    try:
+        code = app(standalone_mode=False)  # usage errors come here, to be said as ours are
+    except StoreopsError as exc:
+        _fail(localise(exc, cli_lang()), 2)
+    except click.NoArgsIsHelpError as exc:
+        exc.show()  # the help itself
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        _fail(usage_text(exc, cli_lang()), exc.exit_code)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), exc.exit_code)
+    except typer.Abort:
+        _fail("Aborted!", 1)
+    if isinstance(code, int) and code:  # typer.Exit(code), or 130 on Ctrl-C
+        sys.exit(code)
+
+
+def _fail(message: str, code: int) -> None:
+    from rich.console import Console  # not imported by a command that succeeds
+    from rich.markup import escape
+
+    # "error:" stays as it is in every language: scripts and greps look for it. The message is
+    # in the terminal's language (STOREOPS_LANG). soft_wrap: a long file path must stay on one
+    # line to be copied or grepped.
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False,
+                               soft_wrap=True)
+    sys.exit(code)
+
+
+def _value_problem(exc: Any, lang: str) -> str:
+    """What is wrong with an option's value: the pages' words for a validation error type
+    (Typer checks values with pydantic), else Click's own message."""
+    from storeops.web.i18n import catalog
+
+    errors = getattr(exc.__cause__, "errors", None)
+    first = errors()[0] if callable(errors) and errors() else {}
+    words = catalog(lang).get(f"errors.validation.{first.get('type', '')}")
+    try:
+        return words.format(**(first.get("ctx") or {})) if words else exc.message
+    except (KeyError, IndexError, ValueError):
+        return exc.message
+
+
+def usage_text(exc: Any, lang: str) -> str:
+    """A command-line usage error (a missing or unknown option, a bad value) in ``lang``,
+    with how to see the command's help. English is Click's own text."""
+    from storeops.web.i18n import translate
+
+    click = _click_errors()
+    ctx = exc.ctx
+    command = ctx.command_path if ctx is not None else "storeops"
+    hint = translate(lang, "errors.usage.help", command=command)
+    if lang == "en":
+        return f"{exc.format_message()} ({hint})"
+    param = getattr(exc, "param", None)
+    is_argument = param is not None and param.param_type_name == "argument"
+    if param is None:
+        name = str(getattr(exc, "param_hint", None) or "")
+    else:
+        name = (param.name or "").upper() if is_argument else " / ".join(param.opts)
+    if isinstance(exc, click.MissingParameter):
+        key = "missing_argument" if is_argument else "missing_option"
+        text = translate(lang, f"errors.usage.{key}", name=name)
+    elif isinstance(exc, click.NoSuchOption):
+        text = translate(lang, "errors.usage.no_such_option", name=exc.option_name)
+        if exc.possibilities:
+            text += translate(lang, "errors.usage.did_you_mean",
+                              choices=", ".join(sorted(exc.possibilities)))
+    elif isinstance(exc, click.BadParameter):
+        text = translate(lang, "errors.usage.bad_value", name=name,
+                         detail=_value_problem(exc, lang))
+    elif exc.message.startswith("No such command"):
+        text = translate(lang, "errors.usage.no_such_command",
+                         name=exc.message.split("'")[1] if "'" in exc.message else "")
+    else:
+        text = translate(lang, "errors.usage.other", detail=exc.format_message())
+    return f"{text}（{hint}）"
 
 
 if __name__ == "__main__":

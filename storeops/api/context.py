@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storeops.api.limits import STORE_NAME_CHARS
-from storeops.catalog.stores import StoreError, list_stores, resolve_store
+from storeops.catalog.stores import list_stores, no_store_yet, resolve_store
 from storeops.common.timeutil import local_date, utcnow
 from storeops.db.engine import session_factory
 from storeops.db.models import Order, Store, TrafficDaily
@@ -75,7 +75,7 @@ def pick_store(session: Session, name: str | None) -> Store:
         return resolve_store(session, name)
     stores = list_stores(session)
     if not stores:
-        raise StoreError("the database has no store yet: import data or run `storeops demo`")
+        raise no_store_yet()
     return stores[0]
 
 

@@ -22,7 +22,7 @@ from storeops.api.auth import (
     NotAuthenticated,
     db_url_of,
 )
-from storeops.api.limits import upload_limit_text
+from storeops.api.limits import upload_limit_params
 from storeops.catalog.stores import StoreError
 from storeops.common.errors import FieldName, StoreopsError, localise
 
@@ -93,7 +93,7 @@ def _http_text(exc: StarletteHTTPException, lang: str) -> str:
 
     key = f"errors.http.{exc.status_code}"
     if key in catalog(lang):
-        return translate(lang, key, limit=upload_limit_text())
+        return translate(lang, key, **upload_limit_params())
     return translate(lang, "error.title")
 
 

@@ -81,9 +81,13 @@ def check_query(request: Request) -> None:
         check_text(value, FieldName(f"query parameter {name!r}", name), limit)
 
 
+def upload_limit_params() -> dict[str, str]:
+    """The upload limit for a message: ``mb`` ("10") and the ``setting`` that changes it."""
+    return {"mb": f"{round(max_upload_bytes() / (1 << 20), 2):g}", "setting": ENV_MAX_UPLOAD_MB}
+
+
 def upload_limit_text() -> str:
-    mb = round(max_upload_bytes() / (1 << 20), 2)
-    return f"{mb:g} MB (setting {ENV_MAX_UPLOAD_MB})"
+    return "{mb} MB (setting {setting})".format(**upload_limit_params())
 
 
 def too_large(what: str) -> HTTPException:

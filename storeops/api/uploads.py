@@ -12,7 +12,12 @@ from typing import Any
 from fastapi import UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from storeops.api.limits import FILE_NAME_CHARS, check_text, upload_limit_text
+from storeops.api.limits import (
+    FILE_NAME_CHARS,
+    check_text,
+    upload_limit_params,
+    upload_limit_text,
+)
 from storeops.common.errors import StoreopsError
 from storeops.config import max_upload_bytes, warehouse_dir
 from storeops.db.engine import session_factory
@@ -74,7 +79,7 @@ async def _save(upload: UploadFile, folder: Path, fallback: str) -> Path:
             if size > limit:
                 raise UploadTooLarge(f"the file {upload.filename!r} is larger than the upload "
                                      f"limit of {upload_limit_text()}", key="upload.too_large",
-                                     file=upload.filename, limit=upload_limit_text())
+                                     file=upload.filename, **upload_limit_params())
             fh.write(chunk)
     return path
 
