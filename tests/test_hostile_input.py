@@ -33,6 +33,7 @@ from storeops.metrics.periods import (
     previous_period,
 )
 from storeops.metrics.targets import TargetError, check_value, get_targets
+from storeops.web.table_export import id_from_csv
 
 PERIOD = {"from": "2026-10-02", "to": "2026-10-31"}
 STATIC = Path(__file__).resolve().parents[1] / "storeops" / "web" / "static"
@@ -318,11 +319,11 @@ def test_sku_csv_neutralises_formulas_but_not_numbers(
     assert r.status_code == 200
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     header = rows[0]
-    by_sku = {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    by_sku = {id_from_csv(row[0]): dict(zip(header, row, strict=True)) for row in rows[1:]}
     for sku, title in hostile.items():
         assert by_sku[sku]["Product"] == "'" + title
         assert by_sku[sku]["Category"] == "'=cmd()"
-        assert by_sku[sku]["Seller code"] == "-12.50"  # a number stays a number
+        assert by_sku[sku]["Seller code"] == '="-12.50"'  # an ID: text to Excel, not -12.5
     gmv = next(k for k in header if k.startswith("GMV"))
     assert all(not row[gmv].startswith("'") for row in by_sku.values())
     assert Decimal(by_sku["2002"][gmv]) > 0

@@ -18,6 +18,7 @@ from storeops.api.app import create_app
 from storeops.db.engine import session_factory
 from storeops.metrics import service
 from storeops.metrics.targets import get_targets
+from storeops.web.table_export import id_from_csv
 
 MAPPING = Path(__file__).resolve().parents[1] / "examples" / "mappings" / "online_retail.yaml"
 PERIOD = "store=旗舰店&from=2026-10-02&to=2026-10-31"
@@ -153,7 +154,7 @@ def test_sku_table_exports_its_filter_as_csv_for_excel(client: TestClient,
     by_sku = {r["platform_sku_id"]: r for r in service.kpi_by(
         db, sid, date(2026, 10, 2), date(2026, 10, 31), dimension="sku")}
     for row in lines[1:]:  # exact money, the same figure as the KPI engine's
-        assert Decimal(row[gmv]) == by_sku[row[0]]["gmv"]
+        assert Decimal(row[gmv]) == by_sku[id_from_csv(row[0])]["gmv"]
     english = client.get(f"/skus.csv?{PERIOD}&lang=en")
     assert english.content.decode("utf-8-sig").startswith("SKU,Seller code,Product")
     assert len(english.content.decode("utf-8-sig").strip().splitlines()) == 1 + 5  # no paging

@@ -57,8 +57,9 @@ def test_money_in_wan_and_yi_two_decimals_and_rates_as_percent() -> None:
     assert fmt.money_compact("123456789.12", lang="en") == "¥123.46M"
     assert fmt.metric_value("gmv", "123456.78") == "¥123,456.78"  # tables: exact
     assert fmt.metric_value("uv", 1234567) == "1,234,567"
-    assert fmt.csv_value("conversion_rate", 0.059794) == "5.98%"
-    assert fmt.csv_value("roas", 3.256) == "3.26" and fmt.csv_value("gmv", 5) == 5
+    from storeops.web.table_export import MONEY, RATE, RATIO, csv_cell  # the files' rule
+    assert csv_cell(RATE, 0.059794) == "5.98%"
+    assert csv_cell(RATIO, 3.256) == "3.26" and csv_cell(MONEY, 5) == "5.00"
 
 
 def _charts(html: str) -> dict:

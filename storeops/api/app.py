@@ -17,6 +17,7 @@ from storeops.api.routes import router as api_router
 from storeops.api.secret import load_secret_key
 from storeops.config import normalize_db_url, served_over_https, trusted_origins
 from storeops.db.migrate import ensure_schema
+from storeops.web.exports_page import router as exports_router
 from storeops.web.pages import STATIC_DIR
 from storeops.web.pages import router as pages_router
 from storeops.web.realtime_page import router as realtime_router
@@ -49,6 +50,7 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(realtime_api_router)
     app.include_router(pages_router)
+    app.include_router(exports_router)
     app.include_router(realtime_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_route("/healthz", healthz, include_in_schema=False)

@@ -102,16 +102,6 @@ def change_badge(key: str, change: float | None) -> tuple[str, str]:
     return f"{arrow} {abs(change) * 100:.1f}%", change_class(change)
 
 
-def csv_value(key: str, value: Any) -> Any:
-    """A metric as the CSV export writes it: rates as percentages ("5.98%", which Excel reads
-    as the number 0.0598), ROAS as a plain ratio, money and counts as plain numbers."""
-    if value is None or key not in METRICS or METRICS[key].unit != "rate":
-        return value
-    if key in PLAIN_RATIOS:
-        return f"{float(value):.2f}"
-    return percent(float(value))
-
-
 def chart_format(currency: str, lang: str, *, y_axes: tuple[str, ...] = (),
                  series: tuple[str, ...] = ()) -> dict[str, Any]:
     """What static/chart_format.js needs to format a chart (options cannot carry functions and

@@ -11,10 +11,10 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -43,26 +43,24 @@ from storeops.api.limits import (
     check_text,
 )
 from storeops.api.targets_io import month_of_scope, read_targets, write_targets
-from storeops.api.uploads import KINDS, import_upload, stored_rejects_path
+from storeops.api.uploads import KINDS, import_upload
 from storeops.catalog.stores import StoreError
 from storeops.common.errors import StoreopsError, Term, localise
 from storeops.common.money import parse_decimal
 from storeops.common.timeutil import local_date, utcnow
 from storeops.db.engine import session_factory
-from storeops.db.models import ImportBatch, Product
+from storeops.db.models import Product
 from storeops.metrics import service
 from storeops.metrics.cockpit import overview_figures
 from storeops.metrics.comparison_periods import COMPARE_CHOICES
 from storeops.metrics.month_pace import target_month, time_progress
 from storeops.metrics.periods import PeriodError, parse_month
 from storeops.metrics.targets import RATE_METRICS, TARGET_METRICS, check_value
-from storeops.web import format as fmt
 from storeops.web import sku_table
 from storeops.web.field_errors import FieldErrors, PeriodForm, import_error_field
 from storeops.web.i18n import (
     DEFAULT_LANG,
     LANGS,
-    label_or_raw,
     normalize_lang,
     reject_reason,
     translator,
@@ -417,30 +415,6 @@ def _sku_rows(db: str, sc: Scope) -> list[dict[str, Any]]:
     return sku_table.merge(_products(db, sc.store.id), metrics)
 
 
-@router.get("/skus.csv")
-def skus_csv(
-    request: Request,
-    user: CurrentUser = require(Permission.SKU_VIEW),
-    sc: Scope = Depends(download_scope),
-) -> Response:
-    """The SKU table with its filter and sort, every page, as a CSV file for Excel."""
-    lang = page_lang(request)
-    t = translator(lang)
-    query = sku_table.SkuQuery.from_params(request.query_params)
-    rows = sku_table.listing(_sku_rows(db_url_of(request), sc), query, per_page=1_000_000).rows
-    headers = {"platform_sku_id": t("skus.sku_id"), "seller_code": t("skus.seller_code"),
-               "title": t("skus.product"), "category": t("skus.category"),
-               "status": t("skus.status")}
-    headers.update({k: _metric_label(k, lang) for k in SKU_METRICS})
-    # Rates as percentages, as on the page ("5.98%": Excel still reads a number).
-    rows = [{**r, **{k: fmt.csv_value(k, r.get(k)) for k in SKU_METRICS}} for r in rows]
-    body = sku_table.to_csv(rows, headers, lambda s: label_or_raw(lang, "status", s))
-    name = f"{sc.store.name}_skus_{sc.first.isoformat()}_{sc.last.isoformat()}.csv"
-    disposition = f"attachment; filename=\"skus.csv\"; filename*=UTF-8''{quote(name)}"
-    return Response(body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": disposition})
-
-
 @router.get("/skus")
 def skus(
     request: Request,
@@ -454,8 +428,8 @@ def skus(
     context = {
         "query": query,
         "page": page,
-        "rows": [sku_row(r, lang, sc.store.currency) for r in page.rows],
-        "sku_metrics": SKU_METRICS,
+        "rows": [sku_table.table_row(r, lang, sc.store.currency) for r in page.rows],
+        "columns": sku_table.PAGE_COLUMNS,  # the files' columns too (sku_table.COLUMNS)
         "text_sorts": sku_table.TEXT_SORTS,
     }
     # HTMX asks for the table only when a filter, a sort or a page changes.
@@ -545,18 +519,3 @@ def import_template(name: str) -> Response:
     filename = f"storeops-{kind}-template.{ext}"
     return Response(template_bytes(kind, ext), media_type=TEMPLATE_FORMATS[ext],
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-@router.get("/import/batches/{batch_id}/rejects.csv",
-            dependencies=[require(Permission.IMPORT_RUN)])
-def import_rejects(request: Request, batch_id: int) -> Response:
-    """Every rejected row of an uploaded import (row, field, reason, original cells)."""
-    if not 0 < batch_id < 2**31:  # the column's range: past it no query, just no such file
-        raise StarletteHTTPException(404)
-    with session_factory(db_url_of(request))() as session:
-        batch = session.get(ImportBatch, batch_id)
-    path = stored_rejects_path(db_url_of(request), batch) if batch else None
-    if path is None or not path.is_file():
-        raise StarletteHTTPException(404)
-    return FileResponse(path, media_type="text/csv; charset=utf-8",
-                        filename=f"import-{batch_id}.rejects.csv")
