@@ -178,3 +178,25 @@ def test_sqlite_indexes_are_rebuilt_after_a_large_load_and_back_after_a_rollback
         # a load smaller than the table keeps its indexes
         with sqlite_indexes_built_after(conn, OrderLine.__table__, 5) as dropped:
             assert not dropped
+
+
+def test_an_import_without_key_checks_leaves_them_on_for_the_next_writer(sqlite_db_url):
+    from storeops.db.engine import import_transaction
+
+    store_id, order_id = _store_with_order(sqlite_db_url)
+
+    def keys_on(conn) -> bool:  # noqa: ANN001
+        return conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+    with import_transaction(sqlite_db_url, foreign_keys=False) as s:
+        assert not keys_on(s.connection())
+        bulk_insert(s.connection(), OrderLine.__table__, LINE_COLS,
+                    _lines(order_id, store_id, 999_999, 1))  # not checked here
+        s.connection().exec_driver_sql("DELETE FROM order_lines")
+    with pytest.raises(RuntimeError), import_transaction(sqlite_db_url, foreign_keys=False):
+        raise RuntimeError("failed half-way")
+    with get_engine(sqlite_db_url).connect() as conn:
+        assert keys_on(conn)
+    with pytest.raises(IntegrityError), get_engine(sqlite_db_url).begin() as conn:
+        bulk_insert(conn, OrderLine.__table__, LINE_COLS,
+                    _lines(order_id, store_id, 999_999, 1))
