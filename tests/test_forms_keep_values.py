@@ -194,6 +194,8 @@ def test_mapping_chosen_without_a_mapping_file_keeps_every_choice_and_marks_the_
 
 def test_no_file_marks_the_file_and_keeps_the_kind(client: TestClient) -> None:
     login(client, "operator")
+    # Before anything is typed, the store field holds the page's store.
+    assert _attr(_tag(client.get("/import").text, "store", "import-form"), "value") == STORE
     r = client.post("/import", data={"kind": "products", "format": "jd", "store": STORE})
     assert r.status_code == 422, r.text
     assert NAV in r.text and _selected_kind(r.text) == "products"
