@@ -21,6 +21,7 @@ from storeops.web.exports_page import router as exports_router
 from storeops.web.pages import STATIC_DIR
 from storeops.web.pages import router as pages_router
 from storeops.web.realtime_page import router as realtime_router
+from storeops.web.sku_page import router as sku_page_router
 
 
 def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
@@ -50,8 +51,9 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(realtime_api_router)
     app.include_router(pages_router)
-    app.include_router(exports_router)
+    app.include_router(sku_page_router)
     app.include_router(realtime_router)
+    app.include_router(exports_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_route("/healthz", healthz, include_in_schema=False)
     return app

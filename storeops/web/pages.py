@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storeops.accounts.permissions import Permission
@@ -44,24 +43,23 @@ from storeops.api.limits import (
 )
 from storeops.api.targets_io import month_of_scope, read_targets, write_targets
 from storeops.api.uploads import KINDS, import_upload
-from storeops.catalog.stores import StoreError
+from storeops.catalog.stores import StoreError, no_store_yet
 from storeops.common.errors import StoreopsError, Term, localise
 from storeops.common.money import parse_decimal
 from storeops.common.timeutil import local_date, utcnow
 from storeops.db.engine import session_factory
-from storeops.db.models import Product
-from storeops.metrics import service
 from storeops.metrics.cockpit import overview_figures
 from storeops.metrics.comparison_periods import COMPARE_CHOICES
 from storeops.metrics.month_pace import target_month, time_progress
 from storeops.metrics.periods import PeriodError, parse_month
 from storeops.metrics.targets import RATE_METRICS, TARGET_METRICS, check_value
-from storeops.web import sku_table
+from storeops.web import sku_data, sku_table
 from storeops.web.field_errors import FieldErrors, PeriodForm, import_error_field
 from storeops.web.i18n import (
     DEFAULT_LANG,
     LANGS,
     normalize_lang,
+    reject_detail,
     reject_reason,
     translator,
 )
@@ -77,7 +75,6 @@ from storeops.web.views import (
     funnel_view,
     kpi_cards,
     period_shortcuts,
-    sku_row,
     traffic_chart,
 )
 
@@ -157,6 +154,7 @@ def render(
         request=request, lang=lang, t=t, user=user, sc=sc, url=url,
         metric_label=lambda key: _metric_label(key, lang),
         reject_reason=lambda key: reject_reason(lang, key),
+        reject_detail=lambda key, reason: reject_detail(lang, key, reason),
         lang_switch_url=_query_url(request.url.path, switch_params),
         quick_periods=quick_periods, period_form=period_form,
         Permission=Permission, csrf_token=page_csrf_token(request), **context,
@@ -292,7 +290,7 @@ def overview(
         target = "/import" if user.can(Permission.IMPORT_RUN) else None
         if target:
             return RedirectResponse(target, status_code=303)
-        raise StoreError("the database has no store yet: import data or run `storeops demo`")
+        raise no_store_yet()
     lang = page_lang(request)
     db, sid = db_url_of(request), sc.store.id
     try:
@@ -326,8 +324,9 @@ def overview(
         "has_traffic": any(s.get("uv") for s in sources),
         "funnel_steps": steps,
         "weakest_text": weakest_text,
-        "top_skus": [sku_row(r, lang, sc.store.currency) for r in top],
-        "sku_metrics": SKU_METRICS,
+        "top_skus": [sku_table.table_row(r, lang, sc.store.currency)
+                     for r in sku_data.top_rows(db, sid, sc.first, sc.last, top)],
+        "sku_columns": sku_table.PAGE_COLUMNS,
         "month": month,
         "targets": targets["targets"],
         "target_conversion_pct": _percent_text(targets["targets"].get("conversion_rate")),
@@ -399,20 +398,8 @@ def post_targets(
 
 # --- SKUs ------------------------------------------------------------------------------------
 
-def _products(db_url: str, store_id: int) -> list[dict[str, Any]]:
-    with session_factory(db_url)() as session:
-        rows = session.execute(
-            select(Product.id, Product.platform_sku_id, Product.seller_code, Product.title,
-                   Product.category, Product.status).where(Product.store_id == store_id)
-        ).all()
-    keys = ("product_id", "platform_sku_id", "seller_code", "title", "category", "status")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
-
-
 def _sku_rows(db: str, sc: Scope) -> list[dict[str, Any]]:
-    metrics = service.kpi_by(db, sc.store.id, sc.first, sc.last, dimension="sku",
-                             metrics=list(SKU_METRICS))
-    return sku_table.merge(_products(db, sc.store.id), metrics)
+    return sku_data.table_rows(db, sc.store.id, sc.first, sc.last)
 
 
 @router.get("/skus")
