@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
+import subprocess
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -141,3 +145,25 @@ def test_download_names_keep_chinese_store_names() -> None:
 def test_restore_cell_undoes_the_csv_neutralising_for_text_cells() -> None:
     for text in ("=1+2", "+cmd", "@SUM(A1)", "\t=1", "plain", "-12.50", "'quoted"):
         assert restore_cell(neutralise_cell(text)) == text
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
+def test_a_spreadsheet_opening_the_csv_keeps_ids_as_text(tmp_path: Path) -> None:
+    """A real spreadsheet (LibreOffice Calc, default CSV options) opens the export: the IDs
+    are text, zeros and all digits kept, where the same IDs written plain become numbers."""
+    columns = [Column("sku", "SKU", ID), Column("gmv", "GMV", MONEY), Column("rate", "CR", RATE)]
+    rows = [{"sku": "000123", "gmv": "1234.5", "rate": 0.059794},
+            {"sku": "100012345678", "gmv": "7", "rate": 0.5}, {"sku": "1-2", "gmv": 0}]
+    (tmp_path / "ours.csv").write_bytes(csv_bytes(columns, rows))
+    (tmp_path / "plain.csv").write_bytes(b"SKU\r\n000123\r\n100012345678\r\n")
+    subprocess.run(["soffice", "--headless", "--infilter=Text - txt - csv (StarCalc):44,34,76,1",
+                    "--convert-to", "xlsx", "--outdir", str(tmp_path),
+                    str(tmp_path / "ours.csv"), str(tmp_path / "plain.csv")],
+                   check=True, capture_output=True, timeout=180,
+                   env={**os.environ, "HOME": str(tmp_path)})  # a profile of its own
+    ours = openpyxl.load_workbook(tmp_path / "ours.xlsx", data_only=True).active
+    assert [(r[0].value, r[0].data_type) for r in ours.iter_rows(min_row=2)] == [
+        ("000123", "s"), ("100012345678", "s"), ("1-2", "s")]  # text, never 1.00012E+11
+    assert ours["B2"].value == 1234.5 and ours["C2"].value == pytest.approx(0.0598)
+    plain = openpyxl.load_workbook(tmp_path / "plain.xlsx", data_only=True).active
+    assert [r[0].value for r in plain.iter_rows(min_row=2)] == [123, 100012345678]

@@ -4,11 +4,12 @@ Every exported table (the SKU table, the rejected rows of an import) goes throug
 the rules below hold for all of them:
 
 - **IDs stay text.** Excel turns ``100012345678`` into ``1.00012E+11`` and drops the leading
-  zeros of ``000123`` when it opens a CSV. The CSV writes an ID as the formula ``="000123"``:
-  Excel, WPS, LibreOffice and Google Sheets evaluate it to the text ``000123`` and keep it
-  whole, and a re-save writes the plain text back. Other tools (Python's csv, pandas, a text
-  editor) see the six characters ``="000123"``; ``id_from_csv`` undoes it. The XLSX writes
-  IDs as string cells formatted ``@`` (text), which every tool reads as the string.
+  zeros of ``000123`` when it opens a CSV. The CSV writes an ID as the formula ``="000123"``,
+  whose value is the text ``000123``: Excel and LibreOffice Calc keep it whole (and ``1-2``
+  stays text, not a date; tests/test_table_export.py opens a file in LibreOffice when it is
+  installed), and a re-save writes the plain text back. Tools that read the CSV as text
+  (Python's csv, pandas, an editor) see the characters ``="000123"``; ``id_from_csv`` gives
+  the id back. The XLSX writes IDs as string cells formatted ``@``: text to every tool.
 - **Numbers stay numbers.** CSV: money as plain decimals (``1234.50``), counts as integers,
   rates as percentages (``5.98%``, which Excel reads as the number 0.0598), ratios (ROAS) with
   two decimals, dates ISO. XLSX: real numbers with formats (``"¥"#,##0.00``, ``#,##0``,
