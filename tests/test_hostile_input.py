@@ -139,7 +139,7 @@ def test_pages_show_period_errors_instead_of_failing(
             assert "text/html" in r.headers["content-type"]
     # The overview compares with the period before, which would start before the calendar.
     r = client.get("/?from=1970-01-01&to=1970-01-05")
-    assert r.status_code == 422 and "period before" in r.text
+    assert r.status_code == 422 and "的上一周期早于 1970-01-01" in r.text  # zh-CN by default
     # Five years on the overview: the trend is drawn by week instead of refused.
     r = client.get("/?from=2021-11-01&to=2026-10-31")
     assert r.status_code == 200
@@ -156,7 +156,7 @@ def test_query_values_have_length_limits(sqlite_client: tuple[TestClient, str, i
     r = client.get("/api/v1/kpi/summary", params={"store": "a\x00b"})
     assert r.status_code == 422 and "control characters" in r.json()["detail"]
     r = client.get("/skus", params={"q": "x" * 101})
-    assert r.status_code == 422 and "at most 100" in r.text
+    assert r.status_code == 422 and "搜索长 101 个字符，最多 100 个" in r.text  # zh-CN
     assert client.get("/skus", params={"q": "x" * 100}).status_code == 200
     r = client.get("/api/v1/me", params={"junk": "y" * 5000})
     assert r.status_code == 422 and "at most" in r.json()["detail"]

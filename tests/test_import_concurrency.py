@@ -118,7 +118,7 @@ def test_an_import_that_waits_too_long_fails_clearly(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=120)
     holder.join()
     assert proc.returncode == 2, err
-    assert "error: the database is busy" in err
+    assert "error: 数据库正忙" in err and "0.5 秒" in err  # zh-CN by default
     assert "STOREOPS_IMPORT_WAIT_SECONDS" in err
     assert "Traceback" not in err
     with unit_of_work(f"sqlite:///{db}") as s:

@@ -131,7 +131,7 @@ def _take_write_lock(conn: Connection) -> None:
         raise DatabaseBusyError(
             f"the database is busy: another import has been writing to it for more"
             f" than {wait_ms // 1000} s ({ENV_IMPORT_WAIT}); try again when it is done",
-            key="db.busy", seconds=wait_ms // 1000, setting=ENV_IMPORT_WAIT,
+            key="db.busy", seconds=f"{wait_ms / 1000:g}", setting=ENV_IMPORT_WAIT,
         ) from exc
     finally:
         conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
