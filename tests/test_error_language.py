@@ -145,6 +145,9 @@ def test_import_page_errors_are_chinese_and_name_no_internal_column(client: Test
     assert "上传的文件“empty.csv”是空的" in empty
     binary = _upload(client, b"\x00\x01\x02\xff\xfe" * 50, name="odd.csv")
     assert "odd.csv：无法按" in binary and "编码读取" in binary
+    broken = _upload(client, b"PK\x03\x04 not a workbook", name="broken.xlsx")
+    assert "broken.xlsx：不是可读取的 XLSX 文件（文件可能已损坏，或不是 Excel 工作簿）" in broken
+    assert "not a readable" not in broken and "zip file" not in broken.lower()  # no English
     bad_mapping = client.post(
         "/import", data={"kind": "orders", "format": "mapping", "store": STORE},
         files={"file": ("o.csv", b"a,b\n1,2\n", "text/csv"),
@@ -253,6 +256,9 @@ def test_cli_import_errors_name_file_and_columns_without_internal_names(
     assert "__row" not in err
     code, _, err = _cli(argv, monkeypatch, capsys, lang="en")
     assert code == 2 and "missing column(s)" in err and "__row" not in err
+    code, _, err = _cli(["import", "orders", str(tmp_path), "--db", str(tmp_path / "s.db")],
+                        monkeypatch, capsys)  # a folder where a file was meant
+    assert code == 2 and "无法读取文件：这是一个文件夹，不是文件" in err
     # a rejected row: the summary and the rejects file say it without internal names
     data.write_text(RETAIL, encoding="utf-8")
     code, out, err = _cli([*argv, "--mapping", str(MAPPING)], monkeypatch, capsys)

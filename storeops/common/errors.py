@@ -52,6 +52,12 @@ class MetricName(Term):
         return metric_label(self.word, lang)
 
 
+def os_reason(exc: OSError) -> Term:
+    """Why the system refused a file ("No such file or directory"), as a word the catalogs
+    translate (``errors.terms``)."""
+    return Term(exc.strerror or str(exc))
+
+
 class StoreopsError(Exception):
     """Base of every error the CLI, the API and the pages show to a user as it is.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from storeops.common.errors import StoreopsError
+from storeops.common.errors import StoreopsError, os_reason
 from storeops.common.timeutil import zone
 from storeops.orders.states import OrderStatus
 
@@ -108,7 +108,7 @@ def read_yaml(path: Path) -> object:
     except OSError as exc:
         raise MappingError(f"{path}: cannot read the mapping: {exc.strerror or exc}",
                            key="mapping.cannot_read", file=path,
-                           reason=exc.strerror or exc) from exc
+                           reason=os_reason(exc)) from exc
     if len(data) > MAX_MAPPING_BYTES:
         raise MappingError(f"{path}: a mapping file is at most {MAX_MAPPING_BYTES} bytes",
                            key="mapping.too_large", file=path, limit=MAX_MAPPING_BYTES)

@@ -26,7 +26,7 @@ from typing import BinaryIO, TypeVar
 
 import polars as pl
 
-from storeops.common.errors import StoreopsError
+from storeops.common.errors import StoreopsError, os_reason
 from storeops.config import MAX_EXPANSION_RATIO
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -210,7 +210,7 @@ class _open:  # noqa: N801 - used like open()
         except OSError as exc:
             raise ImportFileError(
                 f"{self.name}: cannot read the file: {exc.strerror or exc}",
-                key="import.cannot_read", file=self.name, reason=exc.strerror or exc) from exc
+                key="import.cannot_read", file=self.name, reason=os_reason(exc)) from exc
         head = self.fh.read(2)
         self.fh.seek(0)
         if head == GZIP_MAGIC:

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import polars as pl
 
+from storeops.common.errors import os_reason
 from storeops.common.excel import neutralise_cell
 from storeops.importers.reading import ROW, ImportFileError
 
@@ -166,7 +167,7 @@ class RejectsWriter:
                 f"{path.name}: imported, but the rejected rows could not be written to"
                 f" {target}: {exc.strerror or exc} (choose another place with --rejects PATH)",
                 key="import.rejects_unwritable", file=path.name, target=target,
-                reason=exc.strerror or exc,
+                reason=os_reason(exc),
             ) from exc
 
     def _place(self, target: Path) -> Path:
@@ -210,7 +211,7 @@ def write_rejects(path: Path, frame: pl.DataFrame, rejects: pl.DataFrame,
             f"{path.name}: imported, but the rejected rows could not be written to {target}:"
             f" {exc.strerror or exc} (choose another place with --rejects PATH)",
             key="import.rejects_unwritable", file=path.name, target=target,
-            reason=exc.strerror or exc,
+            reason=os_reason(exc),
         ) from exc
 
 
