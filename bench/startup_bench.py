@@ -14,8 +14,7 @@ touched), as an installed package has it: with ``PYTHONDONTWRITEBYTECODE`` set, 
 would otherwise compile storeops' own modules again (``--no-bytecode-cache`` measures that).
 
 ``--breakdown`` adds where the time goes: imports by package (``-X importtime``, self times)
-and the command's phases after its imports (medians of the runs; the DuckDB connect runs in a
-thread of its own, beside the others).
+and the command's phases (medians of the runs).
 
     .venv/bin/python bench/startup_bench.py --runs 9 [--breakdown]
 """
@@ -36,7 +35,7 @@ from pathlib import Path
 # Functions timed by --breakdown: module → function names (wrapped when the module loads).
 PHASES = {
     "storeops.metrics.cli": ["kpi", "_open_store"],
-    "storeops.metrics.warehouse": ["open_soon", "_database", "refresh", "open_path"],
+    "storeops.metrics.warehouse": ["_database", "refresh", "open_path"],
     "storeops.metrics.service": ["kpi_summary"],
 }
 

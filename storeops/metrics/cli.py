@@ -83,15 +83,12 @@ def kpi(
 ) -> None:
     """The store's KPIs for a period (store-local days, both ends included), as 京东商智
     counts them: 成交 figures on the day of payment with freight, 下单 on the day of the order."""
-    from storeops.metrics.warehouse import open_soon
+    from storeops.metrics.service import kpi_by, kpi_series, kpi_summary
 
     day_first, day_last = parse_day(first, "--from date"), parse_day(last, "--to date")
     check_range(day_first, day_last)
     _check_cut(by, top, sort)
     columns = _columns(metrics)
-    open_soon()  # DuckDB connects while SQLAlchemy is imported and the store looked up
-    from storeops.metrics.service import kpi_by, kpi_series, kpi_summary
-
     url, st = _open_store(db, store, read_only=True)
     total = kpi_summary(url, st.id, day_first, day_last)
     head = {"store": st.name, "from": day_first, "to": day_last, "currency": st.currency}

@@ -23,7 +23,6 @@ creating the views).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections import deque
@@ -33,7 +32,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from storeops.catalog.stores import STORES, StoreError
 from storeops.config import warehouse_dir
+from storeops.db.engine import get_engine
 
 if TYPE_CHECKING:
     import duckdb
@@ -179,13 +182,6 @@ def store_dir(db_url: str, store_id: int) -> Path:
 
 def store_facts(db_url: str, store_id: int) -> tuple[int, str]:
     """(data_version, timezone) of the store, straight from the OLTP database."""
-    # SQLAlchemy is imported here, not with the module: `storeops kpi` opens DuckDB first
-    # (open_soon) so that DuckDB connects while SQLAlchemy is being imported.
-    from sqlalchemy import select
-
-    from storeops.catalog.stores import STORES, StoreError
-    from storeops.db.engine import get_engine
-
     with get_engine(db_url).connect() as conn:
         row = conn.execute(
             select(STORES.c.data_version, STORES.c.timezone).where(STORES.c.id == store_id)
@@ -243,27 +239,6 @@ def _database() -> duckdb.DuckDBPyConnection:
         _calendar_span = None
         _generation = 0
     return _db
-
-
-def open_soon() -> None:
-    """Open the process's database in a thread of its own while the caller carries on.
-
-    For a command about to query (storeops kpi): DuckDB's connect does not hold the GIL, so
-    it overlaps what the command does next (importing SQLAlchemy, reading the OLTP database)
-    instead of following it (~20 ms of its start-up). The first query takes ``_ddl`` and so
-    waits for it; if opening failed there, the query opens it again and reports the error.
-    DuckDB is imported here, not in the thread: two threads importing modules at once can
-    find each other's half-imported.
-    """
-    if _db is None or _db_pid != os.getpid():
-        import duckdb  # noqa: F401
-
-        threading.Thread(target=_open_quietly, name="storeops-duckdb-open").start()
-
-
-def _open_quietly() -> None:
-    with contextlib.suppress(Exception), _ddl:
-        _database()
 
 
 def _cursor() -> duckdb.DuckDBPyConnection:
