@@ -59,7 +59,8 @@ def test_a_bad_date_on_a_page_is_said_in_the_pages_language_and_keeps_the_nav(
     # the JSON API keeps its English detail, for scripts
     api = client.get("/api/v1/kpi/summary?from=2026-13-01&to=2026-10-31")
     assert api.status_code == 422
-    assert api.json()["detail"] == "bad from date '2026-13-01': expected YYYY-MM-DD"
+    assert api.json() == {"detail": "bad from date '2026-13-01': expected YYYY-MM-DD",
+                          "code": "period.bad_day"}
 
 
 @pytest.mark.parametrize(("query", "words"), [

@@ -170,7 +170,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _user_error(request: Request, exc: StoreopsError) -> Response:
         status = status_of(exc)
         if is_api(request):
-            return JSONResponse({"detail": str(exc)}, status_code=status)
+            # English for scripts, with the error's stable name when it has one
+            body = {"detail": str(exc), **({"code": exc.code} if exc.code else {})}
+            return JSONResponse(body, status_code=status)
         return render_error(request, status, None, detail=localise(exc, page_lang(request)))
 
     @app.exception_handler(RequestValidationError)

@@ -184,6 +184,8 @@ class ErrorOut(_Model):
     """Every error the API answers: a sentence, plus the fields for a validation error."""
 
     detail: str = Field(description="What went wrong, in words a user can act on")
+    code: str | None = Field(
+        None, description="A stable name of the error (e.g. period.bad_day), when it has one")
     errors: list[FieldError] | None = Field(
         None, description="Each invalid field (only when the request did not validate)")
 
