@@ -200,17 +200,37 @@ def bulk_insert_frame(
                         copy.write(ready.slice(start, FRAME_SLICE).write_csv(
                             include_header=False, quote_style="non_numeric", null_value=""))
             return ready.height
-        marks = ", ".join("?" for _ in ready.columns)
+        # an integer column that holds one value (the store, the batch, the version) is
+        # written into the statement: a value fewer to turn into Python and bind per row
+        constants = _integer_constants(ready)
+        if len(constants) == ready.width:  # a frame without columns has no rows
+            constants.pop(ready.columns[0])
+        bound = ready.drop(list(constants))
+        values = ", ".join(str(constants[c]) if c in constants else "?" for c in ready.columns)
+        sql = f"INSERT INTO {table.name} ({col_list}) VALUES ({values})"
         cur = raw.cursor()
         try:
             for start in range(0, ready.height, FRAME_SLICE):
-                cur.executemany(f"INSERT INTO {table.name} ({col_list}) VALUES ({marks})",
-                                ready.slice(start, FRAME_SLICE).rows())
+                cur.executemany(sql, bound.slice(start, FRAME_SLICE).rows())
         finally:
             cur.close()
         return ready.height
     except conn.dialect.loaded_dbapi.IntegrityError as exc:
         raise IntegrityError(f"bulk insert into {table.name}", None, exc) from exc
+
+
+def _integer_constants(frame: pl.DataFrame) -> dict[str, int]:
+    """Integer columns of ``frame`` that hold a single non-null value, with that value."""
+    ints = [c for c, t in frame.schema.items() if t.is_integer()]
+    if not ints or frame.height == 0:
+        return {}
+    stats = frame.select(
+        *[pl.col(c).min().alias(f"min{i}") for i, c in enumerate(ints)],
+        *[pl.col(c).max().alias(f"max{i}") for i, c in enumerate(ints)],
+        *[pl.col(c).null_count().alias(f"nulls{i}") for i, c in enumerate(ints)],
+    ).row(0, named=True)
+    return {c: int(stats[f"min{i}"]) for i, c in enumerate(ints)
+            if stats[f"nulls{i}"] == 0 and stats[f"min{i}"] == stats[f"max{i}"]}
 
 
 def _insert(

@@ -20,7 +20,7 @@ from storeops.importers.parsing import (
     excel_number_id,
     parse_cents,
     parse_int,
-    parse_local_time,
+    parse_local_times,
     parse_price_e4,
 )
 from storeops.importers.reading import ROW, ImportFileError
@@ -166,9 +166,10 @@ def check_order_rows(
         (col("source") if "source" in cols else pl.lit(spec.source, pl.String)).alias("source"),
         parse_int(frame.get_column(cols["quantity"])).alias("quantity"),
         parse_price_e4(frame.get_column(cols["unit_price"])).alias("unit_price_e4"),
-        parse_local_time(cols["time"], spec.time_format, tz).alias("placed_at"),
+        parse_local_times(frame.get_column(cols["time"]), spec.time_format, tz
+                          ).alias("placed_at"),
         *[
-            (parse_local_time(cols[f], spec.time_format, tz) if f in cols
+            (parse_local_times(frame.get_column(cols[f]), spec.time_format, tz) if f in cols
              else pl.lit(None, pl.Datetime("us", "UTC"))).alias(f)
             for f in ("paid_time", "finished_time")
         ],
