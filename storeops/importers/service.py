@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import polars as pl
@@ -208,13 +209,16 @@ def _write_orders(
         # once afterwards when the load is larger than the table (SQLite)
         with sqlite_indexes_built_after(session.connection(), OrderLine.__table__,
                                         spill.rows):
-            # (preparing the next group in a thread meanwhile gained nothing measurable on
-            # this shared 2-core machine and cost a group's memory)
-            for rows, orders, lines, refunds in _prepared_groups(spill, store.timezone,
-                                                                 paid_time_mapped):
-                step("writing orders", 0.5 + 0.5 * done / total)
-                done += rows
-                writer.write(orders, lines, refunds)
+            # the next group is read back and grouped in a thread (Polars and Arrow release
+            # the GIL) while SQLite writes this one: 7% off a 5.4 M-line file, for one
+            # group's memory (~110 MB)
+            # (closed on the way out, also on an error: its thread ends before the spill)
+            with closing(prefetch(_prepared_groups(spill, store.timezone,
+                                                   paid_time_mapped))) as groups:
+                for rows, orders, lines, refunds in groups:
+                    step("writing orders", 0.5 + 0.5 * done / total)
+                    done += rows
+                    writer.write(orders, lines, refunds)
         summary.unchanged = result.rows_unchanged
         summary.orders_created = result.orders_created
         summary.orders_updated = result.orders_updated
