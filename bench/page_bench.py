@@ -144,7 +144,7 @@ def wait_ready(client: httpx.Client, server: subprocess.Popen, timeout: float = 
     raise SystemExit(f"server not ready after {timeout:.0f} s")
 
 
-def routes(first_day: str, last_day: str) -> list[str]:
+def routes(first_day: str, last_day: str, top_sku: str) -> list[str]:
     from datetime import date
 
     last = date.fromisoformat(last_day)
@@ -161,6 +161,11 @@ def routes(first_day: str, last_day: str) -> list[str]:
         f"/skus?q={quote('充电')}&category={quote('手机配件')}",
         f"/skus?sort=units&{year}",
         "/skus.csv",
+        "/skus.xlsx",
+        f"/sku/{quote(top_sku, safe='')}",
+        f"/sku/{quote(top_sku, safe='')}?{year}",
+        f"/?compare=yoy&by=month&metric=uv&{year}",
+        "/realtime",
         "/import",
         "/api/v1/me",
         "/api/v1/kpi/summary",
@@ -172,6 +177,7 @@ def routes(first_day: str, last_day: str) -> list[str]:
         "/api/v1/funnel",
         "/api/v1/traffic/sources",
         f"/api/v1/targets?month={month}",
+        "/api/v1/realtime",
     ]
 
 
@@ -214,7 +220,10 @@ def main() -> int:
             if login.status_code != 303:
                 print(f"login failed: {login.status_code}", file=sys.stderr)
                 return 2
-            for path in routes(info["first_day"], info["last_day"]):
+            # The best-selling SKU of the default period, for the SKU page's routes.
+            top = client.get("/api/v1/kpi/by/sku", params={"limit": 1}).json()
+            top_sku = top["rows"][0]["platform_sku_id"]
+            for path in routes(info["first_day"], info["last_day"], top_sku):
                 cold = timed_get(client, path)
                 for _ in range(2):  # warm-up
                     timed_get(client, path)
