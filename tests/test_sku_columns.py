@@ -151,7 +151,7 @@ def test_sku_ids_link_to_the_sku_page_keeping_store_period_and_language(
     top = client.get(f"/?{PERIOD}").text
     top_rows = _rows(top[top.index("<table class=\"data\">"):])
     assert top_rows["2002"][0].startswith("/sku/2002?") and "from=2026-10-02" in top_rows["2002"][0]
-    assert {"Page views (PV)", "Price", "Stock status", "vs previous"} <= set(
+    assert {"Page views (PV)", "Price", "Stock status", "vs previous period"} <= set(
         _headers(top[top.index("<table class=\"data\">"):]))
 
 

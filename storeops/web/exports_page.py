@@ -25,7 +25,7 @@ from storeops.db.models import ImportBatch
 from storeops.web import format as fmt
 from storeops.web import sku_table
 from storeops.web.i18n import reject_reason, translator
-from storeops.web.pages import _sku_rows, download_scope, page_lang
+from storeops.web.pages import _sku_rows, download_scope, page_lang, sku_compare
 from storeops.web.table_export import (
     COUNT,
     CSV_MEDIA_TYPE,
@@ -79,8 +79,10 @@ def _sku_export(request: Request, sc: Scope) -> tuple[list[Column], Iterator[dic
     sort, in the page's language."""
     lang = page_lang(request)
     query = sku_table.SkuQuery.from_params(request.query_params)
-    rows = sku_table.listing(_sku_rows(db_url_of(request), sc), query, per_page=EVERY_ROW).rows
-    return sku_table.export_columns(lang), sku_table.export_rows(rows, lang)
+    compare = sku_compare(request)
+    rows = sku_table.listing(_sku_rows(db_url_of(request), sc, compare), query,
+                             per_page=EVERY_ROW).rows
+    return sku_table.export_columns(lang, compare), sku_table.export_rows(rows, lang)
 
 
 def _sku_filename(sc: Scope, ext: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -49,7 +50,7 @@ from storeops.common.money import parse_decimal
 from storeops.common.timeutil import local_date, utcnow
 from storeops.db.engine import session_factory
 from storeops.metrics.cockpit import overview_figures
-from storeops.metrics.comparison_periods import COMPARE_CHOICES
+from storeops.metrics.comparison_periods import COMPARE_CHOICES, check_compare
 from storeops.metrics.month_pace import target_month, time_progress
 from storeops.metrics.periods import PeriodError, parse_month
 from storeops.metrics.targets import RATE_METRICS, TARGET_METRICS, check_value
@@ -61,6 +62,7 @@ from storeops.web.i18n import (
     normalize_lang,
     reject_detail,
     reject_reason,
+    reject_text,
     translator,
 )
 from storeops.web.i18n import metric_label as _metric_label
@@ -325,7 +327,8 @@ def overview(
         "funnel_steps": steps,
         "weakest_text": weakest_text,
         "top_skus": [sku_table.table_row(r, lang, sc.store.currency)
-                     for r in sku_data.top_rows(db, sid, sc.first, sc.last, top)],
+                     for r in sku_data.top_rows(db, sid, sc.first, sc.last, top,
+                                                choice.compare)],
         "sku_columns": sku_table.PAGE_COLUMNS,
         "month": month,
         "targets": targets["targets"],
@@ -398,8 +401,13 @@ def post_targets(
 
 # --- SKUs ------------------------------------------------------------------------------------
 
-def _sku_rows(db: str, sc: Scope) -> list[dict[str, Any]]:
-    return sku_data.table_rows(db, sc.store.id, sc.first, sc.last)
+def sku_compare(request: Request) -> str:
+    """The baseline the SKU table's change column compares with (the page's ``compare``)."""
+    return check_compare(request.query_params.get("compare"))
+
+
+def _sku_rows(db: str, sc: Scope, compare: str) -> list[dict[str, Any]]:
+    return sku_data.table_rows(db, sc.store.id, sc.first, sc.last, compare)
 
 
 @router.get("/skus")
@@ -411,8 +419,10 @@ def skus(
     lang = page_lang(request)
     db = db_url_of(request)
     query = sku_table.SkuQuery.from_params(request.query_params)
-    page = sku_table.listing(_sku_rows(db, sc), query)
+    compare = sku_compare(request)
+    page = sku_table.listing(_sku_rows(db, sc, compare), query)
     context = {
+        "compare": compare,
         "query": query,
         "page": page,
         "rows": [sku_table.table_row(r, lang, sc.store.currency) for r in page.rows],
@@ -486,6 +496,7 @@ async def run_import(
             db_url_of(request), kind, file, fmt=format,
             mapping=mapping if format == "mapping" else None,
             store=target_store, complete=complete, sheet=sheet.strip() or None,
+            reason_text=partial(reject_text, page_lang(request)),
         )
     except StoreopsError as exc:
         return refused(exc, import_error_field(exc, kind=kind, has_file=has_file))

@@ -1,8 +1,9 @@
 """The SKUs' rows of the SKU table and the overview's top SKUs: products read from the
-database, joined to their metrics over the period and their GMV over the period before.
+database, joined to their metrics over the period and their GMV over the page's baseline.
 
-Two ``kpi_by`` calls whatever the number of SKUs (the period, then the previous period of the
-same length for the change), both cached per data version.
+Two ``kpi_by`` calls whatever the number of SKUs (the period, then the baseline the page
+compares with: the previous period, the same days last week or last year), both cached per
+data version.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from sqlalchemy import select
 from storeops.db.engine import session_factory
 from storeops.db.models import Product
 from storeops.metrics import service
-from storeops.metrics.periods import PeriodError, previous_period
+from storeops.metrics.comparison_periods import DEFAULT_COMPARE, baseline_period
+from storeops.metrics.periods import PeriodError
 from storeops.web import sku_table
 from storeops.web.views import SKU_METRICS
 
@@ -40,31 +42,37 @@ def products(db_url: str, store_id: int, platform_sku_id: str | None = None,
     return [dict(zip(PRODUCT_KEYS, r, strict=True)) for r in rows]
 
 
-def _previous_gmv(db_url: str, store_id: int, first: date, last: date) -> list[dict[str, Any]]:
-    """Every SKU's GMV over the period of the same length before ``first..last``."""
+def _baseline_gmv(db_url: str, store_id: int, first: date, last: date,
+                  compare: str) -> list[dict[str, Any]]:
+    """Every SKU's GMV over the baseline of ``first..last`` under ``compare``."""
     try:
-        prev_first, prev_last = previous_period(first, last)
-    except PeriodError:  # a period at the start of the calendar has none: no change shown
-        return []
+        prev_first, prev_last = baseline_period(first, last, compare)
+    except PeriodError as exc:
+        if getattr(exc, "message_key", None):  # an unknown comparison: the caller's error
+            raise
+        return []  # a period at the start of the calendar has none: no change shown
     return service.kpi_by(db_url, store_id, prev_first, prev_last, dimension="sku",
                           metrics=["gmv"])
 
 
-def table_rows(db_url: str, store_id: int, first: date, last: date) -> list[dict[str, Any]]:
-    """Every SKU of the store with its columns (:data:`storeops.web.sku_table.COLUMNS`)."""
+def table_rows(db_url: str, store_id: int, first: date, last: date,
+               compare: str = DEFAULT_COMPARE) -> list[dict[str, Any]]:
+    """Every SKU of the store with its columns (:data:`storeops.web.sku_table.COLUMNS`), its
+    change against the baseline ``compare`` names."""
     metrics = service.kpi_by(db_url, store_id, first, last, dimension="sku",
                              metrics=list(SKU_METRICS))
     return sku_table.merge(products(db_url, store_id), metrics,
-                           _previous_gmv(db_url, store_id, first, last),
+                           _baseline_gmv(db_url, store_id, first, last, compare),
                            (last - first).days + 1)
 
 
 def top_rows(db_url: str, store_id: int, first: date, last: date,
-             top: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+             top: Sequence[Mapping[str, Any]], compare: str = DEFAULT_COMPARE
+             ) -> list[dict[str, Any]]:
     """The overview's top SKUs (``kpi_by`` rows, best first) with the SKU table's columns."""
     # The top's SKUs only: a warm overview reads a few rows, not the whole catalogue.
     wanted = [r["product_id"] for r in top if r.get("product_id") is not None]
     by_id = {p["product_id"]: p for p in products(db_url, store_id, ids=wanted)}
     known = [by_id[r["product_id"]] for r in top if r.get("product_id") in by_id]
-    return sku_table.merge(known, top, _previous_gmv(db_url, store_id, first, last),
+    return sku_table.merge(known, top, _baseline_gmv(db_url, store_id, first, last, compare),
                            (last - first).days + 1)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from storeops.catalog.stock import SORT_RANK, UNKNOWN, stock_status
 from storeops.common.money import from_cents
+from storeops.metrics.comparison_periods import DEFAULT_COMPARE
 from storeops.metrics.definitions import METRICS
 from storeops.metrics.service import change
 from storeops.web import format as fmt
@@ -41,7 +42,9 @@ class SkuColumn:
     on_page: bool = True  # False: in the files only (the seller code: searched, not shown)
     css: str = ""  # the page's cell class besides "num" for numbers
 
-    def header(self, lang: str) -> str:
+    def header(self, lang: str, compare: str = DEFAULT_COMPARE) -> str:
+        if self.key == CHANGE_KEY:  # says which baseline: 较上期, 较上周同期, 同比
+            return translate(lang, f"compare.vs_{compare}")
         return translate(lang, self.label) if self.label else metric_label(self.key, lang)
 
     @property
@@ -59,6 +62,7 @@ def metric_kind(key: str) -> str:
     return COUNT
 
 
+CHANGE_KEY = "gmv_change"
 STOCK_CODES = "sku_page.stock_states"  # catalog prefix of the stock statuses (缺货 …)
 COLUMNS: tuple[SkuColumn, ...] = (
     SkuColumn("platform_sku_id", ID, "skus.sku_id"),
@@ -70,8 +74,9 @@ COLUMNS: tuple[SkuColumn, ...] = (
     SkuColumn("stock", COUNT, "skus.stock", on_page=False),  # the page: in the status' tooltip
     SkuColumn("stock_status", TEXT, "skus.stock_status", codes=STOCK_CODES),
     *(SkuColumn(k, metric_kind(k)) for k in SKU_METRICS),
-    # GMV against the previous period of the same length (a fraction; red rise, green fall)
-    SkuColumn("gmv_change", RATE, "skus.gmv_change"),
+    # GMV against the page's baseline (storeops.metrics.comparison_periods; a fraction; red
+    # rise, green fall)
+    SkuColumn(CHANGE_KEY, RATE, "skus.gmv_change"),
 )
 PAGE_COLUMNS = tuple(c for c in COLUMNS if c.on_page)
 # Code columns sorted by a rank, not by the code's text: stock status, out of stock first.
@@ -135,7 +140,7 @@ def merge(products: Iterable[Mapping[str, Any]], metrics: Iterable[Mapping[str, 
         row["list_price"] = None if cents is None else from_cents(cents)
         row["stock_status"] = stock_status(p.get("stock"), row.get("units"), days)
         # Sold in neither period: no change to show ("—"), not a rise from nothing.
-        row["gmv_change"] = change(row.get("gmv") or 0, before.get(p["product_id"]) or 0)
+        row[CHANGE_KEY] = change(row.get("gmv") or 0, before.get(p["product_id"]) or 0)
         rows.append(row)
     return rows
 
@@ -155,7 +160,7 @@ def table_row(row: Mapping[str, Any], lang: str, currency: str) -> dict[str, Any
     out["stock_code"] = row.get("stock_status") or UNKNOWN
     out["stock_units"] = (None if stock is None
                           else translate(lang, "skus.stock_units", n=fmt.count(stock)))
-    out["change"], out["change_class"] = fmt.change_badge("gmv", row.get("gmv_change"))
+    out["change"], out["change_class"] = fmt.change_badge("gmv", row.get(CHANGE_KEY))
     return out
 
 
@@ -225,9 +230,9 @@ def page_row(row: Mapping[str, Any], lang: str, currency: str) -> dict[str, Any]
     return {**row, "cells": cells}
 
 
-def export_columns(lang: str) -> list[Column]:
+def export_columns(lang: str, compare: str = DEFAULT_COMPARE) -> list[Column]:
     """Every column of the table (the files' own ones too), headers in ``lang``."""
-    return [Column(c.key, c.header(lang), c.kind) for c in COLUMNS]
+    return [Column(c.key, c.header(lang, compare), c.kind) for c in COLUMNS]
 
 
 def export_rows(rows: Iterable[Mapping[str, Any]], lang: str) -> Iterator[dict[str, Any]]:
