@@ -118,3 +118,16 @@ def client(seeded: tuple[str, int]) -> Iterator[Any]:
     # Sends the CSRF token of its page with unsafe requests, as the cockpit's pages do.
     with PageClient(create_app(seeded[0], secret_key="test-secret")) as c:
         yield c
+
+
+@pytest.fixture
+def server(sqlite_db_url: str) -> Iterator[str]:
+    """Uvicorn serving a seeded store (web_seed.seed_store) on a free localhost port, in a
+    thread: what the real-browser tests open."""
+    from web_seed import seed_store, serving
+
+    from storeops.api.app import create_app
+
+    seed_store(sqlite_db_url)
+    with serving(create_app(sqlite_db_url, secret_key="browser-test")) as url:
+        yield url

@@ -3,56 +3,21 @@
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from web_seed import PASSWORD, seed_store, serving
+from browser_support import CHART_STATE, NEEDS_CHROMIUM, launch
+from web_seed import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = Path("/tmp/overview.png")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                       reason=f"{CHROMIUM} is missing: install Debian's chromium package"),
-]
-
-
-@pytest.fixture
-def server(sqlite_db_url: str) -> Iterator[str]:
-    """Uvicorn serving a seeded store on a free localhost port, in a thread."""
-    from storeops.api.app import create_app
-
-    seed_store(sqlite_db_url)
-    with serving(create_app(sqlite_db_url, secret_key="browser-test")) as url:
-        yield url
-
-
-CHART_STATE = """
-() => Array.from(document.querySelectorAll('[data-chart]')).map(el => {
-  const canvas = el.querySelector('canvas');
-  const chart = echarts.getInstanceByDom(el);
-  const series = chart ? chart.getOption().series : [];
-  return {
-    name: el.dataset.chart,
-    canvas: canvas ? [canvas.width, canvas.height] : null,
-    series: series.map(s => ({type: s.type, points: (s.data || []).length,
-                              nonzero: (s.data || []).filter(d => (d.value ?? d) > 0).length})),
-  };
-})
-"""
+pytestmark = NEEDS_CHROMIUM
 
 
 def test_login_and_overview_charts_are_drawn(server: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1700}, locale="zh-CN")
             page.goto(f"{server}/?from=2026-10-02&to=2026-10-31")
@@ -108,10 +73,7 @@ def test_phone_wide_table_keeps_its_first_column_in_view(server: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         try:
             # A phone: the SKU table is wider than the screen and scrolls inside its card.
             page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN",

@@ -3,19 +3,12 @@ work, nothing is blocked, and nothing is fetched from another host."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from urllib.parse import urlparse
 
-import pytest
-from test_browser import CHROMIUM, server  # noqa: F401 - the same served store
+from browser_support import NEEDS_CHROMIUM, launch
 from web_seed import PASSWORD
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                       reason=f"{CHROMIUM} is missing: install Debian's chromium package"),
-]
+pytestmark = NEEDS_CHROMIUM
 
 WATCH_CSP = """
 window.__csp = [];
@@ -24,14 +17,11 @@ document.addEventListener('securitypolicyviolation',
 """
 
 
-def test_pages_and_api_docs_work_under_the_policy(server: str) -> None:  # noqa: F811
+def test_pages_and_api_docs_work_under_the_policy(server: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
             hosts: set[str] = set()

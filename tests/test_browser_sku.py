@@ -3,46 +3,15 @@ sees its charts drawn, goes back and downloads the table as XLSX."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web_seed import PASSWORD, seed_store, serving
+from browser_support import CHART_STATE, NEEDS_CHROMIUM, launch
+from web_seed import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
 PERIOD = "from=2026-10-02&to=2026-10-31"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                       reason=f"{CHROMIUM} is missing: install Debian's chromium package"),
-]
-
-
-@pytest.fixture
-def server(sqlite_db_url: str) -> Iterator[str]:
-    """Uvicorn serving a seeded store on a free localhost port, in a thread."""
-    from storeops.api.app import create_app
-
-    seed_store(sqlite_db_url)
-    with serving(create_app(sqlite_db_url, secret_key="browser-test")) as url:
-        yield url
-
-
-CHARTS = """
-() => Array.from(document.querySelectorAll('[data-chart]')).map(el => {
-  const canvas = el.querySelector('canvas');
-  const chart = echarts.getInstanceByDom(el);
-  const series = chart ? chart.getOption().series : [];
-  return {
-    name: el.dataset.chart,
-    canvas: canvas ? [canvas.width, canvas.height] : null,
-    series: series.map(s => ({type: s.type, points: (s.data || []).length,
-                              nonzero: (s.data || []).filter(d => (d.value ?? d) > 0).length})),
-  };
-})
-"""
+pytestmark = NEEDS_CHROMIUM
 
 
 def test_sku_page_from_the_table_and_the_xlsx_download(server: str, tmp_path: Path) -> None:
@@ -50,10 +19,7 @@ def test_sku_page_from_the_table_and_the_xlsx_download(server: str, tmp_path: Pa
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1600},
                                           locale="zh-CN", accept_downloads=True)
@@ -72,7 +38,7 @@ def test_sku_page_from_the_table_and_the_xlsx_download(server: str, tmp_path: Pa
             page.wait_for_function(
                 "() => document.querySelectorAll('[data-chart] canvas').length === 2")
             assert page.locator("h1.sku-title").inner_text() == "无线蓝牙耳机 降噪版"
-            charts = {c["name"]: c for c in page.evaluate(CHARTS)}
+            charts = {c["name"]: c for c in page.evaluate(CHART_STATE)}
             assert set(charts) == {"trend", "traffic"}
             for chart in charts.values():
                 assert chart["canvas"] and min(chart["canvas"]) > 0, chart

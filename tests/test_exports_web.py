@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 import openpyxl
 import pytest
+from browser_support import CHROMIUM, launch
 from fastapi.testclient import TestClient
 from web_seed import STORE, fast_hashing, login  # noqa: F401
 
@@ -193,9 +194,6 @@ def test_rejected_rows_download_as_xlsx_with_ids_as_text(client: TestClient) -> 
 
 # --- in a real browser -----------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-
-
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing")
 def test_browser_downloads_the_filtered_sku_table_as_xlsx(sqlite_db_url: str,
@@ -208,8 +206,7 @@ def test_browser_downloads_the_filtered_sku_table_as_xlsx(sqlite_db_url: str,
     seed_store(sqlite_db_url)
     with serving(create_app(sqlite_db_url, secret_key="browser-test")) as server, \
             sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = launch(p)
         try:
             page = browser.new_page(locale="zh-CN", accept_downloads=True)
             page.goto(f"{server}/skus?from=2026-10-02&to=2026-10-31")

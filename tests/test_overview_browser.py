@@ -4,31 +4,13 @@ opens that day's SKUs."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-from web_seed import PASSWORD, seed_store, serving
+from browser_support import NEEDS_CHROMIUM, launch
+from web_seed import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                       reason=f"{CHROMIUM} is missing: install Debian's chromium package"),
-]
+pytestmark = NEEDS_CHROMIUM
 PERIOD = "from=2026-10-02&to=2026-10-31"
-
-
-@pytest.fixture
-def server(sqlite_db_url: str) -> Iterator[str]:
-    from storeops.api.app import create_app
-
-    seed_store(sqlite_db_url)
-    with serving(create_app(sqlite_db_url, secret_key="browser-test")) as url:
-        yield url
 
 
 # The page position of the trend's n-th bar: where a reader clicks.
@@ -49,10 +31,7 @@ def test_compare_choice_card_trend_and_a_day_opening_its_skus(server: str) -> No
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1700}, locale="zh-CN")
             errors: list[str] = []

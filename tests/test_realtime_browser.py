@@ -3,12 +3,11 @@ itself through HTMX, chart included, when an order comes in."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from browser_support import NEEDS_CHROMIUM, launch
 from test_metric_facts import Facts
 from web_seed import PASSWORD, serving
 
@@ -17,14 +16,9 @@ from storeops.db.engine import unit_of_work
 from storeops.metrics import realtime_query
 from storeops.web import realtime_page
 
-CHROMIUM = "/usr/bin/chromium"
 NOW = datetime(2026, 12, 4, 2, 15, tzinfo=UTC)  # 10:15 in Shanghai
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                       reason=f"{CHROMIUM} is missing: install Debian's chromium package"),
-]
+pytestmark = NEEDS_CHROMIUM
 
 TODAY_SERIES = """
 () => {
@@ -56,10 +50,7 @@ def test_chart_drawn_and_refreshed_with_a_new_order(shop: tuple[str, Facts]) -> 
 
     server, f = shop
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 1400}, locale="zh-CN")
             problems: list[str] = []

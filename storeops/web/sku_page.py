@@ -31,7 +31,7 @@ from storeops.web import format as fmt
 from storeops.web import sku_data, sku_table
 from storeops.web.i18n import label_or_raw, metric_label, translate
 from storeops.web.pages import page_lang, page_scope, render, render_error
-from storeops.web.views import ANIMATION_MS, Card, funnel_view, traffic_chart
+from storeops.web.views import Card, funnel_view, traffic_chart, trend_chart
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,28 +61,8 @@ def sku_trend_chart(series: Sequence[Mapping[str, Any]], lang: str,
                     currency: str = "CNY") -> dict[str, Any]:
     """ECharts option: the SKU's GMV as bars (left axis, money) and its visitors as a line
     (right axis), per day (week or month over a long period)."""
-    gmv_name = translate(lang, "sku_page.series_gmv")
-    uv_name = translate(lang, "sku_page.series_uv")
-    return {
-        "animationDuration": ANIMATION_MS,
-        "storeops": fmt.chart_format(currency, lang, y_axes=("money", "count"),
-                                     series=("money", "count")),
-        "tooltip": {"trigger": "axis"},
-        "legend": {"data": [gmv_name, uv_name], "top": 0},
-        "grid": {"left": 60, "right": 50, "top": 36, "bottom": 30},
-        "xAxis": {"type": "category", "data": [r["period"] for r in series]},
-        "yAxis": [
-            {"type": "value", "name": gmv_name},
-            {"type": "value", "name": uv_name, "splitLine": {"show": False}},
-        ],
-        "series": [
-            {"name": gmv_name, "type": "bar", "yAxisIndex": 0, "itemStyle": {"color": "#e1251b"},
-             "data": [float(r.get("gmv") or 0) for r in series]},
-            {"name": uv_name, "type": "line", "yAxisIndex": 1, "smooth": True,
-             "itemStyle": {"color": "#2f6fdf"},
-             "data": [int(r.get("uv") or 0) for r in series]},
-        ],
-    }
+    return trend_chart(series, lang, currency, line="uv",
+                       names=("sku_page.series_gmv", "sku_page.series_uv"))
 
 
 def sku_refunds(db_url: str, store_id: int, product_id: int, first: date, last: date

@@ -127,29 +127,31 @@ def _chart_value(key: str, value: Any) -> float | int | None:
 
 
 def trend_chart(series: Sequence[Mapping[str, Any]], lang: str,
-                currency: str = "CNY") -> dict[str, Any]:
-    """ECharts option: GMV bars on the left axis, orders line on the right axis, by day.
+                currency: str = "CNY", *, line: str = "orders",
+                names: tuple[str, str] = ("overview.series_gmv", "overview.series_orders"),
+                ) -> dict[str, Any]:
+    """ECharts option: GMV bars on the left axis, the count ``line`` (orders; UV on the SKU
+    page) on the right axis, by period; ``names`` are the catalog keys of the two series.
     ``storeops`` tells static/chart_format.js how to write the axes and the tooltip."""
-    gmv_name = translate(lang, "overview.series_gmv")
-    orders_name = translate(lang, "overview.series_orders")
+    gmv_name, line_name = (translate(lang, key) for key in names)
     return {
         "animationDuration": ANIMATION_MS,
         "storeops": fmt.chart_format(currency, lang, y_axes=("money", "count"),
                                      series=("money", "count")),
         "tooltip": {"trigger": "axis"},
-        "legend": {"data": [gmv_name, orders_name], "top": 0},
+        "legend": {"data": [gmv_name, line_name], "top": 0},
         "grid": {"left": 60, "right": 50, "top": 36, "bottom": 30},
         "xAxis": {"type": "category", "data": [r["period"] for r in series]},
         "yAxis": [
             {"type": "value", "name": gmv_name},
-            {"type": "value", "name": orders_name, "splitLine": {"show": False}},
+            {"type": "value", "name": line_name, "splitLine": {"show": False}},
         ],
         "series": [
             {"name": gmv_name, "type": "bar", "yAxisIndex": 0, "itemStyle": {"color": "#e1251b"},
              "data": [float(r.get("gmv") or 0) for r in series]},
-            {"name": orders_name, "type": "line", "yAxisIndex": 1, "smooth": True,
+            {"name": line_name, "type": "line", "yAxisIndex": 1, "smooth": True,
              "itemStyle": {"color": "#2f6fdf"},
-             "data": [int(r.get("orders") or 0) for r in series]},
+             "data": [int(r.get(line) or 0) for r in series]},
         ],
     }
 
