@@ -52,7 +52,8 @@ def test_a_mapping_may_reject_exact_copies(tmp_path: Path) -> None:
     strict.write_text(MAPPING.read_text(encoding="utf-8").replace(
         "duplicate_rows: keep", "duplicate_rows: reject"), encoding="utf-8")
     result = CliRunner().invoke(app, ["import", "orders", str(data), "--mapping", str(strict),
-                                      "--db", str(tmp_path / "s.db"), "--json"])
+                                      "--db", str(tmp_path / "s.db"), "--json"],
+                                env={"STOREOPS_LANG": "en"})  # the rejects file's words
     out = json.loads(result.stdout)
     assert (out["imported"], out["rejected"]) == (2, 2)
     assert out["by_reason"] == {"duplicate row": 1, "quantity not positive": 1}
@@ -69,12 +70,14 @@ def test_rejects_go_to_the_working_directory_when_the_input_folder_refuses(
     data.write_text(SAMPLE, encoding="utf-8")
     (inbox / "sales.csv.rejects.csv").mkdir()  # cannot be opened as a file, even by root
     monkeypatch.chdir(work)
+    monkeypatch.delenv("STOREOPS_LANG", raising=False)
     result = CliRunner().invoke(app, ["import", "orders", str(data), "--mapping", str(MAPPING),
                                       "--db", str(tmp_path / "s.db"), "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["rejects_file"] == str(work / "sales.csv.rejects.csv")
-    assert "quantity of a sale must be positive" in Path(out["rejects_file"]).read_text("utf-8-sig")
+    # the reason in the terminal's language (zh-CN unless STOREOPS_LANG says otherwise)
+    assert "数量不为正" in Path(out["rejects_file"]).read_text("utf-8-sig")
 
 
 def test_summary_table(tmp_path: Path) -> None:

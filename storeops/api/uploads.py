@@ -23,6 +23,7 @@ from storeops.config import max_upload_bytes, warehouse_dir
 from storeops.db.engine import session_factory
 from storeops.db.models import ImportBatch
 from storeops.importers.service import KINDS, import_file
+from storeops.importers.summary import ImportSummary, ReasonText, rejects_reasons
 
 __all__ = ["KINDS", "UploadError", "UploadResult", "import_upload", "stored_rejects_path"]
 
@@ -94,11 +95,14 @@ async def import_upload(
     store: str | None = None,
     complete: bool = False,
     sheet: str | None = None,
+    reason_text: ReasonText | None = None,
 ) -> UploadResult:
     """Save the upload (and its mapping) to a temporary folder and run the importer on it;
     the importer checks the kind, the format and every row. ``complete``: the file holds
     every line of each order in it (a changed order is replaced whole). ``sheet``: a workbook's
-    sheet, by name or 1-based number (default: the mapping's, else the first)."""
+    sheet, by name or 1-based number (default: the mapping's, else the first).
+    ``reason_text``: the words of the kept rejects file's reasons (the import page's
+    language); by default the importer's English, as in the API's ``rejected_rows``."""
     if upload is None or not upload.filename:
         raise UploadError("no file was uploaded", key="upload.no_file")
     fmt = (fmt or "").strip() or None
@@ -121,8 +125,9 @@ async def import_upload(
         (folder / "rejects").mkdir()
         try:
             summary = await run_in_threadpool(
-                import_file, db_url, kind, path, fmt=fmt, mapping=mapping_path, store=store,
-                source_name=upload.filename, write_rejects=True, max_bytes=max_upload_bytes(),
+                _import_file, reason_text, db_url, kind, path, fmt=fmt, mapping=mapping_path,
+                store=store, source_name=upload.filename, write_rejects=True,
+                max_bytes=max_upload_bytes(),
                 complete=complete, rejects_to=folder / "rejects", sheet=sheet,
             )
         except StoreopsError as exc:
@@ -134,6 +139,11 @@ async def import_upload(
                                     Path(summary.rejects_file))
         summary.rejects_file = None  # a server path, of no use to the uploader
     return UploadResult(summary.to_dict(), list(summary.rejected_rows), summary.rejected)
+
+
+def _import_file(reason_text: ReasonText | None, *args: Any, **kwargs: Any) -> ImportSummary:
+    with rejects_reasons(reason_text):  # set in the worker thread that runs the import
+        return import_file(*args, **kwargs)
 
 
 def _name_as_uploaded(exc: StoreopsError, saved: Path, name: str) -> None:

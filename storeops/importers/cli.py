@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -56,31 +57,40 @@ def _run(kind: str, file: Path, db: str | None, store: str | None, as_json: bool
     from storeops.config import resolve_db_url
     from storeops.db.migrate import ensure_schema
     from storeops.importers.service import import_file
-    from storeops.importers.summary import check_rejects_target
+    from storeops.importers.summary import check_rejects_target, rejects_reasons
 
     check_rejects_target(rejects)  # before the database is created or upgraded
     url = resolve_db_url(db)
     ensure_schema(url)
     console = Console(stderr=True)
-    if as_json or not console.is_terminal:
-        summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store,
-                              complete=complete, rejects_to=rejects, sheet=sheet)
-    else:
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=console, transient=True) as bar:
-            task = bar.add_task(f"importing {file.name}", total=1.0)
-
-            def step(stage: str, fraction: float) -> None:
-                bar.update(task, completed=fraction, description=f"{file.name}: {stage}")
-
+    with rejects_reasons(_reason_text()):  # the rejects file in the terminal's language
+        if as_json or not console.is_terminal:
             summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store,
-                                  progress=step, complete=complete, rejects_to=rejects,
-                                  sheet=sheet)
+                                  complete=complete, rejects_to=rejects, sheet=sheet)
+        else:
+            with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                          console=console, transient=True) as bar:
+                task = bar.add_task(f"importing {file.name}", total=1.0)
+
+                def step(stage: str, fraction: float) -> None:
+                    bar.update(task, completed=fraction, description=f"{file.name}: {stage}")
+
+                summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store,
+                                      progress=step, complete=complete, rejects_to=rejects,
+                                      sheet=sheet)
     data = summary.to_dict()
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False))
         return
     _print_summary(data)
+
+
+def _reason_text() -> Callable[[str, str], str]:
+    """A reject's words in the terminal's language (STOREOPS_LANG)."""
+    from storeops.web.i18n import reject_text
+
+    lang = cli_lang()
+    return lambda key, reason: reject_text(lang, key, reason)
 
 
 def _print_summary(data: dict) -> None:

@@ -8,6 +8,9 @@ import os
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +22,24 @@ from storeops.common.excel import neutralise_cell
 from storeops.importers.reading import ROW, ImportFileError
 
 MAX_REJECTED_ROWS = 500  # kept in the summary for the upload page; the file has them all
+
+ReasonText = Callable[[str, str], str]  # (reason_key, the importer's English reason) -> words
+
+# The words of the rejects file's reason column, chosen by whoever runs the import (the CLI
+# in the terminal's language, the import page in the page's): the importer layer knows no
+# languages, and the import functions need no extra parameter. None: the importer's English.
+_REASON_TEXT: ContextVar[ReasonText | None] = ContextVar("rejects_reason_text", default=None)
+
+
+@contextmanager
+def rejects_reasons(reason_text: ReasonText | None) -> Iterator[None]:
+    """Within this block, rejects files written in this thread say their reasons with
+    ``reason_text(key, reason)``; the summary keeps the key and the English reason."""
+    token = _REASON_TEXT.set(reason_text)
+    try:
+        yield
+    finally:
+        _REASON_TEXT.reset(token)
 
 
 @dataclass
@@ -103,10 +124,26 @@ def attach_rejects(summary: ImportSummary, frame: pl.DataFrame, rejects: pl.Data
     ]
 
 
-def _reject_rows(frame: pl.DataFrame, rejects: pl.DataFrame) -> list[tuple]:
+def _reasons_in_words(rejects: pl.DataFrame, reason_text: ReasonText | None) -> pl.DataFrame:
+    """``rejects`` with its reason column in ``reason_text``'s words (one call per distinct
+    key and reason, not per row)."""
+    if reason_text is None or rejects.height == 0:
+        return rejects
+    pairs = rejects.select("reason_key", "reason").unique()
+    words = pairs.with_columns(pl.Series(
+        "words", [reason_text(k or "", r or "") for k, r in pairs.iter_rows()], dtype=pl.String,
+    ))
+    return (rejects.join(words, on=["reason_key", "reason"], how="left", nulls_equal=True,
+                         maintain_order="left")
+            .with_columns(pl.col("words").alias("reason")).drop("words"))
+
+
+def _reject_rows(frame: pl.DataFrame, rejects: pl.DataFrame,
+                 reason_text: ReasonText | None = None) -> list[tuple]:
     """Rejects with their original cells, by row; cells Excel would run as formulas are
     neutralised (numbers are left as they are)."""
     original = [c for c in frame.columns if c != ROW]
+    rejects = _reasons_in_words(rejects, reason_text)
     joined = rejects.sort("row").join(
         frame.rename({ROW: "row"}), on="row", how="left", maintain_order="left"
     )
@@ -121,6 +158,7 @@ class RejectsWriter:
 
     def __init__(self, summary: ImportSummary, keep_file: bool) -> None:
         self.summary, self.keep_file = summary, keep_file
+        self.reason_text = _REASON_TEXT.get()  # now: rows may be added from another thread
         self.reasons: Counter[str] = Counter()
         self.tmp: Path | None = None
         self.fh: IO[str] | None = None
@@ -145,7 +183,7 @@ class RejectsWriter:
             self.writer = csv.writer(self.fh)
             self.writer.writerow(["row", "field", "reason",
                                   *[neutralise_cell(c) for c in frame.columns if c != ROW]])
-        self.writer.writerows(_reject_rows(frame, rejects))
+        self.writer.writerows(_reject_rows(frame, rejects, self.reason_text))
 
     def finish(self, path: Path, chosen: Path | None = None) -> Path | None:
         """Counts into the summary; the file at ``rejects_path`` (none, and no stale one, when
@@ -203,7 +241,7 @@ def write_rejects(path: Path, frame: pl.DataFrame, rejects: pl.DataFrame,
         _drop_stale(target)
         return None
     original = [neutralise_cell(c) for c in frame.columns if c != ROW]
-    rows = _reject_rows(frame, rejects)
+    rows = _reject_rows(frame, rejects, _REASON_TEXT.get())
     try:
         return _write_csv(target, original, rows)
     except OSError as exc:

@@ -112,3 +112,14 @@ def reject_detail(lang: str, key: str | None, reason: str | None) -> str:
         if found:
             return translate(lang, message, **found.groupdict())
     return ""
+
+
+def reject_text(lang: str, key: str | None, reason: str | None) -> str:
+    """A rejected row's reason in one line of ``lang`` (the rejects file's reason column):
+    English keeps the importer's own text; other languages say the label, then the detail."""
+    if lang == "en":
+        return reason or key or ""
+    label = reject_reason(lang, key or "") if key else (reason or "")
+    detail = reject_detail(lang, key, reason)
+    return translate(lang, "import.reason_with_detail", label=label, detail=detail) \
+        if detail else label
