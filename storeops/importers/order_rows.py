@@ -107,20 +107,37 @@ def duplicate_of(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
     ).to_series()
 
 
-def first_failure(checks: list[tuple[pl.Expr, str, str, pl.Expr | str]]) -> pl.Expr:
+Check = tuple[pl.Expr, str, str, pl.Expr | str]  # failed, field, reason key, reason
+
+
+def failed_check(checks: list[Check]) -> pl.Expr:
+    """The position of the first check a row fails, null when it passes them all."""
+    return pl.coalesce([pl.when(failed.fill_null(False)).then(pl.lit(i, pl.Int32))
+                        for i, (failed, *_rest) in enumerate(checks)])
+
+
+def reject_reasons(checks: list[Check], index: pl.Expr) -> list[pl.Expr]:
+    """field, reason_key and reason of the check at ``index`` (from ``failed_check``): worked
+    out for the failing rows only, where every row once built them (a fifth of the checking
+    time of an Online Retail chunk)."""
+    reason: pl.Expr | None = None
+    for i, (_failed, _field, _key, text) in reversed(list(enumerate(checks))):
+        value = text if isinstance(text, pl.Expr) else pl.lit(text)
+        reason = (pl.when(index == i).then(value) if reason is None
+                  else pl.when(index == i).then(value).otherwise(reason))
+    assert reason is not None
+    fields = {i: field for i, (_f, field, _k, _r) in enumerate(checks)}
+    keys = {i: key for i, (_f, _field, key, _r) in enumerate(checks)}
+    return [index.replace_strict(fields, default=None, return_dtype=pl.String).alias("field"),
+            index.replace_strict(keys, default=None, return_dtype=pl.String)
+            .alias("reason_key"),
+            reason.cast(pl.String).alias("reason")]
+
+
+def first_failure(checks: list[Check]) -> pl.Expr:
     """A struct (field, key, reason) of the first failing check, null when all pass."""
-    expr: pl.Expr | None = None
-    for failed, field, key, reason in reversed(checks):
-        text = reason if isinstance(reason, pl.Expr) else pl.lit(reason)
-        value = pl.struct(
-            pl.lit(field).alias("field"), pl.lit(key).alias("reason_key"), text.alias("reason")
-        )
-        if expr is None:
-            expr = pl.when(failed.fill_null(False)).then(value)
-        else:
-            expr = pl.when(failed.fill_null(False)).then(value).otherwise(expr)
-    assert expr is not None
-    return expr
+    index = failed_check(checks)
+    return pl.when(index.is_not_null()).then(pl.struct(reject_reasons(checks, index)))
 
 
 def check_order_rows(
@@ -193,7 +210,7 @@ def check_order_rows(
         # a non-empty cell that did not parse
         return pl.col(cols[field]).is_not_null() & pl.col(value).is_null()
 
-    checks: list[tuple[pl.Expr, str, str, pl.Expr | str]] = [
+    checks: list[Check] = [
         (pl.col("dup_of").is_not_null(), "", "duplicate row",
          pl.concat_str(pl.lit("duplicate of row "), pl.col("dup_of").cast(pl.String))),
         (pl.col("order_id").is_null(), cols["order_id"], "missing order id", "missing order id"),
@@ -236,14 +253,16 @@ def check_order_rows(
             checks.append((bad_text(f, f), cols[f], "bad amount", "not an amount of money"))
             checks.append((pl.col(f) < 0, cols[f], "bad amount", "negative amount"))
 
-    judged = parsed.with_columns(first_failure(checks).alias("failure"))
+    judged = parsed.with_columns(failed_check(checks).alias("failure"))
     rejects = judged.filter(pl.col("failure").is_not_null()).select(
-        pl.col(ROW).alias("row"), pl.col("failure").struct.unnest()
+        pl.col(ROW).alias("row"), *reject_reasons(checks, pl.col("failure"))
     )
-    ok = judged.filter(pl.col("failure").is_null())
+    # the columns kept before the filter: the file's own text columns are not copied
+    ok = judged.select(*KEEP, "is_refund", "failure").filter(
+        pl.col("failure").is_null()).drop("failure")
     is_freight = (pl.col("sku").is_in(list(spec.freight_skus)) if spec.freight_skus
                   else pl.lit(False))
-    ok = ok.select(*KEEP, "is_refund").with_columns(
+    ok = ok.with_columns(
         cents_of(pl.col("unit_price_e4"), pl.col("quantity")).alias("gross_cents"),
         is_freight.fill_null(False).alias("is_freight"),
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,10 @@ class Spill:
         self.folder: Path | None = None
         self.runs: list[_Run] = []
         self.schema: pl.Schema | None = None
+        # chunks go to disk in a thread while the caller checks the next one (Polars and
+        # Arrow release the GIL): one chunk at a time, so memory holds at most one more
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
 
     def add(self, frame: pl.DataFrame) -> None:
         if frame.height == 0:
@@ -69,7 +74,16 @@ class Spill:
                     self._write(held)
                 self.frames = []
         else:
-            self._write(frame)
+            self._wait()
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="storeops-spill")
+            self._pending = self._writer.submit(self._write, frame)
+
+    def _wait(self) -> None:
+        """Let the chunk being written finish; its error, if any, is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def _write(self, frame: pl.DataFrame) -> None:
         """One file for the chunk (one sort and one write, where a file per bucket cost a
@@ -97,6 +111,7 @@ class Spill:
 
     def groups(self) -> Iterator[pl.DataFrame]:
         """Every held row once, in groups that each hold every line of their orders."""
+        self._wait()
         if self.folder is None:
             if self.frames:
                 yield pl.concat(self.frames) if len(self.frames) > 1 else self.frames[0]
@@ -133,6 +148,10 @@ class Spill:
         return pl.concat(parts, rechunk=True)
 
     def close(self) -> None:
+        if self._writer is not None:  # the write under way ends before its folder goes
+            self._writer.shutdown(wait=True, cancel_futures=True)
+            self._writer = None
+        self._pending = None
         self.runs = []
         self.frames = []
         if self.folder is not None:
