@@ -136,6 +136,10 @@ def test_the_api_compares_with_the_baseline_asked_for(client: TestClient) -> Non
     assert yoy["previous_period"] == {"from": "2025-10-02", "to": "2025-10-31"}
     bad = client.get(url + "&compare=mom")
     assert bad.status_code == 422 and "prev, wow, yoy" in bad.json()["detail"]
+    # The documented enum has no empty value: an empty choice is refused too (a page's form
+    # may send one and gets the default there).
+    empty = client.get(url + "&compare=")
+    assert empty.status_code == 422 and "prev, wow, yoy" in empty.json()["detail"]
 
 
 def test_the_baseline_is_read_with_the_period_in_one_statement(

@@ -17,7 +17,7 @@ from storeops.api.uploads import KINDS, import_upload
 from storeops.catalog.stores import list_stores
 from storeops.db.engine import session_factory
 from storeops.metrics import service
-from storeops.metrics.comparison_periods import COMPARE_CHOICES, DEFAULT_COMPARE
+from storeops.metrics.comparison_periods import COMPARE_CHOICES, DEFAULT_COMPARE, check_compare
 from storeops.metrics.definitions import DIMENSIONS, METRIC_KEYS
 from storeops.metrics.periods import BY_CHOICES, MAX_DAYS_BY, check_range
 
@@ -91,6 +91,7 @@ def kpi_compare(
                          "`previous_period`"),
 ) -> Response:
     """The period against its baseline (by default the previous period of the same length)."""
+    compare = check_compare(compare, empty_is_default=False)  # 422 before any work
     return kpi_json(request, sc, schemas.CompareOut, lambda: {
         **_scope_out(sc),
         **service.compare(db_url_of(request), sc.store.id, sc.first, sc.last, compare)},

@@ -30,9 +30,11 @@ class ComparisonError(PeriodError):
     message_key = "compare.unknown"
 
 
-def check_compare(compare: str | None) -> str:
-    """``compare`` when it is a known baseline (None or empty: the default), else an error."""
-    if not compare:
+def check_compare(compare: str | None, *, empty_is_default: bool = True) -> str:
+    """``compare`` when it is a known baseline (None or empty: the default, where
+    ``empty_is_default``: a page's form sends an empty choice; the API's enum does not
+    allow one), else an error."""
+    if compare is None or (not compare and empty_is_default):
         return DEFAULT_COMPARE
     if compare not in COMPARE_CHOICES:
         raise ComparisonError(f"unknown comparison {compare!r}: choose one of "
