@@ -77,6 +77,19 @@ def test_period_errors_on_a_page_are_chinese(client: TestClient, query: str,
     assert NAV in r.text
 
 
+@pytest.mark.parametrize(("compare", "words"), [
+    ("yoy", "的去年同期早于 1970-01-01"), ("wow", "的上周同期早于 1970-01-01")])
+def test_a_baseline_before_the_calendar_is_said_in_chinese(client: TestClient, compare: str,
+                                                          words: str) -> None:
+    # The overview compares its cards with the baseline: one it cannot have is a 422 in the
+    # comparison's own words, never the English sentence.
+    login(client, "owner")
+    r = client.get(f"/?from=1970-01-01&to=1970-01-10&compare={compare}")
+    assert r.status_code == 422
+    assert words in r.text and "starts before" not in r.text
+    assert NAV in r.text
+
+
 def test_an_unknown_store_on_a_page_is_chinese(client: TestClient) -> None:
     login(client, "owner")
     r = client.get("/?store=nosuch")
@@ -94,6 +107,12 @@ def test_a_refused_form_value_names_the_field_in_the_users_words(client: TestCli
     assert r.status_code == 422
     assert "店铺长 300 个字符" in r.text
     assert "query parameter" not in r.text and NAV in r.text
+    # the overview's and import page's own parameters are named as the page names them too
+    for query, word in (("/?metric=", "指标长 300 个字符"),
+                        ("/import?history_store=", "导入记录的店铺长 300 个字符")):
+        r = client.get(query + "x" * 300)
+        assert r.status_code == 422 and word in r.text, r.text
+        assert "metric长" not in r.text and "history_store长" not in r.text
     # a form field FastAPI itself refuses (the target form's month, far too long)
     r = client.post("/targets", data={"month": "2026-10" * 10, "gmv": "1"})
     assert r.status_code == 422

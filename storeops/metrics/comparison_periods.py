@@ -49,7 +49,9 @@ def same_period_last_week(first: date, last: date) -> tuple[date, date]:
         return shift_day(first, -WEEK_DAYS), shift_day(last, -WEEK_DAYS)
     except PeriodError:
         raise PeriodError(f"the week before {first}..{last} starts before {FIRST_DAY}, "
-                          "where the calendar storeops covers begins") from None
+                          "where the calendar storeops covers begins",
+                          key="period.week_before_outside", first=first, last=last,
+                          calendar_first=FIRST_DAY) from None
 
 
 def _year_before(day: date) -> date:
@@ -67,7 +69,9 @@ def same_period_last_year(first: date, last: date) -> tuple[date, date]:
         return _year_before(first), _year_before(last)
     except PeriodError:
         raise PeriodError(f"the year before {first}..{last} starts before {FIRST_DAY}, "
-                          "where the calendar storeops covers begins") from None
+                          "where the calendar storeops covers begins",
+                          key="period.year_before_outside", first=first, last=last,
+                          calendar_first=FIRST_DAY) from None
 
 
 def baseline_period(first: date, last: date, compare: str = DEFAULT_COMPARE
