@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import date
 
+import pytest
 from fastapi.testclient import TestClient
 from test_sku_columns import PERIOD, _headers, _rows
 from web_seed import fast_hashing, login  # noqa: F401
@@ -28,14 +29,20 @@ def _expected(current: dict, base: dict, sku: str) -> str:
     return change_badge("gmv", float(current[sku] / base[sku] - 1))[0]
 
 
-def test_change_column_compares_with_the_chosen_baseline(
-    client: TestClient, seeded: tuple[str, int]
-) -> None:
+@pytest.fixture
+def gmv(client: TestClient, seeded: tuple[str, int]) -> dict[str, dict[str, float]]:
+    """Each SKU's GMV over the period and its baselines (an analyst logged in)."""
     db, sid = seeded
     login(client, "analyst")
-    current = _gmv(db, sid, FIRST, LAST)
-    week_before = _gmv(db, sid, date(2026, 9, 25), date(2026, 10, 24))
-    month_before = _gmv(db, sid, date(2026, 9, 2), date(2026, 10, 1))
+    return {"current": _gmv(db, sid, FIRST, LAST),
+            "wow": _gmv(db, sid, date(2026, 9, 25), date(2026, 10, 24)),
+            "prev": _gmv(db, sid, date(2026, 9, 2), date(2026, 10, 1))}
+
+
+def test_change_column_compares_with_the_chosen_baseline(
+    client: TestClient, gmv: dict[str, dict[str, float]]
+) -> None:
+    current, week_before, month_before = gmv["current"], gmv["wow"], gmv["prev"]
     sku = "1001"
     # Last year has no sales: 同比 shows "—" where 较上期 shows a change.
     assert _expected(current, month_before, sku) != "—"
@@ -59,12 +66,9 @@ def test_change_column_compares_with_the_chosen_baseline(
 
 
 def test_overview_top_skus_and_exports_follow_the_comparison(
-    client: TestClient, seeded: tuple[str, int]
+    client: TestClient, gmv: dict[str, dict[str, float]]
 ) -> None:
-    db, sid = seeded
-    login(client, "analyst")
-    current = _gmv(db, sid, FIRST, LAST)
-    week_before = _gmv(db, sid, date(2026, 9, 25), date(2026, 10, 24))
+    current, week_before = gmv["current"], gmv["wow"]
 
     overview = client.get(f"/?{PERIOD}&compare=wow").text
     top = overview[overview.index('class="data'):]
