@@ -40,3 +40,11 @@ CHART_STATE = """
   };
 })
 """
+
+
+def drawn_charts(page: Any) -> dict[str, dict[str, Any]]:
+    """The page's charts by name (CHART_STATE), each checked to be drawn on a real canvas."""
+    charts = {c["name"]: c for c in page.evaluate(CHART_STATE)}
+    for chart in charts.values():
+        assert chart["canvas"] and min(chart["canvas"]) > 0, chart
+    return charts
