@@ -8,22 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from storeops.cli import main
+from web_seed import run_cli
 
 ORDERS = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
 MAPPING = Path(__file__).resolve().parents[1] / "examples" / "mappings" / "online_retail.yaml"
 
 
 def _run(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["storeops", *argv])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    code, out, err = run_cli(argv, monkeypatch, capsys)
+    return code, out + err
 
 
 @pytest.mark.parametrize("argv", [

@@ -5,14 +5,12 @@ for scripts; internal column names such as ``__row`` never reach a user."""
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_seed import STORE, fast_hashing, login, seed_store  # noqa: F401
+from web_seed import STORE, fast_hashing, login, run_cli, seed_store  # noqa: F401
 
-from storeops.cli import main
 from storeops.common.errors import StoreopsError, Term, localise
 from storeops.metrics.periods import PeriodError, parse_day
 
@@ -208,19 +206,7 @@ def test_a_rejected_import_shows_no_internal_column_on_the_page_or_in_its_file(
 
 def _cli(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
          lang: str | None = None) -> tuple[int, str, str]:
-    if lang is None:
-        monkeypatch.delenv("STOREOPS_LANG", raising=False)
-    else:
-        monkeypatch.setenv("STOREOPS_LANG", lang)
-    monkeypatch.setattr(sys, "argv", ["storeops", *argv])
-    capsys.readouterr()
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cli(argv, monkeypatch, capsys, lang)
 
 
 @pytest.fixture

@@ -187,3 +187,26 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
+
+
+def run_cli(argv: list[str], monkeypatch: Any, capsys: Any,
+            lang: str | None = None) -> tuple[int, str, str]:
+    """``storeops ARGV`` in this process: (exit code, stdout, stderr), with the terminal's
+    language ``lang`` (None: the default, Chinese)."""
+    import sys
+
+    from storeops.cli import main
+
+    if lang is None:
+        monkeypatch.delenv("STOREOPS_LANG", raising=False)
+    else:
+        monkeypatch.setenv("STOREOPS_LANG", lang)
+    monkeypatch.setattr(sys, "argv", ["storeops", *argv])
+    capsys.readouterr()
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
