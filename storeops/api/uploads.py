@@ -23,7 +23,7 @@ from storeops.config import max_upload_bytes, warehouse_dir
 from storeops.db.engine import session_factory
 from storeops.db.models import ImportBatch
 from storeops.importers.service import KINDS, import_file
-from storeops.importers.summary import ImportSummary, ReasonText, rejects_reasons
+from storeops.importers.summary import ReasonText
 
 __all__ = ["KINDS", "UploadError", "UploadResult", "import_upload", "stored_rejects_path"]
 
@@ -125,10 +125,11 @@ async def import_upload(
         (folder / "rejects").mkdir()
         try:
             summary = await run_in_threadpool(
-                _import_file, reason_text, db_url, kind, path, fmt=fmt, mapping=mapping_path,
+                import_file, db_url, kind, path, fmt=fmt, mapping=mapping_path,
                 store=store, source_name=upload.filename, write_rejects=True,
                 max_bytes=max_upload_bytes(),
                 complete=complete, rejects_to=folder / "rejects", sheet=sheet,
+                reason_text=reason_text,
             )
         except StoreopsError as exc:
             if mapping_path is not None and mapping is not None:
@@ -139,11 +140,6 @@ async def import_upload(
                                     Path(summary.rejects_file))
         summary.rejects_file = None  # a server path, of no use to the uploader
     return UploadResult(summary.to_dict(), list(summary.rejected_rows), summary.rejected)
-
-
-def _import_file(reason_text: ReasonText | None, *args: Any, **kwargs: Any) -> ImportSummary:
-    with rejects_reasons(reason_text):  # set in the worker thread that runs the import
-        return import_file(*args, **kwargs)
 
 
 def _name_as_uploaded(exc: StoreopsError, saved: Path, name: str) -> None:

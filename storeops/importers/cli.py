@@ -57,27 +57,28 @@ def _run(kind: str, file: Path, db: str | None, store: str | None, as_json: bool
     from storeops.config import resolve_db_url
     from storeops.db.migrate import ensure_schema
     from storeops.importers.service import import_file
-    from storeops.importers.summary import check_rejects_target, rejects_reasons
+    from storeops.importers.summary import check_rejects_target
 
     check_rejects_target(rejects)  # before the database is created or upgraded
     url = resolve_db_url(db)
     ensure_schema(url)
     console = Console(stderr=True)
-    with rejects_reasons(_reason_text()):  # the rejects file in the terminal's language
-        if as_json or not console.is_terminal:
+    words = _reason_text()  # the rejects file in the terminal's language
+    if as_json or not console.is_terminal:
+        summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store,
+                              complete=complete, rejects_to=rejects, sheet=sheet,
+                              reason_text=words)
+    else:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task(f"importing {file.name}", total=1.0)
+
+            def step(stage: str, fraction: float) -> None:
+                bar.update(task, completed=fraction, description=f"{file.name}: {stage}")
+
             summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store,
-                                  complete=complete, rejects_to=rejects, sheet=sheet)
-        else:
-            with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                          console=console, transient=True) as bar:
-                task = bar.add_task(f"importing {file.name}", total=1.0)
-
-                def step(stage: str, fraction: float) -> None:
-                    bar.update(task, completed=fraction, description=f"{file.name}: {stage}")
-
-                summary = import_file(url, kind, file, fmt=fmt, mapping=mapping, store=store,
-                                      progress=step, complete=complete, rejects_to=rejects,
-                                      sheet=sheet)
+                                  progress=step, complete=complete, rejects_to=rejects,
+                                  sheet=sheet, reason_text=words)
     data = summary.to_dict()
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False))

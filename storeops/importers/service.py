@@ -29,6 +29,7 @@ from storeops.importers.reading import RetryEncoding, TableStream, prefetch, rea
 from storeops.importers.spill import Spill
 from storeops.importers.summary import (
     ImportSummary,
+    ReasonText,
     RejectsWriter,
     attach_rejects,
     check_rejects_target,
@@ -59,8 +60,13 @@ def import_file(
     complete: bool = False,
     rejects_to: Path | None = None,
     sheet: str | int | None = None,
+    reason_text: ReasonText | None = None,
 ) -> ImportSummary:
     """Import ``path`` as ``kind`` (orders, products, traffic, ads) into ``db_url``.
+
+    ``reason_text(key, reason)``: the words of the rejects file's reason column, chosen by
+    the caller (the CLI in the terminal's language, the import page in the page's: the
+    importer knows no languages); None: the importer's English reasons.
 
     ``rejects_to``: where the rejects file goes (a file or a folder); by default
     ``<input>.rejects.csv`` in the working directory.
@@ -85,7 +91,8 @@ def import_file(
         if sheet is not None:
             spec = dataclasses.replace(spec, sheet=sheet)
         return _import_orders(db_url, path, name, spec, store,
-                              write_rejects, step, max_bytes, complete, rejects_to)
+                              write_rejects, step, max_bytes, complete, rejects_to,
+                              reason_text)
     from storeops.importers.tables import import_table
 
     step("reading", 0.0)
@@ -95,7 +102,7 @@ def import_file(
     rejects = import_table(db_url, kind, path, name, frame, store, summary, mapping)
     attach_rejects(summary, frame, rejects)
     if write_rejects:
-        written = save_rejects(path, frame, rejects, rejects_to)
+        written = save_rejects(path, frame, rejects, rejects_to, reason_text)
         summary.rejects_file = str(written) if written else None
     step("done", 1.0)
     return summary
@@ -124,14 +131,14 @@ def file_sha256(path: Path) -> str | None:
 def _import_orders(
     db_url: str, path: Path, name: str, spec: OrderSpec, store: str | None,
     write_rejects: bool, step: Progress, max_bytes: int | None, complete: bool = False,
-    rejects_to: Path | None = None,
+    rejects_to: Path | None = None, reason_text: ReasonText | None = None,
 ) -> ImportSummary:
     """Read and check the file chunk by chunk (nothing is written yet), then write it in
     groups of whole orders in one transaction; the rejects file appears once it committed."""
     encoding = spec.encoding
     while True:
         summary = ImportSummary(kind="orders", source_name=name)
-        rejects = RejectsWriter(summary, keep_file=write_rejects)
+        rejects = RejectsWriter(summary, keep_file=write_rejects, reason_text=reason_text)
         spill = Spill(expected_bytes=_expected_text_bytes(path))
         try:
             try:

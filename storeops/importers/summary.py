@@ -8,9 +8,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -23,23 +21,9 @@ from storeops.importers.reading import ROW, ImportFileError
 
 MAX_REJECTED_ROWS = 500  # kept in the summary for the upload page; the file has them all
 
-ReasonText = Callable[[str, str], str]  # (reason_key, the importer's English reason) -> words
-
-# The words of the rejects file's reason column, chosen by whoever runs the import (the CLI
-# in the terminal's language, the import page in the page's): the importer layer knows no
-# languages, and the import functions need no extra parameter. None: the importer's English.
-_REASON_TEXT: ContextVar[ReasonText | None] = ContextVar("rejects_reason_text", default=None)
-
-
-@contextmanager
-def rejects_reasons(reason_text: ReasonText | None) -> Iterator[None]:
-    """Within this block, rejects files written in this thread say their reasons with
-    ``reason_text(key, reason)``; the summary keeps the key and the English reason."""
-    token = _REASON_TEXT.set(reason_text)
-    try:
-        yield
-    finally:
-        _REASON_TEXT.reset(token)
+# (reason_key, the importer's English reason) -> the words of a rejects file's reason column,
+# chosen by the caller (the importer knows no languages)
+ReasonText = Callable[[str, str], str]
 
 
 @dataclass
@@ -156,9 +140,10 @@ class RejectsWriter:
     the summary, all written to a temporary file that ``finish`` moves beside the input once
     the import has committed (``discard`` drops it when the import fails)."""
 
-    def __init__(self, summary: ImportSummary, keep_file: bool) -> None:
+    def __init__(self, summary: ImportSummary, keep_file: bool,
+                 reason_text: ReasonText | None = None) -> None:
         self.summary, self.keep_file = summary, keep_file
-        self.reason_text = _REASON_TEXT.get()  # now: rows may be added from another thread
+        self.reason_text = reason_text
         self.reasons: Counter[str] = Counter()
         self.tmp: Path | None = None
         self.fh: IO[str] | None = None
@@ -233,15 +218,16 @@ def _drop_stale(target: Path) -> None:
 
 
 def write_rejects(path: Path, frame: pl.DataFrame, rejects: pl.DataFrame,
-                  chosen: Path | None = None) -> Path | None:
+                  chosen: Path | None = None, reason_text: ReasonText | None = None
+                  ) -> Path | None:
     """The rejects file at ``rejects_path`` (UTF-8 with BOM for Excel); none, and no stale
-    one, if clean."""
+    one, if clean. ``reason_text``: the reasons' words (None: the importer's English)."""
     target = rejects_path(path, chosen)
     if rejects.height == 0:
         _drop_stale(target)
         return None
     original = [neutralise_cell(c) for c in frame.columns if c != ROW]
-    rows = _reject_rows(frame, rejects, _REASON_TEXT.get())
+    rows = _reject_rows(frame, rejects, reason_text)
     try:
         return _write_csv(target, original, rows)
     except OSError as exc:
