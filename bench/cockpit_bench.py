@@ -208,9 +208,9 @@ def generate(lines: int) -> dict:
     db = DATA / "bench.db"
     db.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
+    from storeops.catalog.models import Store
     from storeops.db.engine import unit_of_work
     from storeops.db.migrate import upgrade
-    from storeops.db.models import Store
 
     upgrade(url)
     with unit_of_work(url) as s:

@@ -49,8 +49,8 @@ def main() -> int:
 
     from sqlalchemy import select
 
+    from storeops.catalog.models import Store
     from storeops.db.engine import unit_of_work
-    from storeops.db.models import Store
     from storeops.metrics import cache, service, warehouse
     from storeops.metrics.cockpit import overview_figures
     from storeops.metrics.periods import fitting_cut

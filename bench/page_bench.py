@@ -91,8 +91,8 @@ def prepare(days: int, rebuild: bool) -> tuple[str, dict]:
         ensure_schema(url)
     prepare_demo_login(url, PASSWORD)
     # As `storeops demo` does: the analytics snapshot is ready before the first page.
+    from storeops.catalog.models import Store
     from storeops.db.engine import unit_of_work
-    from storeops.db.models import Store
     from storeops.metrics.warehouse import refresh
 
     with unit_of_work(url) as session:
@@ -104,8 +104,12 @@ def prepare(days: int, rebuild: bool) -> tuple[str, dict]:
 
 
 def volume(url: str) -> dict[str, int]:
+    from storeops.aftersales.models import Refund
+    from storeops.catalog.models import Product
     from storeops.db.engine import unit_of_work
-    from storeops.db.models import Customer, Order, OrderLine, Product, Refund, TrafficDaily
+    from storeops.members.models import Customer
+    from storeops.metrics.models import TrafficDaily
+    from storeops.orders.models import Order, OrderLine
 
     with unit_of_work(url) as session:
         return {

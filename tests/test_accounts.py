@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from storeops.accounts.models import User
 from storeops.accounts.passwords import hash_password, verify_password
 from storeops.accounts.permissions import Permission, has_permission
 from storeops.accounts.users import authenticate, create_user
 from storeops.cli import app
 from storeops.common.errors import StoreopsError
 from storeops.db.engine import unit_of_work
-from storeops.db.models import User
 
 
 def test_hash_is_argon2_and_verifies_only_the_right_password() -> None:

@@ -5,11 +5,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from storeops.catalog.models import Product
 from storeops.catalog.stores import get_or_create_store
 from storeops.db import bulk
 from storeops.db.bulk import bulk_insert
 from storeops.db.engine import get_engine, unit_of_work
-from storeops.db.models import Order, OrderLine, Product
+from storeops.orders.models import Order, OrderLine
 
 
 def test_bulk_rows_read_back_like_orm_rows(db_url):

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select, update
 from test_metric_facts import Facts
 
+from storeops.catalog.models import Store
 from storeops.db.engine import unit_of_work
-from storeops.db.models import Order, Store
 from storeops.metrics import deal_days, export, warehouse
+from storeops.orders.models import Order
 
 D = date.fromisoformat
 

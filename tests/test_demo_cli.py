@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from storeops.accounts.users import authenticate, create_user
+from storeops.catalog.models import Store
 from storeops.cli import app
 from storeops.db.engine import unit_of_work
 from storeops.db.migrate import upgrade
-from storeops.db.models import Order, Store
 from storeops.metrics.warehouse import store_dir
+from storeops.orders.models import Order
 
 
 def _password(output: str) -> str:

@@ -18,8 +18,8 @@ from browser_support import CHROMIUM, launch
 from fastapi.testclient import TestClient
 from web_seed import STORE, fast_hashing, login  # noqa: F401
 
+from storeops.catalog.models import Product
 from storeops.db.engine import unit_of_work
-from storeops.db.models import Product
 from storeops.metrics import service
 from storeops.web import sku_table
 from storeops.web.table_export import id_from_csv

@@ -22,8 +22,8 @@ from web_seed import STORE, fast_hashing, login  # noqa: F401
 
 from storeops.api.app import create_app
 from storeops.api.limits import BodyLimit
+from storeops.catalog.models import Product
 from storeops.db.engine import session_factory, unit_of_work
-from storeops.db.models import Product
 from storeops.metrics.periods import (
     MAX_DAYS_BY,
     PeriodError,

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from storeops.catalog.models import Store
 from storeops.db.engine import unit_of_work
 from storeops.db.migrate import upgrade
-from storeops.db.models import Order, Store
 from storeops.importers.service import import_file
+from storeops.orders.models import Order
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "examples" / "mappings" / "online_retail.yaml"

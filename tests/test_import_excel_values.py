@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from storeops.catalog.models import Product
 from storeops.db.engine import unit_of_work
-from storeops.db.models import Order, Product
 from storeops.importers.service import import_file
+from storeops.orders.models import Order
 from storeops.web.i18n import reject_reason
 
 ROOT = Path(__file__).resolve().parents[1]

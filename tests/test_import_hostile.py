@@ -15,12 +15,13 @@ import pytest
 from sqlalchemy import func, select
 
 import storeops.importers.reading as reading
+from storeops.catalog.models import Product, Store
 from storeops.config import max_upload_bytes
 from storeops.db.engine import unit_of_work
-from storeops.db.models import Order, Product, Store
 from storeops.importers.mapping import MappingError, load_mapping
 from storeops.importers.reading import ImportFileError
 from storeops.importers.service import import_file
+from storeops.orders.models import Order
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "examples" / "mappings" / "online_retail.yaml"

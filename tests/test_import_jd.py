@@ -11,18 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from storeops.aftersales.models import Refund
+from storeops.catalog.models import Product, Store
 from storeops.db.engine import unit_of_work
-from storeops.db.models import (
-    Customer,
-    ImportBatch,
-    Order,
-    OrderLine,
-    Product,
-    Refund,
-    Store,
-)
+from storeops.importers.models import ImportBatch
 from storeops.importers.reading import ImportFileError
 from storeops.importers.service import import_file
+from storeops.members.models import Customer
+from storeops.orders.models import Order, OrderLine
 
 HEADER = [
     "订单号", "商品ID", "商品名称", "订购数量", "支付方式", "下单时间", "京东价", "订单金额",

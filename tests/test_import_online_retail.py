@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from storeops.aftersales.models import Refund
+from storeops.catalog.models import Product, Store
 from storeops.catalog.stores import get_or_create_store
 from storeops.db.engine import unit_of_work
-from storeops.db.models import Customer, Order, OrderLine, Product, Refund, Store
 from storeops.importers.service import import_file
+from storeops.members.models import Customer
+from storeops.orders.models import Order, OrderLine
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "examples" / "mappings" / "online_retail.yaml"

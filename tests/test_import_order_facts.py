@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from storeops.aftersales.models import Refund
+from storeops.catalog.models import Product, Store
 from storeops.db.engine import unit_of_work
-from storeops.db.models import Order, OrderLine, Product, Refund, Store, TrafficDaily
 from storeops.importers.mapping import MappingError, load_mapping
 from storeops.importers.service import import_file
+from storeops.metrics.models import TrafficDaily
+from storeops.orders.models import Order, OrderLine
 
 HEADER = "order,sku,title,qty,time,price,paid\n"
 

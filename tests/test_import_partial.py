@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from storeops.catalog.models import Store
 from storeops.db.engine import unit_of_work
-from storeops.db.models import Order, OrderLine, Store
 from storeops.importers.service import import_file
 from storeops.metrics.service import kpi_summary
+from storeops.orders.models import Order, OrderLine
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "examples" / "mappings" / "online_retail.yaml"

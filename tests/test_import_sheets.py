@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from storeops.db.engine import unit_of_work
-from storeops.db.models import OrderLine
 from storeops.importers.reading import ImportFileError
 from storeops.importers.service import import_file
+from storeops.orders.models import OrderLine
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "examples" / "mappings" / "online_retail.yaml"

@@ -12,11 +12,15 @@ from sqlalchemy import func, select
 
 import storeops.importers.reading as reading
 import storeops.importers.spill as spill
+from storeops.aftersales.models import Refund
+from storeops.catalog.models import Product, Store
 from storeops.db.engine import unit_of_work
-from storeops.db.models import Customer, ImportBatch, Order, OrderLine, Product, Refund, Store
+from storeops.importers.models import ImportBatch
 from storeops.importers.order_store import OrderWriter
 from storeops.importers.reading import ImportFileError
 from storeops.importers.service import import_file
+from storeops.members.models import Customer
+from storeops.orders.models import Order, OrderLine
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "examples" / "mappings" / "online_retail.yaml"

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from storeops.ads.models import AdSpendDaily
+from storeops.catalog.models import Product, Store
 from storeops.db.engine import unit_of_work
-from storeops.db.models import AdSpendDaily, Product, Store, TrafficDaily
 from storeops.importers.reading import ImportFileError
 from storeops.importers.service import import_file
+from storeops.metrics.models import TrafficDaily
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

@@ -8,19 +8,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from itertools import count
 
+from storeops.ads.models import AdSpendDaily
+from storeops.aftersales.models import Refund
+from storeops.catalog.models import Product, Store
 from storeops.catalog.stores import bump_data_version
 from storeops.common.timeutil import local_date, localize
 from storeops.db.engine import unit_of_work
-from storeops.db.models import (
-    AdSpendDaily,
-    Customer,
-    Order,
-    OrderLine,
-    Product,
-    Refund,
-    Store,
-    TrafficDaily,
-)
+from storeops.members.models import Customer
+from storeops.metrics.models import TrafficDaily
+from storeops.orders.models import Order, OrderLine
 
 _ids = count(1)
 

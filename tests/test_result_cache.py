@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from web_seed import LAST_DAY, STORE, fast_hashing, login  # noqa: F401
 
+from storeops.aftersales.models import Refund
 from storeops.catalog.stores import bump_data_version
 from storeops.db.engine import unit_of_work
-from storeops.db.models import Refund
 from storeops.metrics import service
 from storeops.metrics.cache import ResultCache, data_version, results
 from storeops.metrics.cockpit import overview_figures

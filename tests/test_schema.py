@@ -4,10 +4,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from storeops.catalog.models import Store
 from storeops.catalog.stores import StoreError, get_or_create_store, resolve_store
 from storeops.db.engine import unit_of_work
 from storeops.db.migrate import current_revision, head_revision, upgrade
-from storeops.db.models import Order, Store
+from storeops.orders.models import Order
 
 
 def test_init_creates_then_is_idempotent(empty_db_url):

@@ -9,18 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from storeops.ads.models import AdSpendDaily
+from storeops.aftersales.models import Refund
+from storeops.catalog.models import Product, Store
 from storeops.db.engine import unit_of_work
-from storeops.db.models import (
-    AdSpendDaily,
-    Customer,
-    Order,
-    OrderLine,
-    Product,
-    Refund,
-    Store,
-    TrafficDaily,
-)
+from storeops.members.models import Customer
+from storeops.metrics.models import TrafficDaily
 from storeops.metrics.targets import get_targets
+from storeops.orders.models import Order, OrderLine
 from storeops.sim.model import SimConfig, generate_store
 from storeops.sim.writer import DemoStoreExists, build_demo_store
 

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from web_seed import fast_hashing, login  # noqa: F401
 
+from storeops.catalog.models import Product
 from storeops.catalog.stock import IN_STOCK, LOW, OUT, UNKNOWN, stock_status
 from storeops.db.engine import session_factory, unit_of_work
-from storeops.db.models import Product
 from storeops.metrics import service
 
 PERIOD = "store=旗舰店&from=2026-10-02&to=2026-10-31"

@@ -36,7 +36,7 @@ def test_calendar_labels_match_the_period_labels():
 # numbers; text options skip it), Rich (a --json answer prints without it) and the commands of
 # the other areas (registered lazily).
 NOT_ON_THE_KPI_PATH = (
-    "polars", "alembic", "pyarrow", "sqlalchemy.orm", "storeops.db.models", "pydantic", "rich",
+    "polars", "alembic", "pyarrow", "sqlalchemy.orm", "storeops.db.base", "pydantic", "rich",
     "storeops.importers.cli", "storeops.accounts.cli", "storeops.api.cli", "storeops.sim.cli",
 )
 

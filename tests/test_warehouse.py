@@ -17,11 +17,14 @@ import pytest
 from sqlalchemy import delete, select
 from test_metric_facts import Facts
 
+from storeops.aftersales.models import Refund
+from storeops.catalog.models import Product
 from storeops.catalog.stores import StoreError, bump_data_version
 from storeops.common.timeutil import local_date, localize
 from storeops.db.engine import unit_of_work
-from storeops.db.models import Order, OrderLine, Product, Refund, TrafficDaily
 from storeops.metrics import export, service, snapshots, warehouse
+from storeops.metrics.models import TrafficDaily
+from storeops.orders.models import Order, OrderLine
 
 JAN = (date(2024, 1, 1), date(2024, 1, 31))
 _ids = count(1)

@@ -172,7 +172,7 @@ def test_history_names_an_unfinished_import_in_the_page_language(
     client: TestClient, seeded: tuple[str, int]
 ) -> None:
     from storeops.db.engine import unit_of_work
-    from storeops.db.models import ImportBatch
+    from storeops.importers.models import ImportBatch
 
     db, sid = seeded
     with unit_of_work(db) as s:

@@ -19,19 +19,15 @@ from sqlalchemy import select
 
 from storeops.accounts import csrf, passwords
 from storeops.accounts.users import create_user
+from storeops.ads.models import AdSpendDaily
+from storeops.aftersales.models import Refund
 from storeops.api.auth import SESSION_COOKIE
+from storeops.catalog.models import Product, Store
 from storeops.catalog.stores import bump_data_version
 from storeops.db.bulk import bulk_insert
 from storeops.db.engine import unit_of_work
-from storeops.db.models import (
-    AdSpendDaily,
-    Order,
-    OrderLine,
-    Product,
-    Refund,
-    Store,
-    TrafficDaily,
-)
+from storeops.metrics.models import TrafficDaily
+from storeops.orders.models import Order, OrderLine
 
 STORE = "旗舰店"
 LAST_DAY = date(2026, 10, 31)

@@ -13,10 +13,9 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from storeops.accounts.credentials import hash_secret, new_secret
-from storeops.accounts.models import WebSession
+from storeops.accounts.models import User, WebSession
 from storeops.common.timeutil import utcnow
 from storeops.db.engine import get_engine
-from storeops.db.models import User
 
 SESSION_LIFETIME = timedelta(days=14)
 

@@ -15,11 +15,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storeops.accounts.credentials import hash_secret, new_secret
-from storeops.accounts.models import ApiToken
+from storeops.accounts.models import ApiToken, User
 from storeops.common.errors import StoreopsError
 from storeops.common.timeutil import utcnow
 from storeops.db.engine import get_engine
-from storeops.db.models import User
 
 TOKEN_PREFIX = "sop_"
 SHOWN_CHARS = 8  # of the token, after the prefix, in lists

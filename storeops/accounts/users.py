@@ -9,14 +9,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storeops.accounts.models import LastLogin
+from storeops.accounts.models import LastLogin, User
 from storeops.accounts.passwords import check_password_rules, hash_password, verify_password
 from storeops.accounts.permissions import parse_role
 from storeops.accounts.sessions import end_user_sessions
 from storeops.accounts.throttle import TooManyAttempts, clear_account, record_failure, retry_after
 from storeops.common.errors import StoreopsError
 from storeops.common.timeutil import utcnow
-from storeops.db.models import User
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
 

@@ -29,12 +29,12 @@ from fastapi.security import (
 
 from storeops.accounts import csrf
 from storeops.accounts.credentials import new_secret
+from storeops.accounts.models import User
 from storeops.accounts.permissions import ROLE_PERMISSIONS, Permission, Role, has_permission
 from storeops.accounts.sessions import SESSION_LIFETIME, end_session, session_user, start_session
 from storeops.accounts.tokens import TokenStatus, check_token
 from storeops.accounts.users import login_with_password, record_login
 from storeops.db.engine import unit_of_work
-from storeops.db.models import User
 
 SESSION_COOKIE = "storeops_session"
 REQUIRE_MARK = "__storeops_permission__"

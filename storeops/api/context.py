@@ -15,11 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storeops.api.limits import STORE_NAME_CHARS
+from storeops.catalog.models import Store
 from storeops.catalog.stores import list_stores, no_store_yet, resolve_store
 from storeops.common.timeutil import local_date, utcnow
 from storeops.db.engine import session_factory
-from storeops.db.models import Order, Store, TrafficDaily
 from storeops.metrics.cache import results
+from storeops.metrics.models import TrafficDaily
 from storeops.metrics.periods import (
     DAY_PATTERN,
     FIRST_DAY,
@@ -30,6 +31,7 @@ from storeops.metrics.periods import (
     check_range,
     parse_day,
 )
+from storeops.orders.models import Order
 
 DEFAULT_DAYS = 30
 # Declared for the OpenAPI document; parse_day and check_range are the checks (their 422 says

@@ -21,7 +21,7 @@ from storeops.api.limits import (
 from storeops.common.errors import StoreopsError
 from storeops.config import max_upload_bytes, warehouse_dir
 from storeops.db.engine import session_factory
-from storeops.db.models import ImportBatch
+from storeops.importers.models import ImportBatch
 from storeops.importers.service import KINDS, import_file
 from storeops.importers.summary import ReasonText
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     # Imported where used: a command that only reads a store (storeops kpi) does it with
     # Core (find_store), and the ORM's models cost ~80 ms of its start-up.
-    from storeops.db.models import Store
+    from storeops.catalog.models import Store
 
 
 class StoreError(StoreopsError, LookupError):
@@ -43,7 +43,7 @@ def several_stores(stores: Sequence[_Named]) -> StoreError:
 
 
 def list_stores(session: Session) -> list[Store]:
-    from storeops.db.models import Store
+    from storeops.catalog.models import Store
 
     return list(session.scalars(select(Store).order_by(Store.id)))
 
@@ -106,7 +106,7 @@ def get_or_create_store(
     Left without a name, the import uses the only store, or creates one on an empty database.
     An existing store keeps its own settings.
     """
-    from storeops.db.models import Store
+    from storeops.catalog.models import Store
 
     if name:
         store = session.scalar(select(Store).where(Store.name == name))
@@ -141,7 +141,7 @@ def next_data_version(session: Session, store_id: int) -> int:
     """The version ``bump_data_version`` will return later in this transaction, for the rows
     written before it. Locks the store's row (PostgreSQL) so that no other writer moves the
     version meanwhile; on SQLite the writer already holds the database's write lock."""
-    from storeops.db.models import Store
+    from storeops.catalog.models import Store
 
     current = session.scalar(
         select(Store.data_version).where(Store.id == store_id).with_for_update()
@@ -155,7 +155,7 @@ def bump_data_version(session: Session, store_id: int) -> int:
     Returns the new version: rows the caller writes in the same transaction carry it as their
     ``row_version``, which is how the warehouse finds what changed since its last refresh.
     """
-    from storeops.db.models import Store
+    from storeops.catalog.models import Store
 
     session.execute(
         update(Store).where(Store.id == store_id).values(data_version=Store.data_version + 1)

@@ -21,11 +21,14 @@ import polars as pl
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from storeops.aftersales.models import Refund
+from storeops.catalog.models import Product
 from storeops.db.bulk import bulk_insert_frame
-from storeops.db.models import Customer, Order, OrderLine, Product, Refund
 from storeops.importers.parsing import cents_of
 from storeops.importers.reading import ROW
+from storeops.members.models import Customer
 from storeops.orders.grouping import allocate, content_hash
+from storeops.orders.models import Order, OrderLine
 
 CHUNK = 900  # ids per IN (...) list: under any SQLite's parameter limit
 UTC_TYPE = pl.Datetime("us", "UTC")

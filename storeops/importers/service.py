@@ -21,8 +21,8 @@ from storeops.common.errors import StoreopsError
 from storeops.common.timeutil import utcnow
 from storeops.db.bulk import sqlite_indexes_built_after
 from storeops.db.engine import import_transaction
-from storeops.db.models import ImportBatch, OrderLine
 from storeops.importers.mapping import JD_SPEC, OrderSpec, load_mapping
+from storeops.importers.models import ImportBatch
 from storeops.importers.order_rows import DuplicateTracker, check_order_rows
 from storeops.importers.order_store import OrderWriter, OrderWriteResult, large_cache
 from storeops.importers.reading import RetryEncoding, TableStream, prefetch, read_table
@@ -36,6 +36,7 @@ from storeops.importers.summary import (
 )
 from storeops.importers.summary import write_rejects as save_rejects
 from storeops.orders.grouping import group_sales, refund_lines
+from storeops.orders.models import OrderLine
 
 KINDS = ("orders", "products", "traffic", "ads")
 Progress = Callable[[str, float], None]  # (stage, fraction done 0..1)

@@ -13,12 +13,14 @@ import polars as pl
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from storeops.ads.models import AdSpendDaily
+from storeops.catalog.models import Product
 from storeops.catalog.stores import bump_data_version, get_or_create_store, next_data_version
 from storeops.common.timeutil import utcnow
 from storeops.db.bulk import bulk_insert
 from storeops.db.engine import import_transaction
-from storeops.db.models import AdSpendDaily, ImportBatch, Product, TrafficDaily
 from storeops.importers.mapping import MappingError, read_yaml
+from storeops.importers.models import ImportBatch
 from storeops.importers.order_rows import ROW, duplicate_of, first_failure
 from storeops.importers.order_store import ensure_products, large_cache
 from storeops.importers.parsing import (
@@ -30,6 +32,7 @@ from storeops.importers.parsing import (
 )
 from storeops.importers.reading import ImportFileError
 from storeops.importers.summary import ImportSummary
+from storeops.metrics.models import TrafficDaily
 
 COUNT, MONEY, TEXT, DAY = "count", "money", "text", "day"
 # Text longer than its column: an id is rejected (cutting it could merge two ids), a

@@ -16,9 +16,9 @@ from sqlalchemy import and_, func, or_, select
 
 from storeops.common.timeutil import utcnow
 from storeops.db.engine import session_factory
-from storeops.db.models import Order, OrderLine
 from storeops.metrics.cache import cached
 from storeops.metrics.realtime import OrderRow, Realtime, read_window, realtime
+from storeops.orders.models import Order, OrderLine
 
 
 def now() -> datetime:

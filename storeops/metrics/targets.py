@@ -14,8 +14,8 @@ from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from storeops.common.errors import MetricName, StoreopsError
-from storeops.db.models import MonthlyTarget
 from storeops.metrics.definitions import METRICS
+from storeops.metrics.models import MonthlyTarget
 from storeops.metrics.periods import parse_month
 
 TARGET_METRICS = ("gmv", "uv", "conversion_rate", "aov")

@@ -16,23 +16,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from storeops.ads.models import AdSpendDaily
+from storeops.aftersales.models import Refund
+from storeops.catalog.models import Product, Store
 from storeops.catalog.stores import bump_data_version
 from storeops.common.errors import StoreopsError
 from storeops.common.timeutil import DEFAULT_TIMEZONE, local_date, utcnow
 from storeops.db.bulk import bulk_insert
 from storeops.db.engine import unit_of_work
-from storeops.db.models import (
-    AdSpendDaily,
-    Customer,
-    MonthlyTarget,
-    Order,
-    OrderLine,
-    Product,
-    Refund,
-    Store,
-    TrafficDaily,
-)
+from storeops.members.models import Customer
+from storeops.metrics.models import MonthlyTarget, TrafficDaily
 from storeops.metrics.targets import set_target
+from storeops.orders.models import Order, OrderLine
 from storeops.sim.model import SimConfig, SimOrder, SimStore, generate_store, monthly_targets
 from storeops.sim.stock import stock_levels
 

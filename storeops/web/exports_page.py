@@ -21,7 +21,7 @@ from storeops.api.context import Scope
 from storeops.api.uploads import stored_rejects_path
 from storeops.common.excel import restore_cell
 from storeops.db.engine import session_factory
-from storeops.db.models import ImportBatch
+from storeops.importers.models import ImportBatch
 from storeops.web import format as fmt
 from storeops.web import sku_table
 from storeops.web.i18n import reject_reason, translator

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from storeops.api.uploads import stored_rejects_path
+from storeops.catalog.models import Store
 from storeops.common.timeutil import zone
 from storeops.db.engine import session_factory
-from storeops.db.models import ImportBatch, Store
+from storeops.importers.models import ImportBatch
 
 HISTORY_ROWS = 20
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from storeops.catalog.models import Product
 from storeops.db.engine import session_factory
-from storeops.db.models import Product
 from storeops.metrics import service
 from storeops.metrics.comparison_periods import DEFAULT_COMPARE, baseline_period
 from storeops.metrics.periods import PeriodError

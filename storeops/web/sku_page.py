@@ -18,12 +18,12 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from storeops.accounts.permissions import Permission
+from storeops.aftersales.models import Refund
 from storeops.api.auth import CurrentUser, db_url_of, require
 from storeops.api.context import Scope
 from storeops.catalog.stock import LOW_COVER_DAYS, LOW_UNITS, stock_status
 from storeops.common.money import from_cents
 from storeops.db.engine import session_factory
-from storeops.db.models import Refund
 from storeops.metrics import service
 from storeops.metrics.comparison_periods import baseline_period, check_compare
 from storeops.metrics.periods import fitting_cut

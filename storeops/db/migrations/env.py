@@ -5,11 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import storeops.accounts.models  # noqa: F401 - the accounts tables join Base.metadata
-from storeops.db.models import Base
+from storeops.db.all_models import load_all
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = load_all().metadata
 
 
 def run_migrations_online() -> None:
