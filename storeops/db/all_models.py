@@ -13,6 +13,8 @@ AREA_MODELS = (
     "storeops.members.models",
     "storeops.importers.models",
     "storeops.orders.models",
+    "storeops.inventory.models",
+    "storeops.connectors.jd.models",
     "storeops.aftersales.models",
     "storeops.metrics.models",
     "storeops.ads.models",

@@ -1,0 +1,1 @@
+"""JD Open Platform (JOS) connector: signing, client, sync, the simulator."""
