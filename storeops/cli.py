@@ -19,12 +19,17 @@ from storeops.common.errors import StoreopsError, localise
 # imported to find it), only slower.
 AREAS = (
     "storeops.importers.cli", "storeops.metrics.cli", "storeops.accounts.cli",
-    "storeops.api.cli", "storeops.sim.cli",
+    "storeops.api.cli", "storeops.sim.cli", "storeops.orders.cli", "storeops.orders.ship_cli",
+    "storeops.inventory.cli", "storeops.inventory.flash_cli", "storeops.connectors.jd.cli",
+    "storeops.jobs.cli",
 )
 COMMAND_AREAS = {
     "import": "storeops.importers.cli", "kpi": "storeops.metrics.cli",
     "target": "storeops.metrics.cli", "user": "storeops.accounts.cli",
     "token": "storeops.accounts.cli", "serve": "storeops.api.cli", "demo": "storeops.sim.cli",
+    "order": "storeops.orders.cli", "ship": "storeops.orders.ship_cli",
+    "stock": "storeops.inventory.cli", "flash": "storeops.inventory.flash_cli",
+    "jd": "storeops.connectors.jd.cli", "worker": "storeops.jobs.cli",
 }
 
 

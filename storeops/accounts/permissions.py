@@ -17,20 +17,32 @@ class Permission(StrEnum):
     IMPORT_RUN = "import.run"
     TARGET_EDIT = "target.edit"
     USER_MANAGE = "user.manage"
+    ORDER_VIEW = "order.view"  # orders, their timeline, the SLA board (no cockpit figures)
+    ORDER_MANAGE = "order.manage"  # review, hold, merge, split, ship, cancel
+    ORDER_CREATE = "order.create"  # POST /api/v1/orders (the store's own channel)
+    STOCK_VIEW = "stock.view"
+    STOCK_MANAGE = "stock.manage"  # receive, adjust, count, transfer; flash sales
+    CONNECTOR_MANAGE = "connector.manage"  # JD credentials, syncs
 
 
 class Role(StrEnum):
     OWNER = "owner"  # everything
     OPERATOR = "operator"  # view, import, set targets
     ANALYST = "analyst"  # view only
+    # Scripts of the store's own channel: create orders, read stock; no cockpit money figures.
+    INTEGRATION = "integration"
 
 
 _VIEW = frozenset({Permission.KPI_VIEW, Permission.SKU_VIEW})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
-    Role.OPERATOR: _VIEW | {Permission.IMPORT_RUN, Permission.TARGET_EDIT},
-    Role.ANALYST: _VIEW,
+    Role.OPERATOR: _VIEW | {
+        Permission.IMPORT_RUN, Permission.TARGET_EDIT, Permission.ORDER_VIEW,
+        Permission.ORDER_MANAGE, Permission.STOCK_VIEW, Permission.STOCK_MANAGE,
+    },
+    Role.ANALYST: _VIEW | {Permission.ORDER_VIEW, Permission.STOCK_VIEW},
+    Role.INTEGRATION: frozenset({Permission.ORDER_CREATE, Permission.STOCK_VIEW}),
 }
 
 

@@ -12,16 +12,21 @@ from storeops.api.docs import install_docs
 from storeops.api.errors import install_error_handlers
 from storeops.api.headers import SecurityHeaders
 from storeops.api.limits import BodyLimit, check_query
+from storeops.api.orders_api import router as orders_api_router
 from storeops.api.realtime_json import router as realtime_api_router
 from storeops.api.routes import router as api_router
 from storeops.api.secret import load_secret_key
 from storeops.config import normalize_db_url, served_over_https, trusted_origins
 from storeops.db.migrate import ensure_schema
+from storeops.web.connector_page import router as connector_router
 from storeops.web.exports_page import router as exports_router
+from storeops.web.orders_pages import router as orders_pages_router
 from storeops.web.pages import STATIC_DIR
 from storeops.web.pages import router as pages_router
 from storeops.web.realtime_page import router as realtime_router
 from storeops.web.sku_page import router as sku_page_router
+from storeops.web.sla_page import router as sla_router
+from storeops.web.stock_pages import router as stock_pages_router
 
 
 def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
@@ -54,6 +59,11 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
     app.include_router(sku_page_router)
     app.include_router(realtime_router)
     app.include_router(exports_router)
+    app.include_router(orders_api_router)
+    app.include_router(orders_pages_router)
+    app.include_router(stock_pages_router)
+    app.include_router(sla_router)
+    app.include_router(connector_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_route("/healthz", healthz, include_in_schema=False)
     return app

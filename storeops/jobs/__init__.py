@@ -1,0 +1,1 @@
+"""Background work on Huey: syncs, stock pushes, unpaid-order expiry."""
