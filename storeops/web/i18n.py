@@ -1,7 +1,9 @@
 """Languages of the cockpit: zh-CN by default, English on request.
 
-Each language has one message catalog (``i18n/<lang>.yaml``), loaded once. Metric names are
-not in the catalogs: they come from :mod:`storeops.metrics.definitions`.
+Each language has one message catalog (``i18n/<lang>.yaml``), loaded once, plus one file per
+area that has words of its own (``i18n/<area>.<lang>.yaml``: orders, stock, jd …), so that an
+area's words sit together. A key defined twice is an error. Metric names are not in the
+catalogs: they come from :mod:`storeops.metrics.definitions`.
 """
 
 from __future__ import annotations
@@ -34,10 +36,21 @@ def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def _read(path: Path) -> dict[str, str]:
+    with path.open(encoding="utf-8") as fh:
+        return _flatten(yaml.safe_load(fh) or {})
+
+
 @cache
 def catalog(lang: str) -> dict[str, str]:
-    with (CATALOG_DIR / f"{lang}.yaml").open(encoding="utf-8") as fh:
-        return _flatten(yaml.safe_load(fh) or {})
+    words = _read(CATALOG_DIR / f"{lang}.yaml")
+    for path in sorted(CATALOG_DIR.glob(f"*.{lang}.yaml")):
+        area = _read(path)
+        twice = sorted(words.keys() & area.keys())
+        if twice:
+            raise ValueError(f"{path.name} defines keys defined before: {', '.join(twice[:5])}")
+        words.update(area)
+    return words
 
 
 def normalize_lang(text: str | None) -> str | None:
