@@ -134,6 +134,9 @@ def get_or_create_store(
         if existing is None:
             raise
         return existing, False
+    from storeops.inventory.service import ensure_default_warehouse
+
+    ensure_default_warehouse(session, store.id)  # every store has its default warehouse
     return store, True
 
 
