@@ -28,6 +28,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +47,9 @@ if TYPE_CHECKING:
     from storeops.orders.models import Order
 
 __all__ = [
-    "DEFAULT_WAREHOUSE_CODE", "DEFAULT_WAREHOUSE_NAME", "REASONS", "OutOfStock", "Shortage",
-    "StockError", "add_warehouse", "adjust", "availability", "check", "count",
+    "DEFAULT_WAREHOUSE_CODE", "DEFAULT_WAREHOUSE_NAME", "REASONS", "Discrepancy", "OutOfStock",
+    "Shortage", "StockError", "add_warehouse", "adjust", "availability", "check",
+    "check_details", "count",
     "ensure_default_warehouse", "list_warehouses", "receive", "release_order",
     "reserve_order", "set_safety_buffer", "ship_order_stock", "stock_rows", "transfer",
 ]
@@ -507,10 +509,32 @@ def stock_rows(session: Session, store_id: int, sku: str | None = None
     ]
 
 
+@dataclass(frozen=True)
+class Discrepancy:
+    """One thing :func:`check` found wrong: ``key`` (``stock.check.<key>`` in the catalogs)
+    and its parameters, and the English text."""
+
+    key: str
+    params: dict[str, Any]
+    text: str
+
+    def localised(self, lang: str) -> str:
+        from storeops.web.i18n import catalog, translate
+
+        full = f"stock.check.{self.key}"
+        return translate(lang, full, **self.params) if full in catalog(lang) else self.text
+
+
 def check(session: Session, store_id: int | None = None) -> list[str]:
-    """Every discrepancy of the ledger (empty: all is well): a level whose on hand or reserved
-    differs from the sum of its movements, a negative figure, reserved above on hand, reserved
-    differing from the order reservations held there, movements without a level."""
+    """Every discrepancy of the ledger in English (empty: all is well); see
+    :func:`check_details`."""
+    return [d.text for d in check_details(session, store_id)]
+
+
+def check_details(session: Session, store_id: int | None = None) -> list[Discrepancy]:
+    """A level whose on hand or reserved differs from the sum of its movements, a negative
+    figure, reserved above on hand, reserved differing from the order reservations held
+    there, movements or reservations without a level."""
     stores = dict(session.execute(select(Store.id, Store.name)).all())
     levels_q = (select(StockLevel.id, StockLevel.store_id, StockLevel.warehouse_id,
                        StockLevel.product_id, StockLevel.on_hand, StockLevel.reserved,
@@ -531,34 +555,46 @@ def check(session: Session, store_id: int | None = None) -> list[str]:
         held_q = held_q.where(StockReservation.store_id == store_id)
     moves = {(w, p): (int(a or 0), int(b or 0)) for w, p, a, b in session.execute(moves_q)}
     held = {(w, p): int(q or 0) for w, p, q in session.execute(held_q)}
-    problems: list[str] = []
+    found: list[Discrepancy] = []
     seen = set()
     for (_id, sid, wid, pid, on_hand, reserved, buffer, sku,
          code) in session.execute(levels_q):
         seen.add((wid, pid))
-        where = f"store {stores.get(sid, sid)!r}, SKU {sku!r}, warehouse {code!r}"
+        at = {"store": stores.get(sid, sid), "sku": sku, "warehouse": code}
+        where = f"store {at['store']!r}, SKU {sku!r}, warehouse {code!r}"
+
+        def add(key: str, text: str, at: dict[str, Any] = at, where: str = where,
+                **params: Any) -> None:
+            found.append(Discrepancy(key, {**at, **params}, f"{where}: {text}"))
+
         m_on_hand, m_reserved = moves.get((wid, pid), (0, 0))
         if on_hand != m_on_hand:
-            problems.append(f"{where}: on hand {on_hand} but its movements sum to {m_on_hand}")
+            add("on_hand_vs_movements", f"on hand {on_hand} but its movements sum to"
+                f" {m_on_hand}", value=on_hand, total=m_on_hand)
         if reserved != m_reserved:
-            problems.append(f"{where}: reserved {reserved} but its movements sum to"
-                            f" {m_reserved}")
-        if on_hand < 0:
-            problems.append(f"{where}: on hand is negative ({on_hand})")
-        if reserved < 0:
-            problems.append(f"{where}: reserved is negative ({reserved})")
-        if buffer < 0:
-            problems.append(f"{where}: safety buffer is negative ({buffer})")
+            add("reserved_vs_movements", f"reserved {reserved} but its movements sum to"
+                f" {m_reserved}", value=reserved, total=m_reserved)
+        for name, value in (("on_hand", on_hand), ("reserved", reserved),
+                            ("safety_buffer", buffer)):
+            if value < 0:
+                add(f"negative_{name}", f"{name.replace('_', ' ')} is negative ({value})",
+                    value=value)
         if reserved > on_hand:
-            problems.append(f"{where}: reserved {reserved} is above on hand {on_hand}")
+            add("reserved_above_on_hand", f"reserved {reserved} is above on hand {on_hand}",
+                value=reserved, total=on_hand)
         if reserved != held.get((wid, pid), 0):
-            problems.append(f"{where}: reserved {reserved} but orders hold"
-                            f" {held.get((wid, pid), 0)}")
-    for key in sorted(set(moves) - seen):
-        if moves[key] != (0, 0):
-            problems.append(f"warehouse id {key[0]}, product id {key[1]}: movements without a"
-                            f" stock level (on hand {moves[key][0]}, reserved {moves[key][1]})")
-    for key in sorted(set(held) - seen):
-        problems.append(f"warehouse id {key[0]}, product id {key[1]}: orders hold {held[key]}"
-                        f" units but there is no stock level")
-    return problems
+            add("reserved_vs_orders", f"reserved {reserved} but orders hold"
+                f" {held.get((wid, pid), 0)}", value=reserved, total=held.get((wid, pid), 0))
+    for w, p in sorted(set(moves) - seen):
+        if moves[(w, p)] != (0, 0):
+            found.append(Discrepancy(
+                "orphan_movements", {"warehouse_id": w, "product_id": p,
+                                     "value": moves[(w, p)][0], "total": moves[(w, p)][1]},
+                f"warehouse id {w}, product id {p}: movements without a stock level (on hand"
+                f" {moves[(w, p)][0]}, reserved {moves[(w, p)][1]})"))
+    for w, p in sorted(set(held) - seen):
+        found.append(Discrepancy(
+            "orphan_reservations", {"warehouse_id": w, "product_id": p, "value": held[(w, p)]},
+            f"warehouse id {w}, product id {p}: orders hold {held[(w, p)]} units but there is"
+            f" no stock level"))
+    return found
