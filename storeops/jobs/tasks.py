@@ -1,0 +1,251 @@
+"""The background tasks: JD syncs, channel stock pushes, expiry of unpaid orders.
+
+Every task works on its :class:`~storeops.jobs.queue.Jobs`' database. A task never crashes the
+consumer: a transient failure (JD rate limiting, a network error or timeout, a busy or lost
+database) is raised so that Huey retries it with back-off (30 s, 60 s, 120 s); any other
+failure is logged with its traceback and the task ends with ``{"error": …}``.
+
+- ``sync_store(store_id, since=None)``: :func:`storeops.connectors.jd.sync.sync_store` under
+  the lock ``jd-sync-<store id>``, so two syncs of one store never overlap, whichever worker
+  process runs them; a sync asked for while one runs is skipped (the running one, or the
+  next round, brings the same orders).
+- ``schedule_syncs``: every ``sync_minutes`` (``STOREOPS_SYNC_MINUTES``) a sync and a stock
+  push of every store with a JD connection. With several workers each scheduler fires it; the
+  first claims the round, the others do nothing.
+- ``expire_unpaid``: every minute, :func:`storeops.orders.expiry.expire_unpaid`.
+- ``push_stock(store_id)``: the store's channel listings whose quantity to publish changed,
+  pushed one by one (:func:`storeops.connectors.jd.push.push_stock`) and marked pushed; a
+  refused push is recorded on its listing and tried again at the next push.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from storeops.jobs.queue import Jobs
+
+logger = logging.getLogger("storeops.jobs")
+
+RETRIES = 3
+RETRY_DELAY = 30  # seconds, doubled on each retry
+EXPIRE_EVERY_MINUTES = 1
+
+
+# --- what the tasks call (module attributes, so that tests can put fakes in their place) ---
+
+def run_sync(db_url: str, store_id: int, since: datetime | None = None) -> Any:
+    from storeops.connectors.jd.sync import sync_store
+
+    return sync_store(db_url, store_id, since=since)
+
+
+def run_expiry(db_url: str, now: datetime) -> int:
+    from storeops.db.engine import unit_of_work
+
+    try:
+        from storeops.orders.expiry import expire_unpaid
+    except ModuleNotFoundError as exc:  # a build without the own channel's orders
+        if exc.name != "storeops.orders.expiry":
+            raise
+        return 0
+    with unit_of_work(db_url) as session:
+        return expire_unpaid(session, now)
+
+
+def connected_store_ids(db_url: str) -> list[int]:
+    from sqlalchemy import select
+
+    from storeops.connectors.jd.models import JdConnection
+    from storeops.db.engine import unit_of_work
+
+    with unit_of_work(db_url) as session:
+        return list(session.scalars(select(JdConnection.store_id).order_by(
+            JdConnection.store_id)))
+
+
+def run_stock_push(db_url: str, store_id: int) -> dict[str, int]:
+    """Push every listing of the store whose quantity to publish changed: each in its own
+    transaction (a push JD accepted stays marked pushed whatever comes after it)."""
+    from storeops.connectors.jd.push import push_stock
+    from storeops.db.engine import unit_of_work
+    from storeops.inventory import channel_sync
+    from storeops.inventory.models import ChannelListing
+
+    with unit_of_work(db_url) as session:
+        planned = [(p.listing_id, p.sku, p.quantity)
+                   for p in channel_sync.plan_channel_sync(session, store_id)]
+    pushed = failed = 0
+    for listing_id, sku, quantity in planned:
+        try:
+            with unit_of_work(db_url) as session:
+                push_stock(session, store_id, sku, quantity)
+                channel_sync.mark_pushed(session, listing_id, quantity)
+            pushed += 1
+        except Exception as exc:
+            if is_transient(exc) and not _is_jos_error(exc):
+                raise  # the database or the network: the whole push is retried
+            failed += 1
+            logger.warning("stock push of SKU %s (store %s) refused: %s", sku, store_id, exc)
+            with unit_of_work(db_url) as session:
+                listing = session.get(ChannelListing, listing_id)
+                if listing is not None:
+                    listing.error = str(exc)[:2000]
+    return {"planned": len(planned), "pushed": pushed, "failed": failed}
+
+
+def now() -> datetime:
+    """The time a round is taken for (a module attribute: tests fix it)."""
+    return datetime.now(UTC)
+
+
+# --- failures ---------------------------------------------------------------------------------
+
+def _is_jos_error(exc: BaseException) -> bool:
+    try:
+        from storeops.connectors.jd.client import JosError
+    except ImportError:
+        return False
+    return isinstance(exc, JosError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that may pass by itself: retried with back-off rather than given up."""
+    try:
+        from storeops.connectors.jd.client import JosRateLimited
+    except ImportError:
+        pass
+    else:
+        if isinstance(exc, JosRateLimited):
+            return True
+    try:
+        import httpx
+    except ImportError:
+        pass
+    else:
+        if isinstance(exc, httpx.TransportError):
+            return True
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or "locked" in str(exc.orig).lower() \
+            or type(exc.orig).__name__ in {"OperationalError", "SerializationFailure",
+                                           "DeadlockDetected"}
+    return isinstance(exc, ConnectionError | TimeoutError)
+
+
+def _guarded(kind: str, fn: Callable[..., Any], *, retry: bool) -> Callable[..., Any]:
+    """``fn`` that logs its failures; transient ones are raised again when ``retry`` (so that
+    Huey retries the task), every other one is given up: ``{"error": …}``."""
+
+    @wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        what = " ".join([kind, *map(str, args)])
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if retry and is_transient(exc):
+                logger.warning("%s failed, will retry: %s", what, exc)
+                raise
+            logger.exception("%s failed", what)
+            return {"error": f"{type(exc).__name__}: {exc}"}
+
+    return run
+
+
+def _as_dict(result: Any) -> Any:
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)
+    return result
+
+
+def _epoch_minute(ts: datetime) -> int:
+    """Minutes since 1970 of Huey's timestamp (naive UTC) or an aware time."""
+    aware = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    return int(aware.timestamp() // 60)
+
+
+def every_minutes(n: int) -> Callable[[datetime], bool]:
+    """A Huey periodic schedule: the minutes whose number since 1970 is a multiple of ``n``
+    (every ``n`` minutes, whatever ``n``; ``*/7`` in cron would fire twice at the hour)."""
+
+    def due(ts: datetime) -> bool:
+        return _epoch_minute(ts) % n == 0
+
+    return due
+
+
+# --- the tasks --------------------------------------------------------------------------------
+
+def register_tasks(jobs: Jobs) -> None:
+    """Register storeops' tasks on ``jobs.huey`` (bound to ``jobs.db_url``)."""
+    huey = jobs.huey
+    db_url = jobs.db_url
+    minutes = jobs.sync_minutes
+    retrying = {"retries": RETRIES, "retry_delay": RETRY_DELAY, "retry_backoff": 2}
+
+    def sync_store(store_id: int, since: str | None = None) -> Any:
+        with jobs.locks.hold(f"jd-sync-{store_id}") as held:
+            if not held:
+                logger.info("JD sync of store %s skipped: another sync of it is running",
+                            store_id)
+                return {"store_id": store_id, "skipped": "running"}
+            started = time.monotonic()
+            result = run_sync(db_url, store_id,
+                              datetime.fromisoformat(since) if since else None)
+            logger.info("JD sync of store %s done in %.1fs: %s", store_id,
+                        time.monotonic() - started, result)
+            return _as_dict(result)
+
+    def schedule_syncs() -> int:
+        at = now()
+        if not jobs.locks.claim(f"round-sync-{_epoch_minute(at) // minutes}",
+                                ttl=max(30, minutes * 60 - 10)):
+            return 0  # another worker's scheduler has this round
+        stores = connected_store_ids(db_url)
+        for store_id in stores:
+            jobs.sync_store(store_id)
+            jobs.push_stock(store_id)
+        if stores:
+            logger.info("queued a JD sync and a stock push of %d store(s)", len(stores))
+        return len(stores)
+
+    def expire_unpaid() -> int:
+        at = now()
+        if not jobs.locks.claim(f"round-expire-{_epoch_minute(at)}", ttl=50):
+            return 0
+        with jobs.locks.hold("expire-unpaid") as held:
+            if not held:
+                return 0
+            cancelled = run_expiry(db_url, at)
+            if cancelled:
+                logger.info("cancelled %d unpaid order(s) past their deadline", cancelled)
+            return cancelled
+
+    def push_stock(store_id: int) -> Any:
+        with jobs.locks.hold(f"stock-push-{store_id}") as held:
+            if not held:
+                return {"store_id": store_id, "skipped": "running"}
+            return run_stock_push(db_url, store_id)
+
+    def ping() -> dict[str, int]:
+        return {"pid": os.getpid()}
+
+    jobs.tasks["sync_store"] = huey.task(name="sync_store", **retrying)(
+        _guarded("JD sync of store", sync_store, retry=True))
+    jobs.tasks["push_stock"] = huey.task(name="push_stock", **retrying)(
+        _guarded("stock push of store", push_stock, retry=True))
+    jobs.tasks["schedule_syncs"] = huey.periodic_task(every_minutes(minutes),
+                                                      name="schedule_syncs")(
+        _guarded("scheduling syncs", schedule_syncs, retry=False))
+    jobs.tasks["expire_unpaid"] = huey.periodic_task(every_minutes(EXPIRE_EVERY_MINUTES),
+                                                     name="expire_unpaid")(
+        _guarded("expiring unpaid orders", expire_unpaid, retry=False))
+    jobs.tasks["ping"] = huey.task(name="ping")(ping)
