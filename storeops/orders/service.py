@@ -1,0 +1,733 @@
+"""Orders on our side: take them in (``upsert_order``), review, allocate, hold, cancel, ship,
+merge and split, each change an event on the order's timeline.
+
+Service functions take an open Session, flush but never commit (the caller's unit of work
+does). Stock goes through ``storeops.inventory.service`` (reserve, release, ship).
+``actor`` is "user:alice", "rule:remark", "connector:jd", "api:token", "import" or "system".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storeops.catalog.models import Product, Store
+from storeops.catalog.stores import bump_data_version
+from storeops.common.errors import StoreopsError
+from storeops.common.money import (
+    allocate_cents,
+    from_cents,
+    line_amount_cents,
+    to_cents,
+    to_price_units,
+)
+from storeops.common.timeutil import local_date, utcnow
+from storeops.members.masking import mask_contact
+from storeops.members.models import Customer
+from storeops.orders import review as rules
+from storeops.orders.incoming import IncomingOrder
+from storeops.orders.lifecycle import (
+    BEFORE_SHIPPING,
+    OPEN_STAGES,
+    IllegalTransition,
+    Stage,
+    check_transition,
+    path,
+    stage_for_status,
+)
+from storeops.orders.models import (
+    BuyerBlacklist,
+    Order,
+    OrderEvent,
+    OrderLine,
+    ReviewSettings,
+    Shipment,
+    ShipmentLine,
+)
+from storeops.orders.states import OrderStatus
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+TO_SHIP = (OrderStatus.WAIT_STOCK_OUT, OrderStatus.WAIT_DELIVERY)
+
+
+class OrderError(StoreopsError, LookupError):
+    """An order that cannot be found or handled as asked (names the order and store)."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _inventory() -> ModuleType:
+    """B's stock service (imported when first needed; tests may replace it)."""
+    from storeops.inventory import service
+
+    return service
+
+
+def _label(order: Order) -> str:
+    return order.platform_order_id
+
+
+def split_actor(actor: str) -> tuple[str, str | None]:
+    """"user:alice" → ("user", "alice"); "system" → ("system", None)."""
+    kind, sep, rest = actor.partition(":")
+    return (kind[:20] or "system", rest[:120] or None) if sep else (actor[:20] or "system", None)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def record_event(
+    session: Session, order: Order, kind: str, *, actor: str, reason: str | None = None,
+    data: dict[str, Any] | None = None, from_stage: str | None = None,
+    to_stage: str | None = None,
+) -> OrderEvent:
+    """Add one event to the order's timeline (flushed with the caller's transaction)."""
+    actor_kind, who = split_actor(actor)
+    event = OrderEvent(
+        store_id=order.store_id, order_id=order.id, at=utcnow(), kind=kind,
+        from_stage=str(from_stage) if from_stage else None,
+        to_stage=str(to_stage) if to_stage else None,
+        actor_kind=actor_kind, actor=who, reason=reason,
+        data_json=json.dumps({k: _json_value(v) for k, v in data.items()}, ensure_ascii=False,
+                             sort_keys=True) if data else None,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def timeline(session: Session, order_id: int) -> list[OrderEvent]:
+    """The order's events, oldest first."""
+    return list(session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id)
+                                .order_by(OrderEvent.at, OrderEvent.id)))
+
+
+def order_by_platform_id(session: Session, store_id: int, platform_order_id: str) -> Order:
+    """The store's order with that platform id; else an error naming the order and store."""
+    order = session.scalar(select(Order).where(
+        Order.store_id == store_id, Order.platform_order_id == platform_order_id))
+    if order is None:
+        store = session.get(Store, store_id)
+        name = store.name if store is not None else str(store_id)
+        raise OrderError(f"no order {platform_order_id!r} in store {name!r}",
+                         key="orders.unknown_order", order=platform_order_id, store=name)
+    return order
+
+
+def _move(session: Session, order: Order, to: Stage, *, actor: str, kind: str | None = None,
+          reason: str | None = None, data: dict[str, Any] | None = None) -> None:
+    """One legal step of the lifecycle, with its event."""
+    frm = Stage(order.stage)
+    check_transition(frm, to, _label(order))
+    order.stage = to.value
+    record_event(session, order, kind or to.value, actor=actor, reason=reason, data=data,
+                 from_stage=frm, to_stage=to)
+
+
+def _stamp(session: Session, order: Order) -> None:
+    """The order's facts the figures read changed: new data_version, stamped on the row."""
+    order.row_version = bump_data_version(session, order.store_id)
+
+
+def settings_for(session: Session, store_id: int) -> rules.ReviewRules:
+    """The store's review settings (the defaults when it has none)."""
+    row = session.get(ReviewSettings, store_id)
+    if row is None:
+        return rules.ReviewRules()
+    return rules.ReviewRules(
+        auto_approve=row.auto_approve, hold_on_remark=row.hold_on_remark,
+        hold_on_incomplete_address=row.hold_on_incomplete_address,
+        max_amount_cents=row.max_amount_cents, max_quantity=row.max_quantity,
+        brushing_orders=row.brushing_orders, brushing_hours=row.brushing_hours,
+        ship_sla_hours=row.ship_sla_hours or 24,
+        unpaid_hold_minutes=row.unpaid_hold_minutes or 30,
+    )
+
+
+def _due_at(paid_at: datetime | None, hours: int, *, cod: bool, placed_at: datetime
+            ) -> datetime | None:
+    from storeops.orders.sla import due_time  # E's rule: due ``hours`` after payment
+
+    return due_time(paid_at, hours, cod=cod, placed_at=placed_at)
+
+
+# --------------------------------------------------------------------------- addresses
+
+def normalise_address(text: str) -> str:
+    """Lower case, without spaces and punctuation (ASCII and full-width)."""
+    kept = [ch for ch in unicodedata.normalize("NFKC", text)
+            if not (ch.isspace() or unicodedata.category(ch)[0] in "PS")]
+    return "".join(kept).lower()
+
+
+def full_address(incoming: IncomingOrder) -> str:
+    detail = (incoming.address or "").strip()
+    head = ""
+    for part in (incoming.province, incoming.city, incoming.county):
+        part = (part or "").strip()
+        if part and part not in detail and part not in head:
+            head += part
+    return head + detail
+
+
+def address_key(full: str) -> str | None:
+    norm = normalise_address(full)
+    return hashlib.sha256(norm.encode()).hexdigest() if norm else None
+
+
+def _address_parts(incoming: IncomingOrder) -> rules.AddressParts:
+    """Province, city, county and the rest: as given, else read from the address text."""
+    parsed = rules.split_address(incoming.address)
+    given = bool(incoming.province or incoming.city)
+    if given:
+        detail = (incoming.address or "").strip()
+        for part in (incoming.province, incoming.city, incoming.county):
+            if part and detail.startswith(part.strip()):
+                detail = detail[len(part.strip()):].strip()
+        return rules.AddressParts(incoming.province, incoming.city, incoming.county,
+                                  detail or None)
+    return parsed
+
+
+def mask_name(name: str | None) -> str | None:
+    """张三丰 → 张**; the receiver's name is never stored whole."""
+    if not name or not name.strip():
+        return None
+    name = name.strip()
+    return name[0] + "*" * max(1, min(len(name) - 1, 3))
+
+
+def _masked_address(parts: rules.AddressParts) -> str | None:
+    detail = (parts.detail or "").strip()
+    head = "".join(p for p in (parts.province, parts.city, parts.county)
+                   if p and p.strip() and p != detail)
+    if parts.province == parts.city and parts.province:  # municipality: 北京市北京市 → 北京市
+        head = "".join(p for p in (parts.province, parts.county) if p)
+    masked = (detail[:3] + "****") if len(detail) > 3 else ("****" if detail else "")
+    return (head + masked) or None
+
+
+# --------------------------------------------------------------------------- upsert
+
+# Fields compared when an order arrives again; a change of any of them is one "updated" event.
+TRACKED = ("status", "paid_at", "cancelled_at", "finished_at", "goods_cents",
+           "seller_discount_cents", "freight_cents", "paid_cents", "buyer_remark",
+           "seller_remark", "receiver_name", "receiver_phone", "ship_address", "address_key",
+           "source", "cod", "customer_id")
+
+
+def _products(session: Session, store: Store, incoming: IncomingOrder, version: int
+              ) -> dict[str, int]:
+    skus = list(dict.fromkeys(line.sku for line in incoming.lines))
+    known = dict(session.execute(select(Product.platform_sku_id, Product.id).where(
+        Product.store_id == store.id, Product.platform_sku_id.in_(skus))).all())
+    for line in incoming.lines:
+        if line.sku in known:
+            continue
+        product = Product(store_id=store.id, platform_sku_id=line.sku, title=line.title,
+                          seller_code=line.seller_code, status="on_sale", row_version=version)
+        session.add(product)
+        session.flush()
+        known[line.sku] = product.id
+    return known
+
+
+def _customer(session: Session, store: Store, incoming: IncomingOrder) -> int | None:
+    account = (incoming.buyer_account or "").strip()
+    if not account:
+        return None
+    found = session.scalar(select(Customer).where(
+        Customer.store_id == store.id, Customer.platform_account == account[:120]))
+    masked = mask_contact(incoming.buyer_phone)
+    if found is None:
+        found = Customer(store_id=store.id, platform_account=account[:120],
+                         masked_contact=masked)
+        session.add(found)
+        session.flush()
+    elif masked and found.masked_contact != masked:
+        found.masked_contact = masked
+    return found.id
+
+
+def _lines(incoming: IncomingOrder, discount_cents: int) -> list[dict[str, Any]]:
+    rows = []
+    for no, line in enumerate(incoming.lines, start=1):
+        if line.qty <= 0:
+            raise OrderError(
+                f"order {incoming.platform_order_id}: line {no} ({line.sku}) has quantity "
+                f"{line.qty}", key="orders.bad_quantity", order=incoming.platform_order_id,
+                line=no, sku=line.sku, qty=line.qty)
+        e4 = to_price_units(line.unit_price)
+        rows.append({"line_no": no, "sku": line.sku, "quantity": line.qty,
+                     "unit_price_e4": e4, "gross": line_amount_cents(e4, line.qty)})
+    shares = allocate_cents(discount_cents, [max(r["gross"], 0) for r in rows])
+    for row, share in zip(rows, shares, strict=True):
+        row["amount_cents"] = row["gross"] - share
+    return rows
+
+
+def _content_hash(platform_order_id: str, values: dict[str, Any], account: str | None,
+                  contact: str | None, lines: list[dict[str, Any]]) -> str:
+    """The importer's content hash (``storeops.orders.grouping.content_hash``) of this order,
+    so that the same order arriving later in a file is seen as unchanged."""
+    import polars as pl
+
+    from storeops.orders.grouping import content_hash
+
+    utc = pl.Datetime("us", "UTC")
+    orders = pl.DataFrame([{
+        "order_id": platform_order_id, "status": values["status"], "deleted": False,
+        "customer": account, "contact": contact, "source": values["source"],
+        "placed_at": values["placed_at"], "paid_at": values["paid_at"],
+        "finished_at": values["finished_at"], "goods_cents": values["goods_cents"],
+        "seller_discount_cents": values["seller_discount_cents"],
+        "freight_cents": values["freight_cents"], "paid_cents": values["paid_cents"],
+        "cod": values["cod"],
+    }], schema_overrides={"placed_at": utc, "paid_at": utc, "finished_at": utc,
+                          "customer": pl.String, "contact": pl.String, "source": pl.String,
+                          "paid_cents": pl.Int64})
+    frame = pl.DataFrame([{"order_id": platform_order_id, **{k: r[k] for k in (
+        "line_no", "sku", "quantity", "unit_price_e4", "amount_cents")}} for r in lines],
+        schema={"order_id": pl.String, "line_no": pl.Int64, "sku": pl.String,
+                "quantity": pl.Int64, "unit_price_e4": pl.Int64, "amount_cents": pl.Int64})
+    return str(content_hash(orders, frame)[0])
+
+
+def _values(session: Session, store: Store, incoming: IncomingOrder,
+            lines: list[dict[str, Any]], settings: rules.ReviewRules) -> dict[str, Any]:
+    goods = sum(r["gross"] for r in lines)
+    discount = to_cents(incoming.seller_discount or 0)
+    freight = to_cents(incoming.freight or 0)
+    paid = (to_cents(incoming.paid_amount) if incoming.paid_amount is not None
+            else goods - discount + freight)
+    parts = _address_parts(incoming)
+    full = full_address(incoming)
+    status = OrderStatus(incoming.status)
+    finished_at = None
+    if status is OrderStatus.FINISHED:
+        finished_at = incoming.modified_at
+    values: dict[str, Any] = {
+        "status": status.value, "channel": incoming.channel,
+        "placed_at": incoming.placed_at,
+        "placed_date": local_date(incoming.placed_at, store.timezone),
+        "paid_at": incoming.paid_at, "cancelled_at": incoming.cancelled_at,
+        "finished_at": finished_at,
+        "goods_cents": goods, "seller_discount_cents": discount, "freight_cents": freight,
+        "paid_cents": paid, "source": (incoming.source or None),
+        "cod": bool(incoming.cod),
+        "buyer_remark": (incoming.buyer_remark or "").strip() or None,
+        "seller_remark": (incoming.seller_remark or "").strip() or None,
+        "receiver_name": mask_name(incoming.buyer_name),
+        "receiver_phone": mask_contact(incoming.buyer_phone),
+        "ship_address": _masked_address(parts), "address_key": address_key(full),
+        "modified_at": incoming.modified_at,
+    }
+    values["due_at"] = _due_at(incoming.paid_at, settings.ship_sla_hours, cod=values["cod"],
+                               placed_at=incoming.placed_at)
+    return values
+
+
+def _facts(session: Session, order: Order, incoming: IncomingOrder | None,
+           settings: rules.ReviewRules) -> rules.ReviewInput:
+    """What review needs, from the incoming order (its address parts) or what is stored."""
+    quantity = int(session.scalar(select(func.coalesce(func.sum(OrderLine.quantity), 0)).where(
+        OrderLine.order_id == order.id)) or 0)
+    if incoming is not None:
+        parts = _address_parts(incoming)
+        province, city, detail = parts.province, parts.city, parts.detail
+        has_phone = bool((incoming.buyer_phone or "").strip())
+    else:
+        province = city = detail = order.ship_address
+        has_phone = bool(order.receiver_phone)
+    blacklisted = False
+    if order.customer_id is not None:
+        account = session.scalar(select(Customer.platform_account).where(
+            Customer.id == order.customer_id))
+        blacklisted = session.scalar(select(BuyerBlacklist.id).where(
+            BuyerBlacklist.store_id == order.store_id,
+            BuyerBlacklist.platform_account == account)) is not None
+    recent = 1
+    if rules.brushing_on(settings) and order.address_key:
+        since = order.placed_at - timedelta(hours=int(settings.brushing_hours or 0))
+        recent = int(session.scalar(select(func.count()).select_from(Order).where(
+            Order.store_id == order.store_id, Order.address_key == order.address_key,
+            Order.placed_at >= since, Order.placed_at <= order.placed_at,
+            Order.stage != Stage.CANCELLED.value)) or 0)
+    return rules.ReviewInput(
+        amount_cents=int(order.paid_cents if order.paid_cents is not None
+                         else order.goods_cents),
+        quantity=quantity, buyer_remark=order.buyer_remark, province=province, city=city,
+        detail=detail, has_phone=has_phone, blacklisted=blacklisted,
+        same_address_recent=max(recent, 1),
+    )
+
+
+def upsert_order(session: Session, store: Store, incoming: IncomingOrder, *, actor: str
+                 ) -> tuple[Order, str]:
+    """Create or update the store's order ``incoming.platform_order_id``.
+
+    Returns (order, "created" | "updated" | "unchanged"). A new order gets a "received" event;
+    a changed one one "updated" event naming every changed field (old and new), plus the
+    events of the stage changes JD's state implies; an unchanged one is not touched. A paid
+    order that waits to ship goes through review (held, or approved and allocated).
+    """
+    if not incoming.lines and OrderStatus(incoming.status) is not OrderStatus.CANCELLED:
+        raise OrderError(f"order {incoming.platform_order_id} has no lines",
+                         key="orders.no_lines", order=incoming.platform_order_id)
+    settings = settings_for(session, store.id)
+    lines = _lines(incoming, to_cents(incoming.seller_discount or 0))
+    values = _values(session, store, incoming, lines, settings)
+    account = (incoming.buyer_account or "").strip()[:120] or None
+    contact = mask_contact(incoming.buyer_phone)
+    values["content_hash"] = _content_hash(incoming.platform_order_id, values, account,
+                                           contact, lines)
+    order = session.scalar(select(Order).where(
+        Order.store_id == store.id, Order.platform_order_id == incoming.platform_order_id))
+    if order is None:
+        return _create(session, store, incoming, values, lines, settings, actor=actor), "created"
+    return _update(session, store, order, incoming, values, lines, settings, actor=actor)
+
+
+def _create(session: Session, store: Store, incoming: IncomingOrder, values: dict[str, Any],
+            lines: list[dict[str, Any]], settings: rules.ReviewRules, *, actor: str) -> Order:
+    version = bump_data_version(session, store.id)
+    products = _products(session, store, incoming, version)
+    status = OrderStatus(values["status"])
+    stage = stage_for_status(status, None)
+    order = Order(store_id=store.id, platform_order_id=incoming.platform_order_id,
+                  deleted=False, customer_id=_customer(session, store, incoming),
+                  row_version=version, stage=stage.value, **values)
+    if status is OrderStatus.SHIPPED:
+        order.shipped_at = incoming.modified_at
+    session.add(order)
+    session.flush()
+    for row in lines:
+        session.add(OrderLine(order_id=order.id, store_id=store.id, line_no=row["line_no"],
+                              product_id=products[row["sku"]], quantity=row["quantity"],
+                              unit_price_e4=row["unit_price_e4"],
+                              amount_cents=row["amount_cents"]))
+    session.flush()
+    record_event(session, order, "received", actor=actor, to_stage=stage,
+                 data={"status": status.value, "channel": incoming.channel})
+    if status in TO_SHIP and stage is Stage.RECEIVED:
+        process(session, order, actor=actor, incoming=incoming, settings=settings)
+    return order
+
+
+def _line_tuples(session: Session, order: Order) -> list[tuple[int, str, int, int, int]]:
+    return [tuple(r) for r in session.execute(
+        select(OrderLine.line_no, Product.platform_sku_id, OrderLine.quantity,
+               OrderLine.unit_price_e4, OrderLine.amount_cents)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)).all()]
+
+
+def _update(session: Session, store: Store, order: Order, incoming: IncomingOrder,
+            values: dict[str, Any], lines: list[dict[str, Any]],
+            settings: rules.ReviewRules, *, actor: str) -> tuple[Order, str]:
+    values = dict(values)
+    values["customer_id"] = _customer(session, store, incoming) if incoming.buyer_account \
+        else order.customer_id
+    # times JD does not repeat are kept
+    for keep in ("finished_at", "cancelled_at", "due_at"):
+        if values.get(keep) is None:
+            values[keep] = getattr(order, keep)
+    changed: dict[str, list[Any]] = {}
+    for name in TRACKED:
+        old, new = getattr(order, name), values.get(name)
+        if old != new:
+            changed[name] = [_json_value(old), _json_value(new)]
+    new_lines = [(r["line_no"], r["sku"], r["quantity"], r["unit_price_e4"], r["amount_cents"])
+                 for r in lines]
+    old_lines = _line_tuples(session, order)
+    lines_changed = bool(lines) and new_lines != old_lines
+    if lines_changed:
+        changed["lines"] = [[list(t[1:4]) for t in old_lines], [list(t[1:4]) for t in new_lines]]
+    if not changed:
+        return order, "unchanged"
+    version = bump_data_version(session, store.id)
+    if lines_changed:
+        _replace_lines(session, store, order, incoming, lines, version, actor=actor)
+    for name, value in values.items():
+        if name not in ("channel",):
+            setattr(order, name, value)
+    order.row_version = version
+    session.flush()
+    record_event(session, order, "updated", actor=actor,
+                 data={"changed": changed, "fields": sorted(changed)})
+    follow_status(session, order, OrderStatus(values["status"]), actor=actor,
+                  incoming=incoming, settings=settings)
+    return order, "updated"
+
+
+def _replace_lines(session: Session, store: Store, order: Order, incoming: IncomingOrder,
+                   lines: list[dict[str, Any]], version: int, *, actor: str) -> None:
+    """New lines of a stored order: stock held for the old ones goes back first, and an
+    allocated order goes back to review (its shipments were planned for the old lines)."""
+    if Stage(order.stage) is Stage.ALLOCATED:
+        _unallocate(session, order, actor=actor, reason="lines changed")
+        _move(session, order, Stage.UNDER_REVIEW, actor=actor, kind="lines_changed")
+    products = _products(session, store, incoming, version)
+    stored = {line.line_no: line for line in session.scalars(
+        select(OrderLine).where(OrderLine.order_id == order.id))}
+    for row in lines:
+        line = stored.pop(row["line_no"], None)
+        if line is None:
+            line = OrderLine(order_id=order.id, store_id=store.id, line_no=row["line_no"])
+            session.add(line)
+        line.product_id = products[row["sku"]]
+        line.quantity, line.unit_price_e4 = row["quantity"], row["unit_price_e4"]
+        line.amount_cents = row["amount_cents"]
+    for line in stored.values():
+        session.delete(line)
+    session.flush()
+
+
+def follow_status(session: Session, order: Order, status: OrderStatus, *, actor: str,
+                  incoming: IncomingOrder | None = None,
+                  settings: rules.ReviewRules | None = None) -> None:
+    """Move the order's stage where JD's state says it is (events for each step; stock
+    released on cancel, shipped when JD ships what we still hold)."""
+    current = Stage(order.stage)
+    target = stage_for_status(status, current)
+    if target is current:
+        if status in TO_SHIP and (current is Stage.RECEIVED or (
+                current is Stage.UNDER_REVIEW and not order.hold_reason)):
+            # paid now, or its lines changed: review it (again)
+            process(session, order, actor=actor, incoming=incoming, settings=settings)
+        return
+    if target is Stage.CANCELLED:
+        cancel(session, order, "platform cancelled", actor=actor)
+        return
+    if target is Stage.SHIPPED or (target is Stage.FINISHED and current in BEFORE_SHIPPING):
+        _ship_stock(session, order, actor=actor)
+        _close_shipments(session, order, "shipped")
+        order.shipped_at = order.shipped_at or order.modified_at or utcnow()
+    if target is Stage.UNDER_REVIEW and current in (Stage.LOCKED, Stage.PAUSED):
+        # back from after-sales or a pause: where the stock says it stood
+        if _held(session, order):
+            target = Stage.ALLOCATED
+    for step in path(current, target, _label(order)):
+        _move(session, order, step, actor=actor, kind=step.value,
+              data={"status": status.value})
+    if Stage(order.stage) is Stage.UNDER_REVIEW and not order.hold_reason:
+        _review_and_allocate(session, order, actor=actor, incoming=incoming, settings=settings)
+
+
+def process(session: Session, order: Order, *, actor: str, incoming: IncomingOrder | None = None,
+            settings: rules.ReviewRules | None = None) -> None:
+    """A paid order that waits to ship: received → under review → held, or approved and
+    allocated."""
+    if Stage(order.stage) is Stage.RECEIVED:
+        _move(session, order, Stage.UNDER_REVIEW, actor=actor, kind="under_review")
+    _review_and_allocate(session, order, actor=actor, incoming=incoming, settings=settings)
+
+
+def _review_and_allocate(session: Session, order: Order, *, actor: str,
+                         incoming: IncomingOrder | None,
+                         settings: rules.ReviewRules | None) -> None:
+    settings = settings or settings_for(session, order.store_id)
+    reasons = rules.review(_facts(session, order, incoming, settings), settings)
+    if reasons:
+        _hold_for(session, order, reasons, actor=f"rule:{reasons[0].code}")
+        return
+    approve(session, order, actor="rule:auto")
+
+
+def hold_text(reasons: Iterable[rules.HoldReason], lang: str = "zh-CN") -> str:
+    """The readable hold reason (the order's ``hold_reason`` is in Chinese)."""
+    from storeops.web.i18n import translate
+
+    texts = []
+    for reason in reasons:
+        params = dict(reason.params)
+        for key in ("amount_cents", "limit_cents"):
+            if key in params:
+                params[key[:-6]] = str(from_cents(int(params[key])))
+        if "missing" in params:
+            params["missing"] = ("、" if lang != "en" else ", ").join(
+                translate(lang, f"orders.address_part.{p}") for p in params["missing"].split(","))
+        if "skus" in params:
+            params["skus"] = "; ".join(
+                translate(lang, "orders.hold.shortage", **s) for s in params["skus"])
+        texts.append(translate(lang, f"orders.hold.{reason.code}", **params))
+    return "；".join(texts) if lang != "en" else "; ".join(texts)
+
+
+def _hold_for(session: Session, order: Order, reasons: list[rules.HoldReason], *,
+              actor: str) -> None:
+    order.hold_reason = hold_text(reasons)
+    record_event(session, order, "held", actor=actor, reason=order.hold_reason,
+                 data={"reasons": [r.as_data() for r in reasons]})
+
+
+def approve(session: Session, order: Order, *, actor: str) -> list[Shipment]:
+    """A person (or the auto rule) lets the order go on: hold lifted, stock reserved,
+    shipments planned. Out of stock: it stays held with the shortage as its reason."""
+    stage = Stage(order.stage)
+    if stage is Stage.RECEIVED:
+        if OrderStatus(order.status) not in TO_SHIP:
+            raise OrderError(f"order {_label(order)} is not paid yet: nothing to approve",
+                             key="orders.not_paid", order=_label(order))
+        _move(session, order, Stage.UNDER_REVIEW, actor=actor, kind="under_review")
+    elif stage is not Stage.UNDER_REVIEW:
+        raise IllegalTransition(stage, Stage.ALLOCATED, _label(order))
+    order.hold_reason = None
+    record_event(session, order, "approved", actor=actor)
+    OutOfStock = _inventory().OutOfStock
+    try:
+        with session.begin_nested():
+            return allocate(session, order, actor=actor)
+    except OutOfStock as exc:
+        shortages = [{"sku": s.sku, "requested": s.requested, "available": s.available}
+                     for s in exc.shortages]
+        _hold_for(session, order, [rules.HoldReason(rules.OUT_OF_STOCK, {"skus": shortages})],
+                  actor="rule:out_of_stock")
+        return []
+
+
+def hold(session: Session, order: Order, reason: str, *, actor: str) -> None:
+    """Hold the order for a person (an allocated one gives its stock back first)."""
+    stage = Stage(order.stage)
+    if stage is Stage.ALLOCATED:
+        _unallocate(session, order, actor=actor, reason=reason)
+    if stage is not Stage.UNDER_REVIEW:
+        _move(session, order, Stage.UNDER_REVIEW, actor=actor, kind="under_review")
+    order.hold_reason = reason
+    record_event(session, order, "held", actor=actor, reason=reason,
+                 data={"reasons": [{"code": "person", "params": {"text": reason}}]})
+
+
+def cancel(session: Session, order: Order, reason: str, *, actor: str) -> None:
+    """Cancel the order; stock it holds goes back. An own-channel order is cancelled for the
+    figures too (its ``status``); a JD order's status is JD's to change."""
+    frm = Stage(order.stage)
+    check_transition(frm, Stage.CANCELLED, _label(order))
+    if _held(session, order):
+        _inventory().release_order(session, order, actor=actor, reason=reason)
+    _close_shipments(session, order, "cancelled")
+    order.hold_reason = None
+    if order.channel != "jd" and OrderStatus(order.status) is not OrderStatus.CANCELLED:
+        order.status = OrderStatus.CANCELLED.value
+    if OrderStatus(order.status) is OrderStatus.CANCELLED and order.cancelled_at is None:
+        order.cancelled_at = utcnow()
+    _stamp(session, order)
+    _move(session, order, Stage.CANCELLED, actor=actor, kind="cancelled", reason=reason)
+
+
+def _held(session: Session, order: Order) -> bool:
+    from storeops.inventory.models import StockReservation
+
+    return session.scalar(select(StockReservation.id).where(
+        StockReservation.order_id == order.id, StockReservation.state == "held").limit(1)
+    ) is not None
+
+
+def _unallocate(session: Session, order: Order, *, actor: str, reason: str) -> None:
+    if _held(session, order):
+        _inventory().release_order(session, order, actor=actor, reason=reason)
+    _close_shipments(session, order, "cancelled")
+
+
+def _ship_stock(session: Session, order: Order, *, actor: str) -> None:
+    if _held(session, order):
+        _inventory().ship_order_stock(session, order, actor=actor)
+
+
+def _open_shipments(session: Session, order: Order) -> list[Shipment]:
+    ids = select(ShipmentLine.shipment_id).where(ShipmentLine.order_id == order.id)
+    return list(session.scalars(select(Shipment).where(
+        Shipment.id.in_(ids), Shipment.state == "open").order_by(Shipment.id)))
+
+
+def _close_shipments(session: Session, order: Order, state: str) -> None:
+    now = utcnow()
+    for shipment in _open_shipments(session, order):
+        shipment.state = state
+        if state == "shipped":
+            shipment.shipped_at = now
+
+
+def allocate(session: Session, order: Order, *, actor: str) -> list[Shipment]:
+    """Reserve the order's stock (B's ``reserve_order``, all or nothing; raises OutOfStock)
+    and plan its parcels: one shipment per warehouse. An allocated order keeps its plan."""
+    stage = Stage(order.stage)
+    if stage is Stage.ALLOCATED:
+        return _open_shipments(session, order)
+    check_transition(stage, Stage.ALLOCATED, _label(order))
+    from storeops.inventory.models import StockReservation
+
+    if not _held(session, order):
+        _inventory().reserve_order(session, order, actor=actor)
+    held = list(session.scalars(select(StockReservation).where(
+        StockReservation.order_id == order.id, StockReservation.state == "held")
+        .order_by(StockReservation.id)))
+    for reservation in held:
+        reservation.expires_at = None  # paid and approved: held until shipped
+    by_warehouse: dict[int | None, list[Any]] = {}
+    for reservation in held:
+        by_warehouse.setdefault(reservation.warehouse_id, []).append(reservation)
+    shipments = []
+    for warehouse_id, parts in by_warehouse.items():
+        shipment = Shipment(store_id=order.store_id, warehouse_id=warehouse_id, state="open")
+        session.add(shipment)
+        session.flush()
+        for r in parts:
+            session.add(ShipmentLine(shipment_id=shipment.id, order_id=order.id,
+                                     order_line_id=r.order_line_id, quantity=r.quantity))
+        shipments.append(shipment)
+    session.flush()
+    _move(session, order, Stage.ALLOCATED, actor=actor, kind="allocated",
+          data={"shipments": [s.id for s in shipments],
+                "warehouses": [w for w in by_warehouse if w is not None]})
+    return shipments
+
+
+def mark_shipped(session: Session, order: Order, *, carrier_id: str, waybill: str,
+                 actor: str) -> None:
+    """The parcel left (the platform confirmed it): stage shipped, shipments shipped with
+    the carrier and waybill, the held stock leaves the warehouse."""
+    frm = Stage(order.stage)
+    check_transition(frm, Stage.SHIPPED, _label(order))
+    _ship_stock(session, order, actor=actor)
+    now = utcnow()
+    shipments = _open_shipments(session, order)
+    if not shipments:
+        shipment = Shipment(store_id=order.store_id, state="open")
+        session.add(shipment)
+        session.flush()
+        for line in session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)):
+            session.add(ShipmentLine(shipment_id=shipment.id, order_id=order.id,
+                                     order_line_id=line.id, quantity=line.quantity))
+        shipments = [shipment]
+    for shipment in shipments:
+        shipment.state, shipment.shipped_at = "shipped", now
+        shipment.carrier_id, shipment.waybill, shipment.error = str(carrier_id), waybill, None
+    order.shipped_at, order.ship_error, order.hold_reason = now, None, None
+    if OrderStatus(order.status) in TO_SHIP:
+        order.status = OrderStatus.SHIPPED.value
+    _stamp(session, order)
+    _move(session, order, Stage.SHIPPED, actor=actor, kind="shipped",
+          data={"carrier_id": str(carrier_id), "waybill": waybill,
+                "shipments": [s.id for s in shipments]})
+
+
+def open_stage(order: Order) -> bool:
+    return Stage(order.stage) in OPEN_STAGES
