@@ -37,7 +37,7 @@ def background_jobs(db_url: str, *, enabled: bool | None = None,
 
     lang = cli_lang()
     if not jobs_wanted(enabled):
-        typer.echo(translate(lang, "jobs.serve.off" if enabled is False
+        typer.echo(translate(lang, "jobs.serve.disabled" if enabled is False
                              else "jobs.serve.use_worker"))
         yield None
         return
