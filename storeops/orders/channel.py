@@ -1,0 +1,447 @@
+"""The store's own order channel (``POST /api/v1/orders``): idempotent order creation with
+stock reserved atomically, flash-sale quotas, unpaid orders that hold their stock for a while.
+
+:func:`submit` runs one request from start to end (it owns its transactions, because a
+refused or conflicting request must write nothing and a flash take must be given back when the
+order is not written):
+
+1. the ``Idempotency-Key`` (per user, table ``channel_requests``): a key seen before with the
+   same body answers what it answered then, creating nothing; with another body it is refused;
+2. the SKUs must exist in the store (422 naming each line at fault);
+3. a SKU inside a flash sale's window takes its quota first (Redis, before any database
+   write: :mod:`storeops.inventory.flash`) and is sold at the flash price;
+4. one transaction: the key's row (a unique constraint: two identical requests at once make
+   one order, the other answers the first's answer), the order through the orders service
+   (``upsert_order``, channel ``own``: review, allocation and events apply), the stock through
+   ``reserve_order`` (all or nothing: 409 with the shortages, nothing written), the flash
+   claims, then the answer stored with the key.
+
+Only answers that wrote something (201) are kept with the key: a refusal (409, 422) writes
+nothing, so the same request sent again is looked at again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from storeops.common.errors import StoreopsError
+from storeops.common.money import from_cents, from_price_units
+from storeops.common.timeutil import utcnow
+from storeops.orders.models import ChannelRequest, Order, OrderLine
+from storeops.orders.states import OrderStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from storeops.catalog.models import Store
+    from storeops.inventory.flash import FlashTake
+
+CHANNEL = "own"
+MAX_KEY_CHARS = 255
+
+
+# --- what a request holds (already validated by the API's models) ------------------------------
+
+@dataclass(frozen=True)
+class ChannelBuyer:
+    account: str
+    name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelLine:
+    sku: str
+    qty: int
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class ChannelOrder:
+    store: str
+    channel_order_id: str
+    buyer: ChannelBuyer
+    lines: tuple[ChannelLine, ...]
+    freight: Decimal = Decimal(0)
+    remark: str | None = None
+    paid: bool = True
+
+    def digest(self) -> str:
+        """SHA-256 of the request as understood (key order, number spelling and defaults do
+        not matter: ``"12.50"`` and ``12.5`` are the same price)."""
+        data = asdict(self)
+        data["lines"] = [{**line, "price": _canon(line["price"])} for line in data["lines"]]
+        data["freight"] = _canon(self.freight)
+        text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canon(value: Decimal) -> str:
+    text = format(Decimal(value).normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+@dataclass
+class ChannelAnswer:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+    order_id: int | None = None
+
+
+class ChannelRefused(StoreopsError):
+    """A request answered with an error body of its own (409, 422), nothing written."""
+
+    http_status = 409
+    error = "conflict"
+
+    def __init__(self, message: str, *, key: str, extra: dict[str, Any] | None = None,
+                 status: int | None = None, **params: Any) -> None:
+        super().__init__(message, key=key, **params)
+        self.extra = extra or {}
+        if status is not None:
+            self.http_status = status
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.error, "detail": str(self), "code": self.code, **self.extra}
+
+
+class KeyReused(ChannelRefused):
+    http_status = 422
+    error = "idempotency_key_reused"
+
+
+class DuplicateOrder(ChannelRefused):
+    error = "duplicate_order"
+
+
+class OutOfStockRefused(ChannelRefused):
+    error = "out_of_stock"
+
+
+class NotPayable(ChannelRefused):
+    error = "not_payable"
+
+
+@dataclass
+class FieldProblem:
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class ChannelInvalid(StoreopsError):
+    """Fields that are well-formed but wrong for this store (an unknown SKU): a 422 naming
+    each, in the API's validation-error shape."""
+
+    http_status = 422
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        sentence = "; ".join(f"{'.'.join(p.loc[1:])}: {p.msg}" for p in problems)
+        super().__init__(sentence, key="channel.invalid", detail=sentence)
+        self.problems = problems
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": str(self), "code": self.code,
+                "errors": [asdict(p) for p in self.problems]}
+
+
+# --- the order as the API shows it ---------------------------------------------------------------
+
+def _price_text(units: int) -> str:
+    """A unit price with at least two decimals (``199.00``, ``0.165``)."""
+    price = from_price_units(units) or Decimal(0)
+    if price.as_tuple().exponent > -2:  # type: ignore[operator]
+        price = price.quantize(Decimal("0.01"))
+    return str(price)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def order_json(session: Session, order: Order, store_name: str) -> dict[str, Any]:
+    """The order as ``POST /api/v1/orders`` answers it (money as decimal strings)."""
+    from storeops.catalog.models import Product
+    from storeops.inventory.models import FlashClaim, FlashSale
+
+    rows = session.execute(
+        select(OrderLine.line_no, Product.platform_sku_id, OrderLine.quantity,
+               OrderLine.unit_price_e4, OrderLine.amount_cents, OrderLine.product_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)).all()
+    flash = dict(session.execute(
+        select(FlashSale.product_id, FlashSale.id).join(
+            FlashClaim, FlashClaim.flash_sale_id == FlashSale.id)
+        .where(FlashClaim.order_id == order.id)).all())
+    goods = sum(r.amount_cents for r in rows)
+    return {
+        "id": order.id, "store": store_name, "channel_order_id": order.platform_order_id,
+        "channel": order.channel, "status": order.status, "stage": order.stage,
+        "hold_reason": order.hold_reason, "paid": order.paid_at is not None,
+        "lines": [{"line_no": r.line_no, "sku": r.platform_sku_id, "qty": r.quantity,
+                   "price": _price_text(r.unit_price_e4),
+                   "amount": str(from_cents(r.amount_cents)),
+                   "flash_sale_id": flash.get(r.product_id)} for r in rows],
+        "goods": str(from_cents(goods)), "freight": str(from_cents(order.freight_cents)),
+        "total": str(from_cents(goods + order.freight_cents)),
+        "placed_at": _iso(order.placed_at), "paid_at": _iso(order.paid_at),
+        "pay_deadline": _iso(order.pay_deadline), "due_at": _iso(order.due_at),
+    }
+
+
+# --- the request ---------------------------------------------------------------------------------
+
+def _store(session: Session, name: str) -> Store:
+    from storeops.catalog.models import Store
+    from storeops.catalog.stores import resolve_store
+
+    found = session.scalar(select(Store).where(Store.name == name))
+    return found if found is not None else resolve_store(session, name)  # raises, naming
+
+
+def _known_answer(session: Session, user_id: int, key: str, digest: str
+                  ) -> ChannelAnswer | None:
+    row = session.scalar(select(ChannelRequest).where(ChannelRequest.user_id == user_id,
+                                                      ChannelRequest.idempotency_key == key))
+    if row is None or row.status_code == 0:
+        return None
+    if row.body_sha256 != digest:
+        raise KeyReused(
+            f"the Idempotency-Key {key!r} was used before with another body: use a new key "
+            "for a new request", key="channel.key_reused", idempotency_key=key)
+    return ChannelAnswer(row.status_code, json.loads(row.response_json), replayed=True,
+                         order_id=row.order_id)
+
+
+def _products(session: Session, store_id: int, request: ChannelOrder) -> dict[str, int]:
+    from storeops.catalog.models import Product
+
+    skus = [line.sku for line in request.lines]
+    known = dict(session.execute(select(Product.platform_sku_id, Product.id).where(
+        Product.store_id == store_id, Product.platform_sku_id.in_(skus))).all())
+    problems = [FieldProblem(["body", "lines", str(i), "sku"],
+                             f"unknown SKU {line.sku!r} in store {request.store!r}",
+                             "unknown_sku")
+                for i, line in enumerate(request.lines) if line.sku not in known]
+    if problems:
+        raise ChannelInvalid(problems)
+    return known
+
+
+def _incoming(request: ChannelOrder, prices: dict[str, Decimal], now: datetime) -> Any:
+    from storeops.orders.incoming import IncomingLine, IncomingOrder
+
+    paid = request.paid
+    return IncomingOrder(
+        platform_order_id=request.channel_order_id, channel=CHANNEL,
+        status=OrderStatus.WAIT_STOCK_OUT if paid else OrderStatus.WAIT_PAY,
+        placed_at=now, paid_at=now if paid else None,
+        lines=[IncomingLine(sku=line.sku, qty=line.qty,
+                            unit_price=prices.get(line.sku, line.price))
+               for line in request.lines],
+        freight=request.freight, buyer_account=request.buyer.account,
+        buyer_name=request.buyer.name, buyer_phone=request.buyer.phone,
+        address=request.buyer.address, buyer_remark=request.remark, source=CHANNEL,
+        modified_at=now)
+
+
+def _out_of_stock(exc: Any) -> OutOfStockRefused:
+    skus = [{"sku": s.sku, "requested": s.requested, "available": max(0, s.available)}
+            for s in exc.shortages]
+    names = ", ".join(s["sku"] for s in skus)
+    return OutOfStockRefused(f"out of stock: {names}", key="channel.out_of_stock", skus=names,
+                             extra={"skus": skus})
+
+
+def _flash_refused(exc: Any) -> ChannelRefused:
+    refusal = ChannelRefused(str(exc), key=exc.key or "flash.sold_out", extra={
+        "skus": [{"sku": exc.sku, "requested": exc.requested, "available": exc.available}],
+        **({"per_buyer": exc.params["per_buyer"]} if "per_buyer" in exc.params else {})})
+    refusal.error = exc.error
+    refusal.params = exc.params
+    return refusal
+
+
+def hold_minutes(session: Session, store_id: int) -> int:
+    from storeops.orders.service import settings_for
+
+    return int(settings_for(session, store_id).unpaid_hold_minutes or 30)
+
+
+def submit(db_url: str, *, user_id: int, actor: str, key: str, request: ChannelOrder,
+           now: datetime | None = None) -> ChannelAnswer:
+    """Answer one ``POST /api/v1/orders``: a new order (201), the first answer to a key seen
+    before, or a refusal (raises ChannelRefused / ChannelInvalid / StoreError)."""
+    digest = request.digest()
+    for _attempt in range(5):
+        try:
+            return _submit_once(db_url, user_id=user_id, actor=actor, key=key,
+                                request=request, digest=digest, now=now or utcnow())
+        except _Retry:
+            continue  # another request with this key won: its answer is read next time
+    raise ChannelRefused("the request could not be completed: another request with the same "
+                         "Idempotency-Key is still in progress; try again",
+                         key="channel.in_progress", status=409)
+
+
+class _Retry(Exception):
+    pass
+
+
+def _submit_once(db_url: str, *, user_id: int, actor: str, key: str, request: ChannelOrder,
+                 digest: str, now: datetime) -> ChannelAnswer:
+    from storeops.db.engine import unit_of_work
+    from storeops.inventory import flash
+    from storeops.inventory.locking import lock_for_stock_write
+
+    takes: list[FlashTake] = []
+    committed = False
+    try:
+        with unit_of_work(db_url) as session:
+            store = _store(session, request.store)
+            known = _known_answer(session, user_id, key, digest)
+            if known is not None:
+                return known
+            products = _products(session, store.id, request)
+            sales = flash.store_sales(session, store.id, now)
+            prices: dict[str, Decimal] = {}
+            try:
+                for line in request.lines:
+                    sale = sales.get(products[line.sku])
+                    if sale is not None:
+                        take = flash.take_quota(session, sale, line.sku,
+                                                request.buyer.account, line.qty)
+                        takes.append(take)
+                        prices[line.sku] = take.price
+            except flash.FlashRefused as exc:
+                raise _flash_refused(exc) from None
+            # --- database writes from here on
+            lock_for_stock_write(session)
+            record = ChannelRequest(user_id=user_id, idempotency_key=key, body_sha256=digest,
+                                    status_code=0, response_json="{}", created_at=now)
+            try:
+                with session.begin_nested():
+                    session.add(record)
+                    session.flush()
+            except IntegrityError:
+                raise _Retry() from None
+            answer = _write_order(session, store, request, prices, takes, actor=actor,
+                                  now=now)
+            record.status_code = answer.status
+            record.response_json = json.dumps(answer.body, ensure_ascii=False)
+            record.order_id = answer.order_id
+        committed = True
+    except IntegrityError:
+        raise _Retry() from None
+    finally:
+        for take in takes:
+            if committed:
+                flash.confirm_take(take)
+            else:
+                flash.abandon_take(take)
+    return answer
+
+
+def _write_order(session: Session, store: Store, request: ChannelOrder,
+                 prices: dict[str, Decimal], takes: list[FlashTake], *, actor: str,
+                 now: datetime) -> ChannelAnswer:
+    from storeops.inventory import flash
+    from storeops.inventory.service import OutOfStock, reserve_order
+    from storeops.orders.service import upsert_order
+
+    if session.scalar(select(Order.id).where(
+            Order.store_id == store.id,
+            Order.platform_order_id == request.channel_order_id)) is not None:
+        raise DuplicateOrder(
+            f"store {store.name!r} already has order {request.channel_order_id!r} (sent with "
+            "another Idempotency-Key)", key="channel.duplicate_order",
+            order=request.channel_order_id, store=store.name,
+            extra={"channel_order_id": request.channel_order_id})
+    order, _ = upsert_order(session, store, _incoming(request, prices, now), actor=actor)
+    deadline = None
+    if not request.paid:
+        deadline = now + timedelta(minutes=hold_minutes(session, store.id))
+        order.pay_deadline = deadline
+    try:
+        # Review may have held the order (a remark, an address) or found it short: either way
+        # its stock is held now, all or nothing, or the request is refused.
+        reserve_order(session, order, actor=actor, expires_at=deadline)
+    except OutOfStock as exc:
+        raise _out_of_stock(exc) from None
+    try:
+        for take in takes:
+            flash.record_claim(session, take, order, state="sold" if request.paid else "held")
+    except flash.FlashRefused as exc:
+        raise _flash_refused(exc) from None
+    session.flush()
+    return ChannelAnswer(201, order_json(session, order, store.name), order_id=order.id)
+
+
+# --- paying an unpaid order ----------------------------------------------------------------------
+
+def pay(session: Session, order_id: int, *, actor: str, now: datetime | None = None
+        ) -> ChannelAnswer:
+    """Mark an unpaid own-channel order paid: its held stock stays held (no deadline any
+    more), its flash claims are sold, and it goes through review and allocation (200).
+    Paying twice answers the order as it is. Past its deadline it is cancelled now (409,
+    error not_payable; the cancellation is kept); a cancelled order raises NotPayable."""
+    from storeops.catalog.models import Store
+    from storeops.catalog.stores import bump_data_version
+    from storeops.inventory import flash
+    from storeops.inventory.locking import lock_for_stock_write
+    from storeops.inventory.models import StockReservation
+    from storeops.orders.expiry import expire_order
+    from storeops.orders.service import OrderError, follow_status, record_event, settings_for
+    from storeops.orders.sla import due_time
+
+    now = now or utcnow()
+    lock_for_stock_write(session)
+    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    if order is None or order.channel != CHANNEL:
+        raise OrderError(f"no order {order_id} of the store's own channel",
+                         key="channel.unknown_order", order=order_id)
+    store = session.get(Store, order.store_id)
+    assert store is not None
+    status = OrderStatus(order.status)
+    if status is not OrderStatus.WAIT_PAY:
+        if order.paid_at is not None and status is not OrderStatus.CANCELLED:
+            return ChannelAnswer(200, order_json(session, order, store.name),
+                                 order_id=order.id)  # paid already
+        raise NotPayable(f"order {order.platform_order_id} is {status.value}: it cannot be "
+                         "paid", key="channel.not_payable", order=order.platform_order_id,
+                         status=status.value, extra={"order_id": order.id})
+    if order.pay_deadline is not None and order.pay_deadline <= now:
+        deadline = order.pay_deadline.isoformat()
+        expire_order(session, order)
+        refusal = NotPayable(f"order {order.platform_order_id}: its payment deadline "
+                             f"{deadline} has passed; it was cancelled",
+                             key="channel.deadline_passed", order=order.platform_order_id,
+                             deadline=deadline, extra={"order_id": order.id})
+        return ChannelAnswer(409, refusal.body(), order_id=order.id)
+    settings = settings_for(session, order.store_id)
+    order.status = OrderStatus.WAIT_STOCK_OUT.value
+    order.paid_at = now
+    order.pay_deadline = None
+    order.due_at = due_time(now, settings.ship_sla_hours, cod=False, placed_at=order.placed_at)
+    order.row_version = bump_data_version(session, order.store_id)
+    session.execute(update(StockReservation).where(
+        StockReservation.order_id == order.id, StockReservation.state == "held")
+        .values(expires_at=None).execution_options(synchronize_session=False))
+    flash.mark_sold(session, order)
+    session.flush()
+    record_event(session, order, "paid", actor=actor, data={"paid_at": now})
+    follow_status(session, order, OrderStatus.WAIT_STOCK_OUT, actor=actor, settings=settings)
+    session.flush()
+    return ChannelAnswer(200, order_json(session, order, store.name), order_id=order.id)
