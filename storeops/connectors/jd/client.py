@@ -216,13 +216,14 @@ def gateway_error(method: str, error: Mapping[str, Any]) -> JosError:
 
 
 def check_business(method: str, inner: Mapping[str, Any]) -> None:
-    """Raise the business failure a ``…_responce`` reports: its ``code`` when not "0", an
-    ``apiResult`` with ``success`` false, or a ``…_result`` whose ``success`` is false."""
+    """Raise the business failure a ``…_responce`` reports: its ``code`` when not "0", its
+    own ``success`` false, an ``apiResult`` with ``success`` false, or a ``…_result`` whose
+    ``success`` is false."""
     code = inner.get("code")
     if code is not None and str(code) not in ("0", ""):
         raise JosError(str(code), str(inner.get("zh_desc") or inner.get("msg") or "error"),
                        method=method, en=inner.get("en_desc"))
-    for value in inner.values():
+    for value in (inner, *inner.values()):
         if not isinstance(value, Mapping):
             continue
         api = value.get("apiResult")
