@@ -1,0 +1,228 @@
+"""The ERP pages as a user meets them: orders, an order with its timeline and actions, the
+review queue (tests/erp_seed.py's rows on web_seed's store), in Chinese and English, with
+filters, refused forms that keep what was typed, permissions and bounded parameters."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from erp_seed import BUYER_A, HELD_REASON, Erp, seed_erp
+from web_seed import fast_hashing, login  # noqa: F401
+
+from storeops.db.engine import session_factory
+from storeops.orders.models import Order
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
+
+
+@pytest.fixture
+def erp(seeded: tuple[str, int]) -> Erp:
+    return seed_erp(*seeded)
+
+
+def order_ids(html: str) -> list[str]:
+    """The platform order ids of the ERP orders listed on a page, in order."""
+    return re.findall(r'data-order="(ERP\d+)"', html)
+
+
+def stage_of(db_url: str, oid: int) -> str:
+    with session_factory(db_url)() as s:
+        return s.get(Order, oid).stage
+
+
+def test_orders_list_in_both_languages(client: Any, erp: Erp) -> None:
+    login(client, "analyst")
+    r = client.get("/orders?q=ERP")
+    assert r.status_code == 200
+    assert order_ids(r.text) == ["ERP005", "ERP002", "ERP001", "ERP003", "ERP004"]
+    assert "待审核" in r.text and "等待出库" in r.text and HELD_REASON in r.text
+    assert "¥404.00" in r.text  # ERP001: 2 × 199.00 + 6.00 freight
+    assert BUYER_A not in r.text and "jd***ha" in r.text  # the account is masked
+    assert 'class="due-soon"' in r.text and 'class="overdue"' in r.text
+    en = client.get("/orders?q=ERP&lang=en")
+    assert "Under review" in en.text and "Awaiting stock-out" in en.text
+    assert "Overdue by 3 h" in en.text or "Overdue by 2 h" in en.text
+    # The navigation offers the ERP pages to a role that may see them.
+    assert 'href="/review?store=' in r.text and 'href="/stock?store=' in r.text
+    assert "/connector" not in r.text  # the analyst may not manage the connector
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("stage=under_review", ["ERP002", "ERP001"]),
+    ("held=1", ["ERP001"]),
+    ("sla=overdue", ["ERP003"]),
+    ("sla=due_soon", ["ERP001"]),
+    ("status=wait_pay", ["ERP005"]),
+    (f"q={BUYER_A}", ["ERP002", "ERP001"]),
+    ("q=ERP003", ["ERP003"]),
+    ("q=ERP00%25", []),  # a LIKE wildcard typed is searched as it is
+    ("stage=nonsense&q=ERP", ["ERP005", "ERP002", "ERP001", "ERP003", "ERP004"]),
+])
+def test_orders_filters(client: Any, erp: Erp, query: str, expected: list[str]) -> None:
+    login(client, "analyst")
+    r = client.get(f"/orders?{query}")
+    assert r.status_code == 200
+    assert order_ids(r.text) == expected
+
+
+def test_orders_parameters_are_bounded(client: Any, erp: Erp) -> None:
+    login(client, "analyst")
+    assert client.get("/orders?page=99999999999").status_code == 422
+    assert client.get("/orders?page=abc").status_code == 422
+    far = client.get("/orders?page=2000")
+    assert far.status_code == 200 and order_ids(far.text) == []
+    assert client.get("/orders?q=" + "x" * 101).status_code == 422
+    assert client.get("/review?page=0").status_code == 422
+    assert client.get("/orders/99999999").status_code == 404
+    assert client.get("/orders/1e9").status_code == 422
+
+
+def test_order_page_shows_lines_shipments_timeline_and_merge(client: Any, erp: Erp) -> None:
+    login(client, "operator")
+    r = client.get(f"/orders/{erp.ids['ERP001']}")
+    assert r.status_code == 200
+    assert "订单 ERP001" in r.text and "无线蓝牙耳机" in r.text
+    assert 'data-event="received"' in r.text and 'data-event="held"' in r.text
+    assert HELD_REASON in r.text
+    # ERP002: the same buyer and address, still open: offered for merging.
+    assert f'name="with" value="{erp.ids["ERP002"]}"' in r.text
+    assert "顺丰快递" in r.text and 'name="csrf_token"' in r.text
+    en = client.get(f"/orders/{erp.ids['ERP001']}?lang=en")
+    assert "Timeline" in en.text and "SF Express" in en.text and "Held for a person" in en.text
+
+
+def test_approve_adds_the_event_and_reserves(client: Any, erp: Erp, seeded: Any) -> None:
+    login(client, "operator")
+    oid = erp.ids["ERP002"]
+    r = client.post(f"/orders/{oid}/approve", data={}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/orders/{oid}?done=approve"
+    page = client.get(r.headers["location"])
+    assert "已审核通过。" in page.text
+    assert 'data-event="approved"' in page.text and "operator" in page.text
+    assert stage_of(seeded[0], oid) == "allocated"
+    assert 'data-shipment=' in page.text  # the parcel planned by allocation
+
+
+def test_refused_action_says_why_in_the_readers_language(client: Any, erp: Erp) -> None:
+    login(client, "operator")
+    oid = erp.ids["ERP004"]  # shipped: cannot be approved
+    zh = client.post(f"/orders/{oid}/approve", data={})
+    assert zh.status_code == 422
+    assert 'role="alert" data-error="approve"' in zh.text
+    assert "ERP004" in zh.text
+    en = client.post(f"/orders/{oid}/approve?lang=en", data={})
+    assert en.status_code == 422
+    message = re.search(r'data-error="approve">([^<]+)<', en.text).group(1)
+    assert "ERP004" in message and re.search(r"[a-z]", message)
+
+
+def test_hold_needs_a_reason_and_keeps_the_form(client: Any, erp: Erp, seeded: Any) -> None:
+    login(client, "operator")
+    oid = erp.ids["ERP003"]
+    r = client.post(f"/orders/{oid}/hold", data={"reason": "   "})
+    assert r.status_code == 422
+    assert 'aria-invalid="true" aria-describedby="hold-reason-error"' in r.text
+    assert "请填写原因" in r.text
+    long = client.post(f"/orders/{oid}/hold?lang=en", data={"reason": "很" * 501})
+    assert long.status_code == 422 and "At most 500 characters" in long.text
+    assert stage_of(seeded[0], oid) == "allocated"
+    ok = client.post(f"/orders/{oid}/hold", data={"reason": "客户要求改地址"},
+                     follow_redirects=True)
+    assert ok.status_code == 200 and "客户要求改地址" in ok.text
+    assert stage_of(seeded[0], oid) == "under_review"
+
+
+def test_cancel_with_a_reason(client: Any, erp: Erp, seeded: Any) -> None:
+    login(client, "owner")
+    oid = erp.ids["ERP001"]
+    refused = client.post(f"/orders/{oid}/cancel", data={"cancel_reason": ""})
+    assert refused.status_code == 422 and 'id="cancel-cancel_reason-error"' in refused.text
+    ok = client.post(f"/orders/{oid}/cancel", data={"cancel_reason": "买家申请取消"},
+                     follow_redirects=True)
+    assert ok.status_code == 200 and "买家申请取消" in ok.text
+    assert stage_of(seeded[0], oid) == "cancelled"
+
+
+def test_ship_and_split_forms_mark_fields_and_keep_values(client: Any, erp: Erp) -> None:
+    login(client, "operator")
+    oid = erp.ids["ERP002"]
+    r = client.post(f"/orders/{oid}/ship", data={"carrier": "", "waybill": "SF123456789"})
+    assert r.status_code == 422
+    assert 'id="ship-carrier-error"' in r.text and 'value="SF123456789"' in r.text
+    page = client.get(f"/orders/{oid}")
+    names = re.findall(r'name="(qty_\d_\d+)"', page.text)
+    assert len(names) == 6  # two lines × three parcels
+    first = names[0]  # line 1 (qty 1), parcel 1
+    bad = client.post(f"/orders/{oid}/split", data={first: "7", names[1]: "x"})
+    assert bad.status_code == 422
+    assert 'value="7"' in bad.text and 'value="x"' in bad.text
+    assert f'id="split-{names[1]}-error"' in bad.text
+    one_parcel = client.post(f"/orders/{oid}/split", data={first: "1", names[3]: "1"})
+    assert one_parcel.status_code == 422 and "至少要分到两个包裹" in one_parcel.text
+
+
+def test_merge_needs_a_chosen_order(client: Any, erp: Erp) -> None:
+    login(client, "operator")
+    oid = erp.ids["ERP001"]
+    r = client.post(f"/orders/{oid}/merge", data={})
+    assert r.status_code == 422 and "请勾选要合并的订单" in r.text
+    # An order that is not a candidate (another buyer) is refused the same way.
+    other = client.post(f"/orders/{oid}/merge", data={"with": str(erp.ids["ERP003"])})
+    assert other.status_code == 422
+
+
+def test_review_queue_and_bulk_actions(client: Any, erp: Erp, seeded: Any) -> None:
+    login(client, "operator")
+    r = client.get("/review")
+    assert r.status_code == 200
+    assert order_ids(r.text) == ["ERP001", "ERP002"]  # held first
+    assert HELD_REASON in r.text and 'name="ids"' in r.text
+    assert re.search(r'data-reason="[^"]*买家留言[^"]*"', r.text)
+    missing = client.post("/review", data={"action": "hold", "reason": ""})
+    assert missing.status_code == 422
+    assert "请先勾选订单" in missing.text and 'id="bulk-reason-error"' in missing.text
+    ids = [str(erp.ids["ERP001"]), str(erp.ids["ERP002"]), str(erp.ids["ERP004"])]
+    done = client.post("/review", data={"action": "approve", "ids": ids})
+    assert done.status_code == 200
+    assert 'class="ok" data-result="ERP001"' in done.text
+    assert 'class="bad" data-result="ERP004"' in done.text  # shipped: refused, others done
+    assert stage_of(seeded[0], erp.ids["ERP001"]) == "allocated"
+    assert stage_of(seeded[0], erp.ids["ERP002"]) == "allocated"
+    assert order_ids(done.text) == []
+
+
+def test_bulk_hold_with_reason(client: Any, erp: Erp, seeded: Any) -> None:
+    login(client, "operator")
+    oid = erp.ids["ERP003"]
+    r = client.post("/review?lang=en", data={"action": "hold", "reason": "check address",
+                                              "ids": [str(oid)]})
+    assert r.status_code == 200 and 'data-result="ERP003"' in r.text
+    assert stage_of(seeded[0], oid) == "under_review"
+    assert "check address" in r.text
+
+
+def test_who_may_do_what(client: Any, erp: Erp) -> None:
+    oid = erp.ids["ERP002"]
+    login(client, "analyst")
+    assert client.get(f"/orders/{oid}").status_code == 200
+    page = client.get(f"/orders/{oid}")
+    assert 'data-action="approve"' not in page.text  # no action forms for a viewer
+    for path in (f"/orders/{oid}/approve", f"/orders/{oid}/hold", "/review"):
+        assert client.post(path, data={"reason": "x", "action": "approve",
+                                       "ids": [str(oid)]}).status_code == 403
+    assert client.get("/connector").status_code == 403
+    login(client, "integ")
+    for path in ("/orders", f"/orders/{oid}", "/review", "/stock", "/stock/ledger", "/flash",
+                 "/connector"):
+        assert client.get(path).status_code == 403, path
+
+
+def test_csrf_is_required_on_actions(client: Any, erp: Erp) -> None:
+    login(client, "owner")
+    from storeops.accounts import csrf
+
+    oid = erp.ids["ERP002"]
+    r = client.post(f"/orders/{oid}/approve", data={}, headers={csrf.HEADER: "forged"})
+    assert r.status_code == 403
