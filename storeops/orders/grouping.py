@@ -5,6 +5,7 @@ content hash that lets a re-import skip unchanged orders. Pure (Polars frames in
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
 import polars as pl
 
@@ -133,3 +134,28 @@ def refund_lines(rows: pl.DataFrame, store_timezone: str) -> pl.DataFrame:
         pl.col("placed_at").dt.convert_time_zone(store_timezone).dt.date().alias("refund_date"),
         pl.col("title").str.slice(0, 255).alias("reason"),
     )
+
+
+def _hash_cell(value: object) -> str:
+    """A value as ``content_hash`` writes it (Polars' cast to text)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") + "+00:00"
+    return str(value)
+
+
+def content_hash_of(order: dict[str, object], lines: list[dict[str, object]]) -> str:
+    """:func:`content_hash` of one order in plain Python (the order service's, per order):
+    ``order`` has the ``ORDER_FIELDS`` (and ``cod``), each line line_no, sku, quantity,
+    unit_price_e4 and amount_cents."""
+    line_text = ";".join(
+        "|".join(_hash_cell(line[c]) for c in
+                 ("line_no", "sku", "quantity", "unit_price_e4", "amount_cents"))
+        for line in sorted(lines, key=lambda x: int(x["line_no"])))  # type: ignore[call-overload]
+    text = "\x1f".join([*(_hash_cell(order.get(c)) for c in ORDER_FIELDS), line_text])
+    if order.get("cod"):
+        text += "\x1fcod"
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()

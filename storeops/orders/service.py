@@ -33,6 +33,7 @@ from storeops.common.timeutil import local_date, utcnow
 from storeops.members.masking import mask_contact
 from storeops.members.models import Customer
 from storeops.orders import review as rules
+from storeops.orders.grouping import content_hash_of
 from storeops.orders.incoming import IncomingOrder
 from storeops.orders.lifecycle import (
     BEFORE_SHIPPING,
@@ -108,8 +109,7 @@ def record_event(
         data_json=json.dumps({k: _json_value(v) for k, v in data.items()}, ensure_ascii=False,
                              sort_keys=True) if data else None,
     )
-    session.add(event)
-    session.flush()
+    session.add(event)  # flushed with the caller's next query or commit
     return event
 
 
@@ -141,13 +141,57 @@ def _move(session: Session, order: Order, to: Stage, *, actor: str, kind: str | 
                  from_stage=frm, to_stage=to)
 
 
+def _per_transaction(session: Session) -> dict[Any, Any]:
+    """A dict kept for the session's current transaction only (a new one after commit or
+    rollback): what one unit of work may look up once for many orders."""
+    tx = session.get_transaction()
+    cache = session.info.get("storeops_orders_tx")
+    if cache is None or cache[0] is not tx:
+        cache = (tx, {})
+        session.info["storeops_orders_tx"] = cache
+    return cache[1]
+
+
+def forget_cached(session: Session) -> None:
+    """Drop what this transaction cached (review settings, blacklist) after changing them."""
+    cache = _per_transaction(session)
+    for key in [k for k in cache if k[0] in ("settings", "blacklist")]:
+        del cache[key]
+
+
+def store_version(session: Session, store_id: int) -> int:
+    """The store's new data_version for the rows this transaction writes: bumped once per
+    transaction and store (as one import is one version), then reused, so that many orders
+    written in one unit of work cost one update of the store's row."""
+    cache = _per_transaction(session)
+    if ("version", store_id) not in cache:
+        cache["version", store_id] = bump_data_version(session, store_id)
+    return int(cache["version", store_id])
+
+
+def _blacklisted(session: Session, store_id: int, account: str) -> bool:
+    cache = _per_transaction(session)
+    if ("blacklist", store_id) not in cache:
+        cache["blacklist", store_id] = set(session.scalars(select(
+            BuyerBlacklist.platform_account).where(BuyerBlacklist.store_id == store_id)))
+    return account in cache["blacklist", store_id]
+
+
 def _stamp(session: Session, order: Order) -> None:
     """The order's facts the figures read changed: new data_version, stamped on the row."""
-    order.row_version = bump_data_version(session, order.store_id)
+    order.row_version = store_version(session, order.store_id)
 
 
 def settings_for(session: Session, store_id: int) -> rules.ReviewRules:
-    """The store's review settings (the defaults when it has none)."""
+    """The store's review settings (the defaults when it has none); read once per
+    transaction."""
+    cache = _per_transaction(session)
+    if ("settings", store_id) not in cache:
+        cache["settings", store_id] = _read_settings(session, store_id)
+    return cache["settings", store_id]  # type: ignore[no-any-return]
+
+
+def _read_settings(session: Session, store_id: int) -> rules.ReviewRules:
     row = session.get(ReviewSettings, store_id)
     if row is None:
         return rules.ReviewRules()
@@ -285,29 +329,10 @@ def _lines(incoming: IncomingOrder, discount_cents: int) -> list[dict[str, Any]]
 
 def _content_hash(platform_order_id: str, values: dict[str, Any], account: str | None,
                   contact: str | None, lines: list[dict[str, Any]]) -> str:
-    """The importer's content hash (``storeops.orders.grouping.content_hash``) of this order,
-    so that the same order arriving later in a file is seen as unchanged."""
-    import polars as pl
-
-    from storeops.orders.grouping import content_hash
-
-    utc = pl.Datetime("us", "UTC")
-    orders = pl.DataFrame([{
-        "order_id": platform_order_id, "status": values["status"], "deleted": False,
-        "customer": account, "contact": contact, "source": values["source"],
-        "placed_at": values["placed_at"], "paid_at": values["paid_at"],
-        "finished_at": values["finished_at"], "goods_cents": values["goods_cents"],
-        "seller_discount_cents": values["seller_discount_cents"],
-        "freight_cents": values["freight_cents"], "paid_cents": values["paid_cents"],
-        "cod": values["cod"],
-    }], schema_overrides={"placed_at": utc, "paid_at": utc, "finished_at": utc,
-                          "customer": pl.String, "contact": pl.String, "source": pl.String,
-                          "paid_cents": pl.Int64})
-    frame = pl.DataFrame([{"order_id": platform_order_id, **{k: r[k] for k in (
-        "line_no", "sku", "quantity", "unit_price_e4", "amount_cents")}} for r in lines],
-        schema={"order_id": pl.String, "line_no": pl.Int64, "sku": pl.String,
-                "quantity": pl.Int64, "unit_price_e4": pl.Int64, "amount_cents": pl.Int64})
-    return str(content_hash(orders, frame)[0])
+    """The importer's content hash of this order, so that the same order arriving later in a
+    file is seen as unchanged."""
+    return content_hash_of({**values, "order_id": platform_order_id, "deleted": False,
+                            "customer": account, "contact": contact}, lines)
 
 
 def _values(session: Session, store: Store, incoming: IncomingOrder,
@@ -347,22 +372,20 @@ def _values(session: Session, store: Store, incoming: IncomingOrder,
 def _facts(session: Session, order: Order, incoming: IncomingOrder | None,
            settings: rules.ReviewRules) -> rules.ReviewInput:
     """What review needs, from the incoming order (its address parts) or what is stored."""
-    quantity = int(session.scalar(select(func.coalesce(func.sum(OrderLine.quantity), 0)).where(
-        OrderLine.order_id == order.id)) or 0)
     if incoming is not None:
+        quantity = sum(line.qty for line in incoming.lines)
+        account = (incoming.buyer_account or "").strip()[:120] or None
         parts = _address_parts(incoming)
         province, city, detail = parts.province, parts.city, parts.detail
         has_phone = bool((incoming.buyer_phone or "").strip())
     else:
         province = city = detail = order.ship_address
         has_phone = bool(order.receiver_phone)
-    blacklisted = False
-    if order.customer_id is not None:
+        quantity = int(session.scalar(select(func.coalesce(func.sum(OrderLine.quantity), 0))
+                                      .where(OrderLine.order_id == order.id)) or 0)
         account = session.scalar(select(Customer.platform_account).where(
-            Customer.id == order.customer_id))
-        blacklisted = session.scalar(select(BuyerBlacklist.id).where(
-            BuyerBlacklist.store_id == order.store_id,
-            BuyerBlacklist.platform_account == account)) is not None
+            Customer.id == order.customer_id)) if order.customer_id is not None else None
+    blacklisted = account is not None and _blacklisted(session, order.store_id, account)
     recent = 1
     if rules.brushing_on(settings) and order.address_key:
         since = order.placed_at - timedelta(hours=int(settings.brushing_hours or 0))
@@ -407,7 +430,7 @@ def upsert_order(session: Session, store: Store, incoming: IncomingOrder, *, act
 
 def _create(session: Session, store: Store, incoming: IncomingOrder, values: dict[str, Any],
             lines: list[dict[str, Any]], settings: rules.ReviewRules, *, actor: str) -> Order:
-    version = bump_data_version(session, store.id)
+    version = store_version(session, store.id)
     products = _products(session, store, incoming, version)
     status = OrderStatus(values["status"])
     stage = stage_for_status(status, None)
@@ -462,7 +485,7 @@ def _update(session: Session, store: Store, order: Order, incoming: IncomingOrde
         changed["lines"] = [[list(t[1:4]) for t in old_lines], [list(t[1:4]) for t in new_lines]]
     if not changed:
         return order, "unchanged"
-    version = bump_data_version(session, store.id)
+    version = store_version(session, store.id)
     if lines_changed:
         _replace_lines(session, store, order, incoming, lines, version, actor=actor)
     for name, value in values.items():
@@ -589,12 +612,12 @@ def approve(session: Session, order: Order, *, actor: str) -> list[Shipment]:
         _move(session, order, Stage.UNDER_REVIEW, actor=actor, kind="under_review")
     elif stage is not Stage.UNDER_REVIEW:
         raise IllegalTransition(stage, Stage.ALLOCATED, _label(order))
-    order.hold_reason = None
+    if order.hold_reason is not None:
+        order.hold_reason = None
     record_event(session, order, "approved", actor=actor)
     OutOfStock = _inventory().OutOfStock
-    try:
-        with session.begin_nested():
-            return allocate(session, order, actor=actor)
+    try:  # reserve_order changes nothing when it refuses
+        return allocate(session, order, actor=actor)
     except OutOfStock as exc:
         shortages = [{"sku": s.sku, "requested": s.requested, "available": s.available}
                      for s in exc.shortages]
@@ -672,13 +695,8 @@ def allocate(session: Session, order: Order, *, actor: str) -> list[Shipment]:
     if stage is Stage.ALLOCATED:
         return _open_shipments(session, order)
     check_transition(stage, Stage.ALLOCATED, _label(order))
-    from storeops.inventory.models import StockReservation
-
-    if not _held(session, order):
-        _inventory().reserve_order(session, order, actor=actor)
-    held = list(session.scalars(select(StockReservation).where(
-        StockReservation.order_id == order.id, StockReservation.state == "held")
-        .order_by(StockReservation.id)))
+    # reserves only what is not held yet (an own-channel order may hold its stock already)
+    held = _inventory().reserve_order(session, order, actor=actor)
     for reservation in held:
         reservation.expires_at = None  # paid and approved: held until shipped
     by_warehouse: dict[int | None, list[Any]] = {}
