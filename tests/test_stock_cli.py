@@ -86,3 +86,21 @@ def test_check_exits_1_naming_each_corrupted_row(store_db: str, monkeypatch, cap
         assert f"SKU {sku}, warehouse default: reserved is negative (-1)" in err
     code, _, err = _cli(store_db, monkeypatch, capsys, "check", "--store", "旗舰店")
     assert code == 1 and "在库 7，但流水合计 5" in err
+
+
+def test_opening_balances_and_channel_share(store_db: str, monkeypatch, capsys) -> None:
+    from storeops.catalog.models import Product
+
+    with unit_of_work(store_db) as s:
+        s.execute(update(Product).where(Product.platform_sku_id == "100012").values(stock=12))
+    code, out, _ = _cli(store_db, monkeypatch, capsys, "opening")
+    assert code == 0 and "1 个 SKU" in out
+    assert "0 个 SKU" in _cli(store_db, monkeypatch, capsys, "opening")[1]  # again: nothing
+    code, out, _ = _cli(store_db, monkeypatch, capsys, "channel", "--share", "50", "--buffer",
+                        "1", "--json")
+    assert code == 0
+    assert json.loads(out) == {"channel": "jd", "share_percent": 50, "buffer": 1, "to_push": [
+        {"sku": "100012", "wanted": 5, "published": None, "listed": True}]}
+    code, _, err = _cli(store_db, monkeypatch, capsys, "channel", "--share", "150")
+    assert code == 2 and "150" in err
+    assert _cli(store_db, monkeypatch, capsys, "check")[0] == 0

@@ -285,3 +285,54 @@ def warehouse_list(store: StoreOption = None, db: DbOption = None,
     for r in rows:
         table.add_row(r["code"], r["name"], "✓" if r["default"] else "", str(r["priority"]))
     Console().print(table)
+
+
+@stock_app.command("opening")
+def opening_command(store: StoreOption = None, warehouse: WarehouseOption = None,
+                    db: DbOption = None) -> None:
+    """Take the products file's 库存 figures into the ledger: each SKU with a stock figure
+    and no stock level yet gets it as on hand (one count movement). Safe to run again."""
+    from storeops.inventory.service import adopt_product_stock
+
+    with _session(db) as session:
+        st = _store(session, store)
+        n = adopt_product_stock(session, st.id, actor=_actor(), warehouse=warehouse)
+        typer.echo(_t("cli.opening", n=n, store=st.name))
+
+
+@stock_app.command("channel")
+def channel_command(
+    channel: Annotated[str, typer.Option("--channel", help="Channel, e.g. jd.")] = "jd",
+    share: Annotated[int | None, typer.Option("--share", help="Percent of available stock "
+                                                              "the channel shows (0–100).")] = None,
+    buffer: Annotated[int, typer.Option("--buffer", help="Units held back from it.")] = 0,
+    store: StoreOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set (with --share) or show what a channel publishes: floor(available × share) −
+    buffer per SKU, delisted at 0; lists the SKUs whose published quantity is out of date."""
+    from storeops.catalog.models import Product
+    from storeops.inventory.channel_sync import (
+        channel_share,
+        plan_channel_sync,
+        set_channel_share,
+    )
+
+    with _session(db) as session:
+        st = _store(session, store)
+        if share is not None:
+            set_channel_share(session, st.id, channel, share, buffer)
+        pct, buf = channel_share(session, st.id, channel)
+        due = [{"sku": session.get(Product, x.product_id).platform_sku_id,
+                "wanted": x.wanted_qty, "published": x.published_qty, "listed": x.listed}
+               for x in plan_channel_sync(session, st.id, channel)]
+    if as_json:
+        typer.echo(json.dumps({"channel": channel, "share_percent": pct, "buffer": buf,
+                               "to_push": due}, ensure_ascii=False, indent=2))
+        return
+    typer.echo(_t("cli.channel", channel=channel, share=pct, buffer=buf, n=len(due)))
+    for d in due:
+        published = "-" if d["published"] is None else d["published"]
+        typer.echo(f"  {d['sku']}: {published} → {d['wanted']}"
+                   + ("" if d["listed"] else f" ({_t('cli.delisted')})"))

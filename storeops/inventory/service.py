@@ -48,10 +48,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_WAREHOUSE_CODE", "DEFAULT_WAREHOUSE_NAME", "REASONS", "Discrepancy", "OutOfStock",
-    "Shortage", "StockError", "add_warehouse", "adjust", "availability", "check",
-    "check_details", "count",
-    "ensure_default_warehouse", "list_warehouses", "receive", "release_order",
-    "reserve_order", "set_safety_buffer", "ship_order_stock", "stock_rows", "transfer",
+    "Shortage", "StockError", "add_warehouse", "adjust", "adopt_product_stock", "availability",
+    "check", "check_details", "count", "ensure_default_warehouse", "held_reservations",
+    "list_warehouses", "receive", "release_order", "reserve_order", "set_safety_buffer",
+    "ship_order_stock", "stock_rows", "transfer",
 ]
 
 DEFAULT_WAREHOUSE_CODE = "default"
@@ -361,6 +361,26 @@ def set_safety_buffer(session: Session, store_id: int, sku: str, buffer: int, *,
     level.safety_buffer = buffer
     _sync_products(session, levels, [product.id])
     return level
+
+
+def adopt_product_stock(session: Session, store_id: int, *, actor: str | None,
+                        warehouse: str | None = None) -> int:
+    """Opening balances: every SKU of the store that has a ``products.stock`` figure (from a
+    products file, the demo) but no stock level yet gets it as on hand in ``warehouse`` (the
+    default), one ``count`` movement each. Returns the number of SKUs taken over; SKUs
+    already in the ledger are left alone, so running it again does nothing."""
+    lock_for_stock_write(session)
+    wh = _warehouse(session, store_id, warehouse)
+    stocked = select(StockLevel.product_id).where(StockLevel.store_id == store_id)
+    todo = session.execute(
+        select(Product.platform_sku_id, Product.stock)
+        .where(Product.store_id == store_id, Product.stock.is_not(None), Product.stock > 0,
+               Product.id.not_in(stocked))
+        .order_by(Product.id)).all()
+    for sku, units in todo:
+        count(session, store_id, sku, int(units), warehouse=wh.code, actor=actor,
+              note="opening balance (products.stock)")
+    return len(todo)
 
 
 # --- orders -------------------------------------------------------------------------------
