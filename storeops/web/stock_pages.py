@@ -2,8 +2,8 @@
 
 Reads query the inventory tables directly, a bounded page at a time; receipts, adjustments and
 new flash sales go through the inventory services (:mod:`storeops.inventory.service`,
-:mod:`storeops.inventory.flash`), whose refusals come back beside the form in the reader's
-language with what was typed kept. ``STOCK_VIEW`` sees, ``STOCK_MANAGE`` changes.
+:func:`storeops.inventory.flash.create_flash_sale`), whose refusals come back beside the form
+in the reader's language with what was typed kept. ``STOCK_VIEW`` sees, ``STOCK_MANAGE`` changes.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 from storeops.accounts.permissions import Permission
 from storeops.api.auth import CurrentUser, Forbidden, db_url_of, require
 from storeops.api.limits import STORE_NAME_CHARS
-from storeops.catalog.models import Product
+from storeops.catalog.models import Product, Store
 from storeops.catalog.stock import LOW_UNITS
 from storeops.common.errors import StoreopsError, localise
-from storeops.common.money import from_cents, parse_decimal, to_cents
+from storeops.common.money import from_cents, parse_decimal
 from storeops.common.timeutil import localize, utcnow
 from storeops.db.engine import session_factory, unit_of_work
+from storeops.inventory.flash import create_flash_sale
 from storeops.inventory.models import FlashSale, StockLevel, StockMovement, Warehouse
 from storeops.web import format as fmt
 from storeops.web.i18n import translate
@@ -378,8 +379,8 @@ async def flash_create(
                                                                    lang, errors)
             if errors:
                 raise FormRefused(errors)
-            create_flash(session, sc.store.id, sku, qty, price, start, end, per_buyer,
-                         actor_of(user))
+            create_flash_sale(session, session.get(Store, sc.store.id), sku, qty, price,
+                              start, end, per_buyer)
     except FormRefused as exc:
         return render_flash(request, user, sc.store.name, 1, status=422, errors=exc.errors,
                             form=form)
@@ -388,21 +389,3 @@ async def flash_create(
         return render_flash(request, user, sc.store.name, 1, status=422,
                             errors={"form": text}, form=form, message=text)
     return RedirectResponse(f"/flash?store={_q(sc.store.name)}&done=create", status_code=303)
-
-
-def create_flash(session: Session, store_id: int, sku: str, qty: int, price: Decimal,
-                 start: datetime | None, end: datetime | None, per_buyer: int | None,
-                 actor: str) -> None:
-    """D's ``create_flash_sale``; until it lands, the row itself (same columns)."""
-    try:
-        from storeops.inventory.flash import create_flash_sale
-    except ImportError:
-        product_id = session.scalar(select(Product.id).where(Product.store_id == store_id,
-                                                             Product.platform_sku_id == sku))
-        session.add(FlashSale(store_id=store_id, product_id=product_id,
-                              price_cents=to_cents(price), quota=qty, sold=0,
-                              per_buyer=per_buyer, starts_at=start, ends_at=end))
-        session.flush()
-        return
-    create_flash_sale(session, store_id, sku, qty=qty, price=price, starts_at=start,
-                      ends_at=end, per_buyer=per_buyer, actor=actor)
