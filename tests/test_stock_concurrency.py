@@ -7,7 +7,7 @@ import random
 import threading
 
 from sqlalchemy import select
-from stock_support import make_order, make_store
+from stock_support import make_order, make_store, product_stock
 
 from storeops.db.engine import unit_of_work
 from storeops.inventory import service as stock
@@ -50,6 +50,7 @@ def test_twenty_buyers_ten_units_exactly_ten_reserved(db_url: str) -> None:
     with unit_of_work(db_url) as s:
         [row] = stock.stock_rows(s, sid, "A")
         assert (row["on_hand"], row["reserved"], row["available"]) == (10, 10, 0)
+        assert product_stock(s, sid, "A") == 0
         assert stock.check(s) == []
 
 
@@ -90,4 +91,6 @@ def test_mixed_orders_receipts_and_releases_at_once_never_deadlock_or_drift(
         assert stock.check(s) == []
         for row in stock.stock_rows(s, sid):
             assert 0 <= row["reserved"] <= row["on_hand"]
+        available = stock.availability(s, sid, list(skus))
+        assert {k: product_stock(s, sid, k) for k in skus} == available
         assert s.scalar(select(Order.id).limit(1)) is not None

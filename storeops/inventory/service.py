@@ -181,8 +181,10 @@ def _lock(session: Session, product_ids: Iterable[int]) -> dict[int, list[StockL
     ids = sorted(set(product_ids))
     if not ids:
         return {}
-    session.execute(select(Product.id).where(Product.id.in_(ids)).order_by(Product.id)
-                    .with_for_update())
+    # re-read (populate_existing): products.stock is written from these objects, and an
+    # object loaded before the lock could hold a figure another writer has changed since
+    session.scalars(select(Product).where(Product.id.in_(ids)).order_by(Product.id)
+                    .with_for_update().execution_options(populate_existing=True)).all()
     levels = session.scalars(
         select(StockLevel).where(StockLevel.product_id.in_(ids)).order_by(StockLevel.id)
         .with_for_update().execution_options(populate_existing=True)
