@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storeops.catalog.models import Product, Store
@@ -32,6 +32,7 @@ from storeops.common.money import (
 from storeops.common.timeutil import local_date, utcnow
 from storeops.members.masking import mask_contact
 from storeops.members.models import Customer
+from storeops.orders import merge_split as ms
 from storeops.orders import review as rules
 from storeops.orders.grouping import content_hash_of
 from storeops.orders.incoming import IncomingOrder
@@ -40,6 +41,7 @@ from storeops.orders.lifecycle import (
     OPEN_STAGES,
     IllegalTransition,
     Stage,
+    StageName,
     check_transition,
     path,
     stage_for_status,
@@ -680,12 +682,32 @@ def _open_shipments(session: Session, order: Order) -> list[Shipment]:
         Shipment.id.in_(ids), Shipment.state == "open").order_by(Shipment.id)))
 
 
-def _close_shipments(session: Session, order: Order, state: str) -> None:
+def _close_shipments(session: Session, order: Order, state: str, *,
+                     carrier_id: str | None = None, waybill: str | None = None
+                     ) -> list[Shipment]:
+    """The order's open parcels are shipped or cancelled. A parcel shared with other orders
+    (merged) loses this order's lines on cancel, and is shipped when its last order ships."""
     now = utcnow()
+    touched = []
     for shipment in _open_shipments(session, order):
-        shipment.state = state
-        if state == "shipped":
-            shipment.shipped_at = now
+        others = set(session.scalars(select(ShipmentLine.order_id).where(
+            ShipmentLine.shipment_id == shipment.id, ShipmentLine.order_id != order.id)))
+        touched.append(shipment)
+        if state == "cancelled":
+            if others:
+                session.execute(delete(ShipmentLine).where(
+                    ShipmentLine.shipment_id == shipment.id, ShipmentLine.order_id == order.id))
+            else:
+                shipment.state = "cancelled"
+            continue
+        if carrier_id is not None:
+            shipment.carrier_id, shipment.waybill, shipment.error = carrier_id, waybill, None
+        waiting = session.scalar(select(func.count()).select_from(Order).where(
+            Order.id.in_(others), Order.stage.in_([s.value for s in BEFORE_SHIPPING]))) \
+            if others else 0
+        if not waiting:
+            shipment.state, shipment.shipped_at = "shipped", now
+    return touched
 
 
 def allocate(session: Session, order: Order, *, actor: str) -> list[Shipment]:
@@ -699,23 +721,155 @@ def allocate(session: Session, order: Order, *, actor: str) -> list[Shipment]:
     held = _inventory().reserve_order(session, order, actor=actor)
     for reservation in held:
         reservation.expires_at = None  # paid and approved: held until shipped
-    by_warehouse: dict[int | None, list[Any]] = {}
-    for reservation in held:
-        by_warehouse.setdefault(reservation.warehouse_id, []).append(reservation)
-    shipments = []
-    for warehouse_id, parts in by_warehouse.items():
-        shipment = Shipment(store_id=order.store_id, warehouse_id=warehouse_id, state="open")
-        session.add(shipment)
-        session.flush()
-        for r in parts:
-            session.add(ShipmentLine(shipment_id=shipment.id, order_id=order.id,
-                                     order_line_id=r.order_line_id, quantity=r.quantity))
-        shipments.append(shipment)
-    session.flush()
+    warehouses = sorted({r.warehouse_id for r in held})
+    shipments = _open_shipments(session, order)  # planned by a merge or a split: kept
+    if shipments:
+        for shipment in shipments:
+            if shipment.warehouse_id is None and len(warehouses) == 1:
+                shipment.warehouse_id = warehouses[0]
+    else:
+        shipments = [
+            _new_shipment(session, order.store_id, warehouse_id,
+                          [(order.id, line_id, qty) for line_id, qty in group.items()])
+            for warehouse_id, group in zip(warehouses, ms.groups_by_warehouse(
+                (r.order_line_id, r.warehouse_id, r.quantity) for r in held), strict=True)]
     _move(session, order, Stage.ALLOCATED, actor=actor, kind="allocated",
-          data={"shipments": [s.id for s in shipments],
-                "warehouses": [w for w in by_warehouse if w is not None]})
+          data={"shipments": [s.id for s in shipments], "warehouses": warehouses})
     return shipments
+
+
+def _new_shipment(session: Session, store_id: int, warehouse_id: int | None,
+                  lines: Iterable[tuple[int, int, int]]) -> Shipment:
+    """An open parcel of (order id, order line id, units)."""
+    shipment = Shipment(store_id=store_id, warehouse_id=warehouse_id, state="open")
+    session.add(shipment)
+    session.flush()
+    for order_id, line_id, qty in lines:
+        session.add(ShipmentLine(shipment_id=shipment.id, order_id=order_id,
+                                 order_line_id=line_id, quantity=qty))
+    session.flush()
+    return shipment
+
+
+def _held_picks(session: Session, order: Order) -> list[tuple[int, int, int]]:
+    from storeops.inventory.models import StockReservation
+
+    return [tuple(r) for r in session.execute(  # type: ignore[misc]
+        select(StockReservation.order_line_id, StockReservation.warehouse_id,
+               StockReservation.quantity).where(
+            StockReservation.order_id == order.id, StockReservation.state == "held")
+        .order_by(StockReservation.id)).all()]
+
+
+def _line_qtys(session: Session, order: Order) -> list[ms.LineQty]:
+    return [ms.LineQty(*r) for r in session.execute(
+        select(OrderLine.id, OrderLine.line_no, Product.platform_sku_id, OrderLine.quantity)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)).all()]
+
+
+def _shared_parcel(session: Session, order: Order) -> bool:
+    ids = [s.id for s in _open_shipments(session, order)]
+    return bool(ids) and session.scalar(select(ShipmentLine.id).where(
+        ShipmentLine.shipment_id.in_(ids), ShipmentLine.order_id != order.id).limit(1)
+    ) is not None
+
+
+def merge(session: Session, orders: list[Order], *, actor: str) -> Shipment:
+    """One parcel for the open orders of one buyer and address (their earlier parcels are
+    replaced); refused with the reason otherwise. An event on every order."""
+    candidates = [ms.MergeCandidate(
+        o.platform_order_id, o.store_id, o.stage, o.customer_id, o.address_key,
+        frozenset(w for _, w, _ in _held_picks(session, o))) for o in orders]
+    warehouse_id = ms.check_merge(candidates)
+    members = {o.id for o in orders}
+    for o in orders:
+        for shipment in _open_shipments(session, o):
+            outside = session.scalar(select(ShipmentLine.order_id).where(
+                ShipmentLine.shipment_id == shipment.id,
+                ShipmentLine.order_id.not_in(members)).limit(1))
+            if outside is not None:
+                other = session.get(Order, outside)
+                raise ms.MergeRefused(
+                    f"order {o.platform_order_id} shares a parcel with order "
+                    f"{other.platform_order_id if other else outside}, which is not merged",
+                    key="orders.merge_other", order=o.platform_order_id,
+                    other=other.platform_order_id if other else outside)
+            shipment.state = "cancelled"
+    shipment = _new_shipment(session, orders[0].store_id, warehouse_id, [
+        (o.id, line.line_id, line.qty) for o in orders for line in _line_qtys(session, o)])
+    ids = [o.platform_order_id for o in orders]
+    for o in orders:
+        record_event(session, o, "merged", actor=actor,
+                     data={"shipment": shipment.id, "orders": ids})
+    return shipment
+
+
+def split(session: Session, order: Order, groups: list[dict[int, int]], *, actor: str
+          ) -> list[Shipment]:
+    """Spread the order's lines over several parcels (order line id → units per parcel; every
+    unit in exactly one). Its earlier parcel is replaced; an event names the parcels."""
+    return _split(session, order, groups, actor=actor)
+
+
+def _split(session: Session, order: Order, groups: list[dict[int, int]], *, actor: str,
+           warehouses: list[int] | None = None) -> list[Shipment]:
+    label = _label(order)
+    if Stage(order.stage) not in OPEN_STAGES:
+        raise ms.SplitRefused(
+            f"order {label} is {StageName(order.stage)}: only orders not shipped yet can be "
+            "split", key="orders.split_stage", order=label, stage=StageName(order.stage))
+    lines = _line_qtys(session, order)
+    groups = ms.check_split(label, lines, groups)
+    if _shared_parcel(session, order):
+        raise ms.SplitRefused(f"order {label} shares a parcel with other orders (merged): "
+                              "it cannot be split", key="orders.split_merged", order=label)
+    for shipment in _open_shipments(session, order):
+        shipment.state = "cancelled"
+    where = {}  # line → its warehouse, when its held stock is in one
+    for line_id, warehouse_id, _ in _held_picks(session, order):
+        where[line_id] = warehouse_id if where.get(line_id, warehouse_id) == warehouse_id \
+            else None
+    shipments = []
+    for i, group in enumerate(groups):
+        found = {where.get(line_id) for line_id in group}
+        warehouse_id = warehouses[i] if warehouses else (
+            found.pop() if len(found) == 1 else None)
+        shipments.append(_new_shipment(session, order.store_id, warehouse_id,
+                                       [(order.id, k, v) for k, v in group.items()]))
+    by_no = {line.line_id: line.line_no for line in lines}
+    record_event(session, order, "split", actor=actor, data={
+        "shipments": [s.id for s in shipments],
+        "parcels": [{str(by_no[k]): v for k, v in g.items()} for g in groups]})
+    return shipments
+
+
+def split_by_warehouse(session: Session, order: Order, *, actor: str) -> list[Shipment]:
+    """One parcel per warehouse the order's held stock is in."""
+    picks = _held_picks(session, order)
+    groups = ms.groups_by_warehouse(picks)
+    if len(groups) < 2:
+        raise ms.SplitRefused(f"order {_label(order)} is not held in several warehouses: "
+                              "nothing to split", key="orders.split_nothing",
+                              order=_label(order))
+    return _split(session, order, groups, actor=actor,
+                  warehouses=sorted({w for _, w, _ in picks}))
+
+
+def split_by_stock(session: Session, order: Order, *, actor: str) -> list[Shipment]:
+    """What is in stock now in one parcel, the rest in another (an order not allocated yet)."""
+    lines = _line_qtys(session, order)
+    if _held(session, order):
+        available = {line.sku: line.qty for line in lines}  # all held already
+    else:
+        available = _inventory().availability(session, order.store_id,
+                                              sorted({line.sku for line in lines}))
+    groups = ms.groups_by_stock(lines, available)
+    if not all(groups):
+        raise ms.SplitRefused(f"order {_label(order)}: all or none of it is in stock, "
+                              "nothing to split", key="orders.split_nothing",
+                              order=_label(order))
+    return split(session, order, groups, actor=actor)
 
 
 def mark_shipped(session: Session, order: Order, *, carrier_id: str, waybill: str,
@@ -726,18 +880,13 @@ def mark_shipped(session: Session, order: Order, *, carrier_id: str, waybill: st
     check_transition(frm, Stage.SHIPPED, _label(order))
     _ship_stock(session, order, actor=actor)
     now = utcnow()
-    shipments = _open_shipments(session, order)
-    if not shipments:
-        shipment = Shipment(store_id=order.store_id, state="open")
-        session.add(shipment)
-        session.flush()
-        for line in session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)):
-            session.add(ShipmentLine(shipment_id=shipment.id, order_id=order.id,
-                                     order_line_id=line.id, quantity=line.quantity))
-        shipments = [shipment]
-    for shipment in shipments:
-        shipment.state, shipment.shipped_at = "shipped", now
-        shipment.carrier_id, shipment.waybill, shipment.error = str(carrier_id), waybill, None
+    if not _open_shipments(session, order):
+        _new_shipment(session, order.store_id, None, [
+            (order.id, line.id, line.quantity)
+            for line in session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
+                                        .order_by(OrderLine.line_no))])
+    shipments = _close_shipments(session, order, "shipped", carrier_id=str(carrier_id),
+                                 waybill=waybill)
     order.shipped_at, order.ship_error, order.hold_reason = now, None, None
     if OrderStatus(order.status) in TO_SHIP:
         order.status = OrderStatus.SHIPPED.value
