@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
+_HELD = "storeops.stock_write_lock"  # session.info: the transaction holding the write lock
+
+
 def lock_for_stock_write(session: Session) -> None:
     """Hold SQLite's write lock for the rest of ``session``'s transaction (PostgreSQL: no-op).
 
@@ -33,5 +36,10 @@ def lock_for_stock_write(session: Session) -> None:
     from storeops.db.engine import _take_write_lock
 
     conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        _take_write_lock(conn)
+    if conn.dialect.name != "sqlite":
+        return
+    transaction = session.get_transaction()
+    if session.info.get(_HELD) is transaction:
+        return  # taken already in this transaction
+    _take_write_lock(conn)
+    session.info[_HELD] = transaction

@@ -127,8 +127,10 @@ def ensure_default_warehouse(session: Session, store_id: int) -> Warehouse:
 def list_warehouses(session: Session, store_id: int) -> list[Warehouse]:
     """The store's warehouses, default first, then by priority and id (the default is
     created when missing)."""
-    ensure_default_warehouse(session, store_id)
     rows = session.scalars(select(Warehouse).where(Warehouse.store_id == store_id)).all()
+    if not any(w.is_default for w in rows):
+        ensure_default_warehouse(session, store_id)
+        rows = session.scalars(select(Warehouse).where(Warehouse.store_id == store_id)).all()
     return sorted(rows, key=lambda w: (not w.is_default, w.priority, w.id))
 
 
@@ -174,22 +176,31 @@ def _warehouse(session: Session, store_id: int, code: str | None) -> Warehouse:
 # --- locking and bookkeeping --------------------------------------------------------------
 
 
-def _lock(session: Session, product_ids: Iterable[int]) -> dict[int, list[StockLevel]]:
+class _Locked(dict[int, list[StockLevel]]):
+    """Locked stock levels per product id, with the locked products rows (``products``):
+    held here because the session's identity map keeps objects only while referenced."""
+
+    products: dict[int, Product]
+
+
+def _lock(session: Session, product_ids: Iterable[int]) -> _Locked:
     """Lock the products and all their stock levels (PostgreSQL row locks, ordered by id;
     SQLite: the write lock) and return the levels, re-read under the lock, per product."""
     lock_for_stock_write(session)
     ids = sorted(set(product_ids))
+    out = _Locked({pid: [] for pid in ids})
+    out.products = {}
     if not ids:
-        return {}
+        return out
     # re-read (populate_existing): products.stock is written from these objects, and an
     # object loaded before the lock could hold a figure another writer has changed since
-    session.scalars(select(Product).where(Product.id.in_(ids)).order_by(Product.id)
-                    .with_for_update().execution_options(populate_existing=True)).all()
+    out.products = {p.id: p for p in session.scalars(
+        select(Product).where(Product.id.in_(ids)).order_by(Product.id)
+        .with_for_update().execution_options(populate_existing=True))}
     levels = session.scalars(
         select(StockLevel).where(StockLevel.product_id.in_(ids)).order_by(StockLevel.id)
         .with_for_update().execution_options(populate_existing=True)
     ).all()
-    out: dict[int, list[StockLevel]] = {pid: [] for pid in ids}
     for level in levels:
         out[level.product_id].append(level)
     return out
@@ -249,12 +260,11 @@ def _move(session: Session, level: StockLevel, *, on_hand: int = 0, reserved: in
     return movement
 
 
-def _sync_products(session: Session, levels: dict[int, list[StockLevel]],
-                   product_ids: Iterable[int]) -> None:
+def _sync_products(session: Session, levels: _Locked, product_ids: Iterable[int]) -> None:
     """products.stock = the SKU's available units over its warehouses (locked levels)."""
     session.flush()
     for pid in set(product_ids):
-        product = session.get(Product, pid)
+        product = levels.products.get(pid)
         if product is not None:
             product.stock = sum(level_available(lv) for lv in levels.get(pid, []))
     session.flush()
@@ -264,7 +274,7 @@ def _sync_products(session: Session, levels: dict[int, list[StockLevel]],
 
 
 def _one(session: Session, store_id: int, sku: str, warehouse: str | None
-         ) -> tuple[Product, Warehouse, dict[int, list[StockLevel]], StockLevel]:
+         ) -> tuple[Product, Warehouse, _Locked, StockLevel]:
     lock_for_stock_write(session)
     product = _product(session, store_id, sku)
     wh = _warehouse(session, store_id, warehouse)
@@ -420,8 +430,9 @@ def reserve_order(session: Session, order: Order, *, actor: str | None,
     todo = [(line, line.quantity - taken[line.id]) for line in lines
             if line.quantity - taken[line.id] > 0]
     if todo:
-        skus = dict(session.execute(select(Product.id, Product.platform_sku_id).where(
-            Product.id.in_({line.product_id for line, _ in todo}))).all())
+        # the products rows were just loaded (and locked) by _lock: no query here
+        skus = {pid: levels.products[pid].platform_sku_id
+                for pid in {line.product_id for line, _ in todo}}
         needs = [Need(line.id, line.product_id, skus[line.product_id], qty)
                  for line, qty in todo]
         by_key = {(lv.warehouse_id, lv.product_id): lv
