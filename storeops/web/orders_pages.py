@@ -294,7 +294,7 @@ def event_actor(ev: OrderEvent, lang: str) -> str:
 
 def event_what(ev: OrderEvent, lang: str) -> str:
     what = label(lang, "orders.event", ev.kind)
-    if ev.from_stage or ev.to_stage:
+    if ev.from_stage and ev.to_stage:
         what += translate(lang, "pages.stage_change",
                           frm=label(lang, "orders.stage", ev.from_stage),
                           to=label(lang, "orders.stage", ev.to_stage))
