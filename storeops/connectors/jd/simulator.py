@@ -251,6 +251,7 @@ class JosSimulator:
         self.faults = _Faults()
         self.calls: Counter[str] = Counter()  # method → calls answered (errors included)
         self.errors: Counter[str] = Counter()  # gateway code → times answered
+        self.served: Counter[str] = Counter()  # order key → times a search returned it
         self._lock = threading.RLock()
         self._bucket = float(rate_limit or 0)
         self._bucket_at = time.monotonic()
@@ -486,6 +487,7 @@ class JosSimulator:
             if states:
                 found = [k for k in found if self.orders[k].get("orderState") in states]
             chunk = found[(page - 1) * size: page * size]
+            self.served.update(chunk)
             infos = [_select(self.orders[k], fields) for k in chunk]
         return {"searchorderinfo_result": {
             "apiResult": self._api_result(), "orderTotal": len(found), "orderInfoList": infos,
@@ -692,11 +694,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, data.encode("utf-8"), "application/json;charset=utf-8")
 
     def _send(self, status: int, data: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout test)
 
 
 def make_server(simulator: JosSimulator, host: str, port: int) -> ThreadingHTTPServer:

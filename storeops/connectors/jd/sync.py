@@ -44,6 +44,7 @@ from storeops.connectors.jd.client import (
     JosAuthError,
     JosClient,
     JosError,
+    RetryPolicy,
 )
 from storeops.connectors.jd.mapping import ORDER_FIELDS, MalformedOrder, to_incoming
 from storeops.connectors.jd.models import JD_GATEWAY, JdConnection, SyncRun
@@ -70,6 +71,10 @@ ORDER_STATES = (
     "FINISHED_L,TRADE_CANCELED,LOCKED,PAUSE,POP_ORDER_PAUSE"
 )
 SKIPPED_KEPT = 1_000  # skipped orders listed in a run's details (all are counted)
+# A sync runs unattended: patient back-off (up to ~1 minute in all) on rate limits and
+# timeouts before it gives up and says so.
+SYNC_RETRY = RetryPolicy(attempts=7, base_delay=0.5, max_delay=30.0)
+SYNC_TIMEOUT = 30.0
 
 
 class SyncError(StoreopsError):
@@ -201,7 +206,8 @@ def sync_store(db_url: str, store: str | int | None, *, since: datetime | None =
             start = until - FIRST_SYNC
         own_client = client is None
         if client is None:
-            client = client_for(db_url, conn, store_name)
+            client = client_for(db_url, conn, store_name, retry=SYNC_RETRY,
+                                timeout=SYNC_TIMEOUT)
         run = SyncRun(store_id=store_id, status="running")
         session.add(run)
         session.flush()
@@ -367,6 +373,7 @@ class _Puller:
         """One page, one transaction: a savepoint per order."""
         from storeops.catalog.models import Store
         from storeops.db.engine import unit_of_work
+        from storeops.inventory.locking import lock_for_stock_write
         from storeops.orders.models import Order
         from storeops.orders.service import upsert_order
 
@@ -383,6 +390,10 @@ class _Puller:
             except MalformedOrder as exc:
                 self._skip(exc.order_id, exc.field, exc.reason)
         with unit_of_work(self.db_url) as session:
+            # SQLite: the write transaction starts now, so that the savepoints below nest in
+            # it (a savepoint opened outside one would commit on release) and the stock a new
+            # order reserves is read under the write lock. PostgreSQL: nothing to do.
+            lock_for_stock_write(session)
             store = session.get(Store, self.store_id)
             assert store is not None
             stored: dict[str, datetime | None] = {}
