@@ -169,6 +169,9 @@ def test_ship_and_split_forms_mark_fields_and_keep_values(lite: tuple[Any, Erp, 
     r = client.post(f"/orders/{oid}/ship", data={"carrier": "", "waybill": "SF123456789"})
     assert r.status_code == 422
     assert 'id="ship-carrier-error"' in r.text and 'value="SF123456789"' in r.text
+    w = client.post(f"/orders/{oid}/ship", data={"carrier": "467", "waybill": "12"})
+    assert w.status_code == 422 and 'id="ship-waybill-error"' in w.text
+    assert '<option value="467" selected>' in w.text
     page = client.get(f"/orders/{oid}")
     names = re.findall(r'name="(qty_\d_\d+)"', page.text)
     assert len(names) == 6  # two lines × three parcels
@@ -248,3 +251,50 @@ def test_csrf_is_required_on_actions(lite: tuple[Any, Erp, str]) -> None:
     oid = erp.ids["ERP002"]
     r = client.post(f"/orders/{oid}/approve", data={}, headers={csrf.HEADER: "forged"})
     assert r.status_code == 403
+
+
+def test_ship_from_the_order_page(client: Any, erp: Erp, seeded: Any,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """JD refuses: the order stays allocated with JD's reason on the page; JD confirms: it is
+    shipped, its parcel carries the carrier and waybill."""
+    from storeops.connectors.jd.client import JosError
+    from storeops.orders import shipping
+
+    def refuse(*args: Any) -> None:
+        raise JosError("10400", "运单号不符合规则", method="jingdong.pop.order.shipment")
+
+    login(client, "operator")
+    oid = erp.ids["ERP002"]
+    monkeypatch.setattr(shipping, "_push", refuse)
+    failed = client.post(f"/orders/{oid}/ship", data={"carrier": "467",
+                                                      "waybill": "SF1234567890"},
+                         follow_redirects=True)
+    assert failed.status_code == 200 and 'data-done="ship_failed"' in failed.text
+    assert "运单号不符合规则" in failed.text and 'data-event="ship_failed"' in failed.text
+    assert stage_of(seeded[0], oid) == "allocated"
+    monkeypatch.setattr(shipping, "_push", lambda *args: None)
+    ok = client.post(f"/orders/{oid}/ship", data={"carrier": "467", "waybill": "SF1234567890"},
+                     follow_redirects=True)
+    assert ok.status_code == 200 and 'data-done="ship"' in ok.text
+    assert stage_of(seeded[0], oid) == "shipped"
+    assert "顺丰快递" in ok.text and "SF1234567890" in ok.text
+    again = client.post(f"/orders/{oid}/ship", data={"carrier": "467", "waybill": "SF1"})
+    assert again.status_code in (409, 422) and "ERP002" in again.text
+
+
+def test_merge_and_split_from_the_order_page(lite: tuple[Any, Erp, str]) -> None:
+    client, erp, db_url = lite
+    login(client, "operator")
+    one, two = erp.ids["ERP001"], erp.ids["ERP002"]
+    page = client.get(f"/orders/{two}")
+    lines = sorted({n for n in re.findall(r'name="qty_\d_(\d+)"', page.text)})
+    split = client.post(f"/orders/{two}/split", data={f"qty_1_{lines[0]}": "1",
+                                                      f"qty_2_{lines[1]}": "1"},
+                        follow_redirects=True)
+    assert split.status_code == 200, split.text
+    assert 'data-done="split"' in split.text and 'data-event="split"' in split.text
+    assert len(re.findall(r"data-shipment=", split.text)) == 2
+    merged = client.post(f"/orders/{one}/merge", data={"with": str(two)},
+                         follow_redirects=True)
+    assert 'data-done="merge"' in merged.text and 'data-event="merged"' in merged.text
+    assert "(ERP002)" in merged.text  # the parcel holds the other order's lines too

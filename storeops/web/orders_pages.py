@@ -53,7 +53,7 @@ WAYBILL_CHARS = 64
 BULK_MAX = 200  # orders one bulk action may name
 SPLIT_PARCELS = 3  # parcels the split form offers
 DUE_SOON = timedelta(hours=DUE_SOON_HOURS)
-ACTIONS = ("approve", "hold", "cancel", "merge", "split", "ship")
+ACTIONS = ("approve", "hold", "cancel", "merge", "split", "ship", "ship_failed")
 
 # Our steps and JD's states, in their lifecycle order.
 STAGES = tuple(s.value for s in Stage)
@@ -438,7 +438,8 @@ def order_page(
     return render_order(request, user, order_id)
 
 
-Action = Callable[[Session, Order, Store, Mapping[str, Any]], None]
+# An action may name what the page says afterwards (``done``); None: its own name.
+Action = Callable[[Session, Order, Store, Mapping[str, Any]], str | None]
 
 
 class FormRefused(Exception):
@@ -461,17 +462,19 @@ def run_action(request: Request, user: CurrentUser, order_id: int, name: str,
                 return render_error(request, 404, None,
                                     detail=translate(lang, "pages.order.not_found", id=order_id))
             store = session.get(Store, o.store_id)
-            action(session, o, store, form)
+            done = action(session, o, store, form) or name
     except FormRefused as exc:
         return render_order(request, user, order_id, status=422, errors=exc.errors, form=form,
                             form_name=name)
     except StoreopsError as exc:
         text = localise(exc, lang)
         status = int(getattr(exc, "http_status", 422))
+        key = getattr(exc, "key", None) or ""
+        at = "carrier" if key.startswith("ship.carrier") else \
+            "waybill" if key.startswith("ship.waybill") else field or "form"
         return render_order(request, user, order_id, status=status if status >= 400 else 422,
-                            errors={field or "form": text}, form=form, form_name=name,
-                            message=text)
-    return RedirectResponse(f"/orders/{order_id}?done={name}", status_code=303)
+                            errors={at: text}, form=form, form_name=name, message=text)
+    return RedirectResponse(f"/orders/{order_id}?done={done}", status_code=303)
 
 
 def required_reason(form: Mapping[str, Any], lang: str, field: str = "reason") -> str:
@@ -494,8 +497,9 @@ async def approve_order(request: Request, order_id: int,
                         user: CurrentUser = require(Permission.ORDER_MANAGE)) -> Response:
     form = dict(await request.form())
 
-    def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> None:
+    def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> str | None:
         orders_service().approve(session, o, actor=actor_of(user))
+        return None
 
     return run_action(request, user, order_id, "approve", form, act)
 
@@ -506,8 +510,9 @@ async def hold_order(request: Request, order_id: int,
     form = dict(await request.form())
     lang = page_lang(request)
 
-    def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> None:
+    def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> str | None:
         orders_service().hold(session, o, required_reason(f, lang), actor=actor_of(user))
+        return None
 
     return run_action(request, user, order_id, "hold", form, act, "reason")
 
@@ -518,9 +523,10 @@ async def cancel_order(request: Request, order_id: int,
     form = dict(await request.form())
     lang = page_lang(request)
 
-    def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> None:
+    def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> str | None:
         orders_service().cancel(session, o, required_reason(f, lang, "cancel_reason"),
                                 actor=actor_of(user))
+        return None
 
     return run_action(request, user, order_id, "cancel", form, act, "cancel_reason")
 
@@ -533,7 +539,7 @@ async def merge_order(request: Request, order_id: int,
     form: dict[str, Any] = {"with": others}
     lang = page_lang(request)
 
-    def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> None:
+    def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> str | None:
         ids = {int(v) for v in others if v.isdigit()}
         allowed = {c["id"] for c in merge_candidates(session, o, store.timezone, store.currency)}
         if not ids or not ids <= allowed:
@@ -541,6 +547,7 @@ async def merge_order(request: Request, order_id: int,
         chosen = session.scalars(select(Order).where(Order.id.in_(ids))
                                  .order_by(Order.placed_at, Order.id)).all()
         orders_service().merge(session, [o, *chosen], actor=actor_of(user))
+        return None
 
     return run_action(request, user, order_id, "merge", form, act, "with")
 
@@ -583,11 +590,12 @@ async def split_order(request: Request, order_id: int,
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     lang = page_lang(request)
 
-    def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> None:
+    def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> str | None:
         lines = dict(session.execute(select(OrderLine.id, OrderLine.quantity)
                                      .where(OrderLine.order_id == o.id)).all())
         groups = split_groups(f, lines, lang)
         orders_service().split(session, o, groups, actor=actor_of(user))
+        return None
 
     return run_action(request, user, order_id, "split", form, act)
 
@@ -596,24 +604,17 @@ async def split_order(request: Request, order_id: int,
 async def ship_order(request: Request, order_id: int,
                      user: CurrentUser = require(Permission.ORDER_MANAGE)) -> Response:
     form = dict(await request.form())
-    lang = page_lang(request)
 
-    def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> None:
+    def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> str | None:
+        # The shipping service checks the carrier (a listed one or any JD id) and the waybill.
         carrier = form_text(f, "carrier", 20)
         waybill = form_text(f, "waybill", WAYBILL_CHARS)
-        errors = {}
-        if carrier not in dict(carriers()):
-            errors["carrier"] = translate(lang, "pages.form.carrier_choose")
-        if not waybill:
-            errors["waybill"] = translate(lang, "pages.form.waybill_required")
-        elif len(waybill) > WAYBILL_CHARS or not waybill.isprintable():
-            errors["waybill"] = translate(lang, "pages.form.too_long", limit=WAYBILL_CHARS)
-        if errors:
-            raise FormRefused(errors)
         from storeops.orders import shipping
 
-        shipping.ship(session, store, o.platform_order_id, carrier, waybill,
-                      actor=actor_of(user))
+        result = shipping.ship(session, store, o.platform_order_id, carrier, waybill,
+                               actor=actor_of(user))
+        # JD refused: the order stays allocated with JD's reason (ship_error), kept.
+        return "ship_failed" if result.outcome == "failed" else None
 
     return run_action(request, user, order_id, "ship", form, act, "waybill")
 
