@@ -8,6 +8,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from web_seed import PASSWORD, STORE, fast_hashing, login  # noqa: F401
@@ -21,6 +22,7 @@ from storeops.web import sla_page
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 TZ = "Asia/Shanghai"
+STORE_Q = quote_plus(STORE)
 
 
 def add_order(s: Any, store_id: int, ref: str, *, paid: datetime, due: datetime | None,
@@ -127,3 +129,16 @@ def test_unknown_store_is_an_error_page(client: Any, sla_store: dict[str, int]) 
     login(client, "owner")
     r = client.get("/sla?store=nope")
     assert r.status_code in (404, 422) and "nope" in r.text
+
+
+def test_overview_card_links_to_the_board(client: Any, sla_store: dict[str, int]) -> None:
+    login(client, "owner")
+    html = client.get("/").text
+    card = re.search(r'<article class="kpi card sla-card">(.*?)</article>', html, re.S)
+    assert card, "no on-time card on the overview"
+    text = card.group(1)
+    assert "按时发货率（近30天）" in text and 'class="value sla-bad">33.33%<' in text
+    assert "目标 98.00%" in text and "其中超时未发货 1 单" in text
+    assert f'href="/sla?store={STORE_Q}"' in text
+    english = client.get("/?lang=en").text
+    assert "On-time shipping (last 30 days)" in english and "1 of them past due, not shipped" in english

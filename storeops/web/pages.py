@@ -293,6 +293,8 @@ def overview(
         if target:
             return RedirectResponse(target, status_code=303)
         raise no_store_yet()
+    from storeops.web.sla_page import overview_card as sla_overview_card
+
     lang = page_lang(request)
     db, sid = db_url_of(request), sc.store.id
     try:
@@ -339,6 +341,7 @@ def overview(
         # Set by post_targets when it refuses the form: the reasons and the values as typed.
         "target_errors": getattr(request.state, "target_errors", None) or {},
         "target_form": getattr(request.state, "target_form", None),
+        "sla_card": sla_overview_card(db, user, sc, lang),  # on-time shipping, last 30 days
     }
     return render(request, "overview.html", context, user=user, sc=sc)
 

@@ -159,3 +159,28 @@ def sla_page(
         "charts": {"sla": rate_chart(found.days, lang, sc.store.currency)},
     }
     return render(request, "sla.html", context, user=user, sc=sc)
+
+
+def overview_card(db_url: str, user: CurrentUser, sc: Scope, lang: str) -> dict[str, Any] | None:
+    """The overview's 按时发货率 card: the last 30 days' on-time rate against 98%, the open
+    orders late now, a link to the board; None for a user who may not see orders."""
+    if not user.can(Permission.ORDER_VIEW):
+        return None
+    from urllib.parse import urlencode
+
+    from storeops.orders.sla_board import on_time_total
+
+    with session_factory(db_url)() as session:
+        total = on_time_total(session, sc.store.id, sc.store.timezone, now())
+    late = total.late_open if total else 0
+    return {
+        "rate": rate_text(total.rate if total else None),
+        "css": "" if total is None or total.meets_target is None else (
+            "sla-good" if total.meets_target else "sla-bad"),
+        "counted": translate(lang, "ship.sla.counted", on_time=fmt.count(total.on_time if total
+                                                                         else 0),
+                             due=fmt.count(total.due if total else 0)),
+        "target": translate(lang, "ship.sla.target", target=rate_text(ON_TIME_TARGET)),
+        "late": translate(lang, "ship.sla.card_late", count=fmt.count(late)) if late else "",
+        "href": "/sla?" + urlencode({"store": sc.store.name}),
+    }
