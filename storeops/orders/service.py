@@ -25,6 +25,7 @@ from storeops.common.errors import StoreopsError
 from storeops.common.money import (
     allocate_cents,
     from_cents,
+    from_price_units,
     line_amount_cents,
     to_cents,
     to_price_units,
@@ -282,10 +283,16 @@ TRACKED = ("status", "paid_at", "cancelled_at", "finished_at", "goods_cents",
 def _products(session: Session, store: Store, incoming: IncomingOrder, version: int
               ) -> dict[str, int]:
     skus = list(dict.fromkeys(line.sku for line in incoming.lines))
-    known = dict(session.execute(select(Product.platform_sku_id, Product.id).where(
-        Product.store_id == store.id, Product.platform_sku_id.in_(skus))).all())
+    found = {p.platform_sku_id: p for p in session.scalars(select(Product).where(
+        Product.store_id == store.id, Product.platform_sku_id.in_(skus)))}
+    known = {sku: p.id for sku, p in found.items()}
     for line in incoming.lines:
         if line.sku in known:
+            product = found[line.sku]  # a SKU known without words (stock came first)
+            if product.title is None and line.title:
+                product.title, product.row_version = line.title, version
+            if product.seller_code is None and line.seller_code:
+                product.seller_code, product.row_version = line.seller_code, version
             continue
         product = Product(store_id=store.id, platform_sku_id=line.sku, title=line.title,
                           seller_code=line.seller_code, status="on_sale", row_version=version)
@@ -527,13 +534,16 @@ def _replace_lines(session: Session, store: Store, order: Order, incoming: Incom
 
 def follow_status(session: Session, order: Order, status: OrderStatus, *, actor: str,
                   incoming: IncomingOrder | None = None,
-                  settings: rules.ReviewRules | None = None) -> None:
+                  settings: rules.ReviewRules | None = None,
+                  review_received: bool = True) -> None:
     """Move the order's stage where JD's state says it is (events for each step; stock
-    released on cancel, shipped when JD ships what we still hold)."""
+    released on cancel, shipped when JD ships what we still hold). A received order that is
+    now paid is reviewed, unless ``review_received`` is off (file imports: orders from files
+    are not reviewed)."""
     current = Stage(order.stage)
     target = stage_for_status(status, current)
     if target is current:
-        if status in TO_SHIP and (current is Stage.RECEIVED or (
+        if status in TO_SHIP and ((current is Stage.RECEIVED and review_received) or (
                 current is Stage.UNDER_REVIEW and not order.hold_reason)):
             # paid now, or its lines changed: review it (again)
             process(session, order, actor=actor, incoming=incoming, settings=settings)
@@ -898,3 +908,91 @@ def mark_shipped(session: Session, order: Order, *, carrier_id: str, waybill: st
 
 def open_stage(order: Order) -> bool:
     return Stage(order.stage) in OPEN_STAGES
+
+
+# --------------------------------------------------------------------------- reading
+
+def _money(cents: int | None) -> str | None:
+    value = from_cents(cents)
+    return None if value is None else str(value)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def order_detail(session: Session, order: Order) -> dict[str, Any]:
+    """Everything about one order as plain JSON-ready data: its facts, lines, parcels and
+    timeline (money as decimal strings, times ISO in UTC)."""
+    from storeops.inventory.models import Warehouse
+
+    store = session.get(Store, order.store_id)
+    account = session.scalar(select(Customer.platform_account).where(
+        Customer.id == order.customer_id)) if order.customer_id else None
+    lines = session.execute(
+        select(OrderLine.id, OrderLine.line_no, Product.platform_sku_id, Product.title,
+               OrderLine.quantity, OrderLine.unit_price_e4, OrderLine.amount_cents)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)).all()
+    line_no = {r.id: r.line_no for r in lines}
+    ship_ids = select(ShipmentLine.shipment_id).where(ShipmentLine.order_id == order.id)
+    parcels = []
+    for shipment in session.scalars(select(Shipment).where(Shipment.id.in_(ship_ids))
+                                    .order_by(Shipment.id)):
+        warehouse = session.get(Warehouse, shipment.warehouse_id) \
+            if shipment.warehouse_id else None
+        members = session.execute(
+            select(ShipmentLine.order_id, Order.platform_order_id, ShipmentLine.order_line_id,
+                   ShipmentLine.quantity).join(Order, Order.id == ShipmentLine.order_id)
+            .where(ShipmentLine.shipment_id == shipment.id).order_by(ShipmentLine.id)).all()
+        parcels.append({
+            "id": shipment.id, "state": shipment.state,
+            "warehouse": warehouse.code if warehouse else None,
+            "carrier_id": shipment.carrier_id, "waybill": shipment.waybill,
+            "shipped_at": _iso(shipment.shipped_at), "error": shipment.error,
+            "orders": sorted({m.platform_order_id for m in members}),
+            "lines": [{"order": m.platform_order_id,
+                       "line_no": line_no.get(m.order_line_id), "qty": m.quantity}
+                      for m in members if m.order_id == order.id],
+        })
+    return {
+        "order": order.platform_order_id, "store": store.name if store else None,
+        "channel": order.channel, "stage": order.stage, "status": order.status,
+        "placed_at": _iso(order.placed_at), "paid_at": _iso(order.paid_at),
+        "due_at": _iso(order.due_at), "pay_deadline": _iso(order.pay_deadline),
+        "shipped_at": _iso(order.shipped_at), "finished_at": _iso(order.finished_at),
+        "cancelled_at": _iso(order.cancelled_at),
+        "hold_reason": order.hold_reason, "ship_error": order.ship_error,
+        "buyer": account, "receiver_name": order.receiver_name,
+        "receiver_phone": order.receiver_phone, "ship_address": order.ship_address,
+        "buyer_remark": order.buyer_remark, "seller_remark": order.seller_remark,
+        "cod": order.cod, "source": order.source,
+        "goods": _money(order.goods_cents), "seller_discount": _money(order.seller_discount_cents),
+        "freight": _money(order.freight_cents), "paid": _money(order.paid_cents),
+        "lines": [{"line_no": r.line_no, "sku": r.platform_sku_id, "title": r.title,
+                   "qty": r.quantity, "unit_price": format(from_price_units(r.unit_price_e4), "f"),
+                   "amount": _money(r.amount_cents)} for r in lines],
+        "shipments": parcels,
+        "timeline": _timeline_data(session, order),
+    }
+
+
+def _timeline_data(session: Session, order: Order) -> list[dict[str, Any]]:
+    """The events as data; an order that came from a file (no "received" event: imports
+    write none) starts with an "imported" entry naming the file that last wrote it."""
+    from storeops.importers.models import ImportBatch
+
+    events = timeline(session, order.id)
+    out = [{
+        "at": _iso(e.at), "kind": e.kind, "from_stage": e.from_stage,
+        "to_stage": e.to_stage, "actor": f"{e.actor_kind}:{e.actor}" if e.actor
+        else e.actor_kind, "reason": e.reason,
+        "data": json.loads(e.data_json) if e.data_json else None,
+    } for e in events]
+    if order.import_batch_id and not any(e.kind == "received" for e in events):
+        batch = session.get(ImportBatch, order.import_batch_id)
+        if batch is not None:
+            out.insert(0, {"at": _iso(batch.started_at), "kind": "imported",
+                           "from_stage": None, "to_stage": None, "actor": "import",
+                           "reason": batch.source_name, "data": None})
+    return out
