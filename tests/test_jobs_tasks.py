@@ -144,12 +144,14 @@ def test_the_round_queues_one_sync_per_connected_store(
     jobs = _jobs(tmp_path, db_url)
     assert jobs.schedule_syncs.call_local() == 2
     pending = jobs.huey.pending()
-    syncs = sorted(t.args for t in pending if t.name == "sync_store")
-    pushes = sorted(t.args for t in pending if t.name == "push_stock")
-    assert syncs == pushes == sorted([(ids["旗舰店"],), (ids["outlet"],)])
+    assert sorted(t.args for t in pending) == sorted([(ids["旗舰店"],), (ids["outlet"],)])
+    assert {t.name for t in pending} == {"sync_store"}
+    # Each store's stock push follows its sync (never beside it).
+    assert sorted((t.on_complete.name, t.on_complete.args) for t in pending) == sorted(
+        [("push_stock", (ids["旗舰店"],)), ("push_stock", (ids["outlet"],))])
     # Another worker's scheduler firing in the same round queues nothing more.
     assert _jobs(tmp_path, db_url).schedule_syncs.call_local() == 0
-    assert len(jobs.huey.pending()) == 4
+    assert len(jobs.huey.pending()) == 2
 
 
 def test_the_round_comes_every_n_minutes() -> None:

@@ -71,34 +71,52 @@ def connected_store_ids(db_url: str) -> list[int]:
             JdConnection.store_id)))
 
 
-def run_stock_push(db_url: str, store_id: int) -> dict[str, int]:
-    """Push every listing of the store whose quantity to publish changed: each in its own
-    transaction (a push JD accepted stays marked pushed whatever comes after it)."""
+def run_stock_push(db_url: str, store_id: int) -> dict[str, Any]:
+    """Push every JD listing of the store whose quantity to publish changed, each in its own
+    transaction (a push JD accepted stays marked pushed whatever comes after it). A refused
+    push is recorded on its listing, which stays due; JD being unreachable or over its rate
+    ends the run with the error, so that it is retried with back-off."""
+    from storeops.catalog.models import Product
+    from storeops.connectors.jd.models import JdConnection
     from storeops.connectors.jd.push import push_stock
     from storeops.db.engine import unit_of_work
-    from storeops.inventory import channel_sync
+    from storeops.inventory.channel_sync import mark_pushed, plan_channel_sync
+    from storeops.inventory.locking import lock_for_stock_write
     from storeops.inventory.models import ChannelListing
 
     with unit_of_work(db_url) as session:
-        planned = [(p.listing_id, p.sku, p.quantity)
-                   for p in channel_sync.plan_channel_sync(session, store_id)]
+        if session.get(JdConnection, store_id) is None:
+            return {"store_id": store_id, "skipped": "not connected"}
+        lock_for_stock_write(session)  # SQLite: the write lock before reading
+        planned = [(listing.id, listing.wanted_qty, session.get(Product, listing.product_id))
+                   for listing in plan_channel_sync(session, store_id, "jd")]
+        planned = [(lid, qty, product.platform_sku_id) for lid, qty, product in planned
+                   if product is not None]
     pushed = failed = 0
-    for listing_id, sku, quantity in planned:
+    transient: Exception | None = None
+    for listing_id, quantity, sku in planned:
+        error: str | None = None
         try:
-            with unit_of_work(db_url) as session:
+            with unit_of_work(db_url) as session:  # reads the connection only
                 push_stock(session, store_id, sku, quantity)
-                channel_sync.mark_pushed(session, listing_id, quantity)
             pushed += 1
         except Exception as exc:
-            if is_transient(exc) and not _is_jos_error(exc):
-                raise  # the database or the network: the whole push is retried
+            if not _is_jos_error(exc):
+                raise  # the database: the whole run is retried
             failed += 1
-            logger.warning("stock push of SKU %s (store %s) refused: %s", sku, store_id, exc)
-            with unit_of_work(db_url) as session:
-                listing = session.get(ChannelListing, listing_id)
-                if listing is not None:
-                    listing.error = str(exc)[:2000]
-    return {"planned": len(planned), "pushed": pushed, "failed": failed}
+            error = str(exc)[:2000]
+            logger.warning("stock push of SKU %s (store %s) failed: %s", sku, store_id, exc)
+            if is_transient(exc):
+                transient = exc
+        with unit_of_work(db_url) as session:
+            lock_for_stock_write(session)
+            listing = session.get(ChannelListing, listing_id)
+            if listing is not None:
+                mark_pushed(session, listing, quantity, error=error)
+    if transient is not None:
+        raise transient
+    return {"store_id": store_id, "planned": len(planned), "pushed": pushed,
+            "failed": failed}
 
 
 def now() -> datetime:
@@ -117,13 +135,23 @@ def _is_jos_error(exc: BaseException) -> bool:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A failure that may pass by itself: retried with back-off rather than given up."""
+    """A failure that may pass by itself (JD over its rate or unreachable, the network, a
+    busy or lost database): retried with back-off rather than given up. A sync that stopped
+    says why in its ``reason``."""
+    from storeops.common.errors import StoreopsError
+    from storeops.db.engine import DatabaseBusyError
+
+    if isinstance(exc, DatabaseBusyError):
+        return True
+    reason = exc.params.get("reason") if isinstance(exc, StoreopsError) else None
+    if isinstance(reason, BaseException) and reason is not exc and is_transient(reason):
+        return True
     try:
-        from storeops.connectors.jd.client import JosRateLimited
+        from storeops.connectors.jd.client import JosRateLimited, JosUnavailable
     except ImportError:
         pass
     else:
-        if isinstance(exc, JosRateLimited):
+        if isinstance(exc, JosRateLimited | JosUnavailable):
             return True
     try:
         import httpx
@@ -161,6 +189,8 @@ def _guarded(kind: str, fn: Callable[..., Any], *, retry: bool) -> Callable[...,
 
 
 def _as_dict(result: Any) -> Any:
+    if hasattr(result, "as_json"):
+        return result.as_json()
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         return dataclasses.asdict(result)
     return result
@@ -211,8 +241,8 @@ def register_tasks(jobs: Jobs) -> None:
             return 0  # another worker's scheduler has this round
         stores = connected_store_ids(db_url)
         for store_id in stores:
-            jobs.sync_store(store_id)
-            jobs.push_stock(store_id)
+            # The push after the sync, never beside it (one writer at a time on SQLite).
+            jobs.huey.enqueue(jobs.sync_store.s(store_id).then(jobs.push_stock, store_id))
         if stores:
             logger.info("queued a JD sync and a stock push of %d store(s)", len(stores))
         return len(stores)
@@ -229,7 +259,8 @@ def register_tasks(jobs: Jobs) -> None:
                 logger.info("cancelled %d unpaid order(s) past their deadline", cancelled)
             return cancelled
 
-    def push_stock(store_id: int) -> Any:
+    def push_stock(store_id: int, *_sync: Any, **_sync_answer: Any) -> Any:
+        # After a sync (a Huey pipeline), its answer comes as extra arguments: not needed.
         with jobs.locks.hold(f"stock-push-{store_id}") as held:
             if not held:
                 return {"store_id": store_id, "skipped": "running"}

@@ -5,7 +5,9 @@ from __future__ import annotations
 import errno
 import shlex
 import socket
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
 
@@ -64,6 +66,10 @@ def demo_command(
     port: Annotated[int, typer.Option("--port", min=1, max=65535,
                                       help="Port to listen on.")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build only; do not serve.")] = False,
+    live: Annotated[bool, typer.Option(
+        "--live/--no-live",
+        help="While serving, connect the store to a JOS simulator started here and sync "
+        "its new orders every minute.")] = True,
 ) -> None:
     """Build the demo store (rebuilt from scratch on every run), print the login, serve it."""
     from rich.console import Console
@@ -75,7 +81,7 @@ def demo_command(
     from storeops.db.migrate import ensure_schema
     from storeops.metrics.periods import parse_day
     from storeops.metrics.warehouse import refresh
-    from storeops.sim.demo import DEMO_STORE, prepare_demo_login
+    from storeops.sim.demo import DEMO_STORE, prepare_demo_login, reset_live_data
     from storeops.sim.writer import build_demo_store
 
     if password is not None:  # refuse before minutes of work, not after
@@ -86,6 +92,7 @@ def demo_command(
     console = Console()
     url = resolve_db_url(db)
     ensure_schema(url)
+    reset_live_data(url)  # what live orders of an earlier run added
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
         console=console, transient=False,
@@ -128,7 +135,41 @@ def demo_command(
         return
     from storeops.api.server import serve
 
-    serve(url, host=host, port=port)
+    with _live_orders(url, live, seed=seed, skus=skus, console=console) as orders:
+        from storeops.jobs.serving import background_jobs
+        from storeops.sim.demo import LIVE_SYNC_MINUTES
+
+        with background_jobs(url, enabled=True if orders else None,
+                             minutes=LIVE_SYNC_MINUTES if orders else None) as jobs:
+            if orders is not None and jobs is not None:
+                jobs.jobs.sync_store(orders.store_id)  # the first sync now, then every minute
+            serve(url, host=host, port=port)
+
+
+@contextmanager
+def _live_orders(url: str, live: bool, *, seed: int, skus: int,
+                 console: Any) -> Iterator[Any]:
+    """The JOS simulator making live orders for the demo store (None with --no-live, or
+    when it cannot start: the demo then serves without it and says why)."""
+    if not live:
+        yield None
+        return
+    from storeops.sim.demo import DEMO_STORE, start_live_orders
+    from storeops.web.i18n import translate
+
+    lang = cli_lang()
+    try:
+        orders = start_live_orders(url, seed=seed, skus=skus)
+    except Exception as exc:  # the cockpit still serves the built store
+        console.print(translate(lang, "jobs.demo.live_failed", reason=exc), highlight=False)
+        yield None
+        return
+    console.print(translate(lang, "jobs.demo.live", gateway=orders.gateway, store=DEMO_STORE),
+                  highlight=False, soft_wrap=True)
+    try:
+        yield orders
+    finally:
+        orders.stop()
 
 
 def register(app: typer.Typer) -> None:
