@@ -245,3 +245,36 @@ def test_due_time_set_from_payment(db_url: str, shop: Callable[..., int]) -> Non
     oid = shop("3001")
     with unit_of_work(db_url) as s:
         assert s.get(Order, oid).due_at == PAID + timedelta(hours=24)
+
+
+def test_two_shippers_of_one_order_push_once(db_url: str, shop: Callable[..., int],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two people ship the same order at the same moment: JD is told once, the other is told
+    the order has shipped."""
+    import threading
+    import time
+
+    shop("4001")
+    pushed: list[str] = []
+
+    def slow_push(session: Any, store_id: int, order_id: str, carrier_id: str,
+                  waybill: str) -> None:
+        pushed.append(waybill)
+        time.sleep(0.3)  # JD takes its time: the other shipper arrives meanwhile
+
+    monkeypatch.setattr(shipping, "_push", slow_push)
+    outcomes: list[str] = []
+
+    def run(waybill: str) -> None:
+        try:
+            outcomes.append(do_ship(db_url, "4001", waybill=waybill).outcome)
+        except AlreadyShipped:
+            outcomes.append("already_shipped")
+
+    threads = [threading.Thread(target=run, args=(f"SF40010000{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["already_shipped", "shipped"]
+    assert len(pushed) == 1
