@@ -57,7 +57,9 @@ def _order(s: Any, store_id: int, products: dict[str, int], poid: str, *, stage:
     if hold:
         s.add(OrderEvent(store_id=store_id, order_id=o.id, at=placed + timedelta(minutes=1),
                          kind="held", from_stage="received", to_stage="under_review",
-                         actor_kind="rule", actor="remark", reason=hold))
+                         actor_kind="rule", actor="remark", reason=hold,
+                         data_json='{"reasons": [{"code": "remark", '
+                                   '"params": {"remark": "请周末送货"}}]}'))
     s.flush()
     return o
 

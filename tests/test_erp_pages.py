@@ -105,6 +105,7 @@ def test_order_page_shows_lines_shipments_timeline_and_merge(lite: tuple[Any, Er
     assert "顺丰快递" in r.text and 'name="csrf_token"' in r.text
     en = client.get(f"/orders/{erp.ids['ERP001']}?lang=en")
     assert "Timeline" in en.text and "SF Express" in en.text and "Held for a person" in en.text
+    assert "buyer remark: 请周末送货" in en.text  # the hold's reason in the page's language
 
 
 def test_approve_adds_the_event_and_reserves(client: Any, erp: Erp, seeded: Any) -> None:
@@ -253,12 +254,14 @@ def test_csrf_is_required_on_actions(lite: tuple[Any, Erp, str]) -> None:
     assert r.status_code == 403
 
 
-def test_ship_from_the_order_page(client: Any, erp: Erp, seeded: Any,
+def test_ship_from_the_order_page(lite: tuple[Any, Erp, str],
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """JD refuses: the order stays allocated with JD's reason on the page; JD confirms: it is
     shipped, its parcel carries the carrier and waybill."""
     from storeops.connectors.jd.client import JosError
     from storeops.orders import shipping
+
+    client, erp, db_url = lite
 
     def refuse(*args: Any) -> None:
         raise JosError("10400", "运单号不符合规则", method="jingdong.pop.order.shipment")
@@ -271,12 +274,12 @@ def test_ship_from_the_order_page(client: Any, erp: Erp, seeded: Any,
                          follow_redirects=True)
     assert failed.status_code == 200 and 'data-done="ship_failed"' in failed.text
     assert "运单号不符合规则" in failed.text and 'data-event="ship_failed"' in failed.text
-    assert stage_of(seeded[0], oid) == "allocated"
+    assert stage_of(db_url, oid) == "allocated"
     monkeypatch.setattr(shipping, "_push", lambda *args: None)
     ok = client.post(f"/orders/{oid}/ship", data={"carrier": "467", "waybill": "SF1234567890"},
                      follow_redirects=True)
     assert ok.status_code == 200 and 'data-done="ship"' in ok.text
-    assert stage_of(seeded[0], oid) == "shipped"
+    assert stage_of(db_url, oid) == "shipped"
     assert "顺丰快递" in ok.text and "SF1234567890" in ok.text
     again = client.post(f"/orders/{oid}/ship", data={"carrier": "467", "waybill": "SF1"})
     assert again.status_code in (409, 422) and "ERP002" in again.text

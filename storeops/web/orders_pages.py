@@ -301,13 +301,29 @@ def event_what(ev: OrderEvent, lang: str) -> str:
     return what
 
 
+def held_reason_text(ev: OrderEvent, lang: str) -> str:
+    """A hold's reason in the page's language, from the reasons the event keeps (the stored
+    text is the orders service's Chinese); the stored text when they cannot be read."""
+    if ev.kind != "held" or lang == "zh-CN" or not ev.data_json:
+        return ev.reason or ""
+    try:
+        from storeops.orders.review import HoldReason
+        from storeops.orders.service import hold_text as service_hold_text
+
+        reasons = [HoldReason(r["code"], dict(r.get("params") or {}))
+                   for r in json.loads(ev.data_json)["reasons"]]
+        return service_hold_text(reasons, lang)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        return ev.reason or ""
+
+
 def timeline_rows(session: Session, order_id: int, tz: str, lang: str) -> list[dict[str, Any]]:
     events = session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id)
                              .order_by(OrderEvent.at, OrderEvent.id).limit(500)).all()
     return [{"at": local_time(ev.at, tz), "actor": event_actor(ev, lang),
              "what": event_what(ev, lang), "kind": ev.kind,
-             "reason": hold_text(ev.reason, lang) if ev.kind == "held" else (ev.reason or ""),
-             "data": event_data(ev.data_json)} for ev in events]
+             "reason": held_reason_text(ev, lang),
+             "data": "" if ev.kind == "held" else event_data(ev.data_json)} for ev in events]
 
 
 def event_data(text: str | None) -> str:
