@@ -442,10 +442,11 @@ def take_quota(session: Session, sale: SaleInfo, sku: str, buyer: str, qty: int)
     return take
 
 
-def record_claim(session: Session, take: FlashTake, order: Order, *, state: str) -> FlashClaim:
-    """In the order's transaction: add the units to the sale's ``sold`` if the quota allows
-    (one conditional UPDATE: the take itself without Redis, the ground truth with it), check
-    the buyer's standing claims, and write the claim."""
+def take_in_db(session: Session, take: FlashTake) -> None:
+    """In the order's transaction, before the order is written: add the units to the sale's
+    ``sold`` if the quota allows (one conditional UPDATE: the take itself without Redis, the
+    ground truth with it; PostgreSQL holds the sale's row until the order commits), and
+    check the buyer's standing claims against ``per_buyer``."""
     done = session.execute(
         update(FlashSale)
         .where(FlashSale.id == take.sale.id, FlashSale.sold + take.qty <= FlashSale.quota)
@@ -459,6 +460,10 @@ def record_claim(session: Session, take: FlashTake, order: Order, *, state: str)
             FlashClaim.state.in_(STANDING))) or 0)
         if had + take.qty > take.sale.per_buyer:
             raise _limit_error(take.sku, take.qty, take.sale.per_buyer)
+
+
+def record_claim(session: Session, take: FlashTake, order: Order, *, state: str) -> FlashClaim:
+    """The order's claim on the units :func:`take_in_db` took (same transaction)."""
     claim = FlashClaim(flash_sale_id=take.sale.id, order_id=order.id, buyer=take.buyer,
                        quantity=take.qty, state=state, created_at=datetime.now(UTC))
     session.add(claim)

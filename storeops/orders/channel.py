@@ -107,11 +107,11 @@ class ChannelRefused(StoreopsError):
     error = "conflict"
 
     def __init__(self, message: str, *, key: str, extra: dict[str, Any] | None = None,
-                 status: int | None = None, **params: Any) -> None:
+                 http_status: int | None = None, **params: Any) -> None:
         super().__init__(message, key=key, **params)
         self.extra = extra or {}
-        if status is not None:
-            self.http_status = status
+        if http_status is not None:
+            self.http_status = http_status
 
     def body(self) -> dict[str, Any]:
         return {"error": self.error, "detail": str(self), "code": self.code, **self.extra}
@@ -293,7 +293,7 @@ def submit(db_url: str, *, user_id: int, actor: str, key: str, request: ChannelO
             continue  # another request with this key won: its answer is read next time
     raise ChannelRefused("the request could not be completed: another request with the same "
                          "Idempotency-Key is still in progress; try again",
-                         key="channel.in_progress", status=409)
+                         key="channel.in_progress", http_status=409)
 
 
 class _Retry(Exception):
@@ -369,6 +369,11 @@ def _write_order(session: Session, store: Store, request: ChannelOrder,
             "another Idempotency-Key)", key="channel.duplicate_order",
             order=request.channel_order_id, store=store.name,
             extra={"channel_order_id": request.channel_order_id})
+    try:
+        for take in takes:
+            flash.take_in_db(session, take)
+    except flash.FlashRefused as exc:
+        raise _flash_refused(exc) from None
     order, _ = upsert_order(session, store, _incoming(request, prices, now), actor=actor)
     deadline = None
     if not request.paid:
@@ -380,11 +385,8 @@ def _write_order(session: Session, store: Store, request: ChannelOrder,
         reserve_order(session, order, actor=actor, expires_at=deadline)
     except OutOfStock as exc:
         raise _out_of_stock(exc) from None
-    try:
-        for take in takes:
-            flash.record_claim(session, take, order, state="sold" if request.paid else "held")
-    except flash.FlashRefused as exc:
-        raise _flash_refused(exc) from None
+    for take in takes:
+        flash.record_claim(session, take, order, state="sold" if request.paid else "held")
     session.flush()
     return ChannelAnswer(201, order_json(session, order, store.name), order_id=order.id)
 
