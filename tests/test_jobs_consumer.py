@@ -115,10 +115,13 @@ def _env() -> dict[str, str]:
     return env
 
 
-def test_serve_runs_the_jobs_in_process_and_stops_them(sqlite_db_url: str) -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_serve_runs_the_jobs_in_process_and_stops_them(sqlite_db_url: str,
+                                                       processes: int) -> None:
     port = _free_port()
     server = subprocess.Popen(
-        [STOREOPS, "serve", "--db", sqlite_db_url, "--port", str(port), "--no-access-log"],
+        [STOREOPS, "serve", "--db", sqlite_db_url, "--port", str(port), "--no-access-log",
+         "--workers", str(processes)],
         env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True)
     try:
@@ -132,7 +135,8 @@ def test_serve_runs_the_jobs_in_process_and_stops_them(sqlite_db_url: str) -> No
                 pass
             assert time.monotonic() < deadline, "server not ready in 60 s"
             time.sleep(0.2)
-        # A job queued by anyone (here: this test) is run by the server's own process.
+        # A job queued by anyone (here: this test) is run by the server's own process (with
+        # several server processes: by their parent, once).
         answer = make_jobs(sqlite_db_url, redis=None).ping().get(blocking=True, timeout=20)
         assert answer == {"pid": server.pid}
     finally:
