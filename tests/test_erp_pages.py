@@ -301,3 +301,29 @@ def test_merge_and_split_from_the_order_page(lite: tuple[Any, Erp, str]) -> None
                          follow_redirects=True)
     assert 'data-done="merge"' in merged.text and 'data-event="merged"' in merged.text
     assert "(ERP002)" in merged.text  # the parcel holds the other order's lines too
+
+
+def test_orders_download_follows_the_filters(lite: tuple[Any, Erp, str]) -> None:
+    import csv
+    import io
+
+    import openpyxl
+
+    from storeops.web.table_export import id_from_csv
+
+    client, erp, db_url = lite
+    login(client, "analyst")
+    page = client.get("/orders?held=1")
+    assert 'href="/orders.csv?store=' in page.text and "held=1" in page.text
+    r = client.get("/orders.csv?held=1")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["订单号", "下单时间"]
+    assert len(rows) == 2 and id_from_csv(rows[1][0]) == "ERP001"
+    assert rows[1][4] == "404.00" and rows[1][8] == HELD_REASON
+    x = client.get("/orders.xlsx?q=ERP&lang=en")
+    sheet = openpyxl.load_workbook(io.BytesIO(x.content)).active
+    cells = list(sheet.iter_rows(values_only=True))
+    assert cells[0][0] == "Order" and len(cells) == 6
+    assert cells[1][0] == "ERP005" and cells[1][4] == 305.0
+    assert client.get("/orders.pdf").status_code == 404
