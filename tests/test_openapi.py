@@ -132,5 +132,6 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
                           check=False)
     summary = done.stdout[-6000:]
     assert done.returncode == 0, summary
-    assert "Tested: 12" in done.stdout, summary  # every operation of the API
+    operations = sum(len(ops) for ops in _doc(api)["paths"].values())
+    assert f"Tested: {operations}" in done.stdout, summary  # every operation of the API
     assert "No issues found" in done.stdout, summary
