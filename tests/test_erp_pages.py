@@ -90,6 +90,9 @@ def test_orders_parameters_are_bounded(client: Any, erp: Erp) -> None:
     assert client.get("/review?page=0").status_code == 422
     assert client.get("/orders/99999999").status_code == 404
     assert client.get("/orders/1e9").status_code == 422
+    assert client.get("/orders/99999999999999999999").status_code == 422
+    assert client.get("/orders/0").status_code == 422
+    assert client.get("/orders?q=%00ERP").status_code == 422  # control characters refused
 
 
 def test_order_page_shows_lines_shipments_timeline_and_merge(lite: tuple[Any, Erp, str]) -> None:

@@ -16,10 +16,11 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -340,6 +341,11 @@ def carriers(lang: str = "zh-CN") -> list[tuple[str, str]]:
     return [(c.id, c.english if lang == "en" else c.name) for c in CARRIERS]
 
 
+# An order's id in a path: past the column's range there is no such order (a 422, never a
+# database error).
+OrderId = Annotated[int, FastApiPath(ge=1, le=2**63 - 1)]
+
+
 def load_order(session: Session, order_id: int) -> Order | None:
     return session.get(Order, order_id)
 
@@ -505,7 +511,7 @@ def render_order(request: Request, user: CurrentUser, order_id: int, *, status: 
 @router.get("/orders/{order_id}")
 def order_page(
     request: Request,
-    order_id: int,
+    order_id: OrderId,
     user: CurrentUser = require(Permission.ORDER_VIEW),
 ) -> Response:
     return render_order(request, user, order_id)
@@ -566,7 +572,7 @@ def orders_service() -> Any:
 
 
 @router.post("/orders/{order_id}/approve")
-async def approve_order(request: Request, order_id: int,
+async def approve_order(request: Request, order_id: OrderId,
                         user: CurrentUser = require(Permission.ORDER_MANAGE)) -> Response:
     form = dict(await request.form())
 
@@ -578,7 +584,7 @@ async def approve_order(request: Request, order_id: int,
 
 
 @router.post("/orders/{order_id}/hold")
-async def hold_order(request: Request, order_id: int,
+async def hold_order(request: Request, order_id: OrderId,
                      user: CurrentUser = require(Permission.ORDER_MANAGE)) -> Response:
     form = dict(await request.form())
     lang = page_lang(request)
@@ -591,7 +597,7 @@ async def hold_order(request: Request, order_id: int,
 
 
 @router.post("/orders/{order_id}/cancel")
-async def cancel_order(request: Request, order_id: int,
+async def cancel_order(request: Request, order_id: OrderId,
                        user: CurrentUser = require(Permission.ORDER_MANAGE)) -> Response:
     form = dict(await request.form())
     lang = page_lang(request)
@@ -605,7 +611,7 @@ async def cancel_order(request: Request, order_id: int,
 
 
 @router.post("/orders/{order_id}/merge")
-async def merge_order(request: Request, order_id: int,
+async def merge_order(request: Request, order_id: OrderId,
                       user: CurrentUser = require(Permission.ORDER_MANAGE)) -> Response:
     raw = await request.form()
     others = [v for v in raw.getlist("with")[:BULK_MAX] if isinstance(v, str)]
@@ -658,7 +664,7 @@ def split_groups(form: Mapping[str, Any], lines: Mapping[int, int], lang: str
 
 
 @router.post("/orders/{order_id}/split")
-async def split_order(request: Request, order_id: int,
+async def split_order(request: Request, order_id: OrderId,
                       user: CurrentUser = require(Permission.ORDER_MANAGE)) -> Response:
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     lang = page_lang(request)
@@ -674,7 +680,7 @@ async def split_order(request: Request, order_id: int,
 
 
 @router.post("/orders/{order_id}/ship")
-async def ship_order(request: Request, order_id: int,
+async def ship_order(request: Request, order_id: OrderId,
                      user: CurrentUser = require(Permission.ORDER_MANAGE)) -> Response:
     form = dict(await request.form())
 
