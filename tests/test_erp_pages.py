@@ -206,6 +206,8 @@ def test_review_queue_and_bulk_actions(client: Any, erp: Erp, seeded: Any) -> No
     assert order_ids(r.text) == ["ERP001", "ERP002"]  # held first
     assert HELD_REASON in r.text and 'name="ids"' in r.text
     assert re.search(r'data-reason="[^"]*买家留言[^"]*"', r.text)
+    assert order_ids(client.get("/review?reason=-").text) == ["ERP002"]
+    assert order_ids(client.get("/review", params={"reason": HELD_REASON}).text) == ["ERP001"]
     missing = client.post("/review", data={"action": "hold", "reason": ""})
     assert missing.status_code == 422
     assert "请先勾选订单" in missing.text and 'id="bulk-reason-error"' in missing.text

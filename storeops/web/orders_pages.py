@@ -700,11 +700,16 @@ async def ship_order(request: Request, order_id: OrderId,
 
 # --- the review queue --------------------------------------------------------------------------
 
+NO_HOLD = "-"  # the review queue's reason filter: orders under review without a hold reason
+
+
 def review_query(store_id: int, reason: str) -> Select[Any]:
     q = (select(Order, Customer.platform_account)
          .outerjoin(Customer, Customer.id == Order.customer_id)
          .where(Order.store_id == store_id, Order.stage == "under_review"))
-    if reason:
+    if reason == NO_HOLD:
+        q = q.where((Order.hold_reason.is_(None)) | (Order.hold_reason == ""))
+    elif reason:
         q = q.where(Order.hold_reason == reason)
     held_last = (Order.hold_reason.is_(None)) | (Order.hold_reason == "")
     return q.order_by(held_last, Order.placed_at, Order.id)
@@ -716,7 +721,8 @@ def reason_counts(session: Session, store_id: int, lang: str) -> list[dict[str, 
                                                       Order.stage == "under_review")
         .group_by(Order.hold_reason).order_by(func.count().desc()).limit(50)).all()
     none = translate(lang, "pages.review.no_hold")
-    return [{"code": r or "", "label": hold_text(r, lang) or none, "count": n} for r, n in rows]
+    return [{"code": r or NO_HOLD, "label": hold_text(r, lang) or none, "count": n}
+            for r, n in rows]
 
 
 def render_review(request: Request, user: CurrentUser, store: str | None, reason: str,
