@@ -164,7 +164,8 @@ def test_sqlite_indexes_are_rebuilt_after_a_large_load_and_back_after_a_rollback
         s.add(product)
         s.flush()
         product_id = product.id
-    assert before == ["ix_order_lines_product_id", "ix_order_lines_store_id"]
+    assert before == ["ix_order_lines_product_id", "ix_order_lines_store_id",
+                      "uq_order_lines_order_line"]  # the unique key too (0006)
     with pytest.raises(RuntimeError), get_engine(sqlite_db_url).begin() as conn:
         with sqlite_indexes_built_after(conn, OrderLine.__table__, 10) as dropped:
             assert dropped
@@ -201,3 +202,88 @@ def test_an_import_without_key_checks_leaves_them_on_for_the_next_writer(sqlite_
     with pytest.raises(IntegrityError), get_engine(sqlite_db_url).begin() as conn:
         bulk_insert(conn, OrderLine.__table__, LINE_COLS,
                     _lines(order_id, store_id, 999_999, 1))
+
+
+def test_a_large_load_with_a_line_twice_fails_whole_and_names_it(db_url, monkeypatch):
+    """SQLite builds the (order, line) unique index after a large load: a key found twice
+    then fails the load as the inline check did, naming the key; PostgreSQL's COPY names it
+    too. Nothing is stored and the indexes are all there afterwards."""
+    import polars as pl
+    from sqlalchemy import inspect
+
+    from storeops.db.bulk import DuplicateKeyError, bulk_insert_frame, sqlite_indexes_built_after
+
+    monkeypatch.setattr(bulk, "ONCE_MIN_ROWS", 1)
+    store_id, order_id = _store_with_order(db_url)
+    with unit_of_work(db_url) as s:
+        s.add(Product(store_id=store_id, platform_sku_id="A"))
+    with unit_of_work(db_url) as s:
+        product_id = s.scalar(select(Product.id))
+    rows = _lines(order_id, store_id, product_id, 6) + [(order_id, store_id, 4, product_id,
+                                                          2, 10_000, 200)]
+    frame = pl.DataFrame(rows, schema=LINE_COLS, orient="row")
+    engine = get_engine(db_url)
+    indexes = sorted(i["name"] for i in inspect(engine).get_indexes("order_lines"))
+    with pytest.raises(DuplicateKeyError) as failed, engine.begin() as conn:
+        with sqlite_indexes_built_after(conn, OrderLine.__table__, frame.height):
+            bulk_insert_frame(conn, OrderLine.__table__, frame, expected_rows=frame.height)
+    assert f"({order_id}, 4)" in str(failed.value) and "order_lines" in str(failed.value)
+    assert "line_no" in str(failed.value)
+    with unit_of_work(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(OrderLine)) == 0
+    assert sorted(i["name"] for i in inspect(get_engine(db_url)).get_indexes(
+        "order_lines")) == indexes
+    assert "uq_order_lines_order_line" in indexes
+    # and the key is enforced again for the next writer
+    with pytest.raises((IntegrityError, DuplicateKeyError)), engine.begin() as conn:
+        bulk_insert(conn, OrderLine.__table__, LINE_COLS, rows[:1] + rows[:1])
+
+
+def test_migration_0006_keeps_the_lines_and_their_key_on_a_filled_database(empty_db_url):
+    """0005 -> 0006 on a table holding lines: same rows, the (order, line) key a named
+    unique index that still refuses a line twice, the database intact; and back down."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from storeops.db.migrate import alembic_config, upgrade
+
+    def migrate(fn, target: str) -> None:  # noqa: ANN001
+        cfg = alembic_config(empty_db_url)
+        with get_engine(empty_db_url).begin() as conn:
+            cfg.attributes["connection"] = conn
+            fn(cfg, target)
+
+    def unique_keys() -> tuple[list, list]:
+        insp = inspect(get_engine(empty_db_url))
+        return (sorted(i["name"] for i in insp.get_indexes("order_lines") if i["unique"]),
+                sorted(c["name"] for c in insp.get_unique_constraints("order_lines")))
+
+    migrate(command.upgrade, "0005")
+    store_id, order_id = _store_with_order(empty_db_url)
+    with get_engine(empty_db_url).begin() as conn:
+        conn.execute(text("INSERT INTO products (store_id, platform_sku_id, status, created_at,"
+                          " updated_at) VALUES (:s, 'A', 'on_sale', '2026-01-01',"
+                          " '2026-01-01')"), {"s": store_id})
+        product_id = conn.execute(text("SELECT max(id) FROM products")).scalar()
+        bulk_insert(conn, OrderLine.__table__, LINE_COLS,
+                    _lines(order_id, store_id, product_id, 50))
+    upgrade(empty_db_url)
+    assert unique_keys()[0] == ["uq_order_lines_order_line"]
+    assert "uq_order_lines_order_id" not in unique_keys()[1]
+    engine = get_engine(empty_db_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(OrderLine)).scalar() == 50
+        if engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    with pytest.raises((IntegrityError, bulk.DuplicateKeyError)), engine.begin() as conn:
+        bulk_insert(conn, OrderLine.__table__, LINE_COLS,
+                    _lines(order_id, store_id, product_id, 1))
+    migrate(command.downgrade, "0005")
+    assert unique_keys() == ([], ["uq_order_lines_order_id"]) or (
+        unique_keys()[1] == ["uq_order_lines_order_id"])
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(OrderLine)).scalar() == 50
+        if engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    upgrade(empty_db_url)
+    assert unique_keys()[0] == ["uq_order_lines_order_line"]

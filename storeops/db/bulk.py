@@ -119,8 +119,8 @@ def bulk_insert(
 ) -> int:
     """Insert ``rows`` (tuples in ``columns`` order) into ``table``; returns the row count.
     Give ``expected_rows`` for large loads: PostgreSQL may then check foreign keys once
-    (``foreign_keys_checked_once``) instead of row by row. A broken key or unique constraint
-    raises SQLAlchemy's ``IntegrityError``, as the ORM would."""
+    (``foreign_keys_checked_once``) instead of row by row. A broken key raises SQLAlchemy's
+    ``IntegrityError``, as the ORM would; a unique key PostgreSQL names, ``DuplicateKeyError``."""
     try:
         return _insert(conn, table, columns, rows, expected_rows or 0)
     except conn.dialect.loaded_dbapi.IntegrityError as exc:
@@ -187,20 +187,20 @@ def sqlite_indexes_built_after(conn: Connection, table: Table, new_rows: int) ->
     before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     conn.exec_driver_sql(f"PRAGMA cache_size=-{INDEX_BUILD_CACHE_KIB}")
     try:
-        for name, sql in indexes:
+        for _name, sql in indexes:
             try:
                 conn.exec_driver_sql(sql)
-            except conn.dialect.loaded_dbapi.IntegrityError as exc:
-                raise _duplicate_key(conn, table, name) from exc
+            except IntegrityError as exc:
+                raise _duplicate_key(conn, table, sql) from exc
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
 
-def _duplicate_key(conn: Connection, table: Table, index: str) -> DuplicateKeyError:
-    """The error for a unique index of ``table`` that could not be built: its first key
-    found twice (SQLite; the statement failed, the transaction goes on)."""
-    columns = [r[2] for r in conn.exec_driver_sql(f'PRAGMA index_info("{index}")').all()]
-    cols = ", ".join(columns)
+def _duplicate_key(conn: Connection, table: Table, index_sql: str) -> DuplicateKeyError:
+    """The error for a unique index of ``table`` that could not be built (``index_sql``, its
+    CREATE statement): its first key found twice (SQLite; the statement failed, the
+    transaction goes on)."""
+    cols = index_sql[index_sql.rindex("(") + 1:index_sql.rindex(")")].strip()
     found = conn.exec_driver_sql(
         f"SELECT {cols} FROM {table.name} GROUP BY {cols} HAVING count(*) > 1"
         f" ORDER BY {cols} LIMIT 1").first()

@@ -78,7 +78,8 @@ class Order(Base):
 
 class OrderLine(Base):
     __tablename__ = "order_lines"
-    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+    # an index, not a table constraint: a large load drops it and builds it after (0006)
+    __table_args__ = (Index("uq_order_lines_order_line", "order_id", "line_no", unique=True),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
