@@ -49,8 +49,8 @@ def connect(
         show_default=False)] = None,
     db: DbOption = None,
 ) -> None:
-    """Connect a store to JD (created if absent: platform jd, Asia/Shanghai, CNY). The secret
-    and the token are encrypted at rest and never printed."""
+    """Connect a store to JD (created if absent: platform jd, Asia/Shanghai, CNY); the
+    secret and the token are encrypted at rest and never printed."""
     from storeops.connectors.jd.models import JD_GATEWAY
     from storeops.connectors.jd.sync import connect_store
 

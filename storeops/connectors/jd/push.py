@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from storeops.connectors.jd.client import JosClient, JosError, RetryPolicy
+from storeops.connectors.jd.client import JosAuthError, JosClient, JosError, RetryPolicy
 from storeops.connectors.jd.models import JdConnection
 
 if TYPE_CHECKING:
@@ -34,9 +34,15 @@ def _client(session: Session, store_id: int) -> JosClient | None:
     conn = session.get(JdConnection, store_id)
     if conn is None:
         return None
+    from storeops.connectors.jd.secrets import SecretKeyError
+
     store = session.get(Store, store_id)
-    return client_for(session_db_url(session), conn, store.name if store else str(store_id),
-                      retry=PUSH_RETRY, timeout=PUSH_TIMEOUT)
+    try:
+        return client_for(session_db_url(session), conn,
+                          store.name if store else str(store_id),
+                          retry=PUSH_RETRY, timeout=PUSH_TIMEOUT)
+    except SecretKeyError as exc:  # callers handle JosError: the store must connect again
+        raise JosAuthError("credentials", str(exc)) from None
 
 
 def push_shipment(session: Session, store_id: int, platform_order_id: str, carrier_id: str,

@@ -317,6 +317,8 @@ class _Puller:
 
     def _run(self, start: datetime, until: datetime, size: timedelta) -> None:
         size = min(max(size, MIN_WINDOW), MAX_WINDOW)
+        if start >= until:
+            return  # --since in the future: nothing to read
         while True:
             end = min(start + size, until)
             first = self.search(start, end, 1)
