@@ -27,6 +27,7 @@ from storeops.db.bulk import bulk_insert_frame
 from storeops.importers.parsing import cents_of
 from storeops.importers.reading import ROW
 from storeops.members.models import Customer
+from storeops.orders import file_updates
 from storeops.orders.grouping import allocate, content_hash
 from storeops.orders.models import Order, OrderLine
 
@@ -242,6 +243,7 @@ class OrderWriter:
             bulk_insert_frame(conn, Order.__table__, new.select(
                 pl.lit(self.store_id).alias("store_id"),
                 pl.col("order_id").alias("platform_order_id"), *ORDER_FIELDS,
+                file_updates.stage_expr(),  # received, shipped, … as the status says
                 pl.lit(self.batch_id).alias("import_batch_id"),
                 pl.lit(self.now, UTC_TYPE).alias("updated_at"),
                 pl.lit(self.version).alias("row_version"),
@@ -252,7 +254,11 @@ class OrderWriter:
                 Order.id > before, Order.import_batch_id == self.batch_id)).all()
             ids = pl.concat([ids, _frame(created, {"order_id": pl.String, "db_id": pl.Int64})
                              .join(new.select("order_id"), on="order_id", how="semi")])
+        pending = None
         if changed.height:
+            # old values for the events; stock an order holds is settled before its lines go
+            pending = file_updates.before_replace(self.session, self.store_id, changed,
+                                                   self.version)
             db_ids = changed.get_column("db_id").to_list()
             for i in range(0, len(db_ids), CHUNK):
                 conn.execute(delete(OrderLine).where(OrderLine.order_id.in_(db_ids[i:i + CHUNK])))
@@ -270,6 +276,8 @@ class OrderWriter:
                 pl.col("db_id").alias("order_id"), pl.lit(self.store_id).alias("store_id"),
                 "line_no", "product_id", "quantity", "unit_price_e4", "amount_cents",
             ))
+        if pending is not None:  # one "updated" event per changed order; stages follow
+            file_updates.after_replace(self.session, self.store_id, pending)
 
     def _merge(self, changed: pl.DataFrame, lines: pl.DataFrame
                ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:

@@ -172,6 +172,12 @@ def store_version(session: Session, store_id: int) -> int:
     return int(cache["version", store_id])
 
 
+def adopt_version(session: Session, store_id: int, version: int) -> None:
+    """Rows this transaction writes carry ``version``, which the caller (a file import, that
+    bumps the store's version once at its end) has reserved with ``next_data_version``."""
+    _per_transaction(session)["version", store_id] = version
+
+
 def _blacklisted(session: Session, store_id: int, account: str) -> bool:
     cache = _per_transaction(session)
     if ("blacklist", store_id) not in cache:
