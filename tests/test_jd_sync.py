@@ -302,3 +302,29 @@ def test_connect_keeps_the_credentials_encrypted(tmp_path: Path, sim, monkeypatc
         assert code == 0, err
         result = jd_sync.sync_store(url, "新店")
     assert result.fetched == 0
+
+
+def test_an_order_the_orders_service_refuses_is_skipped_whole(sqlite_db_url, sim, fast,
+                                                              monkeypatch, capsys) -> None:
+    from storeops.common.errors import StoreopsError
+    from storeops.orders import service
+
+    now = datetime.now(UTC)
+    ids = sim.generate(12, now - timedelta(hours=3), now - timedelta(hours=1))
+    connect(sqlite_db_url, sim, monkeypatch, capsys)
+    real = service.upsert_order
+
+    def refuse_one(session, store, incoming, *, actor):
+        if incoming.platform_order_id == ids[5]:
+            real(session, store, incoming, actor=actor)  # written, then refused: rolled back
+            raise StoreopsError("refused for the test", key="test.refused")
+        return real(session, store, incoming, actor=actor)
+
+    monkeypatch.setattr(service, "upsert_order", refuse_one)
+    result = jd_sync.sync_store(sqlite_db_url, STORE, since=now - timedelta(hours=4))
+    assert (result.fetched, result.created, result.skipped) == (12, 11, 1)
+    assert result.skipped_orders == [{"order_id": ids[5], "field": "",
+                                      "reason": "refused for the test"}]
+    with unit_of_work(sqlite_db_url) as session:
+        stored = set(session.scalars(select(Order.platform_order_id)))
+    assert stored == set(ids) - {ids[5]}

@@ -405,24 +405,46 @@ class _Puller:
                     select(Order.platform_order_id, Order.modified_at).where(
                         Order.store_id == self.store_id,
                         Order.platform_order_id.in_(ids[chunk:chunk + 500]))).all())
+            changed = []
             for incoming in todo:
                 known = stored.get(incoming.platform_order_id)
                 if known is not None and incoming.modified_at is not None \
                         and known == incoming.modified_at:
                     result.unchanged += 1  # JD says it has not changed since we took it
                     continue
-                try:
-                    with session.begin_nested():
-                        _order, outcome = upsert_order(session, store, incoming, actor=ACTOR)
-                except StoreopsError as exc:
-                    self._skip(incoming.platform_order_id, "", localise(exc, "en"))
-                    continue
+                changed.append(incoming)
+            outcomes = self._upsert_all(session, store, changed, upsert_order)
+            for outcome in outcomes:
                 setattr(result, outcome, getattr(result, outcome) + 1)
             run = session.get(SyncRun, result.run_id)
             if run is not None:
                 _count(run, result)
         if self.progress is not None:
             self.progress(result)
+
+    def _upsert_all(self, session: Session, store: Store, orders: list[Any],
+                    upsert_order: Callable[..., Any]) -> list[str]:
+        """Each order through A's upsert_order. The page is tried in one savepoint first (one
+        flush of what the orders leave pending, not one per order); when an order is refused,
+        that savepoint is rolled back and the page is taken again with a savepoint per order,
+        so that the refused one is skipped whole and the others kept."""
+        if not orders:
+            return []
+        try:
+            with session.begin_nested():
+                return [upsert_order(session, store, o, actor=ACTOR)[1] for o in orders]
+        except StoreopsError:
+            pass
+        outcomes = []
+        for incoming in orders:
+            try:
+                with session.begin_nested():
+                    _order, outcome = upsert_order(session, store, incoming, actor=ACTOR)
+            except StoreopsError as exc:
+                self._skip(incoming.platform_order_id, "", localise(exc, "en"))
+                continue
+            outcomes.append(outcome)
+        return outcomes
 
     def _skip(self, order_id: str, field_name: str, reason: str) -> None:
         self.result.skipped += 1
