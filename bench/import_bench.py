@@ -156,6 +156,14 @@ def drop_schema(schema: str) -> None:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+def load_average() -> str:
+    """The machine's 1-minute load average (the figures mean little on a busy machine)."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
 def fmt_runs(values: list[float]) -> str:
     return ", ".join(f"{x:.2f}" for x in values)
 
@@ -179,7 +187,8 @@ def main() -> None:
     bare_1x: float | None = None
     for scale in [int(s) for s in args.scales.split(",") if s.strip()]:
         path = scaled_file(scale)
-        print(f"\n{scale}x: {path.name} ({path.stat().st_size / 1e6:.1f} MB gzip)")
+        print(f"\n{scale}x: {path.name} ({path.stat().st_size / 1e6:.1f} MB gzip);"
+              f" load average {load_average()}")
         runs: dict[str, list[tuple[float, float]]] = {"bare-list": [], "bare": [],
                                                       "storeops": []}
         for _ in range(args.runs):  # interleaved so that load changes hit every side
@@ -200,6 +209,13 @@ def main() -> None:
                   f"   (runs {fmt_runs([t for t, _ in runs[kind]])})")
         if scale == 1:
             bare_1x = med["bare-list"]
+        # each go ran the three loads one after the other: its own ratios suffer less from
+        # a load that changed between goes
+        per_go = [(so / bl, so / bs) for (bl, _), (bs, _), (so, _)
+                  in zip(runs["bare-list"], runs["bare"], runs["storeops"], strict=True)]
+        print("  ratios per go (vs list / vs stream): "
+              + "; ".join(f"{a:.2f}x / {b:.2f}x" for a, b in per_go))
+        print(f"  load average now {load_average()}")
         print(f"  ratio {med['storeops'] / med['bare-list']:4.2f}x vs bare (list),"
               f" {med['storeops'] / med['bare']:4.2f}x vs bare (stream) (limit {LIMIT_RATIO}x);"
               f" storeops peak RSS {rss['storeops']:.0f} MB (limit {LIMIT_RSS_MB} MB)")
