@@ -163,7 +163,8 @@ def test_a_malformed_order_is_reported_and_skipped(db_url, sim, fast, monkeypatc
     assert "跳过 3" in out and "新建 20" in out
     for info, field in ((bad_money, "orderPayment"), (bad_state, "orderStartTime"),
                         (no_items, "itemInfoList")):
-        assert f"跳过订单 {info['orderId']}：{field}" in out
+        assert f"跳过订单 {info['orderId']}：{field}：" in out
+    assert "不是金额：'12.3.4'" in out and "没有商品行" in out and "not an amount" not in out
     assert orders_in_db(db_url) == 20
     with unit_of_work(db_url) as session:
         run = session.scalars(select(SyncRun)).one()

@@ -35,6 +35,7 @@ def _t(key: str, **params: object) -> str:
     return translate(cli_lang(), f"jd.cli.{key}", **params)
 
 
+
 @jd_app.command("connect")
 def connect(
     store: StoreRequired,
@@ -107,7 +108,28 @@ def sync(
         typer.echo(_t("synced_until", until=jd_timestamp(result.synced_until)))
     for row in result.skipped_orders:
         typer.echo(_t("skipped_order", order=row["order_id"] or "?",
-                      field=row["field"] or "-", reason=row["reason"]))
+                      field=row["field"] or "-", reason=_reason(row["reason"])))
+
+
+# MalformedOrder's reasons (storeops.connectors.jd.mapping), said in the terminal's language.
+_REASONS = (
+    (r"^missing$", "missing"), (r"^no items$", "no_items"), (r"^not an object$", "not_object"),
+    (r"^not an amount: (?P<value>.*)$", "not_amount"),
+    (r"^more than two decimals: (?P<value>.*)$", "decimals"),
+    (r"^not a time: (?P<value>.*)$", "not_time"),
+    (r"^unknown state (?P<value>.*)$", "unknown_state"),
+    (r"^not a quantity: (?P<value>.*)$", "not_quantity"),
+)
+
+
+def _reason(text: str) -> str:
+    import re
+
+    for pattern, key in _REASONS:
+        found = re.match(pattern, text)
+        if found:
+            return _t(f"reasons.{key}", **found.groupdict())
+    return text
 
 
 @jd_app.command("simulate")
