@@ -5,6 +5,9 @@ shapes the answers."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import weakref
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -109,6 +112,24 @@ class ConflictOut(BaseModel):
     skus: list[StockShortOut] | None = None
 
 
+WRITERS_ENV = "STOREOPS_ORDER_WRITERS"
+_semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary())
+
+
+def _writers() -> asyncio.Semaphore:
+    """This event loop's limit on concurrent order transactions (STOREOPS_ORDER_WRITERS, 6)."""
+    loop = asyncio.get_running_loop()
+    found = _semaphores.get(loop)
+    if found is None:
+        try:
+            limit = max(1, int(os.environ.get(WRITERS_ENV, "") or 6))
+        except ValueError:
+            limit = 6
+        found = _semaphores[loop] = asyncio.Semaphore(limit)
+    return found
+
+
 def _blank_key() -> JSONResponse:
     errors = [{"loc": ["header", "Idempotency-Key"], "msg": "must not be blank: send a unique "
                "key per order (e.g. a UUID)", "type": "string_too_short"}]
@@ -209,10 +230,24 @@ async def create_order(
     duplicate = _duplicate_skus(body)
     if duplicate is not None:
         return duplicate
+    order, url = _to_request(body), db_url_of(request)
     try:
-        answer = await run_in_threadpool(
-            channel.submit, db_url_of(request), user_id=user.id,
-            actor=f"api:{user.username}", key=key, request=_to_request(body))
+        for _attempt in range(5):
+            prepared = await run_in_threadpool(channel.prepare, url, user_id=user.id, key=key,
+                                               request=order)
+            if isinstance(prepared, channel.ChannelAnswer):
+                answer = prepared
+                break
+            # A few order transactions at once per process, waiting without a thread: the
+            # threads and connections stay free for the cheap answers (sold out, replays).
+            async with _writers():
+                written = await run_in_threadpool(channel.write, prepared,
+                                                  actor=f"api:{user.username}")
+            if written is not None:
+                answer = written
+                break
+        else:
+            raise channel.in_progress()
     except (channel.ChannelRefused, channel.ChannelInvalid) as exc:
         return JSONResponse(exc.body(), status_code=exc.http_status)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None

@@ -199,15 +199,18 @@ def clear_cache() -> None:
         _sold_out.clear()
 
 
-def store_sales(session: Session, store_id: int, at: datetime) -> dict[int, SaleInfo]:
+def store_sales(db_url: str, store_id: int, at: datetime) -> dict[int, SaleInfo]:
     """product id → its sale active at ``at``, read at most every SALES_CACHE_S per process."""
-    key = (db_identity(session), store_id)
+    from storeops.db.engine import session_factory
+
+    key = (db_identity(db_url), store_id)
     now = time.monotonic()
     hit = _sales_cache.get(key)
     if hit is None or hit[0] < now:
-        rows = session.scalars(select(FlashSale).where(
-            FlashSale.store_id == store_id, FlashSale.ends_at > at))
-        sales = [_info(s) for s in rows]
+        with session_factory(db_url)() as session:
+            rows = session.scalars(select(FlashSale).where(
+                FlashSale.store_id == store_id, FlashSale.ends_at > at))
+            sales = [_info(s) for s in rows]
         with _cache_lock:
             _sales_cache[key] = (now + SALES_CACHE_S, sales)
     else:
@@ -339,9 +342,12 @@ def _redis(url: str | None = None) -> _Redis | None:
 _identities: dict[int, str] = {}
 
 
-def db_identity(session: Session) -> str:
-    """A short name of the database (several databases may share one Redis)."""
-    engine = session.get_bind()
+def db_identity(where: Session | str) -> str:
+    """A short name of the database (several databases may share one Redis), from a session
+    or a database URL (both through the URL's one engine)."""
+    from storeops.db.engine import get_engine
+
+    engine = get_engine(where) if isinstance(where, str) else where.get_bind()
     ident = _identities.get(id(engine))
     if ident is None:
         url = engine.url.render_as_string(hide_password=False)
@@ -349,12 +355,12 @@ def db_identity(session: Session) -> str:
     return ident
 
 
-def redis_keys(session: Session, sale: SaleInfo | FlashSale) -> tuple[str, str, str]:
+def redis_keys(where: Session | str, sale: SaleInfo | FlashSale) -> tuple[str, str, str]:
     """(what is left, buyers' counts, pending takes) of a sale. The creation time is part of
     the name: a database made again from scratch never meets an old sale's counter."""
     prefix = os.environ.get(ENV_REDIS_PREFIX, DEFAULT_PREFIX)
     stamp = int(sale.created_at.timestamp() * 1_000_000)
-    base = f"{prefix}{db_identity(session)}:flash:{sale.id}:{stamp}"
+    base = f"{prefix}{db_identity(where)}:flash:{sale.id}:{stamp}"
     return f"{base}:left", f"{base}:buyers", f"{base}:pending"
 
 
@@ -376,6 +382,7 @@ def _claims_by_buyer(session: Session, sale_id: int) -> list[tuple[str, int]]:
 
 
 def _seed(session: Session, r: _Redis, sale: SaleInfo | FlashSale, *, force: bool) -> int:
+    """Seed (or, ``force``, re-seed) the sale's Redis keys from the database."""
     sold = int(session.scalar(select(FlashSale.sold).where(FlashSale.id == sale.id)) or 0)
     args: list[Any] = ["1" if force else "0", sale.quota, sold, _now_ms(),
                        PENDING_STALE_S * 1000, _ttl_s(sale)]
@@ -414,22 +421,25 @@ def _limit_error(sku: str, qty: int, per_buyer: int) -> FlashBuyerLimit:
         per_buyer=per_buyer)
 
 
-def take_quota(session: Session, sale: SaleInfo, sku: str, buyer: str, qty: int) -> FlashTake:
+def take_quota(db_url: str, sale: SaleInfo, sku: str, buyer: str, qty: int) -> FlashTake:
     """Take ``qty`` units of ``sale`` for ``buyer`` in Redis (when configured), before any
     database write; raises FlashSoldOut or FlashBuyerLimit. Without Redis this only builds the
-    take: :func:`record_claim` takes it in the database."""
+    take: :func:`take_in_db` takes it in the order's transaction."""
     take = FlashTake(sale, sku, buyer, qty)
     r = _redis()
     if r is None:
         return take
-    keys = redis_keys(session, sale)
+    keys = redis_keys(db_url, sale)
     marked = _sold_out.get(keys[0])
     if marked is not None and marked > time.monotonic():
         raise _sold_out_error(sku, qty)
     args = [buyer, qty, sale.per_buyer or 0, take.token, _now_ms()]
     result = int(r.take(keys=keys, args=args))
     if result == -3:
-        _seed(session, r, sale, force=False)
+        from storeops.db.engine import session_factory
+
+        with session_factory(db_url)() as session:
+            _seed(session, r, sale, force=False)
         result = int(r.take(keys=keys, args=args))
     if result == -1:
         _sold_out[keys[0]] = time.monotonic() + SOLD_OUT_MEMORY_S
@@ -442,11 +452,22 @@ def take_quota(session: Session, sale: SaleInfo, sku: str, buyer: str, qty: int)
     return take
 
 
+def check_left(session: Session, take: FlashTake) -> None:
+    """Without Redis: a cheap read before the order is written, so that a buyer of a sold-out
+    sale is answered at once (the conditional UPDATE of :func:`take_in_db` decides)."""
+    if take.keys is not None:
+        return
+    left = session.scalar(select(FlashSale.quota - FlashSale.sold).where(
+        FlashSale.id == take.sale.id))
+    if left is None or left < take.qty:
+        raise _sold_out_error(take.sku, take.qty)
+
+
 def take_in_db(session: Session, take: FlashTake) -> None:
-    """In the order's transaction, before the order is written: add the units to the sale's
-    ``sold`` if the quota allows (one conditional UPDATE: the take itself without Redis, the
-    ground truth with it; PostgreSQL holds the sale's row until the order commits), and
-    check the buyer's standing claims against ``per_buyer``."""
+    """In the order's transaction, once the order is written (the sale's row stays locked on
+    PostgreSQL only until the commit that follows): add the units to the sale's ``sold`` if
+    the quota allows (one conditional UPDATE: the take itself without Redis, the ground truth
+    with it), and check the buyer's standing claims against ``per_buyer``."""
     done = session.execute(
         update(FlashSale)
         .where(FlashSale.id == take.sale.id, FlashSale.sold + take.qty <= FlashSale.quota)

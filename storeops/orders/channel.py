@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -41,7 +42,6 @@ from storeops.orders.states import OrderStatus
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from storeops.catalog.models import Store
     from storeops.inventory.flash import FlashTake
 
 CHANNEL = "own"
@@ -203,12 +203,35 @@ def order_json(session: Session, order: Order, store_name: str) -> dict[str, Any
 
 # --- the request ---------------------------------------------------------------------------------
 
-def _store(session: Session, name: str) -> Store:
+@dataclass(frozen=True)
+class _StoreRef:
+    id: int
+    name: str
+
+
+# Per process: store names and SKUs resolved before (stores are not renamed, SKU ids not
+# reused), so that a request reads neither before it needs to write.
+_LOOKUP_TTL_S = 30.0
+_stores: dict[tuple[str, str], tuple[float, _StoreRef]] = {}
+_skus: dict[tuple[str, int, str], tuple[float, int]] = {}
+
+
+def _store(db_url: str, name: str) -> _StoreRef:
     from storeops.catalog.models import Store
     from storeops.catalog.stores import resolve_store
+    from storeops.db.engine import session_factory
 
-    found = session.scalar(select(Store).where(Store.name == name))
-    return found if found is not None else resolve_store(session, name)  # raises, naming
+    hit = _stores.get((db_url, name))
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    with session_factory(db_url)() as session:
+        found = session.scalar(select(Store).where(Store.name == name))
+        if found is None:
+            resolve_store(session, name)  # raises, naming the stores there are
+        assert found is not None
+        ref = _StoreRef(found.id, found.name)
+    _stores[(db_url, name)] = (time.monotonic() + _LOOKUP_TTL_S, ref)
+    return ref
 
 
 def _known_answer(session: Session, user_id: int, key: str, digest: str
@@ -225,12 +248,26 @@ def _known_answer(session: Session, user_id: int, key: str, digest: str
                          order_id=row.order_id)
 
 
-def _products(session: Session, store_id: int, request: ChannelOrder) -> dict[str, int]:
+def _products(db_url: str, store_id: int, request: ChannelOrder) -> dict[str, int]:
+    """SKU → product id of the request's lines; 422 naming each line whose SKU the store
+    does not have."""
     from storeops.catalog.models import Product
+    from storeops.db.engine import session_factory
 
-    skus = [line.sku for line in request.lines]
-    known = dict(session.execute(select(Product.platform_sku_id, Product.id).where(
-        Product.store_id == store_id, Product.platform_sku_id.in_(skus))).all())
+    now = time.monotonic()
+    known: dict[str, int] = {}
+    for line in request.lines:
+        hit = _skus.get((db_url, store_id, line.sku))
+        if hit is not None and hit[0] > now:
+            known[line.sku] = hit[1]
+    missing = [line.sku for line in request.lines if line.sku not in known]
+    if missing:
+        with session_factory(db_url)() as session:
+            found = dict(session.execute(select(Product.platform_sku_id, Product.id).where(
+                Product.store_id == store_id, Product.platform_sku_id.in_(missing))).all())
+        for sku, product_id in found.items():
+            _skus[(db_url, store_id, sku)] = (now + _LOOKUP_TTL_S, product_id)
+        known.update(found)
     problems = [FieldProblem(["body", "lines", str(i), "sku"],
                              f"unknown SKU {line.sku!r} in store {request.store!r}",
                              "unknown_sku")
@@ -280,73 +317,122 @@ def hold_minutes(session: Session, store_id: int) -> int:
     return int(settings_for(session, store_id).unpaid_hold_minutes or 30)
 
 
+@dataclass
+class Prepared:
+    """A request past its checks and its flash takes, ready to be written."""
+
+    db_url: str
+    user_id: int
+    key: str
+    digest: str
+    request: ChannelOrder
+    store: _StoreRef
+    products: dict[str, int]
+    takes: list[FlashTake]
+    now: datetime
+
+
 def submit(db_url: str, *, user_id: int, actor: str, key: str, request: ChannelOrder,
            now: datetime | None = None) -> ChannelAnswer:
     """Answer one ``POST /api/v1/orders``: a new order (201), the first answer to a key seen
-    before, or a refusal (raises ChannelRefused / ChannelInvalid / StoreError)."""
-    digest = request.digest()
+    before, or a refusal (raises ChannelRefused / ChannelInvalid / StoreError). The API runs
+    the same two steps, :func:`prepare` and :func:`write`, with a limit on concurrent
+    writes in between."""
     for _attempt in range(5):
-        try:
-            return _submit_once(db_url, user_id=user_id, actor=actor, key=key,
-                                request=request, digest=digest, now=now or utcnow())
-        except _Retry:
-            continue  # another request with this key won: its answer is read next time
-    raise ChannelRefused("the request could not be completed: another request with the same "
-                         "Idempotency-Key is still in progress; try again",
-                         key="channel.in_progress", http_status=409)
+        prepared = prepare(db_url, user_id=user_id, key=key, request=request, now=now)
+        if isinstance(prepared, ChannelAnswer):
+            return prepared
+        answer = write(prepared, actor=actor)
+        if answer is not None:
+            return answer
+    raise in_progress()
 
 
-class _Retry(Exception):
-    pass
+def in_progress() -> ChannelRefused:
+    return ChannelRefused("the request could not be completed: another request with the same "
+                          "Idempotency-Key is still in progress; try again",
+                          key="channel.in_progress", http_status=409)
 
 
-def _submit_once(db_url: str, *, user_id: int, actor: str, key: str, request: ChannelOrder,
-                 digest: str, now: datetime) -> ChannelAnswer:
+def _read_known(db_url: str, user_id: int, key: str, digest: str) -> ChannelAnswer | None:
+    from storeops.db.engine import session_factory
+
+    with session_factory(db_url)() as session:
+        return _known_answer(session, user_id, key, digest)
+
+
+def prepare(db_url: str, *, user_id: int, key: str, request: ChannelOrder,
+            now: datetime | None = None) -> Prepared | ChannelAnswer:
+    """Everything before the order's transaction: the store and SKUs (cached per process),
+    the flash sales' quotas taken (Redis, before any database write). A refusal raises; a
+    refused request whose key answered before gets that answer back."""
+    from storeops.inventory import flash
+
+    now = now or utcnow()
+    digest = request.digest()
+    store = _store(db_url, request.store)
+    products = _products(db_url, store.id, request)
+    sales = flash.store_sales(db_url, store.id, now)
+    takes: list[FlashTake] = []
+    try:
+        for line in request.lines:
+            sale = sales.get(products[line.sku])
+            if sale is not None:
+                takes.append(flash.take_quota(db_url, sale, line.sku, request.buyer.account,
+                                              line.qty))
+    except flash.FlashRefused as exc:
+        for take in takes:
+            flash.abandon_take(take)
+        # refused with a single read: a request answered before gets its first answer again
+        known = _read_known(db_url, user_id, key, digest)
+        if known is not None:
+            return known
+        raise _flash_refused(exc) from None
+    except BaseException:
+        for take in takes:
+            flash.abandon_take(take)
+        raise
+    return Prepared(db_url, user_id, key, digest, request, store, products, takes, now)
+
+
+def write(prepared: Prepared, *, actor: str) -> ChannelAnswer | None:
+    """The order's transaction. None: another request with the same key was written at the
+    same moment (prepare again to read its answer). Flash takes are confirmed when the order
+    commits and given back otherwise."""
     from storeops.db.engine import unit_of_work
     from storeops.inventory import flash
     from storeops.inventory.locking import lock_for_stock_write
 
-    takes: list[FlashTake] = []
+    p = prepared
     committed = False
     try:
-        with unit_of_work(db_url) as session:
-            store = _store(session, request.store)
-            known = _known_answer(session, user_id, key, digest)
+        with unit_of_work(p.db_url) as session:
+            known = _known_answer(session, p.user_id, p.key, p.digest)
             if known is not None:
                 return known
-            products = _products(session, store.id, request)
-            sales = flash.store_sales(session, store.id, now)
-            prices: dict[str, Decimal] = {}
             try:
-                for line in request.lines:
-                    sale = sales.get(products[line.sku])
-                    if sale is not None:
-                        take = flash.take_quota(session, sale, line.sku,
-                                                request.buyer.account, line.qty)
-                        takes.append(take)
-                        prices[line.sku] = take.price
+                for take in p.takes:
+                    flash.check_left(session, take)
             except flash.FlashRefused as exc:
                 raise _flash_refused(exc) from None
             # --- database writes from here on
             lock_for_stock_write(session)
-            record = ChannelRequest(user_id=user_id, idempotency_key=key, body_sha256=digest,
-                                    status_code=0, response_json="{}", created_at=now)
-            try:
-                with session.begin_nested():
-                    session.add(record)
-                    session.flush()
-            except IntegrityError:
-                raise _Retry() from None
-            answer = _write_order(session, store, request, prices, takes, actor=actor,
-                                  now=now)
+            record = ChannelRequest(user_id=p.user_id, idempotency_key=p.key,
+                                    body_sha256=p.digest, status_code=0, response_json="{}",
+                                    created_at=p.now)
+            session.add(record)
+            session.flush()  # the same key at the same moment: IntegrityError, read its answer
+            answer = _write_order(session, p.store, p.request, p.products,
+                                  {take.sku: take.price for take in p.takes}, p.takes,
+                                  actor=actor, now=p.now)
             record.status_code = answer.status
             record.response_json = json.dumps(answer.body, ensure_ascii=False)
             record.order_id = answer.order_id
         committed = True
     except IntegrityError:
-        raise _Retry() from None
+        return None
     finally:
-        for take in takes:
+        for take in p.takes:
             if committed:
                 flash.confirm_take(take)
             else:
@@ -354,12 +440,14 @@ def _submit_once(db_url: str, *, user_id: int, actor: str, key: str, request: Ch
     return answer
 
 
-def _write_order(session: Session, store: Store, request: ChannelOrder,
-                 prices: dict[str, Decimal], takes: list[FlashTake], *, actor: str,
-                 now: datetime) -> ChannelAnswer:
+def _write_order(session: Session, store: _StoreRef, request: ChannelOrder,
+                 product_ids: dict[str, int], prices: dict[str, Decimal],
+                 takes: list[FlashTake], *, actor: str, now: datetime) -> ChannelAnswer:
+    from storeops.catalog.models import Product, Store
+    from storeops.catalog.stores import bump_data_version
     from storeops.inventory import flash
     from storeops.inventory.service import OutOfStock, reserve_order
-    from storeops.orders.service import upsert_order
+    from storeops.orders.service import adopt_version, upsert_order
 
     if session.scalar(select(Order.id).where(
             Order.store_id == store.id,
@@ -369,12 +457,18 @@ def _write_order(session: Session, store: Store, request: ChannelOrder,
             "another Idempotency-Key)", key="channel.duplicate_order",
             order=request.channel_order_id, store=store.name,
             extra={"channel_order_id": request.channel_order_id})
-    try:
-        for take in takes:
-            flash.take_in_db(session, take)
-    except flash.FlashRefused as exc:
-        raise _flash_refused(exc) from None
-    order, _ = upsert_order(session, store, _incoming(request, prices, now), actor=actor)
+    shop = session.get(Store, store.id)
+    assert shop is not None
+    # The SKUs' rows first, in a fixed order, as the stock service locks them: the order's
+    # lines (whose foreign keys share-lock them) and its reservation then never wait on
+    # another order holding the same rows the other way round (PostgreSQL; SQLite holds the
+    # write lock already).
+    session.execute(select(Product.id).where(Product.id.in_(sorted(set(product_ids.values()))))
+                    .order_by(Product.id).with_for_update())
+    # The store's data_version is bumped once, at the end: its row stays locked (PostgreSQL)
+    # only from then to the commit, not while the order is written and reviewed.
+    adopt_version(session, store.id, 0)
+    order, _ = upsert_order(session, shop, _incoming(request, prices, now), actor=actor)
     deadline = None
     if not request.paid:
         deadline = now + timedelta(minutes=hold_minutes(session, store.id))
@@ -385,10 +479,19 @@ def _write_order(session: Session, store: Store, request: ChannelOrder,
         reserve_order(session, order, actor=actor, expires_at=deadline)
     except OutOfStock as exc:
         raise _out_of_stock(exc) from None
+    try:
+        for take in takes:
+            flash.take_in_db(session, take)
+    except flash.FlashRefused as exc:
+        raise _flash_refused(exc) from None
     for take in takes:
         flash.record_claim(session, take, order, state="sold" if request.paid else "held")
+    answer = ChannelAnswer(201, order_json(session, order, store.name), order_id=order.id)
+    # the order's row carries the version bumped now (it never creates products: unknown
+    # SKUs were refused)
+    order.row_version = bump_data_version(session, store.id)
     session.flush()
-    return ChannelAnswer(201, order_json(session, order, store.name), order_id=order.id)
+    return answer
 
 
 # --- paying an unpaid order ----------------------------------------------------------------------
