@@ -65,7 +65,8 @@ def test_new_orders_take_their_stage_and_no_events(db_url: str, tmp_path: Path) 
         assert s.scalar(select(func.count()).select_from(OrderEvent)) == 0
 
 
-def test_a_later_file_changes_an_order(db_url: str, tmp_path: Path) -> None:
+def test_a_later_file_changes_an_order(sqlite_db_url: str, tmp_path: Path) -> None:
+    db_url = sqlite_db_url  # the rule, not the database, is under test
     first = [jd_row("7", "A1", 1, "10.00", "10.00", "10.00", "10.00", "等待出库"),
              jd_row("8", "A1", 1, "10.00", "10.00", "10.00", "10.00", "等待出库")]
     run(db_url, tmp_path / "a.csv", first)

@@ -125,7 +125,8 @@ def test_merge_two_orders_of_one_buyer(db_url: str) -> None:
         assert parcels(s, a)[-1] == ("shipped", [1, 1])
 
 
-def test_merge_refused_for_another_buyer_or_shipped(db_url: str) -> None:
+def test_merge_refused_for_another_buyer_or_shipped(sqlite_db_url: str) -> None:
+    db_url = sqlite_db_url  # the rule, not the database, is under test
     with unit_of_work(db_url) as s:
         store = new_store(s, A=10)
         a, _ = svc.upsert_order(s, store, incoming("M1"), actor="connector:jd")
@@ -166,7 +167,8 @@ def test_split_explicit_groups(db_url: str) -> None:
         assert info.value.key == "orders.split_stage"
 
 
-def test_split_by_warehouse(db_url: str) -> None:
+def test_split_by_warehouse(sqlite_db_url: str) -> None:
+    db_url = sqlite_db_url  # the rule, not the database, is under test
     from storeops.inventory import service as inv
 
     with unit_of_work(db_url) as s:
@@ -189,7 +191,8 @@ def test_split_by_warehouse(db_url: str) -> None:
         assert info.value.key == "orders.split_nothing"
 
 
-def test_split_by_stock(db_url: str) -> None:
+def test_split_by_stock(sqlite_db_url: str) -> None:
+    db_url = sqlite_db_url  # the rule, not the database, is under test
     with unit_of_work(db_url) as s:
         store = new_store(s, A=1, B=5)
         order, _ = svc.upsert_order(s, store, incoming("K1", lines=[("A", 3, "10"),

@@ -172,8 +172,9 @@ def test_remark_holds_the_order_with_the_rule_as_actor(db_url: str) -> None:
     ({"max_quantity": 1}, {"lines": [("A", 2, "10")]}, "quantity"),
     ({"auto_approve": False}, {}, "manual"),
 ])
-def test_review_rules_through_the_service(db_url: str, settings: dict, change: dict,
+def test_review_rules_through_the_service(sqlite_db_url: str, settings: dict, change: dict,
                                           code: str) -> None:
+    db_url = sqlite_db_url  # the rule, not the database, is under test
     with unit_of_work(db_url) as s:
         store = new_store(s, A=5)
         if settings:
@@ -185,7 +186,8 @@ def test_review_rules_through_the_service(db_url: str, settings: dict, change: d
         assert held.kind == "held" and held.actor == code
 
 
-def test_blacklisted_buyer_is_held(db_url: str) -> None:
+def test_blacklisted_buyer_is_held(sqlite_db_url: str) -> None:
+    db_url = sqlite_db_url  # the rule, not the database, is under test
     with unit_of_work(db_url) as s:
         store = new_store(s, A=5)
         s.add(BuyerBlacklist(store_id=store.id, platform_account="buyer1", reason="拒收多次"))
@@ -258,7 +260,8 @@ def test_hold_cancel_release_stock(db_url: str) -> None:
             svc.cancel(s, order, "again", actor="user:alice")
 
 
-def test_own_channel_cancel_changes_the_status(db_url: str) -> None:
+def test_own_channel_cancel_changes_the_status(sqlite_db_url: str) -> None:
+    db_url = sqlite_db_url  # the rule, not the database, is under test
     with unit_of_work(db_url) as s:
         store = new_store(s, A=5)
         order, _ = svc.upsert_order(s, store, incoming("W1", channel="own"), actor="api:shop")
@@ -303,8 +306,9 @@ def test_mark_shipped_and_jd_finishing(db_url: str) -> None:
         assert order.stage == "finished"
 
 
-def test_jd_ships_what_we_still_hold(db_url: str) -> None:
+def test_jd_ships_what_we_still_hold(sqlite_db_url: str) -> None:
     """JD says shipped (from its own back office): the held stock leaves the warehouse."""
+    db_url = sqlite_db_url  # the rule, not the database, is under test
     from storeops.inventory import service as inv
 
     with unit_of_work(db_url) as s:
@@ -319,7 +323,8 @@ def test_jd_ships_what_we_still_hold(db_url: str) -> None:
         assert (rows["A"]["on_hand"], rows["A"]["reserved"]) == (3, 0)
 
 
-def test_payment_arriving_later_starts_review(db_url: str) -> None:
+def test_payment_arriving_later_starts_review(sqlite_db_url: str) -> None:
+    db_url = sqlite_db_url  # the rule, not the database, is under test
     with unit_of_work(db_url) as s:
         store = new_store(s, A=5)
         order, _ = svc.upsert_order(s, store, incoming(status=OrderStatus.WAIT_PAY),
@@ -332,7 +337,8 @@ def test_payment_arriving_later_starts_review(db_url: str) -> None:
                                    "allocated"]
 
 
-def test_locked_and_back(db_url: str) -> None:
+def test_locked_and_back(sqlite_db_url: str) -> None:
+    db_url = sqlite_db_url  # the rule, not the database, is under test
     with unit_of_work(db_url) as s:
         store = new_store(s, A=5)
         svc.upsert_order(s, store, incoming(), actor="connector:jd")
