@@ -163,6 +163,9 @@ def test_remark_holds_the_order_with_the_rule_as_actor(db_url: str) -> None:
         svc.approve(s, order, actor="user:alice")
         assert order.stage == "allocated" and order.hold_reason is None
         assert kinds(s, order)[-2:] == ["approved", "allocated"]
+        before = len(events(s, order))
+        assert len(svc.approve(s, order, actor="user:alice")) == 1  # again: nothing new
+        assert len(events(s, order)) == before
 
 
 @pytest.mark.parametrize(("settings", "change", "code"), [

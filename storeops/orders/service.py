@@ -623,6 +623,8 @@ def approve(session: Session, order: Order, *, actor: str) -> list[Shipment]:
     """A person (or the auto rule) lets the order go on: hold lifted, stock reserved,
     shipments planned. Out of stock: it stays held with the shortage as its reason."""
     stage = Stage(order.stage)
+    if stage is Stage.ALLOCATED:  # approved already: nothing to do (bulk actions repeat)
+        return _open_shipments(session, order)
     if stage is Stage.RECEIVED:
         if OrderStatus(order.status) not in TO_SHIP:
             raise OrderError(f"order {_label(order)} is not paid yet: nothing to approve",
