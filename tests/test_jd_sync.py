@@ -329,3 +329,14 @@ def test_an_order_the_orders_service_refuses_is_skipped_whole(sqlite_db_url, sim
     with unit_of_work(sqlite_db_url) as session:
         stored = set(session.scalars(select(Order.platform_order_id)))
     assert stored == set(ids) - {ids[5]}
+
+
+def test_since_may_be_iso_text_in_china_time(sqlite_db_url, sim, fast, monkeypatch,
+                                             capsys) -> None:
+    connect(sqlite_db_url, sim, monkeypatch, capsys)
+    when = (datetime.now(UTC) - timedelta(hours=3)).astimezone(jd_sync.CHINA)
+    result = jd_sync.sync_store(sqlite_db_url, STORE, since=when.strftime("%Y-%m-%d %H:%M:%S"))
+    assert result.since == when.replace(microsecond=0).astimezone(UTC)
+    code, _out, err = run_cli(["jd", "sync", "--db", sqlite_db_url, "--store", STORE,
+                               "--since", "last tuesday"], monkeypatch, capsys)
+    assert code == 2 and "--since" in err

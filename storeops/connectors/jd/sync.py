@@ -48,7 +48,7 @@ from storeops.connectors.jd.client import (
 )
 from storeops.connectors.jd.mapping import ORDER_FIELDS, MalformedOrder, to_incoming
 from storeops.connectors.jd.models import JD_GATEWAY, JdConnection, SyncRun
-from storeops.connectors.jd.signing import jd_timestamp
+from storeops.connectors.jd.signing import CHINA, jd_timestamp
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -183,7 +183,7 @@ def _connection(session: Session, store: Store) -> JdConnection:
 
 # --- syncing ----------------------------------------------------------------------------------
 
-def sync_store(db_url: str, store: str | int | None, *, since: datetime | None = None,
+def sync_store(db_url: str, store: str | int | None, *, since: datetime | str | None = None,
                client: JosClient | None = None, now: Callable[[], datetime] = utcnow,
                window: timedelta = FIRST_WINDOW,
                progress: Callable[[SyncResult], None] | None = None) -> SyncResult:
@@ -193,6 +193,10 @@ def sync_store(db_url: str, store: str | int | None, *, since: datetime | None =
     from storeops.db.engine import unit_of_work
 
     started = time.monotonic()
+    if isinstance(since, str):  # an ISO time from a queued job; China time without offset
+        since = datetime.fromisoformat(since.strip())
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=CHINA)
     with unit_of_work(db_url) as session:
         found = _find_store(session, store)
         conn = _connection(session, found)
