@@ -53,6 +53,7 @@ def test_orders_list_in_both_languages(client: Any, erp: Erp) -> None:
     assert 'class="due-soon"' in r.text and 'class="overdue"' in r.text
     en = client.get("/orders?q=ERP&lang=en")
     assert "Under review" in en.text and "Awaiting stock-out" in en.text
+    assert "buyer remark: 请周末送货" in en.text and HELD_REASON not in en.text
     assert "Overdue by 3 h" in en.text or "Overdue by 2 h" in en.text
     # The navigation offers the ERP pages to a role that may see them.
     assert 'href="/review?store=' in r.text and 'href="/stock?store=' in r.text

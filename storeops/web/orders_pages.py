@@ -239,6 +239,35 @@ def order_row(o: Order, account: str | None, tz: str, currency: str, now: dateti
     }
 
 
+def page_rows(session: Session, found: list[Any], sc: Scope, now: datetime, lang: str,
+              **extra: Callable[[Order], Any]) -> list[dict[str, Any]]:
+    """The rows of an order table; held orders' reasons in the page's language (from each
+    one's latest hold event: one query for the page)."""
+    reasons = held_reasons(session, [o for o, _ in found if o.hold_reason], lang)
+    rows = []
+    for o, account in found:
+        row = order_row(o, account, sc.store.timezone, sc.store.currency, now, lang)
+        if o.id in reasons:
+            row["hold_reason"] = reasons[o.id]
+        rows.append({**row, **{k: fn(o) for k, fn in extra.items()}})
+    return rows
+
+
+def held_reasons(session: Session, held: list[Order], lang: str) -> dict[int, str]:
+    """Order id → its hold reason in ``lang`` (only where the language is not the stored
+    text's and the order's latest hold event says why)."""
+    if lang == "zh-CN" or not held:
+        return {}
+    latest = select(func.max(OrderEvent.id)).where(
+        OrderEvent.order_id.in_([o.id for o in held]), OrderEvent.kind == "held"
+    ).group_by(OrderEvent.order_id)
+    events = session.scalars(select(OrderEvent).where(OrderEvent.id.in_(latest))).all()
+    stored = {o.id: o.hold_reason for o in held}
+    # A hold event older than the order's reason (out of stock after approval …) is not it.
+    return {ev.order_id: held_reason_text(ev, lang) for ev in events
+            if ev.reason == stored.get(ev.order_id)}
+
+
 def hold_text(reason: str | None, lang: str) -> str:
     """A hold reason as the orders service stored it (its words, in Chinese)."""
     return reason or ""
@@ -263,13 +292,13 @@ def orders_page(
                      sla=sla if sla in SLA_CHOICES else "", held=held == "1", q=q.strip())
     now = utcnow()
     with session_factory(db_url_of(request))() as session:
-        paging, rows = paged(session, order_query(sc.store.id, f, now), page)
+        paging, found = paged(session, order_query(sc.store.id, f, now), page)
+        rows = page_rows(session, found, sc, now, lang)
     params = {"store": sc.store.name, **f.params()}
     context = {
         "filters": f, "paging": paging,
         "links": page_links("/orders", params, paging),
-        "rows": [order_row(o, acc, sc.store.timezone, sc.store.currency, now, lang)
-                 for o, acc in rows],
+        "rows": rows,
         "stages": [(s, label(lang, "orders.stage", s)) for s in STAGES],
         "jd_states": [(s, label(lang, "pages.jd_status", s)) for s in JD_STATES],
         "sla_choices": [(s, translate(lang, f"pages.orders.sla_{s}")) for s in SLA_CHOICES],
@@ -304,8 +333,8 @@ def orders_download(request: Request, user: CurrentUser, store: str | None, f: O
     now = utcnow()
     with session_factory(db_url_of(request))() as session:
         found = session.execute(order_query(sc.store.id, f, now).limit(EXPORT_MAX)).all()
-        rows = [{**order_row(o, acc, sc.store.timezone, sc.store.currency, now, lang),
-                 "amount_value": from_cents(order_amount_cents(o))} for o, acc in found]
+        rows = page_rows(session, list(found), sc, now, lang,
+                         amount_value=lambda o: from_cents(order_amount_cents(o)))
     name = f"{sc.store.name}_orders_{local_time(now, sc.store.timezone)[:10]}.{ext}"
     if ext == "csv":
         return csv_response(export_columns(lang), rows, name)
@@ -465,6 +494,8 @@ def detail_context(session: Session, o: Order, store: Store, lang: str) -> dict[
     account = session.scalar(select(Customer.platform_account)
                              .where(Customer.id == o.customer_id)) if o.customer_id else None
     row = order_row(o, account, tz, currency, now, lang)
+    if o.hold_reason:
+        row["hold_reason"] = held_reasons(session, [o], lang).get(o.id, row["hold_reason"])
     lines = order_lines(session, o.id, currency)
     return {
         "order": o, "row": row,
@@ -733,13 +764,13 @@ def render_review(request: Request, user: CurrentUser, store: str | None, reason
     lang = page_lang(request)
     now = utcnow()
     with session_factory(db_url_of(request))() as session:
-        paging, rows = paged(session, review_query(sc.store.id, reason), page)
+        paging, found = paged(session, review_query(sc.store.id, reason), page)
+        rows = page_rows(session, found, sc, now, lang)
         counts = reason_counts(session, sc.store.id, lang)
     params = {"store": sc.store.name, "reason": reason}
     context = {
         "paging": paging, "links": page_links("/review", params, paging),
-        "rows": [order_row(o, acc, sc.store.timezone, sc.store.currency, now, lang)
-                 for o, acc in rows],
+        "rows": rows,
         "counts": counts, "reason": reason,
         "results": results or [], "errors": dict(errors or {}), "form": dict(form or {}),
     }
