@@ -333,3 +333,20 @@ def test_orders_download_follows_the_filters(lite: tuple[Any, Erp, str]) -> None
     assert cells[0][0] == "Order" and len(cells) == 6
     assert cells[1][0] == "ERP005" and cells[1][4] == 305.0
     assert client.get("/orders.pdf").status_code == 404
+
+
+def test_approve_short_of_stock_says_so(lite: tuple[Any, Erp, str]) -> None:
+    client, erp, db_url = lite
+    login(client, "operator")
+    gone = client.post("/stock/adjust", data={"sku": "1002", "qty": "-3", "note": "盘亏"},
+                       follow_redirects=False)
+    assert gone.status_code == 303
+    oid = erp.ids["ERP002"]
+    r = client.post(f"/orders/{oid}/approve", data={}, follow_redirects=True)
+    assert r.status_code == 200 and 'data-done="approve_held"' in r.text
+    assert "库存不足" in r.text and "SKU 1002" in r.text
+    assert stage_of(db_url, oid) == "under_review"
+    bulk = client.post("/review?lang=en", data={"action": "approve", "ids": [str(oid)]})
+    client.cookies.delete("lang")
+    assert 'class="bad" data-result="ERP002"' in bulk.text
+    assert "out of stock" in bulk.text and "SKU 1002 needs 1, 0 available" in bulk.text

@@ -54,7 +54,8 @@ WAYBILL_CHARS = 64
 BULK_MAX = 200  # orders one bulk action may name
 SPLIT_PARCELS = 3  # parcels the split form offers
 DUE_SOON = timedelta(hours=DUE_SOON_HOURS)
-ACTIONS = ("approve", "hold", "cancel", "merge", "split", "ship", "ship_failed")
+ACTIONS = ("approve", "hold", "cancel", "merge", "split", "ship", "ship_failed",
+           "approve_held")
 
 # Our steps and JD's states, in their lifecycle order.
 STAGES = tuple(s.value for s in Stage)
@@ -609,7 +610,8 @@ async def approve_order(request: Request, order_id: OrderId,
 
     def act(session: Session, o: Order, store: Store, f: Mapping[str, Any]) -> str | None:
         orders_service().approve(session, o, actor=actor_of(user))
-        return None
+        # Not enough stock: the service keeps it held with the shortage as its reason.
+        return "approve_held" if o.stage == Stage.UNDER_REVIEW else None
 
     return run_action(request, user, order_id, "approve", form, act)
 
@@ -833,7 +835,11 @@ async def review_bulk(
                     service.approve(session, o, actor=actor_of(user))
                 else:
                     service.hold(session, o, form["reason"], actor=actor_of(user))
-            results.append({"id": oid, "order": name, "ok": True, "message": ""})
+                still_held = action == "approve" and o.stage == Stage.UNDER_REVIEW
+                reason = held_reasons(session, [o], lang).get(o.id, o.hold_reason or "") \
+                    if still_held else ""
+            # Approved but short of stock: kept under review with the shortage as its reason.
+            results.append({"id": oid, "order": name, "ok": not still_held, "message": reason})
         except StoreopsError as exc:
             results.append({"id": oid, "order": name, "ok": False,
                             "message": localise(exc, lang)})
