@@ -566,6 +566,37 @@ def mark_sold(session: Session, order: Order) -> None:
                     .values(state="sold").execution_options(synchronize_session=False))
 
 
+# --- idempotency hints ---------------------------------------------------------------------------
+# A refused flash buyer must still get the first answer of a key that was answered before. With
+# Redis, every request that reaches its order transaction leaves a marker first (kept a day), so
+# that a refusal reads the database only when the key may have an answer there.
+MARKER_TTL_S = 86_400
+
+
+def _marker(db_url: str, user_id: int, key: str) -> str:
+    prefix = os.environ.get(ENV_REDIS_PREFIX, DEFAULT_PREFIX)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"{prefix}{db_identity(db_url)}:key:{user_id}:{digest}"
+
+
+def mark_key(db_url: str, user_id: int, key: str) -> None:
+    """Before the order's transaction: this key may have an answer in the database."""
+    r = _redis()
+    if r is not None:
+        r.client.set(_marker(db_url, user_id, key), 1, ex=MARKER_TTL_S)
+
+
+def key_may_be_known(db_url: str, user_id: int, key: str) -> bool:
+    """False only when Redis is sure the key never reached an order transaction."""
+    r = _redis()
+    if r is None:
+        return True
+    try:
+        return bool(r.client.exists(_marker(db_url, user_id, key)))
+    except Exception:  # noqa: BLE001 - Redis unsure: read the database
+        return True
+
+
 # --- reconciliation ----------------------------------------------------------------------------
 
 @dataclass

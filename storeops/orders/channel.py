@@ -171,11 +171,26 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def order_json(session: Session, order: Order, store_name: str) -> dict[str, Any]:
-    """The order as ``POST /api/v1/orders`` answers it (money as decimal strings)."""
+@dataclass(frozen=True)
+class _LineRow:
+    line_no: int
+    platform_sku_id: str
+    quantity: int
+    unit_price_e4: int
+    amount_cents: int
+    product_id: int
+
+
+def order_json(session: Session, order: Order, store_name: str,
+               known_lines: tuple[list[_LineRow], dict[int, int]] | None = None
+               ) -> dict[str, Any]:
+    """The order as ``POST /api/v1/orders`` answers it (money as decimal strings). A new
+    order passes its lines and flash sales (``known_lines``) instead of reading them back."""
     from storeops.catalog.models import Product
     from storeops.inventory.models import FlashClaim, FlashSale
 
+    if known_lines is not None:
+        return _order_dict(order, store_name, *known_lines)
     rows = session.execute(
         select(OrderLine.line_no, Product.platform_sku_id, OrderLine.quantity,
                OrderLine.unit_price_e4, OrderLine.amount_cents, OrderLine.product_id)
@@ -185,6 +200,11 @@ def order_json(session: Session, order: Order, store_name: str) -> dict[str, Any
         select(FlashSale.product_id, FlashSale.id).join(
             FlashClaim, FlashClaim.flash_sale_id == FlashSale.id)
         .where(FlashClaim.order_id == order.id)).all())
+    return _order_dict(order, store_name, list(rows), flash)
+
+
+def _order_dict(order: Order, store_name: str, rows: list[Any], flash: dict[int, int]
+                ) -> dict[str, Any]:
     goods = sum(r.amount_cents for r in rows)
     return {
         "id": order.id, "store": store_name, "channel_order_id": order.platform_order_id,
@@ -383,10 +403,12 @@ def prepare(db_url: str, *, user_id: int, key: str, request: ChannelOrder,
     except flash.FlashRefused as exc:
         for take in takes:
             flash.abandon_take(take)
-        # refused with a single read: a request answered before gets its first answer again
-        known = _read_known(db_url, user_id, key, digest)
-        if known is not None:
-            return known
+        # A request answered before gets its first answer again (Redis tells whether the key
+        # may have one: a sold-out answer costs no database read).
+        if flash.key_may_be_known(db_url, user_id, key):
+            known = _read_known(db_url, user_id, key, digest)
+            if known is not None:
+                return known
         raise _flash_refused(exc) from None
     except BaseException:
         for take in takes:
@@ -396,9 +418,10 @@ def prepare(db_url: str, *, user_id: int, key: str, request: ChannelOrder,
 
 
 def write(prepared: Prepared, *, actor: str) -> ChannelAnswer | None:
-    """The order's transaction. None: another request with the same key was written at the
-    same moment (prepare again to read its answer). Flash takes are confirmed when the order
-    commits and given back otherwise."""
+    """The order's transaction. None: another request with the same key or order id was
+    written at the same moment (unique constraints; prepare and write again to read its
+    answer or say which). Flash takes are confirmed when the order commits and
+    given back otherwise."""
     from storeops.db.engine import unit_of_work
     from storeops.inventory import flash
     from storeops.inventory.locking import lock_for_stock_write
@@ -406,6 +429,7 @@ def write(prepared: Prepared, *, actor: str) -> ChannelAnswer | None:
     p = prepared
     committed = False
     try:
+        flash.mark_key(p.db_url, p.user_id, p.key)
         with unit_of_work(p.db_url) as session:
             known = _known_answer(session, p.user_id, p.key, p.digest)
             if known is not None:
@@ -417,20 +441,25 @@ def write(prepared: Prepared, *, actor: str) -> ChannelAnswer | None:
                 raise _flash_refused(exc) from None
             # --- database writes from here on
             lock_for_stock_write(session)
-            record = ChannelRequest(user_id=p.user_id, idempotency_key=p.key,
-                                    body_sha256=p.digest, status_code=0, response_json="{}",
-                                    created_at=p.now)
-            session.add(record)
-            session.flush()  # the same key at the same moment: IntegrityError, read its answer
             answer = _write_order(session, p.store, p.request, p.products,
                                   {take.sku: take.price for take in p.takes}, p.takes,
                                   actor=actor, now=p.now)
-            record.status_code = answer.status
-            record.response_json = json.dumps(answer.body, ensure_ascii=False)
-            record.order_id = answer.order_id
+            # The key's row last: the same request at the same moment waits here (or on the
+            # order's own unique id) and then reads this answer.
+            session.add(ChannelRequest(
+                user_id=p.user_id, idempotency_key=p.key, body_sha256=p.digest,
+                status_code=answer.status, order_id=answer.order_id, created_at=p.now,
+                response_json=json.dumps(answer.body, ensure_ascii=False)))
+            session.flush()
         committed = True
     except IntegrityError:
         return None
+    except DuplicateOrder:
+        # the same request, committed a moment ago by another worker: its answer
+        known = _read_known(p.db_url, p.user_id, p.key, p.digest)
+        if known is not None:
+            return known
+        raise
     finally:
         for take in p.takes:
             if committed:
@@ -440,23 +469,24 @@ def write(prepared: Prepared, *, actor: str) -> ChannelAnswer | None:
     return answer
 
 
+def _duplicate(store: _StoreRef, request: ChannelOrder) -> DuplicateOrder:
+    return DuplicateOrder(
+        f"store {store.name!r} already has order {request.channel_order_id!r} (sent with "
+        "another Idempotency-Key)", key="channel.duplicate_order",
+        order=request.channel_order_id, store=store.name,
+        extra={"channel_order_id": request.channel_order_id})
+
+
 def _write_order(session: Session, store: _StoreRef, request: ChannelOrder,
                  product_ids: dict[str, int], prices: dict[str, Decimal],
                  takes: list[FlashTake], *, actor: str, now: datetime) -> ChannelAnswer:
     from storeops.catalog.models import Product, Store
     from storeops.catalog.stores import bump_data_version
+    from storeops.common.money import line_amount_cents, to_price_units
     from storeops.inventory import flash
     from storeops.inventory.service import OutOfStock, reserve_order
     from storeops.orders.service import adopt_version, upsert_order
 
-    if session.scalar(select(Order.id).where(
-            Order.store_id == store.id,
-            Order.platform_order_id == request.channel_order_id)) is not None:
-        raise DuplicateOrder(
-            f"store {store.name!r} already has order {request.channel_order_id!r} (sent with "
-            "another Idempotency-Key)", key="channel.duplicate_order",
-            order=request.channel_order_id, store=store.name,
-            extra={"channel_order_id": request.channel_order_id})
     shop = session.get(Store, store.id)
     assert shop is not None
     # The SKUs' rows first, in a fixed order, as the stock service locks them: the order's
@@ -468,7 +498,9 @@ def _write_order(session: Session, store: _StoreRef, request: ChannelOrder,
     # The store's data_version is bumped once, at the end: its row stays locked (PostgreSQL)
     # only from then to the commit, not while the order is written and reviewed.
     adopt_version(session, store.id, 0)
-    order, _ = upsert_order(session, shop, _incoming(request, prices, now), actor=actor)
+    order, outcome = upsert_order(session, shop, _incoming(request, prices, now), actor=actor)
+    if outcome != "created":  # the id was taken by another key's order: nothing is kept
+        raise _duplicate(store, request)
     deadline = None
     if not request.paid:
         deadline = now + timedelta(minutes=hold_minutes(session, store.id))
@@ -486,7 +518,14 @@ def _write_order(session: Session, store: _StoreRef, request: ChannelOrder,
         raise _flash_refused(exc) from None
     for take in takes:
         flash.record_claim(session, take, order, state="sold" if request.paid else "held")
-    answer = ChannelAnswer(201, order_json(session, order, store.name), order_id=order.id)
+    rows = []
+    for no, line in enumerate(request.lines, start=1):
+        e4 = to_price_units(prices.get(line.sku, line.price))
+        rows.append(_LineRow(no, line.sku, line.qty, e4, line_amount_cents(e4, line.qty),
+                             product_ids[line.sku]))
+    sales = {product_ids[take.sku]: take.sale.id for take in takes}
+    answer = ChannelAnswer(201, order_json(session, order, store.name, (rows, sales)),
+                           order_id=order.id)
     # the order's row carries the version bumped now (it never creates products: unknown
     # SKUs were refused)
     order.row_version = bump_data_version(session, store.id)
