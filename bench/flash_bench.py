@@ -5,13 +5,14 @@ Sets up a store on PostgreSQL (a schema of the benchmark's own, dropped afterwar
 with 150 units in stock and a flash sale of 100 units, one per buyer. Starts
 ``storeops serve --workers N --no-access-log`` with ``STOREOPS_REDIS_URL`` (Redis database 14,
 a key prefix of its own, removed afterwards), then drives ``POST /api/v1/orders`` with wrk:
-``--connections`` concurrent connections (default 5,000: one per buyer), each request a new
+``--connections`` concurrent connections (default 1,000; 5,000 gives each buyer one, and
+then each answer waits behind 5,000 others), each request a new
 Idempotency-Key and one of 5,000 distinct buyer accounts, for ``--duration`` seconds. Every
 round checks that exactly 100 orders were created and sold, that the stock never went
 negative (``storeops stock check`` rules) and that reconcile agrees. Prints attempts/s (wrk's
 requests/s), p50/p99 and the answers by status; medians over ``--runs`` rounds. Run::
 
-    .venv/bin/python bench/flash_bench.py [--runs 3] [--duration 5] [--connections 5000]
+    .venv/bin/python bench/flash_bench.py [--runs 3] [--duration 10] [--connections 1000]
                                          [--workers 2] [--sqlite] [--json]
 
 Target: ≥ 2,000 attempts/s on 2 cores. Exits 1 when a check or the target fails.
@@ -312,9 +313,9 @@ def clean_redis(prefix: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="rounds (a new sale each)")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per round")
-    parser.add_argument("--connections", type=int, default=BUYERS,
-                        help="concurrent connections (default: one per buyer)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per round")
+    parser.add_argument("--connections", type=int, default=1000,
+                        help="concurrent connections (5000: one per buyer)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="storeops serve --workers (default: the cores)")

@@ -6,8 +6,10 @@ shapes the answers."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
-import weakref
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -113,20 +115,25 @@ class ConflictOut(BaseModel):
 
 
 WRITERS_ENV = "STOREOPS_ORDER_WRITERS"
-_semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary())
+_pool_lock = threading.Lock()
+_pools: dict[int, ThreadPoolExecutor] = {}
 
 
-def _writers() -> asyncio.Semaphore:
-    """This event loop's limit on concurrent order transactions (STOREOPS_ORDER_WRITERS, 6)."""
-    loop = asyncio.get_running_loop()
-    found = _semaphores.get(loop)
+def _writers() -> ThreadPoolExecutor:
+    """This process's threads for order transactions (STOREOPS_ORDER_WRITERS, default 6): a
+    pool of their own, so that orders never queue behind the cheap answers (sold out,
+    replays, authentication) in the server's shared thread pool, nor take all of it."""
+    pid = os.getpid()
+    found = _pools.get(pid)
     if found is None:
-        try:
-            limit = max(1, int(os.environ.get(WRITERS_ENV, "") or 6))
-        except ValueError:
-            limit = 6
-        found = _semaphores[loop] = asyncio.Semaphore(limit)
+        with _pool_lock:
+            found = _pools.get(pid)
+            if found is None:
+                try:
+                    size = max(1, int(os.environ.get(WRITERS_ENV, "") or 6))
+                except ValueError:
+                    size = 6
+                found = _pools[pid] = ThreadPoolExecutor(size, thread_name_prefix="orders")
     return found
 
 
@@ -238,11 +245,9 @@ async def create_order(
             if isinstance(prepared, channel.ChannelAnswer):
                 answer = prepared
                 break
-            # A few order transactions at once per process, waiting without a thread: the
-            # threads and connections stay free for the cheap answers (sold out, replays).
-            async with _writers():
-                written = await run_in_threadpool(channel.write, prepared,
-                                                  actor=f"api:{user.username}")
+            written = await asyncio.get_running_loop().run_in_executor(
+                _writers(), functools.partial(channel.write, prepared,
+                                              actor=f"api:{user.username}"))
             if written is not None:
                 answer = written
                 break
