@@ -505,12 +505,13 @@ def _write_order(session: Session, store: _StoreRef, request: ChannelOrder,
     if not request.paid:
         deadline = now + timedelta(minutes=hold_minutes(session, store.id))
         order.pay_deadline = deadline
-    try:
-        # Review may have held the order (a remark, an address) or found it short: either way
-        # its stock is held now, all or nothing, or the request is refused.
-        reserve_order(session, order, actor=actor, expires_at=deadline)
-    except OutOfStock as exc:
-        raise _out_of_stock(exc) from None
+    if order.stage != "allocated":  # allocated: review approved it and its stock is held
+        try:
+            # Review held the order (a remark, an address), found it short, or it is unpaid:
+            # its stock is held now all the same, all or nothing, or the request is refused.
+            reserve_order(session, order, actor=actor, expires_at=deadline)
+        except OutOfStock as exc:
+            raise _out_of_stock(exc) from None
     try:
         for take in takes:
             flash.take_in_db(session, take)
