@@ -586,7 +586,10 @@ def pay(session: Session, order_id: int, *, actor: str, now: datetime | None = N
         .values(expires_at=None).execution_options(synchronize_session=False))
     flash.mark_sold(session, order)
     session.flush()
-    record_event(session, order, "paid", actor=actor, data={"paid_at": now})
+    # an "updated" event as any change of the order's facts (the order page words it)
+    record_event(session, order, "updated", actor=actor, reason="paid", data={
+        "changed": {"status": [OrderStatus.WAIT_PAY.value, order.status],
+                    "paid_at": [None, now.isoformat()]}, "fields": ["paid_at", "status"]})
     follow_status(session, order, OrderStatus.WAIT_STOCK_OUT, actor=actor, settings=settings)
     session.flush()
     return ChannelAnswer(200, order_json(session, order, store.name), order_id=order.id)
