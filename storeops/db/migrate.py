@@ -42,13 +42,17 @@ def alembic_config(db_url: str) -> Config:
 def _one_upgrader(db_url: str) -> Iterator[None]:
     """Let one process at a time upgrade a SQLite file (two imports or workers started on a
     fresh database): SQLite's driver commits each DDL statement by itself, so without this a
-    second upgrader trips over the first one's half-made schema. ``flock`` on the database
-    file is independent of SQLite's own (``fcntl``) locks; no extra file is left behind."""
+    second upgrader trips over the first one's half-made schema.
+
+    The lock is ``flock`` on a file of its own beside the database (``<db>.upgrade-lock``),
+    never on the database file: closing any other descriptor of the database file drops every
+    POSIX lock SQLite holds on it in this process ("How To Corrupt An SQLite Database File",
+    §2.2)."""
     path = sqlite_path(db_url)
     if path is None or not path.parent.is_dir():
         yield
         return
-    with open(path, "ab") as handle:
+    with open(path.with_name(path.name + ".upgrade-lock"), "ab") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
