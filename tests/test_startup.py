@@ -87,7 +87,7 @@ def test_each_command_imports_only_its_own_area():
         import_module(area).register(own)
         for name in typer.main.get_group(own).commands:
             assert cli.COMMAND_AREAS[name] == area, name
-    unknown = CliRunner().invoke(cli.app, ["tokn"])
+    unknown = CliRunner().invoke(cli.app, ["tokenn"])
     assert unknown.exit_code == 2 and "Did you mean 'token'?" in unknown.output
 
 
