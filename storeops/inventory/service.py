@@ -409,9 +409,16 @@ def reserve_order(session: Session, order: Order, *, actor: str | None,
     Lines already held (or shipped) are not held twice: calling it again reserves only what a
     changed order asks for beyond its reservations, and returns the order's held reservations.
     Raises :class:`OutOfStock` (with ``.shortages``) and changes nothing when any SKU lacks
-    units. ``expires_at``: an unpaid order's hold ends then (see storeops.orders.expiry)."""
+    units. ``expires_at``: an unpaid order's hold ends then (see storeops.orders.expiry).
+
+    Inside :func:`storeops.inventory.batch_reserve.reserving` (a page of new orders), a new
+    order's stock is taken from the page's levels locked once, without reading again."""
+    from storeops.inventory.batch_reserve import stock_batch
     from storeops.orders.models import OrderLine
 
+    batch = stock_batch(session)
+    if batch is not None and order.id in batch.fresh_lines:
+        return batch.reserve_fresh(session, order, actor=actor, expires_at=expires_at)
     lock_for_stock_write(session)
     lines = session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
                             .order_by(OrderLine.line_no)).all()
@@ -430,30 +437,44 @@ def reserve_order(session: Session, order: Order, *, actor: str | None,
     todo = [(line, line.quantity - taken[line.id]) for line in lines
             if line.quantity - taken[line.id] > 0]
     if todo:
-        # the products rows were just loaded (and locked) by _lock: no query here
-        skus = {pid: levels.products[pid].platform_sku_id
-                for pid in {line.product_id for line, _ in todo}}
-        needs = [Need(line.id, line.product_id, skus[line.product_id], qty)
-                 for line, qty in todo]
-        by_key = {(lv.warehouse_id, lv.product_id): lv
-                  for lvs in levels.values() for lv in lvs}
-        plan = allocate(needs, [WarehouseInfo(w.id, w.code, w.is_default, w.priority)
-                                for w in warehouses],
-                        {key: level_available(lv) for key, lv in by_key.items()})
-        if not plan.ok:
-            raise OutOfStock(plan.shortages, _order_ref(order))
-        codes = {w.id: w.code for w in warehouses}
-        for pick in plan.picks:
-            level = by_key[(pick.warehouse_id, pick.product_id)]
-            _move(session, level, reserved=pick.quantity, reason="reservation", actor=actor,
-                  reference=_order_ref(order), sku=skus[pick.product_id],
-                  warehouse=codes[pick.warehouse_id])
-            session.add(StockReservation(
-                store_id=order.store_id, order_id=order.id, order_line_id=pick.key,
-                warehouse_id=pick.warehouse_id, product_id=pick.product_id,
-                quantity=pick.quantity, state="held", expires_at=expires_at))
+        needs, _made = _reserve_lines(session, order, todo, levels, warehouses, actor=actor,
+                                      expires_at=expires_at)
         _sync_products(session, levels, {n.product_id for n in needs})
     return held_reservations(session, order.id)
+
+
+def _reserve_lines(session: Session, order: Order, todo: Sequence[tuple[Any, int]],
+                   levels: _Locked, warehouses: Sequence[Warehouse], *, actor: str | None,
+                   expires_at: datetime | None
+                   ) -> tuple[list[Need], list[StockReservation]]:
+    """Reserve (line, units) of ``order`` from the locked ``levels``, all or nothing (raises
+    :class:`OutOfStock`, nothing changed); returns the needs met and the new reservations
+    (products.stock is the caller's to bring up to date)."""
+    # the products rows were loaded (and locked) by _lock: no query here
+    skus = {pid: levels.products[pid].platform_sku_id
+            for pid in {line.product_id for line, _ in todo}}
+    needs = [Need(line.id, line.product_id, skus[line.product_id], qty)
+             for line, qty in todo]
+    by_key = {(lv.warehouse_id, lv.product_id): lv
+              for lvs in levels.values() for lv in lvs}
+    plan = allocate(needs, [WarehouseInfo(w.id, w.code, w.is_default, w.priority)
+                            for w in warehouses],
+                    {key: level_available(lv) for key, lv in by_key.items()})
+    if not plan.ok:
+        raise OutOfStock(plan.shortages, _order_ref(order))
+    codes = {w.id: w.code for w in warehouses}
+    made = []
+    for pick in plan.picks:
+        level = by_key[(pick.warehouse_id, pick.product_id)]
+        _move(session, level, reserved=pick.quantity, reason="reservation", actor=actor,
+              reference=_order_ref(order), sku=skus[pick.product_id],
+              warehouse=codes[pick.warehouse_id])
+        made.append(StockReservation(
+            store_id=order.store_id, order_id=order.id, order_line_id=pick.key,
+            warehouse_id=pick.warehouse_id, product_id=pick.product_id,
+            quantity=pick.quantity, state="held", expires_at=expires_at))
+    session.add_all(made)
+    return needs, made
 
 
 def held_reservations(session: Session, order_id: int) -> list[StockReservation]:

@@ -286,14 +286,27 @@ TRACKED = ("status", "paid_at", "cancelled_at", "finished_at", "goods_cents",
            "source", "cod", "customer_id")
 
 
+def intake_batch(session: Session) -> Any:
+    """The page of orders ``storeops.orders.batch_intake.upsert_orders`` is taking in (its
+    prefetched orders, products and customers), or None outside one."""
+    return session.info.get("storeops_intake_batch")
+
+
 def _products(session: Session, store: Store, incoming: IncomingOrder, version: int
               ) -> dict[str, int]:
     skus = list(dict.fromkeys(line.sku for line in incoming.lines))
-    found = {p.platform_sku_id: p for p in session.scalars(select(Product).where(
-        Product.store_id == store.id, Product.platform_sku_id.in_(skus)))}
-    known = {sku: p.id for sku, p in found.items()}
+    batch = intake_batch(session)
+    if batch is not None and batch.store_id == store.id:
+        found = {sku: batch.products[sku] for sku in skus if sku in batch.products}
+    else:
+        found = {}
+    if len(found) < len(skus):
+        found.update({p.platform_sku_id: p for p in session.scalars(select(Product).where(
+            Product.store_id == store.id,
+            Product.platform_sku_id.in_([sku for sku in skus if sku not in found])))})
+    created = False
     for line in incoming.lines:
-        if line.sku in known:
+        if line.sku in found:
             product = found[line.sku]  # a SKU known without words (stock came first)
             if product.title is None and line.title:
                 product.title, product.row_version = line.title, version
@@ -303,17 +316,25 @@ def _products(session: Session, store: Store, incoming: IncomingOrder, version: 
         product = Product(store_id=store.id, platform_sku_id=line.sku, title=line.title,
                           seller_code=line.seller_code, status="on_sale", row_version=version)
         session.add(product)
-        session.flush()
-        known[line.sku] = product.id
-    return known
+        found[line.sku] = product
+        created = True
+    if created:
+        session.flush()  # one flush for all the SKUs new to the store
+    if batch is not None and batch.store_id == store.id:
+        batch.products.update(found)
+    return {sku: p.id for sku, p in found.items()}
 
 
 def _customer(session: Session, store: Store, incoming: IncomingOrder) -> int | None:
     account = (incoming.buyer_account or "").strip()
     if not account:
         return None
-    found = session.scalar(select(Customer).where(
-        Customer.store_id == store.id, Customer.platform_account == account[:120]))
+    batch = intake_batch(session)
+    cached = batch is not None and batch.store_id == store.id
+    found = batch.customers.get(account[:120]) if cached else None
+    if found is None:
+        found = session.scalar(select(Customer).where(
+            Customer.store_id == store.id, Customer.platform_account == account[:120]))
     masked = mask_contact(incoming.buyer_phone)
     if found is None:
         found = Customer(store_id=store.id, platform_account=account[:120],
@@ -322,6 +343,8 @@ def _customer(session: Session, store: Store, incoming: IncomingOrder) -> int | 
         session.flush()
     elif masked and found.masked_contact != masked:
         found.masked_contact = masked
+    if cached:
+        batch.customers[account[:120]] = found
     return found.id
 
 
@@ -436,10 +459,20 @@ def upsert_order(session: Session, store: Store, incoming: IncomingOrder, *, act
     contact = mask_contact(incoming.buyer_phone)
     values["content_hash"] = _content_hash(incoming.platform_order_id, values, account,
                                            contact, lines)
-    order = session.scalar(select(Order).where(
-        Order.store_id == store.id, Order.platform_order_id == incoming.platform_order_id))
+    batch = intake_batch(session)
+    if batch is not None and batch.store_id == store.id \
+            and incoming.platform_order_id in batch.orders:
+        order = batch.orders[incoming.platform_order_id]  # read with the page's others
+    else:
+        order = session.scalar(select(Order).where(
+            Order.store_id == store.id, Order.platform_order_id == incoming.platform_order_id))
     if order is None:
-        return _create(session, store, incoming, values, lines, settings, actor=actor), "created"
+        order = _create(session, store, incoming, values, lines, settings, actor=actor)
+        if batch is not None and batch.store_id == store.id:
+            batch.orders[incoming.platform_order_id] = order
+        return order, "created"
+    if batch is not None:  # taken before in this page: its lines may change now
+        batch.fresh_lines.pop(order.id, None)
     return _update(session, store, order, incoming, values, lines, settings, actor=actor)
 
 
@@ -456,12 +489,15 @@ def _create(session: Session, store: Store, incoming: IncomingOrder, values: dic
         order.shipped_at = incoming.modified_at
     session.add(order)
     session.flush()
-    for row in lines:
-        session.add(OrderLine(order_id=order.id, store_id=store.id, line_no=row["line_no"],
-                              product_id=products[row["sku"]], quantity=row["quantity"],
-                              unit_price_e4=row["unit_price_e4"],
-                              amount_cents=row["amount_cents"]))
+    order_lines = [OrderLine(order_id=order.id, store_id=store.id, line_no=row["line_no"],
+                             product_id=products[row["sku"]], quantity=row["quantity"],
+                             unit_price_e4=row["unit_price_e4"],
+                             amount_cents=row["amount_cents"]) for row in lines]
+    session.add_all(order_lines)
     session.flush()
+    batch = intake_batch(session)
+    if batch is not None:  # a new order holds nothing yet: its stock needs no second look
+        batch.fresh_lines[order.id] = order_lines
     record_event(session, order, "received", actor=actor, to_stage=stage,
                  data={"status": status.value, "channel": incoming.channel})
     if status in TO_SHIP and stage is Stage.RECEIVED:

@@ -428,15 +428,19 @@ class _Puller:
 
     def _upsert_all(self, session: Session, store: Store, orders: list[Any],
                     upsert_order: Callable[..., Any]) -> list[str]:
-        """Each order through A's upsert_order. The page is tried in one savepoint first (one
-        flush of what the orders leave pending, not one per order); when an order is refused,
+        """Each order through A's upsert_order. The page is tried in one savepoint first,
+        through ``upsert_orders`` (the page's orders, products, customers and stock read and
+        locked once; one flush of what the orders leave pending); when an order is refused,
         that savepoint is rolled back and the page is taken again with a savepoint per order,
         so that the refused one is skipped whole and the others kept."""
         if not orders:
             return []
+        from storeops.orders.batch_intake import upsert_orders
+
         try:
-            with session.begin_nested():
-                return [upsert_order(session, store, o, actor=ACTOR)[1] for o in orders]
+            with session.begin_nested():  # the page's reads and writes done together
+                return [outcome for _order, outcome in
+                        upsert_orders(session, store, orders, actor=ACTOR)]
         except StoreopsError:
             pass
         outcomes = []

@@ -1,0 +1,151 @@
+"""Reserving the stock of many orders at once (a page of orders from the JD sync).
+
+The page's products and ``stock_levels`` rows are locked once (PostgreSQL: ``SELECT … FOR
+UPDATE`` ordered by id; SQLite: the write lock, :mod:`storeops.inventory.locking`), then each
+order is reserved from those locked levels in turn, all or nothing per order, by the same
+allocation and bookkeeping as :func:`storeops.inventory.service.reserve_order`
+(``_reserve_lines``): an order short of stock raises :class:`OutOfStock` and changes nothing,
+the next orders go on. ``products.stock`` is brought up to date once at the end.
+
+Two ways in:
+
+* :func:`reserving` — a context under which ``reserve_order`` of an order registered as new
+  (``fresh_lines``: order id → its lines, nothing held yet) takes its stock from the locked
+  levels without reading anything again. The batched order intake
+  (:mod:`storeops.orders.batch_intake`) uses it, so that review still decides order by order
+  whether an order is reserved at all.
+* :func:`reserve_orders` — reserve a list of stored orders (what each does not hold yet).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from storeops.inventory import service as stock
+from storeops.inventory.locking import lock_for_stock_write
+from storeops.inventory.models import StockReservation
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from storeops.orders.models import Order
+
+KEY = "storeops_stock_batch"
+
+
+def stock_batch(session: Session) -> StockBatch | None:
+    """The batch of :func:`reserving` open on this session, if any."""
+    return session.info.get(KEY)
+
+
+class StockBatch:
+    """The locked levels of a page's products and the page's new orders' lines."""
+
+    def __init__(self, session: Session, store_id: int, product_ids: Iterable[int],
+                 fresh_lines: dict[int, Sequence[Any]]) -> None:
+        lock_for_stock_write(session)
+        self.store_id = store_id
+        self.warehouses = stock.list_warehouses(session, store_id)
+        self.levels = stock._lock(session, product_ids)
+        self.fresh_lines = fresh_lines
+        self.touched: set[int] = set()
+
+    def _cover(self, session: Session, product_ids: set[int]) -> None:
+        """Lock products the batch did not know (created after it began)."""
+        missing = product_ids - set(self.levels)
+        if missing:
+            more = stock._lock(session, missing)
+            self.levels.update(more)
+            self.levels.products.update(more.products)
+
+    def reserve_todo(self, session: Session, order: Order, todo: Sequence[tuple[Any, int]], *,
+                     actor: str | None, expires_at: datetime | None
+                     ) -> list[StockReservation]:
+        """Reserve (line, units) of ``order``, all or nothing; the new reservations."""
+        todo = [(line, qty) for line, qty in todo if qty > 0]
+        if not todo:
+            return []
+        self._cover(session, {line.product_id for line, _ in todo})
+        needs, made = stock._reserve_lines(session, order, todo, self.levels, self.warehouses,
+                                           actor=actor, expires_at=expires_at)
+        self.touched.update(n.product_id for n in needs)
+        return made
+
+    def reserve_fresh(self, session: Session, order: Order, *, actor: str | None,
+                      expires_at: datetime | None = None) -> list[StockReservation]:
+        """``reserve_order`` of a new order of the page (nothing held yet)."""
+        lines = sorted(self.fresh_lines.pop(order.id), key=lambda line: line.line_no)
+        return self.reserve_todo(session, order, [(line, line.quantity) for line in lines],
+                                 actor=actor, expires_at=expires_at)
+
+    def finish(self, session: Session) -> None:
+        """products.stock = the available units of every product the batch reserved."""
+        if self.touched:
+            stock._sync_products(session, self.levels, self.touched)
+        self.touched.clear()
+
+
+@contextmanager
+def reserving(session: Session, store_id: int, product_ids: Iterable[int],
+              fresh_lines: dict[int, Sequence[Any]] | None = None) -> Iterator[StockBatch]:
+    """Lock the levels of ``product_ids`` once; inside, ``reserve_order`` of an order in
+    ``fresh_lines`` reserves from them. products.stock is updated on a normal exit."""
+    if stock_batch(session) is not None:
+        raise RuntimeError("reserving: a stock batch is open on this session already")
+    batch = StockBatch(session, store_id, product_ids,
+                       fresh_lines if fresh_lines is not None else {})
+    session.info[KEY] = batch
+    try:
+        yield batch
+        batch.finish(session)
+    finally:
+        session.info.pop(KEY, None)
+
+
+def reserve_orders(session: Session, orders: Sequence[Order], *, actor: str | None,
+                   expires_at: datetime | None = None
+                   ) -> dict[int, list[StockReservation] | stock.OutOfStock]:
+    """Reserve what each of ``orders`` (one store's) does not hold yet, all or nothing per
+    order, in the given order: order id → its held reservations, or the OutOfStock that
+    refused it (that order changed nothing). All the orders' levels are locked once."""
+    from storeops.orders.models import OrderLine
+
+    if not orders:
+        return {}
+    ids = [o.id for o in orders]
+    lines: dict[int, list[Any]] = defaultdict(list)
+    for line in session.scalars(select(OrderLine).where(OrderLine.order_id.in_(ids))
+                                .order_by(OrderLine.order_id, OrderLine.line_no)):
+        lines[line.order_id].append(line)
+    out: dict[int, list[StockReservation] | stock.OutOfStock] = {}
+    with reserving(session, orders[0].store_id,
+                   {line.product_id for ls in lines.values() for line in ls}) as batch:
+        taken: dict[int, int] = defaultdict(int)  # read under the lock
+        for line_id, qty in session.execute(
+                select(StockReservation.order_line_id, StockReservation.quantity)
+                .where(StockReservation.order_id.in_(ids),
+                       StockReservation.state.in_(("held", "shipped")))):
+            taken[line_id] += qty
+        for order in orders:
+            todo = [(line, line.quantity - taken[line.id]) for line in lines[order.id]]
+            try:
+                batch.reserve_todo(session, order, todo, actor=actor, expires_at=expires_at)
+            except stock.OutOfStock as exc:
+                out[order.id] = exc
+                continue
+            out[order.id] = []
+    held: dict[int, list[StockReservation]] = defaultdict(list)
+    for r in session.scalars(select(StockReservation).where(
+            StockReservation.order_id.in_(ids), StockReservation.state == "held")
+            .order_by(StockReservation.id)):
+        held[r.order_id].append(r)
+    for order_id, result in out.items():
+        if not isinstance(result, stock.OutOfStock):
+            out[order_id] = held[order_id]
+    return out
