@@ -80,7 +80,7 @@ def test_two_syncs_of_one_store_never_overlap(tmp_path: Path,
     other.start()
     second.join(10)
     other.join(10)
-    assert answers["second"] == {"store_id": 1, "skipped": "running"}
+    assert answers["second"] == {"store_id": 1, "busy": True}
     assert answers["other"] == {"fetched": 3}
     assert jobs.locks.is_locked("jd-sync-1")
     release_first.set()

@@ -7,8 +7,8 @@ failure is logged with its traceback and the task ends with ``{"error": …}``.
 
 - ``sync_store(store_id, since=None)``: :func:`storeops.connectors.jd.sync.sync_store` under
   the lock ``jd-sync-<store id>``, so two syncs of one store never overlap, whichever worker
-  process runs them; a sync asked for while one runs is skipped (the running one, or the
-  next round, brings the same orders).
+  process runs them; a sync asked for while one runs is not run (answer ``{"store_id": …,
+  "busy": True}``: the running one, or the next round, brings the same orders).
 - ``schedule_syncs``: every ``sync_minutes`` (``STOREOPS_SYNC_MINUTES``) a sync and a stock
   push of every store with a JD connection. With several workers each scheduler fires it; the
   first claims the round, the others do nothing.
@@ -86,7 +86,7 @@ def run_stock_push(db_url: str, store_id: int) -> dict[str, Any]:
 
     with unit_of_work(db_url) as session:
         if session.get(JdConnection, store_id) is None:
-            return {"store_id": store_id, "skipped": "not connected"}
+            return {"store_id": store_id, "not_connected": True}
         lock_for_stock_write(session)  # SQLite: the write lock before reading
         planned = [(listing.id, listing.wanted_qty, session.get(Product, listing.product_id))
                    for listing in plan_channel_sync(session, store_id, "jd")]
@@ -226,7 +226,7 @@ def register_tasks(jobs: Jobs) -> None:
             if not held:
                 logger.info("JD sync of store %s skipped: another sync of it is running",
                             store_id)
-                return {"store_id": store_id, "skipped": "running"}
+                return {"store_id": store_id, "busy": True}
             started = time.monotonic()
             result = run_sync(db_url, store_id,
                               datetime.fromisoformat(since) if since else None)
@@ -259,11 +259,13 @@ def register_tasks(jobs: Jobs) -> None:
                 logger.info("cancelled %d unpaid order(s) past their deadline", cancelled)
             return cancelled
 
-    def push_stock(store_id: int, *_sync: Any, **_sync_answer: Any) -> Any:
-        # After a sync (a Huey pipeline), its answer comes as extra arguments: not needed.
+    def push_stock(*args: Any, **_sync_answer: Any) -> Any:
+        # (store_id,); after a sync (a Huey pipeline) its answer comes too, as extra
+        # arguments (keywords when it is a dict): not needed.
+        store_id = int(args[0])
         with jobs.locks.hold(f"stock-push-{store_id}") as held:
             if not held:
-                return {"store_id": store_id, "skipped": "running"}
+                return {"store_id": store_id, "busy": True}
             return run_stock_push(db_url, store_id)
 
     def ping() -> dict[str, int]:
