@@ -30,6 +30,8 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("store_id", "platform_order_id"),
         Index("ix_orders_store_placed_date", "store_id", "placed_date"),
+        # The review queue and the orders list filter a store's orders by our step.
+        Index("ix_orders_store_stage", "store_id", "stage"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
