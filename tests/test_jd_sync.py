@@ -232,7 +232,7 @@ def test_a_crash_half_way_loses_nothing_and_resumes(db_url, sim, fast, monkeypat
     sim.generate(30, now - timedelta(days=3), now - timedelta(days=2, hours=12))
     sim.generate(30, now - timedelta(hours=10), now - timedelta(hours=1))
     connect(db_url, sim, monkeypatch, capsys)
-    real = service.upsert_order
+    real = service.take_in_created  # each new order, one by one or in a page's batch
     calls = {"n": 0}
 
     def crash_on_the_45th(*args, **kwargs):
@@ -241,7 +241,7 @@ def test_a_crash_half_way_loses_nothing_and_resumes(db_url, sim, fast, monkeypat
             raise RuntimeError("power cut")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service, "upsert_order", crash_on_the_45th)
+    monkeypatch.setattr(service, "take_in_created", crash_on_the_45th)
     with pytest.raises(RuntimeError):
         jd_sync.sync_store(db_url, STORE, since=now - timedelta(days=4), window=timedelta(days=1))
     with unit_of_work(db_url) as session:
@@ -252,7 +252,7 @@ def test_a_crash_half_way_loses_nothing_and_resumes(db_url, sim, fast, monkeypat
     # the resume point is the end of the last window whose pages were all committed
     assert conn.synced_until is not None and conn.synced_until < now - timedelta(hours=10)
     assert run.status == "failed" and "power cut" in run.error
-    monkeypatch.setattr(service, "upsert_order", real)
+    monkeypatch.setattr(service, "take_in_created", real)
     result = jd_sync.sync_store(db_url, STORE)  # from the resume point
     assert result.created == 30 and result.since < now - timedelta(hours=10)
     assert orders_in_db(db_url) == 60
@@ -313,15 +313,15 @@ def test_an_order_the_orders_service_refuses_is_skipped_whole(sqlite_db_url, sim
     now = datetime.now(UTC)
     ids = sim.generate(12, now - timedelta(hours=3), now - timedelta(hours=1))
     connect(sqlite_db_url, sim, monkeypatch, capsys)
-    real = service.upsert_order
+    real = service.take_in_created  # each new order, one by one or in a page's batch
 
-    def refuse_one(session, store, incoming, *, actor):
-        if incoming.platform_order_id == ids[5]:
-            real(session, store, incoming, actor=actor)  # written, then refused: rolled back
+    def refuse_one(session, order, *args, **kwargs):
+        if order.platform_order_id == ids[5]:
+            real(session, order, *args, **kwargs)  # written, then refused: rolled back
             raise StoreopsError("refused for the test", key="test.refused")
-        return real(session, store, incoming, actor=actor)
+        return real(session, order, *args, **kwargs)
 
-    monkeypatch.setattr(service, "upsert_order", refuse_one)
+    monkeypatch.setattr(service, "take_in_created", refuse_one)
     result = jd_sync.sync_store(sqlite_db_url, STORE, since=now - timedelta(hours=4))
     assert (result.fetched, result.created, result.skipped) == (12, 11, 1)
     assert result.skipped_orders == [{"order_id": ids[5], "field": "",

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from storeops.orders.models import (
     Order,
     OrderEvent,
     OrderLine,
+    ReviewSettings,
     Shipment,
     ShipmentLine,
 )
@@ -75,14 +77,17 @@ PAGES = [
         order("2", [("A", 2)], buyer="b2", minute=11),  # lines changed: reviewed again
         order("4", [("B", 1)], status=OrderStatus.CANCELLED, buyer_remark="请周五送",
               buyer="b4", cancelled_at=T0 + timedelta(minutes=12), minute=12),
-        order("10", [("C", 1)], buyer="b10"),
+        order("10", [("C", 1)], buyer="b10", address="广东省深圳市南山区科技园路1号"),
         order("3", [("A", 2)], buyer="b3", seller_remark="补货后发", minute=13),
     ],
 ]
 
 
-def setup(session: Session, name: str) -> Store:
+def setup(session: Session, name: str, strict: bool = False) -> Store:
     store, _ = get_or_create_store(session, name)
+    if strict:  # brushing (2 orders to one address in 24 h) and at most 2 units an order
+        session.add(ReviewSettings(store_id=store.id, brushing_orders=2, brushing_hours=24,
+                                   max_quantity=2))
     inv.ensure_default_warehouse(session, store.id)
     inv.add_warehouse(session, store.id, "south", "南仓", priority=1)
     for sku in ("A", "B", "C"):
@@ -175,9 +180,10 @@ def _events_in_order(snap: dict[str, Any]) -> dict[str, Any]:
     return {**snap, "events": out}
 
 
-def test_pages_batched_give_what_one_by_one_gives(db_url: str) -> None:
+@pytest.mark.parametrize("strict", [False, True], ids=["default-rules", "brushing-rules"])
+def test_pages_batched_give_what_one_by_one_gives(db_url: str, strict: bool) -> None:
     with unit_of_work(db_url) as s:
-        one, two = setup(s, "one"), setup(s, "two")
+        one, two = setup(s, "one", strict), setup(s, "two", strict)
         ids = one.id, two.id
     outcomes: dict[str, list[list[str]]] = {"single": [], "batch": []}
     for page in PAGES:
@@ -195,8 +201,12 @@ def test_pages_batched_give_what_one_by_one_gives(db_url: str) -> None:
     assert outcomes["batch"][1][0] == "unchanged"
     with unit_of_work(db_url) as s:
         single, batch = (_events_in_order(snapshot(s, i)) for i in ids)
-        assert single["orders"]["3"][2] and "A" in single["orders"]["3"][2]  # short of A
-        assert single["orders"]["1"][0] == "allocated"
+        if strict:
+            assert "刷单" in single["orders"]["10"][2] or "地址" in single["orders"]["10"][2]
+            assert single["orders"]["2"][0] == "under_review"  # 3 units: over the limit
+        else:
+            assert single["orders"]["3"][2] and "A" in single["orders"]["3"][2]  # short of A
+            assert single["orders"]["1"][0] == "allocated"
         assert single["orders"]["4"][0] == "cancelled"
         for part in single:
             assert single[part] == batch[part], part

@@ -1,9 +1,12 @@
 """Taking in a page of orders at once (the JD sync's pages of 100): ``upsert_orders``.
 
-Each order still goes through :func:`storeops.orders.service.upsert_order` — the same review
-rules, content hash, masking, events and stage logic, in the same order — but what the page
-needs is read once instead of once per order:
+Each order still goes through the pieces of :func:`storeops.orders.service.upsert_order` —
+the same review rules, content hash, masking, events and stage logic, in the same order — but
+what the page needs is read once instead of once per order:
 
+* the rows of the page's new orders, then their lines, inserted with one flush each (then
+  each order's "received" event, review and stock in page order, as one by one; not when the
+  brushing rule is on, which counts the orders stored before each one);
 * the page's stored orders in one query (``service.intake_batch``: upsert_order looks there
   before it asks the database);
 * the page's products and customers in one query each, the missing ones inserted together
@@ -106,6 +109,36 @@ def _prefetch(session: Session, store: Store, orders: Sequence[IncomingOrder]) -
     return batch
 
 
+def _insert_new(session: Session, store: Store, incoming_list: Sequence[IncomingOrder],
+                batch: IntakeBatch) -> dict[str, tuple[Order, list[Any], Any]]:
+    """The rows of the page's new orders (those once in the page) and their lines, written
+    with one flush each; their events, review and stock follow order by order. Not when the
+    brushing rule is on: it counts the orders stored before each one."""
+    from storeops.orders.review import brushing_on
+
+    if brushing_on(service.settings_for(session, store.id)):
+        return {}
+    seen: dict[str, int] = {}
+    for incoming in incoming_list:
+        seen[incoming.platform_order_id] = seen.get(incoming.platform_order_id, 0) + 1
+    todo = [incoming for incoming in incoming_list
+            if seen[incoming.platform_order_id] == 1
+            and batch.orders.get(incoming.platform_order_id) is None]
+    if not todo:
+        return {}
+    prepared = [service.prepare(session, store, incoming) for incoming in todo]
+    orders = [service.insert_order_row(session, store, incoming, values)
+              for incoming, (_settings, _lines, values) in zip(todo, prepared, strict=True)]
+    session.flush()
+    written = {}
+    for incoming, order, (settings, lines, _values) in zip(todo, orders, prepared, strict=True):
+        order_lines = service.insert_line_rows(session, store, order, incoming, lines)
+        written[incoming.platform_order_id] = (order, order_lines, settings)
+        batch.orders[incoming.platform_order_id] = order
+    session.flush()
+    return written
+
+
 def upsert_orders(session: Session, store: Store, incoming_list: Sequence[IncomingOrder], *,
                   actor: str) -> list[tuple[Order, str]]:
     """``upsert_order`` of each incoming order, in order, with the page's reads done once:
@@ -130,7 +163,16 @@ def upsert_orders(session: Session, store: Store, incoming_list: Sequence[Incomi
         else:
             stock_ctx = nullcontext()
         with stock_ctx:
-            return [service.upsert_order(session, store, incoming, actor=actor)
-                    for incoming in incoming_list]
+            written = _insert_new(session, store, incoming_list, batch)
+            out = []
+            for incoming in incoming_list:
+                new = written.pop(incoming.platform_order_id, None)
+                if new is None:
+                    out.append(service.upsert_order(session, store, incoming, actor=actor))
+                    continue
+                order, order_lines, settings = new
+                out.append((service.take_in_created(session, order, order_lines, incoming,
+                                                    settings, actor=actor), "created"))
+            return out
     finally:
         session.info.pop(KEY, None)

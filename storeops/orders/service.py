@@ -440,15 +440,10 @@ def _facts(session: Session, order: Order, incoming: IncomingOrder | None,
     )
 
 
-def upsert_order(session: Session, store: Store, incoming: IncomingOrder, *, actor: str
-                 ) -> tuple[Order, str]:
-    """Create or update the store's order ``incoming.platform_order_id``.
-
-    Returns (order, "created" | "updated" | "unchanged"). A new order gets a "received" event;
-    a changed one one "updated" event naming every changed field (old and new), plus the
-    events of the stage changes JD's state implies; an unchanged one is not touched. A paid
-    order that waits to ship goes through review (held, or approved and allocated).
-    """
+def prepare(session: Session, store: Store, incoming: IncomingOrder
+            ) -> tuple[rules.ReviewRules, list[dict[str, Any]], dict[str, Any]]:
+    """The store's review settings, the order's lines and its column values (content hash
+    included) from ``incoming``; refuses an order without lines or with a line of no units."""
     if not incoming.lines and OrderStatus(incoming.status) is not OrderStatus.CANCELLED:
         raise OrderError(f"order {incoming.platform_order_id} has no lines",
                          key="orders.no_lines", order=incoming.platform_order_id)
@@ -459,6 +454,19 @@ def upsert_order(session: Session, store: Store, incoming: IncomingOrder, *, act
     contact = mask_contact(incoming.buyer_phone)
     values["content_hash"] = _content_hash(incoming.platform_order_id, values, account,
                                            contact, lines)
+    return settings, lines, values
+
+
+def upsert_order(session: Session, store: Store, incoming: IncomingOrder, *, actor: str
+                 ) -> tuple[Order, str]:
+    """Create or update the store's order ``incoming.platform_order_id``.
+
+    Returns (order, "created" | "updated" | "unchanged"). A new order gets a "received" event;
+    a changed one one "updated" event naming every changed field (old and new), plus the
+    events of the stage changes JD's state implies; an unchanged one is not touched. A paid
+    order that waits to ship goes through review (held, or approved and allocated).
+    """
+    settings, lines, values = prepare(session, store, incoming)
     batch = intake_batch(session)
     if batch is not None and batch.store_id == store.id \
             and incoming.platform_order_id in batch.orders:
@@ -478,26 +486,48 @@ def upsert_order(session: Session, store: Store, incoming: IncomingOrder, *, act
 
 def _create(session: Session, store: Store, incoming: IncomingOrder, values: dict[str, Any],
             lines: list[dict[str, Any]], settings: rules.ReviewRules, *, actor: str) -> Order:
+    order = insert_order_row(session, store, incoming, values)
+    session.flush()
+    order_lines = insert_line_rows(session, store, order, incoming, lines)
+    session.flush()
+    return take_in_created(session, order, order_lines, incoming, settings, actor=actor)
+
+
+def insert_order_row(session: Session, store: Store, incoming: IncomingOrder,
+                     values: dict[str, Any]) -> Order:
+    """A new order's row (added, not flushed), with its customer."""
     version = store_version(session, store.id)
-    products = _products(session, store, incoming, version)
-    status = OrderStatus(values["status"])
-    stage = stage_for_status(status, None)
+    stage = stage_for_status(OrderStatus(values["status"]), None)
     order = Order(store_id=store.id, platform_order_id=incoming.platform_order_id,
                   deleted=False, customer_id=_customer(session, store, incoming),
                   row_version=version, stage=stage.value, **values)
-    if status is OrderStatus.SHIPPED:
+    if OrderStatus(values["status"]) is OrderStatus.SHIPPED:
         order.shipped_at = incoming.modified_at
     session.add(order)
-    session.flush()
+    return order
+
+
+def insert_line_rows(session: Session, store: Store, order: Order, incoming: IncomingOrder,
+                     lines: list[dict[str, Any]]) -> list[OrderLine]:
+    """The lines of a new (flushed) order, unknown SKUs created (added, not flushed)."""
+    products = _products(session, store, incoming, store_version(session, store.id))
     order_lines = [OrderLine(order_id=order.id, store_id=store.id, line_no=row["line_no"],
                              product_id=products[row["sku"]], quantity=row["quantity"],
                              unit_price_e4=row["unit_price_e4"],
                              amount_cents=row["amount_cents"]) for row in lines]
     session.add_all(order_lines)
-    session.flush()
+    return order_lines
+
+
+def take_in_created(session: Session, order: Order, order_lines: list[OrderLine],
+                    incoming: IncomingOrder, settings: rules.ReviewRules, *, actor: str
+                    ) -> Order:
+    """A new order written: its "received" event, then review and allocation when paid."""
     batch = intake_batch(session)
     if batch is not None:  # a new order holds nothing yet: its stock needs no second look
         batch.fresh_lines[order.id] = order_lines
+    status = OrderStatus(order.status)
+    stage = Stage(order.stage)
     record_event(session, order, "received", actor=actor, to_stage=stage,
                  data={"status": status.value, "channel": incoming.channel})
     if status in TO_SHIP and stage is Stage.RECEIVED:
