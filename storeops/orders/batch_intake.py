@@ -15,6 +15,8 @@ what the page needs is read once instead of once per order:
   in id order (:func:`storeops.inventory.batch_reserve.reserving`), each new order reserved
   from them all or nothing (short of stock: held with the shortage, as one by one), and
   ``products.stock`` written once at the end;
+* the orders' events kept in order and inserted together at the page's end (one
+  executemany);
 * the store's data_version is bumped once per transaction (``service.store_version``).
 
 All or nothing per call: an order the service refuses raises (nothing of the call should be
@@ -28,13 +30,13 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from storeops.catalog.models import Product
 from storeops.members.masking import mask_contact
 from storeops.members.models import Customer
 from storeops.orders import service
-from storeops.orders.models import Order
+from storeops.orders.models import Order, OrderEvent
 from storeops.orders.states import OrderStatus
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ class IntakeBatch:
     products: dict[str, Product] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
     fresh_lines: dict[int, Sequence[Any]] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)  # order_events rows, in order
 
 
 def _chunks(values: list[str]) -> list[list[str]]:
@@ -173,6 +176,8 @@ def upsert_orders(session: Session, store: Store, incoming_list: Sequence[Incomi
                 order, order_lines, settings = new
                 out.append((service.take_in_created(session, order, order_lines, incoming,
                                                     settings, actor=actor), "created"))
+            if batch.events:  # one executemany, in the order they happened
+                session.execute(insert(OrderEvent.__table__), batch.events)
             return out
     finally:
         session.info.pop(KEY, None)

@@ -101,10 +101,12 @@ def record_event(
     session: Session, order: Order, kind: str, *, actor: str, reason: str | None = None,
     data: dict[str, Any] | None = None, from_stage: str | None = None,
     to_stage: str | None = None,
-) -> OrderEvent:
-    """Add one event to the order's timeline (flushed with the caller's transaction)."""
+) -> OrderEvent | None:
+    """Add one event to the order's timeline (flushed with the caller's transaction). Inside
+    a page of ``upsert_orders`` it is kept with the page's others, all inserted at the page's
+    end in the order they happened (then None is returned)."""
     actor_kind, who = split_actor(actor)
-    event = OrderEvent(
+    row = dict(
         store_id=order.store_id, order_id=order.id, at=utcnow(), kind=kind,
         from_stage=str(from_stage) if from_stage else None,
         to_stage=str(to_stage) if to_stage else None,
@@ -112,6 +114,11 @@ def record_event(
         data_json=json.dumps({k: _json_value(v) for k, v in data.items()}, ensure_ascii=False,
                              sort_keys=True) if data else None,
     )
+    batch = intake_batch(session)
+    if batch is not None and order.id is not None:
+        batch.events.append(row)
+        return None
+    event = OrderEvent(**row)
     session.add(event)  # flushed with the caller's next query or commit
     return event
 
