@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from storeops.common.cli_options import DbOption, JsonOption
+from storeops.common.cli_options import DbOption, JsonOption, database_url
 
 user_app = typer.Typer(help="Users of the cockpit.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for scripts (Authorization: Bearer …).",
@@ -19,15 +19,6 @@ PasswordOption = Annotated[
     str | None,
     typer.Option("--password", help="Password (asked twice when left out).", show_default=False),
 ]
-
-
-def _url(db: str | None) -> str:
-    from storeops.config import resolve_db_url
-    from storeops.db.migrate import ensure_schema
-
-    url = resolve_db_url(db)
-    ensure_schema(url)
-    return url
 
 
 def _ask_password(password: str | None, username: str | None = None) -> str:
@@ -68,7 +59,7 @@ def add(
 
     parse_role(role)  # fail before asking for a password
     password = _ask_password(password, username)
-    with unit_of_work(_url(db)) as session:
+    with unit_of_work(database_url(db)) as session:
         user = create_user(session, username, password, role, display_name)
         typer.echo(f"user {user.username!r} created with role {user.role}")
 
@@ -82,7 +73,7 @@ def list_command(db: DbOption = None, as_json: JsonOption = False) -> None:
     from storeops.accounts.users import list_users
     from storeops.db.engine import unit_of_work
 
-    with unit_of_work(_url(db)) as session:
+    with unit_of_work(database_url(db)) as session:
         users = list_users(session)
     if as_json:
         typer.echo(json.dumps([
@@ -103,7 +94,7 @@ def passwd(username: UsernameArg, password: PasswordOption = None, db: DbOption 
     from storeops.accounts.users import require_user, set_password
     from storeops.db.engine import unit_of_work
 
-    url = _url(db)
+    url = database_url(db)
     with unit_of_work(url) as session:
         require_user(session, username)  # fail before asking for a password
     password = _ask_password(password, username)
@@ -118,7 +109,7 @@ def deactivate(username: UsernameArg, db: DbOption = None) -> None:
     from storeops.accounts.users import set_active
     from storeops.db.engine import unit_of_work
 
-    with unit_of_work(_url(db)) as session:
+    with unit_of_work(database_url(db)) as session:
         ended = set_active(session, username, False)
     typer.echo(f"user {username!r} deactivated; {ended} session(s) ended")
 
@@ -129,7 +120,7 @@ def activate(username: UsernameArg, db: DbOption = None) -> None:
     from storeops.accounts.users import set_active
     from storeops.db.engine import unit_of_work
 
-    with unit_of_work(_url(db)) as session:
+    with unit_of_work(database_url(db)) as session:
         set_active(session, username, True)
     typer.echo(f"user {username!r} activated")
 
@@ -146,7 +137,7 @@ def token_create(
     from storeops.accounts.tokens import create_token
     from storeops.db.engine import unit_of_work
 
-    with unit_of_work(_url(db)) as session:
+    with unit_of_work(database_url(db)) as session:
         row, token = create_token(session, user, name)
         token_id = row.id
     if as_json:
@@ -172,7 +163,7 @@ def token_list(
     from storeops.accounts.tokens import list_tokens
     from storeops.db.engine import unit_of_work
 
-    with unit_of_work(_url(db)) as session:
+    with unit_of_work(database_url(db)) as session:
         tokens = list_tokens(session, user)
     if as_json:
         typer.echo(json.dumps([
@@ -201,7 +192,7 @@ def token_revoke(
     from storeops.accounts.tokens import revoke_token
     from storeops.db.engine import unit_of_work
 
-    with unit_of_work(_url(db)) as session:
+    with unit_of_work(database_url(db)) as session:
         row = revoke_token(session, token_id, username=user, name=name)
         typer.echo(f"token {row.id} ({row.name!r}) revoked")
 

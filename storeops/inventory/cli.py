@@ -4,17 +4,21 @@ locking); words come from the ``stock`` catalogs in the terminal's language."""
 
 from __future__ import annotations
 
-import getpass
 import json
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from storeops.common.cli_options import DbOption, JsonOption, StoreOption, cli_lang
+from storeops.common.cli_options import (
+    DbOption,
+    JsonOption,
+    StoreOption,
+    cli_actor,
+    cli_lang,
+    command_unit_of_work,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
 
     from sqlalchemy.orm import Session
 
@@ -44,25 +48,6 @@ def _t(key: str, **params: Any) -> str:
     from storeops.web.i18n import translate
 
     return translate(cli_lang(), f"stock.{key}", **params)
-
-
-def _actor() -> str:
-    try:
-        return f"user:{getpass.getuser()}"
-    except Exception:  # noqa: BLE001 - no login name (a container): still say it was the CLI
-        return "cli"
-
-
-@contextmanager
-def _session(db: str | None) -> Iterator[Session]:
-    from storeops.config import resolve_db_url
-    from storeops.db.engine import unit_of_work
-    from storeops.db.migrate import ensure_schema
-
-    url = resolve_db_url(db)
-    ensure_schema(url)
-    with unit_of_work(url) as session:
-        yield session
 
 
 def _store(session: Session, name: str | None) -> Store:
@@ -98,9 +83,9 @@ def receive_command(
     """Goods arrive: on hand + N (a receipt movement)."""
     from storeops.inventory import service
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         st = _store(session, store)
-        level = service.receive(session, st.id, sku, qty, warehouse=warehouse, actor=_actor(),
+        level = service.receive(session, st.id, sku, qty, warehouse=warehouse, actor=cli_actor(),
                                 note=reason)
         typer.echo(_level_line("received", session, st, sku, _warehouse_code(session, level),
                                qty=qty))
@@ -118,9 +103,9 @@ def adjust_command(
     """On hand ± N with a reason (an adjustment movement)."""
     from storeops.inventory import service
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         st = _store(session, store)
-        level = service.adjust(session, st.id, sku, qty, warehouse=warehouse, actor=_actor(),
+        level = service.adjust(session, st.id, sku, qty, warehouse=warehouse, actor=cli_actor(),
                                note=reason)
         typer.echo(_level_line("adjusted", session, st, sku, _warehouse_code(session, level),
                                qty=f"{qty:+d}"))
@@ -139,10 +124,10 @@ def count_command(
     difference."""
     from storeops.inventory import service
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         st = _store(session, store)
         before = {r["warehouse"]: r["on_hand"] for r in service.stock_rows(session, st.id, sku)}
-        level = service.count(session, st.id, sku, qty, warehouse=warehouse, actor=_actor(),
+        level = service.count(session, st.id, sku, qty, warehouse=warehouse, actor=cli_actor(),
                               note=reason)
         code = _warehouse_code(session, level)
         typer.echo(_level_line("counted", session, st, sku, code,
@@ -162,10 +147,10 @@ def transfer_command(
     """Move units between two warehouses (two transfer movements with one reference)."""
     from storeops.inventory import service
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         st = _store(session, store)
         a, b = service.transfer(session, st.id, sku, qty, from_warehouse=src, to_warehouse=dst,
-                                actor=_actor(), note=reason)
+                                actor=cli_actor(), note=reason)
         typer.echo(_t("cli.transferred", sku=sku, qty=qty, src=_warehouse_code(session, a),
                       dst=_warehouse_code(session, b), src_on_hand=a.on_hand,
                       dst_on_hand=b.on_hand))
@@ -183,7 +168,7 @@ def safety_command(
     buffer."""
     from storeops.inventory import service
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         st = _store(session, store)
         level = service.set_safety_buffer(session, st.id, sku, buffer, warehouse=warehouse)
         typer.echo(_level_line("safety_set", session, st, sku, _warehouse_code(session, level),
@@ -200,7 +185,7 @@ def show_command(
     """Stock per SKU and warehouse: on hand, reserved, available."""
     from storeops.inventory.service import stock_rows
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         st = _store(session, store)
         rows = stock_rows(session, st.id, sku)
     if as_json:
@@ -230,7 +215,7 @@ def check_command(store: StoreOption = None, db: DbOption = None) -> None:
     from storeops.inventory.models import StockLevel
     from storeops.inventory.service import check_details
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         store_id = _store(session, store).id if store else None
         found = check_details(session, store_id)
         query = select(func.count(StockLevel.id))
@@ -259,7 +244,7 @@ def warehouse_add(
     """Add a warehouse to the store."""
     from storeops.inventory.service import add_warehouse
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         st = _store(session, store)
         wh = add_warehouse(session, st.id, code, name, priority=priority)
         typer.echo(_t("cli.warehouse_added", code=wh.code, name=wh.name, store=st.name))
@@ -271,7 +256,7 @@ def warehouse_list(store: StoreOption = None, db: DbOption = None,
     """The store's warehouses, default first, then by priority."""
     from storeops.inventory.service import list_warehouses
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         st = _store(session, store)
         rows = [{"code": w.code, "name": w.name, "default": w.is_default,
                  "priority": w.priority} for w in list_warehouses(session, st.id)]
@@ -294,9 +279,9 @@ def opening_command(store: StoreOption = None, warehouse: WarehouseOption = None
     and no stock level yet gets it as on hand (one count movement). Safe to run again."""
     from storeops.inventory.service import adopt_product_stock
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         st = _store(session, store)
-        n = adopt_product_stock(session, st.id, actor=_actor(), warehouse=warehouse)
+        n = adopt_product_stock(session, st.id, actor=cli_actor(), warehouse=warehouse)
         typer.echo(_t("cli.opening", n=n, store=st.name))
 
 
@@ -319,7 +304,7 @@ def channel_command(
         set_channel_share,
     )
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         st = _store(session, store)
         if share is not None:
             set_channel_share(session, st.id, channel, share, buffer)

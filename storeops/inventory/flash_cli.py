@@ -4,17 +4,21 @@
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from storeops.common.cli_options import DbOption, JsonOption, StoreOption, cli_lang
+from storeops.common.cli_options import (
+    DbOption,
+    JsonOption,
+    StoreOption,
+    cli_lang,
+    command_unit_of_work,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
 
-    from sqlalchemy.orm import Session
+    pass
 
 flash_app = typer.Typer(help="Flash sales (秒杀): a quota of one SKU at a flash price inside a "
                         "time window.", no_args_is_help=True)
@@ -29,18 +33,6 @@ def _t(key: str, **params: Any) -> str:
     from storeops.web.i18n import translate
 
     return translate(cli_lang(), f"flash.cli.{key}", **params)
-
-
-@contextmanager
-def _session(db: str | None) -> Iterator[Session]:
-    from storeops.config import resolve_db_url
-    from storeops.db.engine import unit_of_work
-    from storeops.db.migrate import ensure_schema
-
-    url = resolve_db_url(db)
-    ensure_schema(url)
-    with unit_of_work(url) as session:
-        yield session
 
 
 @flash_app.command("create")
@@ -62,7 +54,7 @@ def create(
     from storeops.inventory import flash
 
     amount = flash.parse_price(price)
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         shop = resolve_store(session, store)
         starts = flash.parse_time(start, shop.timezone, name="--start")
         ends = flash.parse_time(end, shop.timezone, name="--end")
@@ -84,7 +76,7 @@ def list_command(store: StoreOption = None, db: DbOption = None,
     from storeops.catalog.stores import resolve_store
     from storeops.inventory import flash
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         shop = resolve_store(session, store)
         rows = [flash.sale_row(session, s, shop.timezone)
                 for s in flash.list_sales(session, shop.id)]
@@ -119,7 +111,7 @@ def reconcile_command(
     from storeops.catalog.stores import resolve_store
     from storeops.inventory import flash
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         shop = resolve_store(session, store)
         ids = [sale_id] if sale_id is not None else [s.id for s in
                                                      flash.list_sales(session, shop.id)]

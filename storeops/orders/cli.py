@@ -5,17 +5,21 @@ terminal's language. ``--order`` is the platform order id (JD's 订单编号).""
 
 from __future__ import annotations
 
-import getpass
 import json
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from storeops.common.cli_options import DbOption, JsonOption, StoreOption, cli_lang
+from storeops.common.cli_options import (
+    DbOption,
+    JsonOption,
+    StoreOption,
+    cli_actor,
+    cli_lang,
+    command_unit_of_work,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
 
     from sqlalchemy.orm import Session
 
@@ -42,25 +46,6 @@ def _t(key: str, **params: Any) -> str:
     from storeops.web.i18n import translate
 
     return translate(cli_lang(), f"orders.{key}", **params)
-
-
-def _actor() -> str:
-    try:
-        return f"user:{getpass.getuser()}"
-    except Exception:  # noqa: BLE001 - no login name (a container): still say it was the CLI
-        return "cli"
-
-
-@contextmanager
-def _session(db: str | None) -> Iterator[Session]:
-    from storeops.config import resolve_db_url
-    from storeops.db.engine import unit_of_work
-    from storeops.db.migrate import ensure_schema
-
-    url = resolve_db_url(db)
-    ensure_schema(url)
-    with unit_of_work(url) as session:
-        yield session
 
 
 def _store(session: Session, name: str | None) -> Store:
@@ -150,7 +135,7 @@ def show(order: OrderOption, store: StoreOption = None, db: DbOption = None,
     """An order: its stage, JD state, buyer (masked), lines, parcels and timeline."""
     from storeops.orders.service import order_detail
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         shop = _store(session, store)
         detail = order_detail(session, _order(session, shop, order))
         if as_json:
@@ -165,9 +150,9 @@ def approve(order: OrderOption, store: StoreOption = None, db: DbOption = None) 
     it stays held and says which SKU is short)."""
     from storeops.orders import service as svc
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         found = _order(session, _store(session, store), order)
-        svc.approve(session, found, actor=_actor())
+        svc.approve(session, found, actor=cli_actor())
         if found.hold_reason:
             typer.echo(_t("cli.still_held", order=order, reason=found.hold_reason))
             raise typer.Exit(1)
@@ -181,9 +166,9 @@ def hold(order: OrderOption, reason: Annotated[str, typer.Option(
     """Hold an order for a person (an allocated one gives its stock back)."""
     from storeops.orders import service as svc
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         found = _order(session, _store(session, store), order)
-        svc.hold(session, found, reason, actor=_actor())
+        svc.hold(session, found, reason, actor=cli_actor())
         typer.echo(_t("cli.held", order=order, reason=reason))
 
 
@@ -193,9 +178,9 @@ def cancel(order: OrderOption, reason: ReasonOption = None, store: StoreOption =
     """Cancel an order; the stock it holds goes back."""
     from storeops.orders import service as svc
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         found = _order(session, _store(session, store), order)
-        svc.cancel(session, found, reason or "cancelled from the command line", actor=_actor())
+        svc.cancel(session, found, reason or "cancelled from the command line", actor=cli_actor())
         typer.echo(_t("cli.cancelled", order=order))
 
 
@@ -206,10 +191,10 @@ def merge(orders: Annotated[list[str], typer.Option(
     """Ship the open orders of one buyer and address in one parcel."""
     from storeops.orders import service as svc
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         shop = _store(session, store)
         found = [_order(session, shop, o) for o in orders]
-        shipment = svc.merge(session, found, actor=_actor())
+        shipment = svc.merge(session, found, actor=cli_actor())
         typer.echo(_t("cli.merged", orders=", ".join(orders), shipment=shipment.id))
 
 
@@ -231,12 +216,12 @@ def split(order: OrderOption, by: Annotated[str | None, typer.Option(
     if (by is None) == (not parcels):
         raise StoreopsError("give either --by warehouse|stock or --parcel (two or more)",
                             key="orders.split_how")
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         found = _order(session, _store(session, store), order)
         if by == "warehouse":
-            shipments = svc.split_by_warehouse(session, found, actor=_actor())
+            shipments = svc.split_by_warehouse(session, found, actor=cli_actor())
         elif by == "stock":
-            shipments = svc.split_by_stock(session, found, actor=_actor())
+            shipments = svc.split_by_stock(session, found, actor=cli_actor())
         elif by is not None:
             raise StoreopsError(f"--by is warehouse or stock, not {by!r}",
                                 key="orders.split_how")
@@ -257,7 +242,7 @@ def split(order: OrderOption, by: Annotated[str | None, typer.Option(
                     group[ids.get(line_no, -line_no)] = group.get(ids.get(
                         line_no, -line_no), 0) + units
                 groups.append(group)
-            shipments = svc.split(session, found, groups, actor=_actor())
+            shipments = svc.split(session, found, groups, actor=cli_actor())
         typer.echo(_t("cli.split", order=order, count=len(shipments)))
 
 
@@ -350,7 +335,7 @@ def review_settings(
         from storeops.orders.sla import check_sla_hours
 
         check_sla_hours(ship_sla_hours)
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         shop = _store(session, store)
         row = session.get(ReviewSettings, shop.id)
         changes: dict[str, Any] = {
@@ -392,7 +377,7 @@ def blacklist_add(buyer: BuyerOption, reason: ReasonOption = None, store: StoreO
 
     from storeops.orders.models import BuyerBlacklist
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         shop = _store(session, store)
         row = session.scalar(select(BuyerBlacklist).where(
             BuyerBlacklist.store_id == shop.id, BuyerBlacklist.platform_account == buyer))
@@ -413,7 +398,7 @@ def blacklist_remove(buyer: BuyerOption, store: StoreOption = None,
     from storeops.common.errors import StoreopsError
     from storeops.orders.models import BuyerBlacklist
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         shop = _store(session, store)
         row = session.scalar(select(BuyerBlacklist).where(
             BuyerBlacklist.store_id == shop.id, BuyerBlacklist.platform_account == buyer))
@@ -432,7 +417,7 @@ def blacklist_list(store: StoreOption = None, db: DbOption = None,
 
     from storeops.orders.models import BuyerBlacklist
 
-    with _session(db) as session:
+    with command_unit_of_work(db) as session:
         shop = _store(session, store)
         rows = session.scalars(select(BuyerBlacklist).where(BuyerBlacklist.store_id == shop.id)
                                .order_by(BuyerBlacklist.platform_account)).all()

@@ -12,7 +12,14 @@ from typing import Annotated
 
 import typer
 
-from storeops.common.cli_options import DbOption, JsonOption, StoreOption, cli_lang
+from storeops.common.cli_options import (
+    DbOption,
+    JsonOption,
+    StoreOption,
+    cli_actor,
+    cli_lang,
+    database_url,
+)
 
 ship_app = typer.Typer(
     help="Ship orders: a carrier and a waybill per order, told to JD for JD orders.",
@@ -32,25 +39,6 @@ WaybillOption = Annotated[
 def register(app: typer.Typer) -> None:
     """Add ``storeops ship …`` to the main app."""
     app.add_typer(ship_app, name="ship")
-
-
-def _url(db: str | None) -> str:
-    from storeops.config import resolve_db_url
-    from storeops.db.migrate import ensure_schema
-
-    url = resolve_db_url(db)
-    ensure_schema(url)
-    return url
-
-
-def _cli_actor() -> str:
-    import getpass
-
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):  # no login name (a container without a passwd entry)
-        who = "unknown"
-    return f"system:cli:{who}"[:120]
 
 
 @ship_app.callback()
@@ -82,10 +70,10 @@ def ship_one(
     from storeops.orders.shipping import ship
 
     chosen, number = parse_carrier(carrier), parse_waybill(waybill)  # before the database
-    url = _url(db)
+    url = database_url(db)
     with unit_of_work(url) as session:
         found = resolve_store(session, store)
-        result = ship(session, found, str(order), chosen, number, actor=_cli_actor())
+        result = ship(session, found, str(order), chosen, number, actor=cli_actor())
         store_name = found.name
     data = {**result.to_dict(), "store": store_name}
     if as_json:
@@ -134,7 +122,7 @@ def ship_import(
     from storeops.orders.ship_import import ship_file
 
     check_rejects_target(rejects)
-    url = _url(db)
+    url = database_url(db)
     summary = ship_file(url, file, store=store, lang=cli_lang(), rejects_to=rejects,
                         sheet=sheet)
     data = summary.to_dict()

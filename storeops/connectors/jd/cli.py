@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from storeops.common.cli_options import DbOption, JsonOption
+from storeops.common.cli_options import DbOption, JsonOption, database_url
 
 jd_app = typer.Typer(help="JD Open Platform (JOS): connect a store, sync its orders, simulate"
                           " the gateway.", no_args_is_help=True)
@@ -19,21 +19,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(jd_app, name="jd")
 
 
-def _url(db: str | None) -> str:
-    from storeops.config import resolve_db_url
-    from storeops.db.migrate import ensure_schema
-
-    url = resolve_db_url(db)
-    ensure_schema(url)
-    return url
-
-
 def _t(key: str, **params: object) -> str:
     from storeops.common.cli_options import cli_lang
     from storeops.web.i18n import translate
 
     return translate(cli_lang(), f"jd.cli.{key}", **params)
-
 
 
 @jd_app.command("connect")
@@ -55,7 +45,7 @@ def connect(
     from storeops.connectors.jd.models import JD_GATEWAY
     from storeops.connectors.jd.sync import connect_store
 
-    found, created = connect_store(_url(db), store, app_key=app_key, app_secret=app_secret,
+    found, created = connect_store(database_url(db), store, app_key=app_key, app_secret=app_secret,
                                    access_token=access_token, gateway=gateway)
     typer.echo(_t("connected_new" if created else "connected", store=found.name,
                   app_key=app_key.strip(), gateway=(gateway or JD_GATEWAY).strip()))
@@ -94,7 +84,7 @@ def sync(
     from storeops.connectors.jd.sync import sync_store
 
     start = _parse_since(since)
-    result = sync_store(_url(db), store, since=start)
+    result = sync_store(database_url(db), store, since=start)
     if as_json:
         typer.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
         return
