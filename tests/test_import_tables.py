@@ -146,3 +146,21 @@ def test_english_ads_headers_and_missing_column(db_url: str, tmp_path: Path) -> 
 def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Rejects files go to the working directory: keep them out of the repository."""
     monkeypatch.chdir(tmp_path)
+
+
+def test_products_import_keeps_the_stock_the_ledger_keeps(db_url: str, tmp_path: Path) -> None:
+    """A SKU with stock in the ledger keeps the ledger's figure; another SKU takes the file's."""
+    from storeops.inventory.service import receive
+
+    first = write(tmp_path / "p1.csv", "商品ID,商品名称,京东价,库存\n2001,杯子,10,5\n2002,碗,8,7\n")
+    import_file(db_url, "products", first, store="旗舰店")
+    with unit_of_work(db_url) as s:
+        store = s.scalar(select(Store).where(Store.name == "旗舰店"))
+        receive(s, store.id, "2001", 40, actor="user:test")
+    later = write(tmp_path / "p2.csv",
+                  "商品ID,商品名称,京东价,库存\n2001,杯子,10,99\n2002,碗,8,3\n")
+    summary = import_file(db_url, "products", later, store="旗舰店")
+    assert summary.stock_kept == 1 and summary.to_dict()["stock_kept"] == 1
+    with unit_of_work(db_url) as s:
+        stock = dict(s.execute(select(Product.platform_sku_id, Product.stock)).all())
+    assert stock == {"2001": 40, "2002": 3}

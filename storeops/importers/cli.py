@@ -119,6 +119,8 @@ def _print_summary(data: dict) -> None:
             else ("created", "updated", "products_created"))
     for key in keys:
         table.add_row(t(f"cli_import.{key}"), str(data[key]))
+    if data.get("stock_kept"):
+        table.add_row(t("cli_import.stock_kept"), str(data["stock_kept"]))
     if data.get("orders_partial"):
         table.add_row(t("cli_import.orders_partial"), str(data["orders_partial"]))
         table.add_row(f"  {t('cli_import.lines_kept')}", str(data["lines_kept"]))

@@ -44,6 +44,8 @@ class ImportSummary:
     orders_unchanged: int = 0
     orders_partial: int = 0  # stored orders the file held only some lines of
     lines_kept: int = 0  # their stored lines the file did not mention, kept as they were
+    # products whose 库存 the file gave but the stock ledger keeps (the ledger's figure stays)
+    stock_kept: int = 0
     refunds: int = 0  # refund lines written
     created: int = 0  # products/traffic/ads rows inserted
     updated: int = 0  # products/traffic/ads rows changed
@@ -66,7 +68,7 @@ class ImportSummary:
             "refunds": self.refunds,
             "created": self.created, "updated": self.updated,
             "products_created": self.products_created,
-            "customers_created": self.customers_created,
+            "customers_created": self.customers_created, "stock_kept": self.stock_kept,
             "rejects_file": self.rejects_file, "batch_id": self.batch_id,
         }
 

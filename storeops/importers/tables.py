@@ -304,8 +304,28 @@ def _upsert_products(session: Session, store_id: int, rows: pl.DataFrame,
          "status": r["status"], "stock": r["stock"]}
         for r in rows.iter_rows(named=True)
     ]
+    _keep_ledger_stock(session, store_id, records, summary)
     _upsert(session, Product, store_id, records, ("platform_sku_id",), summary, version,
             defaults={"status": "on_sale"})
+
+
+def _keep_ledger_stock(session: Session, store_id: int, records: list[dict[str, Any]],
+                       summary: ImportSummary) -> None:
+    """A SKU whose stock the ledger keeps (storeops.inventory) keeps the ledger's figure: its
+    products.stock is the ledger's available units, changed only through movements (`storeops
+    stock count` sets a counted figure). The file's 库存 for it is left out and counted."""
+    from storeops.inventory.models import StockLevel
+
+    given = {r["platform_sku_id"] for r in records if r["stock"] is not None}
+    if not given:
+        return
+    managed = set(session.scalars(
+        select(Product.platform_sku_id).join(StockLevel, StockLevel.product_id == Product.id)
+        .where(Product.store_id == store_id).distinct()))
+    for rec in records:
+        if rec["stock"] is not None and rec["platform_sku_id"] in managed:
+            rec["stock"] = None
+            summary.stock_kept += 1
 
 
 def _product_ids(session: Session, store_id: int, rows: pl.DataFrame,
