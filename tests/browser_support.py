@@ -48,3 +48,21 @@ def drawn_charts(page: Any) -> dict[str, dict[str, Any]]:
     for chart in charts.values():
         assert chart["canvas"] and min(chart["canvas"]) > 0, chart
     return charts
+
+
+def logged_in_page(browser: Any, url: str, username: str, password: str, *,
+                   viewport: dict[str, int] | None = None) -> tuple[Any, list[str]]:
+    """A zh-CN page that opened ``url``, logged in as ``username`` on the login page it was
+    sent to and came back; with the list that collects the page's console errors and uncaught
+    exceptions (a test asserts it stays empty)."""
+    page = browser.new_page(viewport=viewport or {"width": 1300, "height": 1000},
+                            locale="zh-CN")
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(url)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(url)
+    return page, problems

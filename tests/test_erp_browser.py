@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from browser_support import NEEDS_CHROMIUM, launch
+from browser_support import NEEDS_CHROMIUM, launch, logged_in_page
 from erp_seed import Erp, seed_erp
 from web_seed import PASSWORD, seed_store, serving
 
@@ -30,15 +30,9 @@ def test_orders_review_and_stock_in_the_browser(shop: tuple[str, Erp]) -> None:
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1300, "height": 1000}, locale="zh-CN")
-            problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(f"{server}/orders?q=ERP")
-            page.fill("input[name=username]", "operator")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{server}/orders?q=ERP")
+            page, problems = logged_in_page(browser, f"{server}/orders?q=ERP", "operator",
+                                            PASSWORD,
+                                            viewport={"width": 1300, "height": 1000})
             assert page.locator("tr[data-order]").count() == 5
 
             # Filter by step through the form, then open an order from the list.

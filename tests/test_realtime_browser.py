@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from browser_support import NEEDS_CHROMIUM, launch
+from browser_support import NEEDS_CHROMIUM, launch, logged_in_page
 from test_metric_facts import Facts
 from web_seed import PASSWORD, serving
 
@@ -52,15 +52,8 @@ def test_chart_drawn_and_refreshed_with_a_new_order(shop: tuple[str, Facts]) -> 
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1300, "height": 1400}, locale="zh-CN")
-            problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(f"{server}/realtime")
-            page.fill("input[name=username]", "owner")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{server}/realtime")
+            page, problems = logged_in_page(browser, f"{server}/realtime", "owner", PASSWORD,
+                                            viewport={"width": 1300, "height": 1400})
             page.wait_for_function("() => document.querySelector('[data-chart] canvas')")
             state = page.evaluate(TODAY_SERIES)
             assert state["today"][7] == 100 and state["today"][10] == 100

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from browser_support import NEEDS_CHROMIUM, drawn_charts, launch
+from browser_support import NEEDS_CHROMIUM, drawn_charts, launch, logged_in_page
 from test_sla_page import NOW, add_order
 from web_seed import PASSWORD, seed_store, serving
 
@@ -48,15 +48,8 @@ def test_chart_drawn_and_order_link(board: tuple[str, int]) -> None:
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1300, "height": 1400}, locale="zh-CN")
-            problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(f"{server}/sla")
-            page.fill("input[name=username]", "operator")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{server}/sla")
+            page, problems = logged_in_page(browser, f"{server}/sla", "operator", PASSWORD,
+                                            viewport={"width": 1300, "height": 1400})
             page.wait_for_function("() => document.querySelector('[data-chart=sla] canvas')")
             charts = drawn_charts(page)
             assert [s["type"] for s in charts["sla"]["series"]] == ["bar", "line"]
