@@ -21,7 +21,7 @@ AREAS = (
     "storeops.importers.cli", "storeops.metrics.cli", "storeops.accounts.cli",
     "storeops.api.cli", "storeops.sim.cli", "storeops.orders.cli", "storeops.orders.ship_cli",
     "storeops.inventory.cli", "storeops.inventory.flash_cli", "storeops.connectors.jd.cli",
-    "storeops.jobs.cli",
+    "storeops.jobs.cli", "storeops.pricing.cli", "storeops.pricing.promo_cli",
 )
 COMMAND_AREAS = {
     "import": "storeops.importers.cli", "kpi": "storeops.metrics.cli",
@@ -30,6 +30,7 @@ COMMAND_AREAS = {
     "order": "storeops.orders.cli", "ship": "storeops.orders.ship_cli",
     "stock": "storeops.inventory.cli", "flash": "storeops.inventory.flash_cli",
     "jd": "storeops.connectors.jd.cli", "worker": "storeops.jobs.cli",
+    "price": "storeops.pricing.cli", "promo": "storeops.pricing.promo_cli",
 }
 
 

@@ -23,6 +23,9 @@ class Permission(StrEnum):
     STOCK_VIEW = "stock.view"
     STOCK_MANAGE = "stock.manage"  # receive, adjust, count, transfer; flash sales
     CONNECTOR_MANAGE = "connector.manage"  # JD credentials, syncs
+    PROMO_VIEW = "promo.view"  # promotions, calendar, 破价 audit, 价保, results
+    PROMO_MANAGE = "promo.manage"  # create, edit, import, schedule, cancel; price changes
+    PROMO_APPROVE = "promo.approve"  # approve a launch that breaks a floor (not one's own)
 
 
 class Role(StrEnum):
@@ -40,8 +43,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: _VIEW | {
         Permission.IMPORT_RUN, Permission.TARGET_EDIT, Permission.ORDER_VIEW,
         Permission.ORDER_MANAGE, Permission.STOCK_VIEW, Permission.STOCK_MANAGE,
+        Permission.PROMO_VIEW, Permission.PROMO_MANAGE,
     },
-    Role.ANALYST: _VIEW | {Permission.ORDER_VIEW, Permission.STOCK_VIEW},
+    Role.ANALYST: _VIEW | {Permission.ORDER_VIEW, Permission.STOCK_VIEW, Permission.PROMO_VIEW},
     Role.INTEGRATION: frozenset({Permission.ORDER_CREATE, Permission.STOCK_VIEW}),
 }
 

@@ -13,6 +13,7 @@ from storeops.api.errors import install_error_handlers
 from storeops.api.headers import SecurityHeaders
 from storeops.api.limits import BodyLimit, check_query
 from storeops.api.orders_api import router as orders_api_router
+from storeops.api.pricing_api import router as pricing_api_router
 from storeops.api.realtime_json import router as realtime_api_router
 from storeops.api.routes import router as api_router
 from storeops.api.secret import load_secret_key
@@ -21,6 +22,11 @@ from storeops.db.migrate import ensure_schema
 from storeops.web.connector_page import router as connector_router
 from storeops.web.exports_page import router as exports_router
 from storeops.web.orders_pages import router as orders_pages_router
+from storeops.web.price_protection_page import router as price_protection_router
+from storeops.web.promo_audit_page import router as promo_audit_router
+from storeops.web.promo_eligibility_page import router as promo_eligibility_router
+from storeops.web.promo_results_page import router as promo_results_router
+from storeops.web.promotions_pages import router as promotions_pages_router
 from storeops.web.pages import STATIC_DIR
 from storeops.web.pages import router as pages_router
 from storeops.web.realtime_page import router as realtime_router
@@ -64,6 +70,13 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
     app.include_router(stock_pages_router)
     app.include_router(sla_router)
     app.include_router(connector_router)
+    app.include_router(pricing_api_router)
+    # Fixed /promotions/… paths before the promotion pages' /promotions/{id}.
+    app.include_router(promo_audit_router)
+    app.include_router(price_protection_router)
+    app.include_router(promo_eligibility_router)
+    app.include_router(promo_results_router)
+    app.include_router(promotions_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_route("/healthz", healthz, include_in_schema=False)
     return app

@@ -50,6 +50,9 @@ class Product(Base):
     brand: Mapped[str | None] = mapped_column(String(120))
     list_price_cents: Mapped[int | None] = mapped_column(BigInteger)
     cost_cents: Mapped[int | None] = mapped_column(BigInteger)
+    # The lowest unit price any promotion stack may reach (破价 floor); None: cost × (1 + the
+    # store's minimum margin) after commission.
+    floor_price_cents: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20), default="on_sale")  # on_sale | off_shelf
     stock: Mapped[int | None] = mapped_column(Integer)  # units in stock (库存); None: unknown
     # The store's data_version of the write that last changed this row (incremental refresh).

@@ -19,6 +19,7 @@ AREA_MODELS = (
     "storeops.metrics.models",
     "storeops.ads.models",
     "storeops.accounts.models",
+    "storeops.pricing.models",
 )
 
 
