@@ -22,13 +22,13 @@ from storeops.db.migrate import ensure_schema
 from storeops.web.connector_page import router as connector_router
 from storeops.web.exports_page import router as exports_router
 from storeops.web.orders_pages import router as orders_pages_router
+from storeops.web.pages import STATIC_DIR
+from storeops.web.pages import router as pages_router
 from storeops.web.price_protection_page import router as price_protection_router
 from storeops.web.promo_audit_page import router as promo_audit_router
 from storeops.web.promo_eligibility_page import router as promo_eligibility_router
 from storeops.web.promo_results_page import router as promo_results_router
 from storeops.web.promotions_pages import router as promotions_pages_router
-from storeops.web.pages import STATIC_DIR
-from storeops.web.pages import router as pages_router
 from storeops.web.realtime_page import router as realtime_router
 from storeops.web.sku_page import router as sku_page_router
 from storeops.web.sla_page import router as sla_router
