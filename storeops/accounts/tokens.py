@@ -3,15 +3,23 @@
 A token is shown once when it is created and stored as its SHA-256 hash; a list shows its
 first characters only. Revoked tokens stay in the table (marked) so that a script that still
 sends one is told it was revoked, not that it is unknown.
+
+A token found good is remembered by the process for :data:`TOKEN_CACHE_S` seconds (keyed by
+its SHA-256, never its text), so that a busy integration costs no database read per call.
+Revoking a token, deactivating a user or changing a user's role through the ORM in this
+process forgets every remembered token at once; in the server's other processes a revoked
+token (or a deactivated user's) stops working at the latest ``TOKEN_CACHE_S`` seconds later.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from storeops.accounts.credentials import hash_secret, new_secret
@@ -26,6 +34,10 @@ MAX_NAME = 80
 # last_used_at is written at most this often per token: a write per call would cost more than
 # the check itself and serialise SQLite writers.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# How long a process trusts a token it found good without reading it again: the bound on how
+# late another process notices a revocation or deactivation.
+TOKEN_CACHE_S = 5.0
+_CACHE_MAX = 10_000
 
 
 class TokenError(StoreopsError, ValueError):
@@ -140,15 +152,54 @@ _check = (
 )
 
 
+# (db_url, token hash) → (monotonic expiry, the good check): only OK answers are kept.
+_good: dict[tuple[str, str], tuple[float, TokenCheck]] = {}
+_good_lock = threading.Lock()
+
+
+def forget_tokens() -> None:
+    """Forget every token this process remembers as good (revoked, user changed)."""
+    with _good_lock:
+        _good.clear()
+
+
+def _forget_on_change(target: object, value: object, oldvalue: object,
+                      initiator: object) -> None:
+    forget_tokens()
+
+
+# A revocation, deactivation or role change made in this process counts at once (before and
+# again after its commit: a check in between may have remembered the old state).
+for _attribute in (ApiToken.revoked_at, User.is_active, User.role):
+    event.listen(_attribute, "set", _forget_on_change)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_change(session: Session, _context: object) -> None:
+    if any(isinstance(obj, (ApiToken, User)) for obj in (*session.dirty, *session.deleted)):
+        session.info["storeops_tokens_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session: Session) -> None:
+    if session.info.pop("storeops_tokens_changed", False):
+        forget_tokens()
+
+
 def check_token(db_url: str, token: str, now: datetime | None = None) -> TokenCheck:
-    """Who a token belongs to, or why it does not count. One indexed query; a write at most
-    once a minute per token (its last use)."""
+    """Who a token belongs to, or why it does not count. One indexed query (none for a token
+    found good less than TOKEN_CACHE_S seconds ago in this process); a write at most once a
+    minute per token (its last use)."""
     if not token.startswith(TOKEN_PREFIX):
         return TokenCheck(TokenStatus.UNKNOWN)
+    digest = hash_secret(token)
+    hit = _good.get((db_url, digest))
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
     now = now or utcnow()
     engine = get_engine(db_url)
     with engine.connect() as conn:
-        row = conn.execute(_check.where(ApiToken.token_hash == hash_secret(token))).first()
+        row = conn.execute(_check.where(ApiToken.token_hash == digest)).first()
     if row is None:
         return TokenCheck(TokenStatus.UNKNOWN)
     token_id, revoked_at, last_used, user_id, username, display_name, role, active = row
@@ -160,4 +211,9 @@ def check_token(db_url: str, token: str, now: datetime | None = None) -> TokenCh
         with engine.begin() as conn:
             conn.execute(update(ApiToken).where(ApiToken.id == token_id)
                          .values(last_used_at=now))
-    return TokenCheck(TokenStatus.OK, user_id, username, display_name, role)
+    good = TokenCheck(TokenStatus.OK, user_id, username, display_name, role)
+    with _good_lock:
+        if len(_good) >= _CACHE_MAX:
+            _good.clear()
+        _good[(db_url, digest)] = (time.monotonic() + TOKEN_CACHE_S, good)
+    return good
