@@ -10,8 +10,9 @@ skip it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,6 +26,13 @@ COD_PAY_TYPE = "1"  # 货到付款; 4 = 在线支付
 UNSET_TIMES = ("0001-01-01 00:00:00", "0000-00-00 00:00:00", "1970-01-01 08:00:00")
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M")
 MAX_MONEY = Decimal("100000000")  # ¥100,000,000: anything above is not a shop order
+# The shapes nearly every JD value has, read without the general parsers (a sync reads
+# hundreds of thousands of them): "2026-12-04 08:01:30" and "199.00" (below ¥100,000,000).
+_PLAIN_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})")
+_PLAIN_MONEY = re.compile(r"\d{1,8}(?:\.\d{0,2})?")
+# China has kept UTC+8 without daylight saving since 1992: a later time is 8 hours ahead.
+_CHINA_OFFSET = timedelta(hours=8)
+_FIXED_OFFSET_FROM = 1992
 
 # The optional fields a sync asks ``jingdong.pop.order.search`` for (JD sends only those).
 ORDER_FIELDS = (
@@ -105,6 +113,16 @@ def parse_jd_time(text: str) -> datetime | None:
     raw = text.strip()
     if not raw or raw in UNSET_TIMES:
         return None
+    plain = _PLAIN_TIME.fullmatch(raw)
+    if plain is not None:
+        year = int(plain[1])
+        if year >= _FIXED_OFFSET_FROM:
+            try:
+                moment = datetime(year, int(plain[2]), int(plain[3]), int(plain[4]),
+                                  int(plain[5]), int(plain[6]), tzinfo=UTC)
+            except ValueError:
+                raise ValueError(f"not a time: {text!r}") from None
+            return moment - _CHINA_OFFSET
     for fmt in TIME_FORMATS:
         try:
             moment = datetime.strptime(raw, fmt)
@@ -119,7 +137,10 @@ def parse_jd_time(text: str) -> datetime | None:
 def parse_money(text: str) -> Decimal | None:
     """"199.00" → Decimal("199.00"); None for empty; ValueError for anything that is not an
     amount of at most two decimals between 0 and ¥100,000,000."""
-    raw = text.strip().replace(",", "")
+    raw = text.strip()
+    if _PLAIN_MONEY.fullmatch(raw) is not None:
+        return Decimal(raw)
+    raw = raw.replace(",", "")
     if not raw:
         return None
     try:
