@@ -1,7 +1,239 @@
-"""(stub: being written)"""
+"""``POST /api/v1/price``: price a cart for a store, with the store's offers from the database
+or with offers sent inline in the promotions file format (:mod:`storeops.pricing.spec`).
+
+Speed: a store's offers are read and parsed once and kept until its promotions change (one
+cheap aggregate query per request tells: count, latest ``updated_at``, sum of ``version``);
+the engine compiles a cached ``Offers`` once too, since it is the same object. The body is read
+as JSON with numbers as Decimal (never float), no ORM on the way.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-router = APIRouter(prefix="/api/v1", tags=["pricing"])
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from storeops.accounts.permissions import Permission
+from storeops.api import schemas
+from storeops.api.auth import (
+    REQUIRE_MARK,
+    CurrentUser,
+    Forbidden,
+    check_csrf,
+    current_user,
+    db_url_of,
+)
+from storeops.pricing.model import Offers
+
+router = APIRouter(prefix="/api/v1", tags=["pricing"], responses=schemas.ERROR_RESPONSES)
+
+BODY_KEYS = ("store", "cart", "at", "promotions")
+PRICE_PERMISSIONS = (Permission.PROMO_VIEW, Permission.ORDER_CREATE)
+
+
+class ForbiddenAny(Forbidden):
+    """None of the permissions that allow the route."""
+
+    def __init__(self, user: CurrentUser, permissions: tuple[Permission, ...]) -> None:
+        super().__init__(user, permissions[0])
+        names = " or ".join(p.value for p in permissions)
+        self.args = (f"the role {user.role!r} may not do this (needs {names})",)
+
+
+def require_any(*permissions: Permission) -> Any:
+    """Like :func:`storeops.api.auth.require`, for a route that one of several permissions
+    allows (pricing: whoever views promotions, or the integration role that creates the
+    channel's orders)."""
+
+    async def check(request: Request, user: CurrentUser = Depends(current_user)) -> CurrentUser:
+        if not any(user.can(p) for p in permissions):
+            raise ForbiddenAny(user, permissions)
+        await check_csrf(request)
+        return user
+
+    setattr(check, REQUIRE_MARK, permissions[0])
+    check.__name__ = "require_any_" + "_".join(p.value.replace(".", "_") for p in permissions)
+    return Depends(check)
+
+
+_PRICE = require_any(*PRICE_PERMISSIONS)
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+def _invalid(loc: list[str], msg: str, kind: str, code: str | None = None) -> JSONResponse:
+    where = ".".join(loc[1:]) or "body"
+    body: dict[str, Any] = {"detail": f"{where}: {msg}",
+                            "errors": [{"loc": loc, "msg": msg, "type": kind}]}
+    if code:
+        body["code"] = code
+    return JSONResponse(body, status_code=422)
+
+
+def _spec_invalid(exc: Any, section: str) -> JSONResponse:
+    """An OfferSpecError as the API's 422: the sentence, its code and the field's place."""
+    loc = ["body", section, *exc.loc()]
+    body = {"detail": str(exc), "code": exc.code,
+            "errors": [{"loc": loc, "msg": exc.problem_text, "type": exc.code}]}
+    return JSONResponse(body, status_code=422)
+
+
+# --- the store's offers, cached ---------------------------------------------------------------
+
+_cache_lock = threading.Lock()
+# (db_url, store_id, with_scheduled) -> (version key, offers)
+_offers_cache: dict[tuple[str, int, bool], tuple[tuple[Any, ...], Offers]] = {}
+_stores: dict[tuple[str, str | None], Any] = {}
+
+
+def _store(url: str, name: str | None) -> Any:
+    """The store (id, name, timezone) by name, or the only one; kept once found."""
+    found = _stores.get((url, name))
+    if found is None:
+        from storeops.catalog.stores import find_store
+        from storeops.db.engine import get_engine
+
+        with get_engine(url).connect() as conn:
+            found = find_store(conn, name)
+        if len(_stores) > 1000:
+            _stores.clear()
+        _stores[(url, name)] = found
+    return found
+
+
+def _version(url: str, store_id: int) -> tuple[Any, ...]:
+    from sqlalchemy import func, select
+
+    from storeops.db.engine import get_engine
+    from storeops.pricing.models import PromotionRecord as P
+
+    query = (select(func.count(), func.max(P.updated_at), func.coalesce(func.sum(P.version), 0),
+                    func.max(P.id), func.count(P.status.distinct()))
+             .where(P.store_id == store_id))
+    with get_engine(url).connect() as conn:
+        return tuple(conn.execute(query).one())
+
+
+def store_offers_cached(url: str, store_id: int, with_scheduled: bool) -> Offers:
+    """The store's live (and scheduled) offers, read again only when its promotions changed."""
+    key = (url, store_id, with_scheduled)
+    version = _version(url, store_id)
+    hit = _offers_cache.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    from storeops.db.engine import unit_of_work
+    from storeops.pricing.store import store_offers
+
+    statuses = ("live", "scheduled") if with_scheduled else ("live",)
+    with unit_of_work(url) as session:
+        offers = store_offers(session, store_id, statuses=statuses)
+    with _cache_lock:
+        if len(_offers_cache) > 256:
+            _offers_cache.clear()
+        _offers_cache[key] = (version, offers)
+    return offers
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _offers_cache.clear()
+        _stores.clear()
+
+
+# --- the route --------------------------------------------------------------------------------
+
+def _at(value: Any, tz: str) -> datetime | None:
+    from storeops.common.timeutil import zone
+
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone(tz))
+
+
+def _price(url: str, body: Mapping[str, Any]) -> JSONResponse:
+    from storeops.catalog.stores import StoreError
+    from storeops.common.timeutil import DEFAULT_TIMEZONE, utcnow
+    from storeops.pricing.engine import price_cart
+    from storeops.pricing.spec import OfferSpecError, parse_cart, parse_offers, result_to_json
+
+    name = body.get("store")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        return _invalid(["body", "store"], "must be a store's name", "string_type")
+    inline = body.get("promotions")
+    store = None
+    if inline is None or name is not None:
+        try:
+            store = _store(url, name.strip() if name else None)
+        except StoreError as exc:
+            return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=404)
+    tz = store.timezone if store is not None and store.timezone else DEFAULT_TIMEZONE
+    now = utcnow()
+    at = now
+    if body.get("at") is not None:
+        at = _at(body["at"], tz)
+        if at is None:
+            return _invalid(["body", "at"], "must be an ISO 8601 time such as "
+                            "2026-06-18T20:00:00+08:00", "datetime_parsing",
+                            "pricing.bad_at")
+    if body.get("cart") is None:
+        return _invalid(["body", "cart"], "Field required", "missing")
+    try:
+        cart = parse_cart(body["cart"], "cart")
+    except OfferSpecError as exc:
+        return _spec_invalid(exc, "cart")
+    if inline is not None:
+        try:
+            offers = parse_offers(inline, "promotions", tz)
+        except OfferSpecError as exc:
+            return _spec_invalid(exc, "promotions")
+    else:
+        offers = store_offers_cached(url, store.id, with_scheduled=at > now)
+    result = result_to_json(price_cart(cart, offers, at))
+    result["store"] = store.name if store is not None else None
+    result["at"] = at.isoformat()
+    return JSONResponse(result)
+
+
+@router.post(
+    "/price",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"type": "object", "required": ["cart"], "additionalProperties": False,
+                   "properties": {
+                       "store": {"type": "string", "description": "Store name (may be left "
+                                 "out when the database has one store)"},
+                       "cart": {"type": "object", "description": "lines: [{sku, qty, price "
+                                "(decimal string), category?}], member_tier, group_buy"},
+                       "at": {"type": "string", "description": "ISO 8601 time to price at "
+                              "(default now; without an offset: the store's timezone)"},
+                       "promotions": {"type": "object", "description": "Offers inline in "
+                                      "the promotions file format (promotions, coupons, "
+                                      "points) instead of the store's"}}}}}}},
+)
+async def price(request: Request, user: CurrentUser = _PRICE) -> Any:
+    """Price a cart: the lowest payable the allowed stacks reach, line by line (money as
+    decimal strings). Without inline `promotions`, the store's live offers, and its scheduled
+    ones too when `at` is in the future."""
+    raw = await request.body()
+    try:
+        body = json.loads(raw or b"null", parse_float=Decimal)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return _invalid(["body"], f"not valid JSON: {exc}", "json_invalid")
+    if not isinstance(body, dict):
+        return _invalid(["body"], "must be a JSON object with cart (and store, at, "
+                        "promotions)", "model_type")
+    unknown = [k for k in body if k not in BODY_KEYS]
+    if unknown:
+        return _invalid(["body", str(unknown[0])], "unknown field (known: "
+                        f"{', '.join(BODY_KEYS)})", "extra_forbidden")
+    return await run_in_threadpool(_price, db_url_of(request), body)

@@ -149,6 +149,7 @@ class OfferSpecError(StoreopsError, ValueError):
         super().__init__(message, key=key, file=file, where=where, field=field,
                          problem=problem)
         self.file, self.where, self.field, self.problem_name = file, where, field, problem.name
+        self.problem_text = str(problem)
 
     @property
     def code(self) -> str:
