@@ -1,0 +1,268 @@
+"""The pricing engine: price a cart as JD would, with the best stack for the buyer (pure).
+
+``price_cart(cart, offers, at)`` applies, in this order (amounts in integer cents inside,
+rounded half up to 0.01 at each step, ``Decimal`` yuan outside):
+
+1. Item-level price (``engine_items``): the lowest of list price, direct cut, group buy (only
+   when ``cart.group_buy``), member price (``cart.member_tier``); a flash sale price for at most
+   min(per-order limit, quota) units, the rest of the line at the other price.
+2. Cross-item (``engine_cross``): each line joins at most one multi-buy, full reduction, full
+   discount or bundle; the engine chooses which (``optimizer``), and may leave a line out when
+   that lets a coupon's threshold be reached. Gift promotions take nothing off; their gifts are
+   added when a tier is reached on the covered lines' amount after item-level prices (or their
+   pieces), whatever cross-item promotion the lines join; their ids are listed in ``applied``.
+3. Coupons: at most one shop and one platform coupon, both thresholds tested on the eligible
+   amount after promotions (JD's rule); the shop coupon is taken first, the platform coupon at
+   most what is left of its lines. An offer (promotion or coupon) counts only when active at
+   ``at`` (``None``: all count).
+4. Points: at most the balance, at most ``max_share`` of the payable after coupons (floored to
+   the cent); ``rate`` points are 1.00 yuan; the points used are the fewest whole points worth
+   that many cents (rate 100: one point a cent).
+5. Payable = goods after all of that (freight is not priced here).
+
+Every order-level reduction (cross-item, coupons, points) is apportioned over the lines it
+covers in proportion to their amounts at that step (``apportion``: residue on the largest
+line), so each line's ``final_amount`` is what a refund of that line gives back, the lines'
+final amounts add up to the payable, and each line's discounts add up to list − final.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from storeops.common.money import from_cents
+from storeops.pricing.apportion import apportion
+from storeops.pricing.engine_compile import (
+    CCoupon,
+    CompiledOffers,
+    CPromo,
+    CTier,
+    compile_offers,
+    ratio,
+)
+from storeops.pricing.engine_cross import (
+    bundle_discount,
+    bundle_discount_cents,
+    cross_discount,
+    gift_reached,
+    tier_discount_cents,
+)
+from storeops.pricing.engine_items import ItemLine, item_unit_price, price_items
+from storeops.pricing.model import (
+    Cart,
+    Gift,
+    LineDiscount,
+    Offers,
+    PricedLine,
+    PricingResult,
+    PromotionKind,
+)
+from storeops.pricing.optimizer import NONE, Problem, best_coupons, coupon_shares, optimize
+
+__all__ = ["bundle_discount", "compile_offers", "cross_discount", "item_unit_price",
+           "price_cart", "price_cart_compiled"]
+
+
+def _y(cents: int) -> str:
+    """12.34 (two decimals)."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _n(cents: int) -> str:
+    """199 or 199.5: an amount in a promotion's name."""
+    text = _y(cents)
+    return text[:-3] if text.endswith(".00") else text.rstrip("0")
+
+
+def _zhe(pct: tuple[int, int]) -> str:
+    """Percent off as JD's 折: 10 -> 9, 15 -> 8.5."""
+    value = (Decimal(100) - Decimal(pct[0]) / Decimal(pct[1])) / 10
+    return format(value.normalize(), "f")
+
+
+_ITEM_LABEL = {PromotionKind.DIRECT: "直降", PromotionKind.FLASH_SALE: "秒杀",
+               PromotionKind.GROUP_BUY: "拼购价", PromotionKind.MEMBER_PRICE: "会员价"}
+
+
+def _tier_text(cp: CPromo, tier: CTier | None) -> str:
+    if cp.kind == PromotionKind.BUNDLE:
+        return f"套装{_n(cp.price or 0)}元"
+    if tier is None:
+        return cp.promo.name or cp.id
+    if tier.threshold is not None:
+        reach = f"满{_n(tier.threshold)}"
+    elif tier.qty is not None:
+        reach = f"{tier.qty}件" if cp.kind == PromotionKind.MULTI_BUY else f"满{tier.qty}件"
+    else:
+        reach = ""
+    if cp.repeat:
+        reach = "每" + (reach if reach.startswith("满") else "满" + reach)
+    if tier.pct is not None:
+        give = ("" if cp.kind == PromotionKind.MULTI_BUY else "打") + f"{_zhe(tier.pct)}折"
+    else:
+        give = f"减{_n(tier.off or 0)}"
+    text = reach + give
+    if cp.cap is not None:
+        text += f"（最多减{_n(cp.cap)}）"
+    if cp.kind == PromotionKind.MULTI_BUY:
+        text = "多买优惠：" + text
+    return text
+
+
+def _cross_detail(cp: CPromo, members: list[int], items: list[ItemLine]) -> str:
+    if cp.kind == PromotionKind.BUNDLE:
+        units: dict[str, list[tuple[int, int]]] = {}
+        for i in members:
+            units.setdefault(items[i].line.sku, []).extend(
+                (u, n) for n, u, _ in items[i].segments)
+        for v in units.values():
+            v.sort(reverse=True)
+        _, sets = bundle_discount_cents(cp, units)
+        return f"套装：{sets}套×{_y(cp.price or 0)}元"
+    amount = sum(items[i].amount for i in members)
+    pieces = sum(items[i].line.qty for i in members)
+    _, tier, _ = tier_discount_cents(cp, amount, pieces)
+    return _tier_text(cp, tier)
+
+
+def _coupon_text(c: CCoupon) -> str:
+    label = "店铺券" if c.shop else "平台券"
+    if c.threshold:
+        return f"{label}满{_n(c.threshold)}减{_n(c.off)}"
+    return f"{label}无门槛减{_n(c.off)}"
+
+
+def price_cart(cart: Cart, offers: Offers, at: datetime | None = None) -> PricingResult:
+    """The lowest-payable pricing of ``cart`` under the ``offers`` active at ``at``."""
+    return price_cart_compiled(cart, compile_offers(offers), at)
+
+
+def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
+                        at: datetime | None = None) -> PricingResult:
+    items = price_items(cart, compiled, at)
+    n = len(items)
+    discounts: list[list[LineDiscount]] = [[] for _ in range(n)]
+    applied: list[str] = []
+
+    def use(pid: str) -> None:
+        if pid not in applied:
+            applied.append(pid)
+
+    # 1. item level
+    for i, it in enumerate(items):
+        for units, unit, cp in it.segments:
+            if cp is None or units <= 0 or unit >= it.list_unit:
+                continue
+            label = _ITEM_LABEL[cp.kind]
+            if cp.kind == PromotionKind.MEMBER_PRICE:
+                label += f"（{cart.member_tier}）"
+            count = f"{units}件" if len(it.segments) > 1 else ""
+            text = f"{label}：{count}单价{_y(it.list_unit)}→{_y(unit)}"
+            discounts[i].append(LineDiscount(cp.id, from_cents(units * (it.list_unit - unit)),
+                                             cp.kind.value, text))
+            use(cp.id)
+
+    # 2. cross item: candidates, coupons, the best assignment
+    promo_pos: dict[int, int] = {}
+    promos: list[CPromo] = []
+    cands: list[list[int]] = []
+    for it in items:
+        mine = []
+        for cp in compiled.promotions_for(compiled.cross_index, it.line.sku, it.line.category,
+                                          at):
+            key = id(cp)
+            if key not in promo_pos:
+                promo_pos[key] = len(promos)
+                promos.append(cp)
+            mine.append(promo_pos[key])
+        cands.append(mine)
+    coupons = [c for c in compiled.coupons if c.coupon.active_at(at)]
+    elig = [[i for i, it in enumerate(items)
+             if c.coupon.skus.covers(it.line.sku, it.line.category)] for c in coupons]
+    problem = Problem(amounts=[it.amount for it in items], qtys=[it.line.qty for it in items],
+                      skus=[it.line.sku for it in items],
+                      segs=[[(u, k) for k, u, _ in it.segments] for it in items],
+                      promos=promos, cands=cands, coupons=coupons, elig=elig)
+    outcome = optimize(problem)
+    assign = outcome.assign
+
+    amounts = [it.amount for it in items]
+    joined: dict[int, list[int]] = {}
+    for i, p in enumerate(assign):
+        if p != NONE:
+            joined.setdefault(p, []).append(i)
+    cross_of: list[str | None] = [None] * n
+    for p, members in sorted(joined.items()):
+        cp = promos[p]
+        off = problem.disc(p, tuple(members))
+        for i in members:
+            cross_of[i] = cp.id
+        if not off:
+            continue
+        use(cp.id)
+        detail = _cross_detail(cp, members, items)
+        for i, share in zip(members, apportion(off, [items[i].amount for i in members]),
+                            strict=True):
+            amounts[i] -= share
+            if share:
+                discounts[i].append(LineDiscount(cp.id, from_cents(share), cp.kind.value,
+                                                 f"{detail}，本行分摊{_y(share)}元"))
+
+    # gifts
+    gifts: list[Gift] = []
+    for g in compiled.gift_index:
+        cp = compiled.promos[g]
+        if not cp.promo.active_at(at):
+            continue
+        covered = [it for it in items if cp.promo.scope.covers(it.line.sku, it.line.category)]
+        if covered and gift_reached(cp, sum(it.amount for it in covered),
+                                    sum(it.line.qty for it in covered)):
+            gifts.extend(cp.promo.gifts)
+            use(cp.id)
+
+    # 3. coupons
+    _, chosen = best_coupons(amounts, coupons, elig)
+    for k, _off, shares in coupon_shares(amounts, coupons, elig, chosen):
+        c = coupons[k]
+        use(c.id)
+        text = _coupon_text(c)
+        for i, share in enumerate(shares):
+            if share:
+                discounts[i].append(LineDiscount(c.id, from_cents(share), "coupon",
+                                                 f"{text}，本行分摊{_y(share)}元"))
+                amounts[i] -= share
+
+    # 4. points
+    points_used = 0
+    rule = compiled.offers.points
+    payable = sum(amounts)
+    if rule is not None and rule.balance > 0 and rule.rate > 0 and payable > 0:
+        num, den = ratio(rule.max_share)
+        by_share = payable * num // den
+        by_balance = rule.balance * 100 // rule.rate
+        cents = max(0, min(by_share, by_balance, payable))
+        if cents:
+            points_used = -(-cents * rule.rate // 100)
+            use("points")
+            for i, share in enumerate(apportion(cents, amounts)):
+                if share:
+                    amounts[i] -= share
+                    discounts[i].append(LineDiscount(
+                        "points", from_cents(share), "points",
+                        f"京豆抵扣{points_used}个，本行分摊{_y(share)}元"))
+            payable -= cents
+
+    lines = tuple(
+        PricedLine(sku=it.line.sku, qty=it.line.qty, list_amount=from_cents(it.list_amount),
+                   final_amount=from_cents(amounts[i]), discounts=tuple(discounts[i]),
+                   cross_promotion=cross_of[i])
+        for i, it in enumerate(items))
+    goods = sum(it.list_amount for it in items)
+    notes = []
+    if not outcome.exact:
+        notes.append("购物车较大，优惠组合按启发式选择（不劣于逐项贪心）。")
+    return PricingResult(lines=lines, goods_total=from_cents(goods),
+                         discount_total=from_cents(goods - payable),
+                         payable=from_cents(payable), applied=tuple(applied),
+                         points_used=points_used, gifts=tuple(gifts), notes=tuple(notes))

@@ -1,0 +1,116 @@
+"""Tier arithmetic of the cross-item promotions and gifts, in integer cents (pure).
+
+- A tier is reached when the joined lines have at least its ``qty`` pieces and/or its
+  ``threshold`` amount (the amount after item-level prices). Only one tier counts: the one that
+  takes the most off (tiers are not cumulative). ``off`` is a fixed amount off the joined lines
+  together (a multi-buy "2件减10" takes 10 off the group, not per piece); ``percent`` is percent
+  off their amount, the discounted amount rounded half up to 0.01.
+- ``repeat`` (每满): the first tier repeats as often as it fits (每满100减10 on 250 takes 20);
+  ``cap`` caps what it takes off.
+- Bundle: the number of complete sets among the joined lines (units of each item's SKU divided
+  by the item's qty); each set's value is its items' item-level unit prices (a line with two
+  unit prices - flash units and the rest - gives its dearer units to sets first, the buyer's
+  better choice); the discount is sets x value - sets x price when positive.
+- Never more off than the joined amount.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from storeops.common.money import from_cents, to_cents
+from storeops.pricing.engine_compile import CPromo, CTier, compile_promotion, percent_of
+from storeops.pricing.model import Promotion, PromotionKind
+
+
+def tier_reached(t: CTier, amount: int, pieces: int) -> bool:
+    if t.qty is None and t.threshold is None:
+        return True
+    return ((t.qty is None or pieces >= t.qty)
+            and (t.threshold is None or amount >= t.threshold))
+
+
+def _tier_off(t: CTier, amount: int) -> int:
+    if t.pct is not None:
+        return amount - percent_of(amount, t.pct)
+    return t.off or 0
+
+
+def tier_discount_cents(cp: CPromo, amount: int, pieces: int) -> tuple[int, CTier | None, int]:
+    """(cents off, the tier that counts, times it applies) for a multi-buy, full reduction or
+    full discount on lines of ``amount`` cents and ``pieces`` pieces."""
+    if amount <= 0 or not cp.tiers:
+        return 0, None, 0
+    if cp.repeat:
+        t = cp.tiers[0]
+        if t.threshold:
+            times = amount // t.threshold
+        elif t.qty:
+            times = pieces // t.qty
+        else:
+            times = 1
+        if times <= 0:
+            return 0, None, 0
+        off = _tier_off(t, amount) * times if t.pct is None else _tier_off(t, amount)
+        if cp.cap is not None and off > cp.cap:
+            off = cp.cap
+        return (off if off < amount else amount), t, times
+    best, best_tier = 0, None
+    for t in cp.tiers:
+        if tier_reached(t, amount, pieces):
+            off = _tier_off(t, amount)
+            if off > best:
+                best, best_tier = off, t
+    if cp.cap is not None and best > cp.cap:
+        best = cp.cap
+    return (best if best < amount else amount), best_tier, 1 if best_tier else 0
+
+
+def bundle_discount_cents(cp: CPromo,
+                          units: dict[str, list[tuple[int, int]]]) -> tuple[int, int]:
+    """(cents off, sets) of a bundle; ``units[sku]`` lists (unit price in cents, units) of the
+    joined lines of that SKU, dearest first."""
+    if not cp.bundle or cp.price is None:
+        return 0, 0
+    sets = min(sum(n for _, n in units.get(sku, ())) // qty for sku, qty in cp.bundle)
+    if sets <= 0:
+        return 0, 0
+    value = 0
+    for sku, qty in cp.bundle:
+        need = sets * qty
+        for unit, n in units[sku]:
+            take = n if n < need else need
+            value += unit * take
+            need -= take
+            if not need:
+                break
+    off = value - sets * cp.price
+    return (off, sets) if off > 0 else (0, 0)
+
+
+def cross_discount(promotion: Promotion, amount: Decimal, pieces: int) -> Decimal:
+    """What a multi-buy, full reduction or full discount takes off lines worth ``amount``
+    (after item-level prices) with ``pieces`` pieces, in yuan (public helper for the audits)."""
+    cp = compile_promotion(promotion)
+    if cp.kind == PromotionKind.BUNDLE:
+        raise ValueError("use bundle_discount for a bundle")
+    off, _, _ = tier_discount_cents(cp, to_cents(amount), pieces)
+    return from_cents(off) or Decimal("0.00")
+
+
+def bundle_discount(promotion: Promotion, unit_prices: dict[str, list[Decimal]]) -> Decimal:
+    """What a bundle takes off units at ``unit_prices`` (per SKU), in yuan."""
+    cp = compile_promotion(promotion)
+    units = {sku: sorted(((to_cents(p), 1) for p in prices), reverse=True)
+             for sku, prices in unit_prices.items()}
+    off, _ = bundle_discount_cents(cp, units)
+    return from_cents(off) or Decimal("0.00")
+
+
+def gift_reached(cp: CPromo, amount: int, pieces: int) -> bool:
+    """A gift promotion is reached when any of its tiers is (no tiers: any purchase)."""
+    if amount <= 0 and pieces <= 0:
+        return False
+    if not cp.tiers:
+        return True
+    return any(tier_reached(t, amount, pieces) for t in cp.tiers)
