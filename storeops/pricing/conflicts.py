@@ -1,0 +1,154 @@
+"""The conflict check of a store's promotions: what a merchant must fix before a campaign.
+
+- ``cross_overlap``: a SKU in two cross-item promotions (multi-buy, full reduction, full
+  discount, bundle) whose windows overlap: a line joins at most one, so the buyer (and the
+  merchant's plan) gets only one of them.
+- ``coupon_unreachable``: a coupon whose threshold no listed price can reach. Our reading:
+  the coupon has a threshold above 0 and either no on-sale SKU is in its scope, or every
+  on-sale SKU in its scope has a known stock (the most one order can take) and the sum of
+  list price × stock over them stays below the threshold. An in-scope SKU of unknown stock
+  can be bought in any number, so it reaches any threshold.
+- ``flash_above_reference``: a flash sale whose price is above 70% of the reference price
+  (the SKU's list price) of a SKU it covers: JD refuses such a 秒杀 (domain §6).
+
+:func:`find_conflicts` is pure; :func:`store_conflicts` reads the store's draft, scheduled and
+live entries and its SKUs. Each conflict has a catalog key (``promotions.conflict.<kind>``)
+whose words exist in Chinese and English (:func:`conflict_text`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storeops.pricing.model import CROSS_ITEM, Offers, Promotion, PromotionKind
+
+FLASH_MAX_SHARE = Decimal("0.70")  # a flash price at most 70% of the reference price
+SKUS_NAMED = 5  # SKUs a message names (the conflict keeps them all)
+
+
+@dataclass(frozen=True)
+class ListedSku:
+    sku: str
+    price: Decimal  # list price (the reference price)
+    category: str | None = None
+    on_sale: bool = True
+    stock: int | None = None  # units in stock; None: unknown (no limit known)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    kind: str  # cross_overlap | coupon_unreachable | flash_above_reference
+    codes: tuple[str, ...]  # the promotions/coupons concerned
+    skus: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)  # for the message
+
+    @property
+    def key(self) -> str:
+        return f"promotions.conflict.{self.kind}"
+
+
+def windows_overlap(a_start: datetime | None, a_end: datetime | None,
+                    b_start: datetime | None, b_end: datetime | None) -> bool:
+    """Whether [a_start, a_end) and [b_start, b_end) share a moment (None: open)."""
+    return (a_end is None or b_start is None or b_start < a_end) and \
+        (b_end is None or a_start is None or a_start < b_end)
+
+
+def _covered(promo: Promotion, skus: Sequence[ListedSku]) -> list[str]:
+    return [s.sku for s in skus if promo.scope.covers(s.sku, s.category)]
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="minutes") if moment is not None else "—"
+
+
+def find_conflicts(offers: Offers, skus: Sequence[ListedSku]) -> list[Conflict]:
+    """Every conflict of ``offers`` over the store's SKUs (see the module's docstring), in a
+    stable order: overlaps, then coupons, then flash sales."""
+    found: list[Conflict] = []
+    cross = [p for p in offers.promotions if p.kind in CROSS_ITEM]
+    covered = {p.id: set(_covered(p, skus)) for p in cross}
+    order = {s.sku: n for n, s in enumerate(skus)}
+    for i, a in enumerate(cross):
+        for b in cross[i + 1:]:
+            if not windows_overlap(a.start, a.end, b.start, b.end):
+                continue
+            both = sorted(covered[a.id] & covered[b.id], key=order.__getitem__)
+            if both:
+                start = max((t for t in (a.start, b.start) if t), default=None)
+                ends = [t for t in (a.end, b.end) if t]
+                found.append(Conflict(
+                    "cross_overlap", (a.id, b.id), tuple(both),
+                    {"a": a.id, "b": b.id, "skus": ", ".join(both[:SKUS_NAMED]),
+                     "count": len(both), "from": _when(start),
+                     "to": _when(min(ends) if ends else None)}))
+    on_sale = [s for s in skus if s.on_sale]
+    for c in offers.coupons:
+        if c.threshold <= 0:
+            continue
+        scope = [s for s in on_sale if c.skus.covers(s.sku, s.category)]
+        if not scope:
+            found.append(Conflict("coupon_unreachable", (c.id,), (),
+                                  {"code": c.id, "threshold": f"{c.threshold:.2f}",
+                                   "why": "no_sku"}))
+            continue
+        if any(s.stock is None for s in scope):
+            continue
+        most = sum((s.price * max(0, s.stock or 0) for s in scope), Decimal(0))
+        if most < c.threshold:
+            found.append(Conflict("coupon_unreachable", (c.id,), tuple(s.sku for s in scope),
+                                  {"code": c.id, "threshold": f"{c.threshold:.2f}",
+                                   "why": "too_high", "most": f"{most:.2f}"}))
+    for p in offers.promotions:
+        if p.kind != PromotionKind.FLASH_SALE or p.price is None:
+            continue
+        for s in skus:
+            if s.price > 0 and p.scope.covers(s.sku, s.category) \
+                    and p.price > s.price * FLASH_MAX_SHARE:
+                found.append(Conflict(
+                    "flash_above_reference", (p.id,), (s.sku,),
+                    {"code": p.id, "sku": s.sku, "price": f"{p.price:.2f}",
+                     "reference": f"{s.price:.2f}",
+                     "limit": f"{(s.price * FLASH_MAX_SHARE).quantize(Decimal('0.01')):.2f}"}))
+    return found
+
+
+def conflict_text(conflict: Conflict, lang: str) -> str:
+    """The conflict in words, in ``lang`` (zh-CN or en)."""
+    from storeops.web.i18n import translate
+
+    key = conflict.key
+    if conflict.kind == "coupon_unreachable":
+        key = f"{key}_{conflict.params['why']}"
+    return translate(lang, key, **conflict.params)
+
+
+def listed_skus(session: Session, store_id: int) -> list[ListedSku]:
+    """The store's SKUs with a list price, in SKU order."""
+    from storeops.catalog.models import Product
+    from storeops.common.money import from_cents
+
+    rows = session.execute(select(Product.platform_sku_id, Product.list_price_cents,
+                                  Product.category, Product.status, Product.stock)
+                           .where(Product.store_id == store_id,
+                                  Product.list_price_cents.is_not(None))
+                           .order_by(Product.platform_sku_id))
+    return [ListedSku(sku, from_cents(cents), category, status == "on_sale", stock)
+            for sku, cents, category, status, stock in rows]
+
+
+def store_conflicts(session: Session, store_id: int,
+                    statuses: Iterable[str] = ("draft", "scheduled", "live")) -> list[Conflict]:
+    """The conflicts among the store's entries of ``statuses`` (default: all that may still
+    run) over its listed SKUs."""
+    from storeops.pricing.store import store_offers
+
+    return find_conflicts(store_offers(session, store_id, statuses), listed_skus(session,
+                                                                               store_id))
