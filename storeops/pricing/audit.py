@@ -55,6 +55,9 @@ from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from storeops.common.errors import StoreopsError
+from storeops.common.money import from_cents, to_cents
+from storeops.pricing.engine_compile import CPromo, CTier, compile_promotion
+from storeops.pricing.engine_cross import tier_discount_cents
 from storeops.pricing.model import (
     CROSS_ITEM,
     ITEM_LEVEL,
@@ -65,7 +68,6 @@ from storeops.pricing.model import (
     Promotion,
     PromotionKind,
     Scope,
-    Tier,
 )
 
 CENT = Decimal("0.01")
@@ -137,6 +139,7 @@ class Reach:
     at: datetime | None = None  # a moment every offer of the stack runs (None: any)
     item_price: Decimal | None = None  # after stage 1
     cross_amount: Decimal | None = None  # amount of the cross-item promotion's lines
+    cross_off: Decimal | None = None  # what the cross-item promotion takes off them
     coupon_amount: Decimal | None = None  # cart amount after promotions the coupons test
     member_tier: str | None = None  # the member tier whose price stage 1 took
     group_buy: bool = False
@@ -342,65 +345,57 @@ class _CrossOption:
     text: str
 
 
-def _tier_off(tier: Tier, amount: Decimal) -> Decimal:
-    if tier.percent is not None:
-        return money(amount * tier.percent / HUNDRED)
-    return tier.off if tier.off is not None else ZERO
-
-
-def _tier_text(promo: Promotion, tier: Tier) -> str:
+def _tier_text(promo: Promotion, tier: CTier, times: int) -> str:
     if tier.threshold is not None:
-        head = f"满{short(tier.threshold)}"
+        head = f"满{short(from_cents(tier.threshold))}"
     elif promo.kind == PromotionKind.MULTI_BUY:
         head = f"{tier.qty}件"
     else:
         head = f"满{tier.qty}件"
-    what = _fold(tier.percent) if tier.percent is not None else f"减{short(tier.off or ZERO)}"
-    return ("多买优惠" if promo.kind == PromotionKind.MULTI_BUY else "") + head + what
+    if tier.pct is not None:
+        what = _fold(Decimal(tier.pct[0]) / Decimal(tier.pct[1]))
+    else:
+        what = f"减{short(from_cents(tier.off or 0))}"
+    text = ("每" if promo.repeat else "") + head + what
+    if promo.cap is not None:
+        text += f"，封顶{short(promo.cap)}"
+    return ("多买优惠" if promo.kind == PromotionKind.MULTI_BUY else "") + text
 
 
-def _cross_options(promo: Promotion, price: Decimal, cheapest: Decimal) -> list[_CrossOption]:
+def _cross_options(compiled: CPromo, price: Decimal, cheapest: Decimal) -> list[_CrossOption]:
     """The candidate carts for one cross-item promotion (not a bundle): at each the amount
-    and the reduction. The reduction is a step function of the amount and the unit price
-    falls by reduction / amount, so only the SKU alone and the left ends of the steps (the
-    thresholds above the SKU's price) can be best."""
+    of the promotion's lines and what it takes off (the engine's tier arithmetic). The
+    reduction is a step function of the amount and the unit price falls by reduction /
+    amount, so only the SKU alone and the left ends of the steps (the thresholds above the
+    SKU's price, the piece counts of the tiers) can be best."""
+    promo = compiled.promo
+    tiers = promo.tiers
+    if not tiers:
+        return []
+    amounts: list[tuple[Decimal, int]] = [(price, 1)]
+    if tiers[0].threshold is not None:
+        marks = [t.threshold for t in tiers if t.threshold is not None]
+        if promo.repeat:
+            step = marks[0]
+            amounts.append((step * math.ceil(price / step), 1))
+        else:
+            amounts += [(mark, 1) for mark in marks if mark > price]
+    else:
+        piece = min(cheapest, price)
+        amounts += [(price + piece * (t.qty - 1), t.qty) for t in tiers
+                    if t.qty is not None and t.qty > 1]
     options: list[_CrossOption] = []
-    if promo.kind == PromotionKind.FULL_REDUCTION and promo.repeat and promo.tiers:
-        tier = promo.tiers[0]
-        step = tier.threshold
-        if step is None or step <= 0 or tier.off is None:
-            return []
-        for amount in sorted({price, step * math.ceil(price / step)}):
-            off = tier.off * int(amount // step)
-            if promo.cap is not None:
-                off = min(off, promo.cap)
-            off = min(off, amount)
-            if off > 0:
-                cap = f"，封顶{short(promo.cap)}" if promo.cap is not None else ""
-                filler = f"（凑单至{yuan(amount)}）" if amount > price else ""
-                options.append(_CrossOption(
-                    amount, off, f"每满{short(step)}减{short(tier.off)}{cap}{filler}"))
-        return options
-    by_amount = [t for t in promo.tiers if t.threshold is not None]
-    by_pieces = [t for t in promo.tiers if t.threshold is None and t.qty is not None]
-    for amount in sorted({price} | {t.threshold for t in by_amount if t.threshold > price}):
-        reached = [t for t in by_amount if t.threshold <= amount]
-        if not reached:
+    for amount, pieces in sorted(set(amounts)):
+        off_cents, tier, times = tier_discount_cents(compiled, to_cents(amount), pieces)
+        if off_cents <= 0 or tier is None:
             continue
-        tier = max(reached, key=lambda t: _tier_off(t, amount))
-        off = min(_tier_off(tier, amount), amount)
-        if off > 0:
-            filler = f"（凑单至满{short(tier.threshold)}）" if amount > price else ""
-            options.append(_CrossOption(amount, off, _tier_text(promo, tier) + filler))
-    piece = min(cheapest, price)
-    for count in sorted({t.qty for t in by_pieces}):
-        amount = price + piece * (count - 1)
-        reached = [t for t in by_pieces if t.qty <= count]
-        tier = max(reached, key=lambda t: _tier_off(t, amount))
-        off = min(_tier_off(tier, amount), amount)
-        if off > 0:
-            filler = f"（凑单至{count}件）" if count > 1 else ""
-            options.append(_CrossOption(amount, off, _tier_text(promo, tier) + filler))
+        if amount > price:
+            filler = (f"（凑单至{pieces}件）" if tier.threshold is None
+                      else f"（凑单至满{short(amount)}）")
+        else:
+            filler = ""
+        options.append(_CrossOption(amount, from_cents(off_cents),
+                                    _tier_text(promo, tier, times) + filler))
     return options
 
 
@@ -511,6 +506,15 @@ class _Auditor:
                         self.cheapest[n] = s.price
         self._sets: dict[tuple[int, ...], list[tuple[frozenset[int], datetime]]] = {}
         self._coupons: dict[frozenset[int], _CouponSteps] = {}
+        self._compiled: dict[int, CPromo] = {}
+
+    def compiled(self, n: int) -> CPromo:
+        found = self._compiled.get(n)
+        if found is None:
+            promo = self.entries[n].offer
+            assert isinstance(promo, Promotion)
+            found = self._compiled[n] = compile_promotion(promo)
+        return found
 
     def sets(self, members: tuple[int, ...]) -> list[tuple[frozenset[int], datetime]]:
         found = self._sets.get(members)
@@ -568,7 +572,7 @@ class _Auditor:
                 if option is not None:
                     options.append((option, promo.id))
                 continue
-            for option in _cross_options(promo, unit, self.cheapest.get(n, unit)):
+            for option in _cross_options(self.compiled(n), unit, self.cheapest.get(n, unit)):
                 options.append((option, promo.id))
         best: tuple[Decimal, tuple] | None = None
         for option, cross_id in options:
@@ -604,7 +608,8 @@ class _Auditor:
             stack.append(cross_id)
             texts.append(option.text)
         least = unit if option is None else option.amount - option.off
-        coupon_filler = f"（凑单至{yuan(amount)}）" if amount > least and (shop or platform) else ""
+        filled = amount > least and (shop or platform)
+        coupon_filler = f"（凑单至满{short(amount)}）" if filled else ""
         for n, coupon in enumerate(c for c in (shop, platform) if c is not None):
             stack.append(coupon.id)
             texts.append(_coupon_text(coupon) + (coupon_filler if n == 0 else ""))
@@ -622,6 +627,7 @@ class _Auditor:
                      explanation=" → ".join(texts) if texts else "无优惠：按原价",
                      at=when, item_price=unit,
                      cross_amount=None if option is None else option.amount,
+                     cross_off=None if option is None else option.off,
                      coupon_amount=amount if (shop or platform) else None,
                      member_tier=tier, group_buy=group)
 
