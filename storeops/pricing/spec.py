@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from storeops.common.errors import StoreopsError, Term, os_reason
+from storeops.common.errors import StoreopsError, Term, localise, os_reason
 from storeops.common.timeutil import DEFAULT_TIMEZONE, TimezoneError, zone
 from storeops.pricing.model import (
     ALL,
@@ -99,7 +99,7 @@ class Where(Term):
         if section in ("file", "points", "cart"):
             text = {"file": "the file", "points": "points", "cart": "the cart"}[section]
         elif ident is not None:
-            text = f"{section} {ident!r}"
+            text = f"{section} {ident}"
         else:
             text = f"{section} #{(index or 0) + 1}"
         where = super().__new__(cls, text)
@@ -148,6 +148,8 @@ class OfferSpecError(StoreopsError, ValueError):
             message, key = f"{file}: {where}: {problem}", "pricing.spec_entry"
         super().__init__(message, key=key, file=file, where=where, field=field,
                          problem=problem)
+        # The English text is the en catalog's, so that scripts and people read the same words.
+        self.args = (localise(self, "en"),)
         self.file, self.where, self.field, self.problem_name = file, where, field, problem.name
         self.problem_text = str(problem)
 
@@ -711,6 +713,14 @@ def _yaml_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
         return loader.construct_yaml_float(node)
 
 
+# YAML 1.1 reads off/on/yes/no as booleans: ``off: 5`` would be ``False: 5``. Only true and
+# false are booleans here.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                              re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
 _Loader.add_constructor("tag:yaml.org,2002:float", _yaml_decimal)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp",
                         lambda loader, node: loader.construct_scalar(node))
