@@ -46,7 +46,7 @@ def test_results_chart_drawn(served: tuple[str, PromoSeed]) -> None:
                 "() => document.querySelector('[data-chart=promo_results] canvas')")
             charts = drawn_charts(page)
             series = charts["promo_results"]["series"]
-            assert [s["type"] for s in series] == ["bar", "line"]
+            assert [s["type"] for s in series] == ["bar", "bar"]
             assert [s["nonzero"] for s in series] == [1, 1]
             state = page.evaluate(AXIS)
             assert state["label"] == "¥2.00万"

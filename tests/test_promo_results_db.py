@@ -72,6 +72,8 @@ def test_cli_json_and_xlsx(db_url: str, tmp_path: Path, monkeypatch: Any, capsys
     assert code == 0, err
     data = json.loads(stdout)
     assert data["promotion"] == "P1111" and data["so_far"] is False
+    assert (data["start"], data["end"]) == ("2026-11-11T10:00:00+08:00",
+                                            "2026-11-11T12:00:00+08:00")
     assert data["total"]["during"]["gmv"] == "375.00"
     assert data["total"]["baseline"]["gmv"] == "112.50"
     assert data["total"]["incremental_gmv"] == "262.50"
@@ -97,6 +99,7 @@ def test_cli_text_and_refusals(db_url: str, monkeypatch: Any, capsys: Any) -> No
     base = ["promo", "results", "--store", PROMO_STORE, "--db", db_url]
     code, out, err = run_cli([*base[:2], "P1111", *base[2:]], monkeypatch, capsys)
     assert code == 0, err
+    assert "促销 P1111：2026-11-11 10:00 至 2026-11-11 12:00" in out
     assert "成交金额 ¥375.00（基线 ¥112.50，增量 ¥262.50）" in out
     assert "ROI 1.4760" in out
     code, out, err = run_cli([*base[:2], "LIVE", *base[2:]], monkeypatch, capsys)

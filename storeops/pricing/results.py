@@ -145,7 +145,7 @@ class DayPoint:
 
 @dataclass(frozen=True)
 class Results:
-    start: datetime
+    start: datetime  # store-local, as every time of the results
     end: datetime
     baseline_windows: tuple[tuple[datetime, datetime], ...]
     total: Comparison
@@ -288,7 +288,9 @@ def promotion_results(
                  baseline_gmv=cents(sum((day_gmv[w][i] for w in range(1, len(windows))), ZERO)
                                     / len(bases)))
         for i in range(day_count))
-    return Results(start=start, end=end, baseline_windows=bases, total=compare(None, total),
+    local = zone(tz)
+    return Results(start=start.astimezone(local), end=end.astimezone(local),
+                   baseline_windows=bases, total=compare(None, total),
                    skus=tuple(skus), days=days, no_list_price=tuple(sorted(no_list)),
                    no_cost=tuple(sorted(no_cost)), so_far=so_far)
 

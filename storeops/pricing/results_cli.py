@@ -68,8 +68,8 @@ def _print(found: Any, code: str, currency: str) -> None:
 
     lang = cli_lang()
     t = found.total
-    typer.echo(_t("cli.heading", code=code, start=found.start.isoformat(),
-                  end=found.end.isoformat()))
+    typer.echo(_t("cli.heading", code=code, start=found.start.strftime("%Y-%m-%d %H:%M"),
+                  end=found.end.strftime("%Y-%m-%d %H:%M")))
     if found.so_far:
         typer.echo(_t("so_far"))
     typer.echo(_t("cli.summary", gmv=fmt.money(t.during.gmv, currency),

@@ -103,8 +103,8 @@ def sku_rows(r: Results, lang: str, currency: str) -> list[dict[str, Any]]:
 
 
 def daily_chart(r: Results, lang: str, currency: str) -> dict[str, Any]:
-    """ECharts option: 成交金额 by store-local day during the promotion (bars) against the
-    baseline's average of the same days (dashed line); static/chart_format.js writes ¥/万."""
+    """ECharts option: 成交金额 by store-local day during the promotion (red bars) beside the
+    baseline's average of the same days (grey bars); static/chart_format.js writes ¥/万."""
     during = translate(lang, "promo_results.series_during")
     baseline = translate(lang, "promo_results.series_baseline")
     return {
@@ -117,10 +117,11 @@ def daily_chart(r: Results, lang: str, currency: str) -> dict[str, Any]:
         "xAxis": {"type": "category", "data": [d.day.strftime("%m-%d") for d in r.days]},
         "yAxis": [{"type": "value"}],
         "series": [
-            {"name": during, "type": "bar", "itemStyle": {"color": "#e1251b"},
+            {"name": during, "type": "bar", "barMaxWidth": 48, "itemStyle": {"color": "#e1251b"},
              "data": [float(d.gmv) for d in r.days]},  # floats only at the chart
-            {"name": baseline, "type": "line", "itemStyle": {"color": "#6b7280"},
-             "lineStyle": {"type": "dashed"}, "data": [float(d.baseline_gmv) for d in r.days]},
+            {"name": baseline, "type": "bar", "barMaxWidth": 48,
+             "itemStyle": {"color": "#9ca3af"},
+             "data": [float(d.baseline_gmv) for d in r.days]},
         ],
     }
 
