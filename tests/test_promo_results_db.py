@@ -177,3 +177,35 @@ def test_xlsx_download(client: Any, promo_page: PromoSeed) -> None:
     values = list(sheet.iter_rows(min_row=2, values_only=True))
     assert [v[0] for v in values] == ["合计", "A", "B"]
     assert values[0][2:5] == (375, 112.5, 262.5)
+
+
+def test_page_of_a_promotion_not_started(client: Any, promo_page: PromoSeed,
+                                         seeded: tuple[str, int]) -> None:
+    from storeops.pricing.models import PromotionRecord
+
+    with unit_of_work(seeded[0]) as s:
+        later = PromotionRecord(
+            store_id=promo_page.store_id, code="LATER", kind="direct", status="scheduled",
+            spec_json='{"id": "LATER", "kind": "direct", "skus": "all", "off": 5}',
+            start_at=datetime(2099, 1, 1, tzinfo=UTC), end_at=datetime(2099, 1, 2, tzinfo=UTC))
+        s.add(later)
+        s.flush()
+        later_id = later.id
+    login(client, "analyst")
+    r = client.get(f"/promotions/{later_id}/results")
+    assert r.status_code == 409 and "促销 LATER 尚未开始" in r.text
+    assert client.get(f"/promotions/{later_id}/results.xlsx").status_code == 409
+    assert client.get("/promotions/999999/results.xlsx").status_code == 404
+
+
+def test_scope_of_a_coupon_and_a_bad_spec() -> None:
+    from storeops.pricing.models import PromotionRecord
+
+    coupon = PromotionRecord(code="Q1", kind="coupon", spec_json=json.dumps(
+        {"id": "Q1", "scope": "shop", "threshold": 100, "off": 10, "skus": ["A"]}))
+    scope = results_query.promotion_scope(coupon, "Asia/Shanghai")
+    assert scope.covers("A") and not scope.covers("B")
+    broken = PromotionRecord(code="X", kind="direct", spec_json="[1, 2]")
+    with pytest.raises(results_query.PromoResultsError) as exc:
+        results_query.promotion_scope(broken, "Asia/Shanghai")
+    assert exc.value.key == "promo_results.bad_spec"

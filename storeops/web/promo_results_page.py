@@ -130,29 +130,40 @@ def _local(moment: Any, tz: str) -> str:
     return moment.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
 
 
-def _load(request: Request, promo_id: int) -> tuple[PromotionRecord, Store, Scope, Results]:
-    with session_factory(db_url_of(request))() as session:
-        record = session.get(PromotionRecord, promo_id)
-        if record is None:
-            raise LookupError(promo_id)
-        store = session.get(Store, record.store_id)
-        assert store is not None
-        sc = resolve_scope(session, store.name, None, None)
-        found = results_query.results_for(session, record, so_far=True)
-        session.expunge_all()
-    return record, store, sc, found
+@dataclass(frozen=True)
+class _Loaded:
+    record: PromotionRecord
+    store: Store
+    sc: Scope
+    results: Results
+
+
+def _load(request: Request, promo_id: int) -> _Loaded | Response:
+    """The promotion and its results (so far, for one still running), or the error page: 404
+    for an unknown promotion, 409 for one that cannot have results (not started …)."""
+    try:
+        with session_factory(db_url_of(request))() as session:
+            record = session.get(PromotionRecord, promo_id)
+            if record is None:
+                return render_error(request, 404, None)
+            store = session.get(Store, record.store_id)
+            assert store is not None
+            sc = resolve_scope(session, store.name, None, None)
+            found = results_query.results_for(session, record, so_far=True)
+            session.expunge_all()
+    except StoreopsError as exc:
+        return render_error(request, 409, None, detail=localise(exc, page_lang(request)))
+    return _Loaded(record, store, sc, found)
 
 
 @router.get("/promotions/{promo_id:int}/results")
 def promo_results_page(request: Request, promo_id: int,
                        user: CurrentUser = require(Permission.PROMO_VIEW)) -> Response:
+    loaded = _load(request, promo_id)
+    if isinstance(loaded, Response):
+        return loaded
     lang = page_lang(request)
-    try:
-        record, store, sc, found = _load(request, promo_id)
-    except LookupError:
-        return render_error(request, 404, None)
-    except StoreopsError as exc:
-        return render_error(request, 409, None, detail=localise(exc, lang))
+    record, store, found = loaded.record, loaded.store, loaded.results
     tz, currency = store.timezone, store.currency
     context = {
         "promo": record,
@@ -169,7 +180,7 @@ def promo_results_page(request: Request, promo_id: int,
         "xlsx_url": f"/promotions/{promo_id}/results.xlsx",
         "charts": {"promo_results": daily_chart(found, lang, currency)},
     }
-    return render(request, "promo_results.html", context, user=user, sc=sc)
+    return render(request, "promo_results.html", context, user=user, sc=loaded.sc)
 
 
 @router.get("/promotions/{promo_id:int}/results.xlsx")
@@ -177,14 +188,11 @@ def promo_results_xlsx(request: Request, promo_id: int,
                        user: CurrentUser = require(Permission.PROMO_VIEW)) -> Response:
     from storeops.web.exports_page import xlsx_response
 
-    lang = page_lang(request)
-    try:
-        record, store, _sc, found = _load(request, promo_id)
-    except LookupError:
-        return render_error(request, 404, None)
-    except StoreopsError as exc:
-        return render_error(request, 409, None, detail=localise(exc, lang))
-    return xlsx_response(results_export.columns(lang), results_export.rows(found, lang),
-                         f"{store.name}_{record.code}_results.xlsx",
-                         sheet_name=results_export.sheet_name(record.code, lang),
-                         currency_symbol=fmt.currency_symbol(store.currency))
+    loaded = _load(request, promo_id)
+    if isinstance(loaded, Response):
+        return loaded
+    lang, code = page_lang(request), loaded.record.code
+    return xlsx_response(results_export.columns(lang), results_export.rows(loaded.results, lang),
+                         f"{loaded.store.name}_{code}_results.xlsx",
+                         sheet_name=results_export.sheet_name(code, lang),
+                         currency_symbol=fmt.currency_symbol(loaded.store.currency))
