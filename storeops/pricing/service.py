@@ -25,6 +25,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,12 @@ from storeops.pricing.lifecycle import (
     due_path,
 )
 from storeops.pricing.model import Coupon, Offers, PointsRule, Promotion
-from storeops.pricing.models import PricingChange, PromotionRecord
+from storeops.pricing.models import (
+    CategoryCommission,
+    PricingChange,
+    PricingSettings,
+    PromotionRecord,
+)
 from storeops.pricing.store import (
     COUPON,
     POINTS,
@@ -440,3 +446,122 @@ def dump_offers(data: Mapping[str, Any], fmt: str = "yaml") -> str:
     import yaml
 
     return yaml.safe_dump(dict(data), allow_unicode=True, sort_keys=False)
+
+
+# --- for the CLI and the pages -------------------------------------------------------------------
+
+def sku_count(spec: Mapping[str, Any]) -> int | None:
+    """How many SKUs an entry lists (its ``skus``, or a bundle's items); None: all SKUs or by
+    category."""
+    skus = spec.get("skus")
+    if isinstance(skus, list):
+        return len(skus)
+    items = spec.get("items")
+    if isinstance(items, list) and skus is None:
+        return len(items)
+    return None
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def change_lines(row: PricingChange) -> list[str]:
+    """What a history line changed, field by field: ``spec.price: 179.00 → 169.00``,
+    ``status: draft → scheduled``; a creation lists nothing (its terms are the entry's)."""
+    before = json.loads(row.before_json) if row.before_json else {}
+    after = json.loads(row.after_json) if row.after_json else {}
+    if not before:
+        return []
+    fb, fa = _flat(before), _flat(after)
+    out = []
+    for key in sorted(fb.keys() | fa.keys()):
+        if fb.get(key) != fa.get(key):
+            out.append(f"{key}: {_shown(fb.get(key))} → {_shown(fa.get(key))}")
+    return out
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def record_view(record: PromotionRecord) -> dict[str, Any]:
+    """One entry as the CLI's JSON and the pages show it."""
+    spec = spec_of(record)
+    return {"id": record.id, "code": record.code, "kind": record.kind, "name": record.name,
+            "status": record.status,
+            "start": record.start_at.isoformat() if record.start_at else None,
+            "end": record.end_at.isoformat() if record.end_at else None,
+            "skus": sku_count(spec), "version": record.version,
+            "breaches_floor": record.breaches_floor, "approved_by": record.approved_by,
+            "approval_reason": record.approval_reason, "created_by": record.created_by,
+            "spec": spec}
+
+
+def list_promotions(session: Session, store_id: int, statuses: Iterable[str] | None = None,
+                    kind: str | None = None, limit: int = 1000) -> list[PromotionRecord]:
+    q = select(PromotionRecord).where(PromotionRecord.store_id == store_id)
+    if statuses:
+        q = q.where(PromotionRecord.status.in_(list(statuses)))
+    if kind:
+        q = q.where(PromotionRecord.kind == kind)
+    q = q.order_by(PromotionRecord.start_at.is_(None), PromotionRecord.start_at,
+                   PromotionRecord.id)
+    return list(session.scalars(q.limit(limit)))
+
+
+def set_settings(session: Session, store_id: int, actor: str, *,
+                 min_margin: Decimal | None = None,
+                 protection_days: int | None = None) -> PricingSettings:
+    """The store's pricing guards (minimum margin 0–1, 价保 days 7–15), recorded."""
+    if min_margin is not None and not Decimal(0) <= min_margin < Decimal(1):
+        raise PromotionError(f"--min-margin must be a fraction between 0 and 1, not "
+                             f"{min_margin}", key="promotions.bad_rate",
+                             field="--min-margin")
+    if protection_days is not None and not 7 <= protection_days <= 15:
+        raise PromotionError(f"price protection days must be between 7 and 15, not "
+                             f"{protection_days}", key="promotions.bad_days")
+    row = session.get(PricingSettings, store_id)
+    if row is None:
+        row = PricingSettings(store_id=store_id, min_margin=Decimal(0), price_protection_days=7)
+        session.add(row)
+        session.flush()
+    before = {"min_margin": str(row.min_margin), "protection_days": row.price_protection_days}
+    if min_margin is not None:
+        row.min_margin = min_margin
+    if protection_days is not None:
+        row.price_protection_days = protection_days
+    after = {"min_margin": str(row.min_margin), "protection_days": row.price_protection_days}
+    if after != before:
+        record_change(session, store_id, "settings", actor, before=before, after=after)
+    return row
+
+
+def set_commission(session: Session, store_id: int, category: str, rate: Decimal,
+                   actor: str) -> CategoryCommission:
+    """JD's commission rate (0–1) of a category of the store, recorded."""
+    if not Decimal(0) <= rate < Decimal(1):
+        raise PromotionError(f"--rate must be a fraction between 0 and 1, not {rate}",
+                             key="promotions.bad_rate", field="--rate")
+    name = category.strip()[:120]
+    row = session.scalar(select(CategoryCommission).where(
+        CategoryCommission.store_id == store_id, CategoryCommission.category == name))
+    before = None if row is None else {"category": name, "rate": str(row.rate)}
+    if row is None:
+        row = CategoryCommission(store_id=store_id, category=name, rate=rate)
+        session.add(row)
+    row.rate = rate
+    session.flush()
+    if before is None or before["rate"] != str(rate):
+        record_change(session, store_id, "commission", actor, before=before,
+                      after={"category": name, "rate": str(rate)})
+    return row
