@@ -48,3 +48,81 @@ def test_plain_amounts_read_as_before(text: str, amount: Decimal) -> None:
 def test_amounts_that_are_not_money_are_still_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_money(text)
+
+
+# --- ids given before the INSERT (SQLite, under the write lock) --------------------------------
+
+def _statements(db_url: str) -> list[tuple[str, int]]:
+    """(statement's first words, rows) of every statement the engine sends from now on."""
+    from sqlalchemy import event
+
+    from storeops.db.engine import get_engine
+
+    sent: list[tuple[str, int]] = []
+
+    def listen(_conn, _cursor, statement, parameters, _context, executemany) -> None:  # noqa: ANN001
+        sent.append((" ".join(statement.split()[:3]), len(parameters) if executemany else 1))
+
+    event.listen(get_engine(db_url), "before_cursor_execute", listen)
+    return sent
+
+
+def _store(db_url: str) -> int:
+    from storeops.catalog.stores import get_or_create_store
+    from storeops.db.engine import unit_of_work
+
+    with unit_of_work(db_url) as session:
+        store, _ = get_or_create_store(session, "s1", timezone="Asia/Shanghai", currency="CNY")
+        return store.id
+
+
+def test_new_rows_get_the_next_ids_and_go_as_one_batch(sqlite_db_url: str) -> None:
+    from sqlalchemy import insert, select
+
+    from storeops.db.engine import unit_of_work
+    from storeops.db.preassigned_ids import preassign_sqlite_ids
+    from storeops.inventory.locking import lock_for_stock_write
+    from storeops.members.models import Customer
+
+    store_id = _store(sqlite_db_url)
+    with unit_of_work(sqlite_db_url) as session:
+        session.add(Customer(store_id=store_id, platform_account="old"))  # id 1, by SQLite
+    sent = _statements(sqlite_db_url)
+    with unit_of_work(sqlite_db_url) as session:
+        lock_for_stock_write(session)
+        preassign_sqlite_ids(session)
+        first = [Customer(store_id=store_id, platform_account=f"a{n}") for n in range(5)]
+        session.add_all(first)
+        session.flush()
+        # a Core insert between two flushes takes id 7; the next ORM rows start after it
+        session.execute(insert(Customer.__table__).values(store_id=store_id,
+                                                          platform_account="core"))
+        second = [Customer(store_id=store_id, platform_account=f"b{n}") for n in range(3)]
+        session.add_all(second)
+        session.flush()
+    assert [c.id for c in first] == [2, 3, 4, 5, 6]  # after "old" (1), in the order added
+    assert [c.id for c in second] == [8, 9, 10]
+    inserts = [(words, rows) for words, rows in sent if words.startswith("INSERT INTO customers")]
+    assert inserts == [("INSERT INTO customers", 5), ("INSERT INTO customers", 1),
+                       ("INSERT INTO customers", 3)]  # a batch per flush, not a row each
+    with unit_of_work(sqlite_db_url) as session:
+        stored = dict(session.execute(select(Customer.platform_account, Customer.id)).all())
+    assert stored == {"old": 1, "a0": 2, "a1": 3, "a2": 4, "a3": 5, "a4": 6, "core": 7,
+                      "b0": 8, "b1": 9, "b2": 10}
+
+
+def test_without_the_write_lock_sqlite_chooses_the_ids(sqlite_db_url: str) -> None:
+    from storeops.db.engine import unit_of_work
+    from storeops.db.preassigned_ids import preassign_sqlite_ids
+    from storeops.members.models import Customer
+
+    store_id = _store(sqlite_db_url)
+    sent = _statements(sqlite_db_url)
+    with unit_of_work(sqlite_db_url) as session:
+        preassign_sqlite_ids(session)  # no lock_for_stock_write: another writer could race
+        rows = [Customer(store_id=store_id, platform_account=f"a{n}") for n in range(3)]
+        session.add_all(rows)
+        session.flush()
+    assert sorted(c.id for c in rows) == [1, 2, 3]
+    inserts = [words for words, _rows in sent if words.startswith("INSERT INTO customers")]
+    assert len(inserts) == 3  # the ORM's own way: one INSERT … RETURNING per row

@@ -379,6 +379,7 @@ class _Puller:
         """One page, one transaction: a savepoint per order."""
         from storeops.catalog.models import Store
         from storeops.db.engine import unit_of_work
+        from storeops.db.preassigned_ids import preassign_sqlite_ids
         from storeops.inventory.locking import lock_for_stock_write
         from storeops.orders.models import Order
         from storeops.orders.service import upsert_order
@@ -400,6 +401,9 @@ class _Puller:
             # it (a savepoint opened outside one would commit on release) and the stock a new
             # order reserves is read under the write lock. PostgreSQL: nothing to do.
             lock_for_stock_write(session)
+            # SQLite: under that lock, new rows get their ids before the INSERT, so that a
+            # page's orders, lines and customers go as one batch each, not row by row.
+            preassign_sqlite_ids(session)
             store = session.get(Store, self.store_id)
             assert store is not None
             stored: dict[str, datetime | None] = {}
