@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import threading
@@ -229,3 +230,37 @@ def test_expiry_runs_once_a_minute_whatever_the_number_of_workers(
     answers = {first.expire_unpaid.call_local(), second.expire_unpaid.call_local()}
     assert answers == {2, 0} and len(calls) == 1
     assert calls[0].tzinfo is not None
+
+
+def test_promotions_move_on_their_schedule_once_a_minute(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The periodic job starts a scheduled promotion whose start has passed and ends a live one
+    past its end; a second worker in the same minute does nothing."""
+    from storeops.catalog.models import Store
+    from storeops.db.engine import unit_of_work
+    from storeops.db.migrate import upgrade
+    from storeops.pricing.models import PromotionRecord
+
+    db_url = f"sqlite:///{tmp_path / 'promo.db'}"
+    upgrade(db_url)
+    start = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    with unit_of_work(db_url) as session:
+        store = Store(name="s", platform="jd", timezone="Asia/Shanghai", currency="CNY",
+                      data_version=0)
+        session.add(store)
+        session.flush()
+        for code, status, end in (("starts", "scheduled", datetime(2026, 12, 5, tzinfo=UTC)),
+                                  ("ends", "live", datetime(2026, 12, 4, 10, 3, tzinfo=UTC)),
+                                  ("later", "scheduled", None)):
+            session.add(PromotionRecord(
+                store_id=store.id, code=code, kind="direct", status=status,
+                spec_json=json.dumps({"id": code, "kind": "direct", "skus": "all", "off": "1"}),
+                start_at=start if code != "later" else datetime(2026, 12, 6, tzinfo=UTC),
+                end_at=end, breaches_floor=False, version=1))
+    monkeypatch.setattr(tasks, "now", lambda: datetime(2026, 12, 4, 10, 5, 30, tzinfo=UTC))
+    first, second = _jobs(tmp_path, db_url), _jobs(tmp_path, db_url)
+    answers = [first.advance_promotions.call_local(), second.advance_promotions.call_local()]
+    assert answers == [2, 0]
+    with unit_of_work(db_url) as session:
+        status = {r.code: r.status for r in session.query(PromotionRecord)}
+    assert status == {"starts": "live", "ends": "ended", "later": "scheduled"}

@@ -62,6 +62,11 @@ class Jobs:
         return self.tasks["expire_unpaid"]
 
     @property
+    def advance_promotions(self) -> TaskWrapper:
+        """Periodic (every minute): scheduled promotions go live, live ones end, on time."""
+        return self.tasks["advance_promotions"]
+
+    @property
     def push_stock(self) -> TaskWrapper:
         """``push_stock(store_id)``: push the quantities to publish that changed."""
         return self.tasks["push_stock"]

@@ -212,6 +212,15 @@ def every_minutes(n: int) -> Callable[[datetime], bool]:
     return due
 
 
+def run_promotion_advance(db_url: str, now: datetime) -> int:
+    """Scheduled promotions whose start passed go live; live ones past their end end."""
+    from storeops.db.engine import unit_of_work
+    from storeops.pricing.service import advance_due
+
+    with unit_of_work(db_url) as session:
+        return len(advance_due(session, now))
+
+
 # --- the tasks --------------------------------------------------------------------------------
 
 def register_tasks(jobs: Jobs) -> None:
@@ -259,6 +268,18 @@ def register_tasks(jobs: Jobs) -> None:
                 logger.info("cancelled %d unpaid order(s) past their deadline", cancelled)
             return cancelled
 
+    def advance_promotions() -> int:
+        at = now()
+        if not jobs.locks.claim(f"round-promotions-{_epoch_minute(at)}", ttl=50):
+            return 0
+        with jobs.locks.hold("advance-promotions") as held:
+            if not held:
+                return 0
+            moved = run_promotion_advance(db_url, at)
+            if moved:
+                logger.info("moved %d promotion(s) on their schedule", moved)
+            return moved
+
     def push_stock(*args: Any, **_sync_answer: Any) -> Any:
         # (store_id,); after a sync (a Huey pipeline) its answer comes too, as extra
         # arguments (keywords when it is a dict): not needed.
@@ -281,4 +302,7 @@ def register_tasks(jobs: Jobs) -> None:
     jobs.tasks["expire_unpaid"] = huey.periodic_task(every_minutes(EXPIRE_EVERY_MINUTES),
                                                      name="expire_unpaid")(
         _guarded("expiring unpaid orders", expire_unpaid, retry=False))
+    jobs.tasks["advance_promotions"] = huey.periodic_task(every_minutes(1),
+                                                          name="advance_promotions")(
+        _guarded("moving promotions on their schedule", advance_promotions, retry=False))
     jobs.tasks["ping"] = huey.task(name="ping")(ping)
