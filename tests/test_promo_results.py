@@ -192,3 +192,26 @@ def test_sale_outside_every_window_is_ignored() -> None:
     r = promotion_results([line("A", 1, "80", at(2026, 11, 11, 12) + timedelta(days=1))],
                           scope=Scope(), start=START, end=END, tz=TZ, terms=TERMS)
     assert r.skus == () and r.total.during.gmv == 0 and r.total.during.aov is None
+
+
+def test_cards_fall_green_and_empty_roi() -> None:
+    from storeops.web.promo_results_page import cards
+
+    # During: 50 (no discount: paid the list price). Baseline: 400 one week back → 100.
+    lines = [line("C", 1, "30", at(2026, 11, 11, 11)), line("C", 1, "20", at(2026, 11, 11, 11)),
+             line("C", 10, "400", at(2026, 11, 4, 11))]
+    terms = {"C": SkuTerms(list_price=D("20"), cost=D("10"))}
+    r = promotion_results(lines, scope=Scope(), start=START, end=END, tz=TZ, terms=terms)
+    by_key = {c.key: c for c in cards(r, "zh-CN", "CNY")}
+    # GMV 50 against 100: ▼ 50.0%, green (a fall)
+    assert (by_key["gmv"].value, by_key["gmv"].change, by_key["gmv"].css) == (
+        "¥50.00", "▼ 50.0%", "fall")
+    assert (by_key["incremental_gmv"].value, by_key["incremental_gmv"].css) == ("¥-50.00",
+                                                                                "fall")
+    # Discount cost: (20 − 30) + (20 − 20) = −10: nothing given away, so no ROI.
+    assert by_key["discount_cost"].value == "¥-10.00"
+    assert by_key["roi"].value == "—" and "ROI 为空" in by_key["roi"].note
+    big = promotion_results([line("C", 1, "123456", at(2026, 11, 11, 11))], scope=Scope(),
+                            start=START, end=END, tz=TZ, terms=terms)
+    gmv = {c.key: c for c in cards(big, "zh-CN", "CNY")}["gmv"]
+    assert (gmv.value, gmv.exact) == ("¥12.35万", "¥123,456.00")
