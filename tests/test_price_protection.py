@@ -221,7 +221,7 @@ def test_changes_file(tmp_path: Path) -> None:
     with pytest.raises(StoreopsError, match=r"bad.csv, row 2, effective_at"):
         load_changes(bad, "Asia/Shanghai")
     bad.write_text("sku,effective_at,price\n1001,2026-11-05,abc\n", encoding="utf-8")
-    with pytest.raises(StoreopsError, match=r"row 2, price"):
+    with pytest.raises(StoreopsError, match=r"row 2, price: not a price: abc"):
         load_changes(bad, "Asia/Shanghai")
 
 
@@ -254,6 +254,11 @@ def test_cli_json_text_and_xlsx(sqlite_db_url: str, tmp_path: Path, monkeypatch:
                             str(tmp_path / "none.csv"), "--db", sqlite_db_url],
                            monkeypatch, capsys, lang="en")
     assert code == 2 and "cannot read" in err and "none.csv" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,effective_at,price\n1001,明天,179\n", encoding="utf-8")
+    code, _, err = run_cli(["promo", "protection", "--store", STORE, "--changes", str(bad),
+                            "--db", sqlite_db_url], monkeypatch, capsys)
+    assert code == 2 and "bad.csv 第 2 行，effective_at：不是时间" in err and "明天" in err
 
 
 # --- the page --------------------------------------------------------------------------------

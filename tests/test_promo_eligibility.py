@@ -189,7 +189,7 @@ def test_facts_file_csv_and_yaml(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "named"), [
-    ("sku,product_score\n1001,4.8x\n", "row 2, product_score: not a number"),
+    ("sku,product_score\n1001,4.8x\n", "row 2, product_score: not a number: '4.8x'"),
     ("sku,product_score\n1001,5.1\n", "row 2, product_score: expected 0–5"),
     ("sku,violations_30d\n,-1\n", "row 2, violations_30d"),
     ("sku,prodcut_score\n1001,4.8\n", "prodcut_score: unknown column"),
@@ -200,6 +200,14 @@ def test_facts_file_errors_name_row_and_field(tmp_path: Path, text: str, named: 
     f.write_text(text, encoding="utf-8")
     with pytest.raises(StoreopsError, match=named):
         load_facts(f)
+
+
+def test_facts_file_errors_in_chinese(tmp_path: Path, monkeypatch: Any, capsys: Any,
+                                      files: dict[str, str]) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text("sku,store_score\n,9\n", encoding="utf-8")
+    code, _, err = cli(files, monkeypatch, capsys, "--kind", "618", "--facts", str(f))
+    assert code == 2 and "bad.csv 第 2 行，store_score：须在 0–5 之间：9" in err
 
 
 # --- CLI and page ----------------------------------------------------------------------------
@@ -346,7 +354,7 @@ def test_page_field_errors_keep_values(page_client: Any) -> None:
     assert r.status_code == 422
     assert 'value="abc"' in r.text and 'value="7"' in r.text
     assert 'id="eligibility-price-error"' in r.text and "不是有效的数字" in r.text
-    assert 'id="eligibility-product_score-error"' in r.text
+    assert 'id="eligibility-product_score-error">须在 0–5 之间<' in r.text
     r = page_client.get("/promotions/eligibility?kind=flash_sale&sku=NOPE")
     assert r.status_code == 422 and 'id="eligibility-sku-error"' in r.text
     assert 'value="NOPE"' in r.text

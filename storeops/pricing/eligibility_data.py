@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storeops.catalog.models import Product
-from storeops.common.errors import StoreopsError
+from storeops.common.errors import StoreopsError, Term
 from storeops.common.money import from_cents
 from storeops.common.timeutil import zone
 from storeops.pricing.eligibility import (
@@ -70,33 +70,46 @@ class FactsTable:
         return self.skus.get(sku, Facts()) if sku else Facts()
 
 
-def bad_fact(source: str, row: Any, name: str, value: Any, problem: str) -> EligibilityError:
-    return EligibilityError(f"{source}, row {row}, {name}: {problem}: {value!r}",
+PROBLEMS = {  # English of each problem; the catalogs say it as errors.terms.promo_checks.<word>
+    "unknown_column": "unknown column", "whole_number": "expected a whole number ≥ 0",
+    "not_number": "not a number", "range_5": "expected 0–5", "range_100": "expected 0–100",
+    "too_large": "file too large", "not_utf8": "not UTF-8 text",
+    "column_missing": "column missing", "too_many_rows": "too many rows",
+    "not_yaml": "not YAML/JSON", "not_sections": "expected store: and skus:",
+    "unknown_section": "unknown section", "not_mapping": "expected a mapping",
+}
+
+
+def bad_fact(source: str, row: Any, name: str, value: Any, word: str) -> EligibilityError:
+    """A bad fact: the file, row and field, what is wrong (``PROBLEMS[word]``), the value."""
+    english = PROBLEMS[word]
+    return EligibilityError(f"{source}, row {row}, {name}: {english}: {value!r}",
                             key="promo_checks.fact_bad", source=source, row=row, field=name,
-                            value=str(value), problem=problem)
+                            value=str(value)[:100],
+                            problem=Term(english, f"promo_checks.{word}"))
 
 
 def parse_fact(name: str, value: Any, source: str = "<form>", row: Any = "-") -> Any:
     """One fact from its text (None for an empty cell); an EligibilityError names the file,
     row and column when it is not a fact."""
     if name not in FACT_COLUMNS:
-        raise bad_fact(source, row, name, value, "unknown column")
+        raise bad_fact(source, row, name, value, "unknown_column")
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     text = str(value).strip()
     if name == "violations_30d":
         if not text.isdigit():
-            raise bad_fact(source, row, name, value, "expected a whole number ≥ 0")
+            raise bad_fact(source, row, name, value, "whole_number")
         return int(text)
     if name == "positive_review_rate":
         text = text.removesuffix("%").strip()
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise bad_fact(source, row, name, value, "not a number") from None
+        raise bad_fact(source, row, name, value, "not_number") from None
     low, high = _RANGES[name]
     if not number.is_finite() or not low <= number <= high:
-        raise bad_fact(source, row, name, value, f"expected {low}–{high}")
+        raise bad_fact(source, row, name, value, "range_5" if high == 5 else "range_100")
     return number
 
 
@@ -114,14 +127,14 @@ def load_facts(path: Path) -> FactsTable:
     try:
         if path.stat().st_size > MAX_FACTS_FILE_BYTES:
             raise bad_fact(source, 0, "file", path.name,
-                           f"larger than {MAX_FACTS_FILE_BYTES >> 20} MB")
+                           "too_large")
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise EligibilityError(f"cannot read {source}: {exc.strerror or exc}",
                                key="promo_checks.file_unreadable", source=source,
                                reason=str(exc.strerror or exc)) from exc
     except UnicodeDecodeError:
-        raise bad_fact(source, 0, "file", path.name, "not UTF-8 text") from None
+        raise bad_fact(source, 0, "file", path.name, "not_utf8") from None
     store = Facts()
     skus: dict[str, Facts] = {}
     if path.suffix.lower() == ".csv":
@@ -129,13 +142,13 @@ def load_facts(path: Path) -> FactsTable:
         header = [h.strip() for h in reader.fieldnames or ()]
         reader.fieldnames = header
         if "sku" not in header:
-            raise bad_fact(source, 1, "sku", ",".join(header), "column missing")
+            raise bad_fact(source, 1, "sku", ",".join(header), "column_missing")
         for name in header:
             if name != "sku" and name not in FACT_COLUMNS:
-                raise bad_fact(source, 1, name, name, "unknown column")
+                raise bad_fact(source, 1, name, name, "unknown_column")
         for n, item in enumerate(reader, 2):
             if n > MAX_FACT_ROWS:
-                raise bad_fact(source, n, "rows", n, f"more than {MAX_FACT_ROWS} rows")
+                raise bad_fact(source, n, "rows", n, "too_many_rows")
             sku = (item.get("sku") or "").strip()
             facts = facts_of({k: v for k, v in item.items() if k is not None}, source, n)
             if sku:
@@ -146,23 +159,22 @@ def load_facts(path: Path) -> FactsTable:
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise bad_fact(source, 0, "file", path.name,
-                       f"not YAML/JSON ({str(exc).splitlines()[0]})") from None
+        raise bad_fact(source, 0, "file", str(exc).splitlines()[0], "not_yaml") from None
     if not isinstance(data, Mapping):
-        raise bad_fact(source, 0, "file", type(data).__name__, "expected store: and skus:")
+        raise bad_fact(source, 0, "file", type(data).__name__, "not_sections")
     unknown = set(data) - {"store", "skus"}
     if unknown:
-        raise bad_fact(source, 0, sorted(map(str, unknown))[0], "", "unknown section")
+        raise bad_fact(source, 0, sorted(map(str, unknown))[0], "", "unknown_section")
     if data.get("store") is not None:
         if not isinstance(data["store"], Mapping):
-            raise bad_fact(source, "store", "store", data["store"], "expected a mapping")
+            raise bad_fact(source, "store", "store", data["store"], "not_mapping")
         store = facts_of(data["store"], source, "store")
     raw = data.get("skus") or {}
     if not isinstance(raw, Mapping):
-        raise bad_fact(source, "skus", "skus", raw, "expected a mapping of SKU to facts")
+        raise bad_fact(source, "skus", "skus", raw, "not_mapping")
     for sku, item in raw.items():
         if not isinstance(item, Mapping):
-            raise bad_fact(source, f"skus.{sku}", "skus", item, "expected a mapping")
+            raise bad_fact(source, f"skus.{sku}", "skus", item, "not_mapping")
         skus[str(sku)] = facts_of(item, source, f"skus.{sku}")
     return FactsTable(store, skus)
 

@@ -27,7 +27,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from storeops.catalog.models import Product
-from storeops.common.errors import StoreopsError
+from storeops.common.errors import StoreopsError, Term
 from storeops.common.money import from_cents, parse_decimal
 from storeops.common.timeutil import day_bounds_utc, local_date, utcnow, zone
 from storeops.metrics.periods import PeriodError, check_day
@@ -133,10 +133,14 @@ def store_report(session: Session, store_id: int, tz: str, *, first: date | None
 
 # --- the changes file --------------------------------------------------------------------------
 
-def _bad(source: str, row: int | str, field: str, problem: str) -> ProtectionError:
-    return ProtectionError(f"{source}, row {row}, {field}: {problem}",
+def _bad(source: str, row: int | str, field: str, word: str, english: str,
+         value: Any = "") -> ProtectionError:
+    """A bad changes file: the file, row and field, what is wrong (a word of the catalogs,
+    ``errors.terms.promo_checks.<word>``) and the value found."""
+    problem = Term(english, f"promo_checks.{word}")
+    return ProtectionError(f"{source}, row {row}, {field}: {english}: {value}",
                            key="promo_checks.changes_bad", source=source, row=row,
-                           field=field, problem=problem)
+                           field=field, problem=problem, value=str(value)[:100])
 
 
 def parse_time(text: Any, tz: str, source: str, row: int | str, field: str) -> datetime:
@@ -144,8 +148,8 @@ def parse_time(text: Any, tz: str, source: str, row: int | str, field: str) -> d
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _bad(source, row, field, f"not a time: {value!r} (expected ISO 8601, "
-                   "e.g. 2026-11-05 10:00)") from None
+        raise _bad(source, row, field, "not_time",
+                   "not a time (ISO 8601, e.g. 2026-11-05 10:00)", value) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone(tz))
 
 
@@ -153,13 +157,15 @@ def parse_changes(rows: Sequence[Any], tz: str, source: str, *,
                   first_row: int = 1) -> list[PricePoint]:
     out = []
     if len(rows) > MAX_CHANGES_ROWS:
-        raise _bad(source, len(rows), "rows", f"more than {MAX_CHANGES_ROWS} changes")
+        raise _bad(source, len(rows), "rows", "too_many_rows", "too many rows",
+                   f"{len(rows)} > {MAX_CHANGES_ROWS}")
     for n, item in enumerate(rows, first_row):
         if not isinstance(item, dict):
-            raise _bad(source, n, "row", "expected sku, effective_at and price")
+            raise _bad(source, n, "row", "not_row", "expected sku, effective_at and price",
+                       item)
         sku = str(item.get("sku") or "").strip()
         if not sku:
-            raise _bad(source, n, "sku", "missing")
+            raise _bad(source, n, "sku", "missing", "missing")
         moment = parse_time(item.get("effective_at"), tz, source, n, "effective_at")
         try:
             price = parse_decimal(item.get("price") if item.get("price") is None
@@ -167,7 +173,7 @@ def parse_changes(rows: Sequence[Any], tz: str, source: str, *,
         except StoreopsError:
             price = None
         if price is None or price < 0:
-            raise _bad(source, n, "price", f"not a price: {item.get('price')!r}")
+            raise _bad(source, n, "price", "not_price", "not a price", item.get("price"))
         out.append(PricePoint(sku, moment, price))
     return out
 
@@ -178,25 +184,28 @@ def load_changes(path: Path, tz: str) -> list[PricePoint]:
     try:
         size = path.stat().st_size
         if size > MAX_CHANGES_FILE_BYTES:
-            raise _bad(source, 0, "file", f"larger than {MAX_CHANGES_FILE_BYTES >> 20} MB")
+            raise _bad(source, 0, "file", "too_large", "file too large",
+                       f"{size} > {MAX_CHANGES_FILE_BYTES} bytes")
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise ProtectionError(f"cannot read {source}: {exc.strerror or exc}",
                               key="promo_checks.file_unreadable", source=source,
                               reason=str(exc.strerror or exc)) from exc
     except UnicodeDecodeError:
-        raise _bad(source, 0, "file", "not UTF-8 text") from None
+        raise _bad(source, 0, "file", "not_utf8", "not UTF-8 text") from None
     if path.suffix.lower() == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         missing = {"sku", "effective_at", "price"} - set(reader.fieldnames or ())
         if missing:
-            raise _bad(source, 1, ", ".join(sorted(missing)), "column missing")
+            raise _bad(source, 1, ", ".join(sorted(missing)), "column_missing",
+                       "column missing")
         return parse_changes(list(reader), tz, source, first_row=2)
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise _bad(source, 0, "file", f"not YAML/JSON: {str(exc).splitlines()[0]}") from None
+        raise _bad(source, 0, "file", "not_yaml", "not YAML/JSON",
+                   str(exc).splitlines()[0]) from None
     rows = data.get("changes") if isinstance(data, dict) else data
     if not isinstance(rows, list):
-        raise _bad(source, 0, "changes", "expected a list of changes")
+        raise _bad(source, 0, "changes", "not_list", "expected a list of changes")
     return parse_changes(rows, tz, source)

@@ -7,7 +7,6 @@ within the window after payment, their amounts and the totals, and the claims as
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,7 +17,7 @@ from storeops.accounts.permissions import Permission
 from storeops.api.auth import CurrentUser, db_url_of, require
 from storeops.api.limits import STORE_NAME_CHARS
 from storeops.common.errors import localise
-from storeops.common.timeutil import zone
+from storeops.common.timeutil import local_date, utcnow, zone
 from storeops.db.engine import session_factory
 from storeops.metrics.periods import PeriodError, parse_day
 from storeops.pricing.protection import MAX_DAYS, MIN_DAYS, ProtectionError, ProtectionReport
@@ -165,6 +164,6 @@ def protection_xlsx(
 
     out = io.BytesIO()
     write_claims_xlsx(report, sc.store.timezone, lang, out, currency=sc.store.currency)
-    name = f"{sc.store.name}-价保-{date.today().isoformat()}.xlsx"
+    name = f"{sc.store.name}-价保-{local_date(utcnow(), sc.store.timezone).isoformat()}.xlsx"
     return Response(out.getvalue(), media_type=tx.XLSX_MEDIA_TYPE,
                     headers={"Content-Disposition": tx.attachment(name)})

@@ -78,7 +78,9 @@ def read_form(params: dict[str, str], tz: str, lang: str
         try:
             facts[name] = data.parse_fact(name, params[name])
         except StoreopsError as exc:
-            errors[name] = localise(exc, lang)
+            problem = exc.params.get("problem") if hasattr(exc, "params") else None
+            errors[name] = problem.localised(lang) if problem is not None else localise(exc,
+                                                                                     lang)
     proposal = el.Proposal(**{k: v for k, v in terms.items() if v is not None})
     table = data.FactsTable(
         store=el.Facts(store_score=facts.get("store_score"),
