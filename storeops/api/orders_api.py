@@ -5,8 +5,6 @@ shapes the answers."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from storeops.accounts.permissions import Permission
 from storeops.api import schemas
 from storeops.api.auth import CurrentUser, db_url_of, require
+from storeops.api.order_batcher import batcher_for
 
 router = APIRouter(prefix="/api/v1", tags=["orders"], responses=schemas.ERROR_RESPONSES)
 _CREATE = require(Permission.ORDER_CREATE)
@@ -245,9 +244,8 @@ async def create_order(
             if isinstance(prepared, channel.ChannelAnswer):
                 answer = prepared
                 break
-            written = await asyncio.get_running_loop().run_in_executor(
-                _writers(), functools.partial(channel.write, prepared,
-                                              actor=f"api:{user.username}"))
+            written = await batcher_for(_writers()).write(prepared,
+                                                          actor=f"api:{user.username}")
             if written is not None:
                 answer = written
                 break

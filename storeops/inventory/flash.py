@@ -25,6 +25,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -584,6 +585,17 @@ def mark_key(db_url: str, user_id: int, key: str) -> None:
     r = _redis()
     if r is not None:
         r.client.set(_marker(db_url, user_id, key), 1, ex=MARKER_TTL_S)
+
+
+def mark_keys(db_url: str, keys: Sequence[tuple[int, str]]) -> None:
+    """:func:`mark_key` of many (user id, key) pairs, in one Redis round trip."""
+    r = _redis()
+    if r is None or not keys:
+        return
+    pipe = r.client.pipeline(transaction=False)
+    for user_id, key in keys:
+        pipe.set(_marker(db_url, user_id, key), 1, ex=MARKER_TTL_S)
+    pipe.execute()
 
 
 def key_may_be_known(db_url: str, user_id: int, key: str) -> bool:

@@ -25,6 +25,7 @@ kept: run it in a savepoint, as the connector does, and take the orders one by o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from storeops.catalog.models import Product
 from storeops.members.masking import mask_contact
 from storeops.members.models import Customer
 from storeops.orders import service
-from storeops.orders.models import Order, OrderEvent
+from storeops.orders.models import Order, OrderEvent, Shipment, ShipmentLine
 from storeops.orders.states import OrderStatus
 
 if TYPE_CHECKING:
@@ -60,6 +61,12 @@ class IntakeBatch:
     customers: dict[str, Customer] = field(default_factory=dict)
     fresh_lines: dict[int, Sequence[Any]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)  # order_events rows, in order
+    new_ids: set[int] = field(default_factory=set)  # the orders this page created
+    # parcels of the page's new orders allocated in it, written at the page's end:
+    # (order id, shipments, {order line id: units} per shipment, its "allocated" event row,
+    # warehouse ids)
+    shipments: list[tuple[int, list[Shipment], list[dict[int, int]], dict[str, Any],
+                          list[int]]] = field(default_factory=list)
 
 
 def _chunks(values: list[str]) -> list[list[str]]:
@@ -142,6 +149,26 @@ def _insert_new(session: Session, store: Store, incoming_list: Sequence[Incoming
     return written
 
 
+def write_shipments(session: Session, batch: IntakeBatch) -> None:
+    """The parcels of the page's allocated new orders: one insert for the parcels, one for
+    their lines; each order's "allocated" event then names its parcels' ids."""
+    parcels = [s for _o, shipments, _g, _e, _w in batch.shipments for s in shipments]
+    session.add_all(parcels)
+    session.flush()
+    rows = []
+    for order_id, shipments, groups, event, warehouses in batch.shipments:
+        for shipment, group in zip(shipments, groups, strict=True):
+            rows.extend({"shipment_id": shipment.id, "order_id": order_id,
+                         "order_line_id": line_id, "quantity": qty}
+                        for line_id, qty in group.items())
+        event["data_json"] = json.dumps({"shipments": [s.id for s in shipments],
+                                         "warehouses": warehouses}, ensure_ascii=False,
+                                        sort_keys=True)
+    if rows:
+        session.execute(insert(ShipmentLine.__table__), rows)
+    batch.shipments.clear()
+
+
 def upsert_orders(session: Session, store: Store, incoming_list: Sequence[IncomingOrder], *,
                   actor: str) -> list[tuple[Order, str]]:
     """``upsert_order`` of each incoming order, in order, with the page's reads done once:
@@ -176,6 +203,8 @@ def upsert_orders(session: Session, store: Store, incoming_list: Sequence[Incomi
                 order, order_lines, settings = new
                 out.append((service.take_in_created(session, order, order_lines, incoming,
                                                     settings, actor=actor), "created"))
+            if batch.shipments:
+                write_shipments(session, batch)
             if batch.events:  # one executemany, in the order they happened
                 session.execute(insert(OrderEvent.__table__), batch.events)
             return out

@@ -488,6 +488,11 @@ def upsert_order(session: Session, store: Store, incoming: IncomingOrder, *, act
         return order, "created"
     if batch is not None:  # taken before in this page: its lines may change now
         batch.fresh_lines.pop(order.id, None)
+        if order.id in batch.new_ids:  # its parcels are written now, before it changes
+            from storeops.orders.batch_intake import write_shipments
+
+            batch.new_ids.discard(order.id)
+            write_shipments(session, batch)
     return _update(session, store, order, incoming, values, lines, settings, actor=actor)
 
 
@@ -533,6 +538,7 @@ def take_in_created(session: Session, order: Order, order_lines: list[OrderLine]
     batch = intake_batch(session)
     if batch is not None:  # a new order holds nothing yet: its stock needs no second look
         batch.fresh_lines[order.id] = order_lines
+        batch.new_ids.add(order.id)  # nor has it parcels yet
     status = OrderStatus(order.status)
     stage = Stage(order.stage)
     record_event(session, order, "received", actor=actor, to_stage=stage,
@@ -813,6 +819,18 @@ def allocate(session: Session, order: Order, *, actor: str) -> list[Shipment]:
     for reservation in held:
         reservation.expires_at = None  # paid and approved: held until shipped
     warehouses = sorted({r.warehouse_id for r in held})
+    batch = intake_batch(session)
+    if batch is not None and order.id in batch.new_ids:
+        # new in a page of upsert_orders: no parcels yet; its parcels are written with the
+        # page's others at the page's end (their ids then go into this event)
+        groups = ms.groups_by_warehouse((r.order_line_id, r.warehouse_id, r.quantity)
+                                        for r in held)
+        shipments = [Shipment(store_id=order.store_id, warehouse_id=w, state="open")
+                     for w in warehouses]
+        _move(session, order, Stage.ALLOCATED, actor=actor, kind="allocated",
+              data={"shipments": [], "warehouses": warehouses})
+        batch.shipments.append((order.id, shipments, groups, batch.events[-1], warehouses))
+        return shipments
     shipments = _open_shipments(session, order)  # planned by a merge or a split: kept
     if shipments:
         for shipment in shipments:

@@ -1,0 +1,230 @@
+"""Writing many own-channel orders in one transaction (``POST /api/v1/orders`` under load).
+
+:func:`write_many` takes requests past :func:`storeops.orders.channel.prepare` and gives each
+the answer :func:`storeops.orders.channel.write` would give it, but writes the plain ones
+(paid, no flash sale, a key and an order id not seen before) together through the batched
+order intake (:func:`storeops.orders.batch_intake.upsert_orders`: the same review, events,
+allocation and stock ledger as one by one, with the shared reads done once and the products'
+stock rows locked once), with their keys' rows in one insert and one commit.
+
+Every other request is written alone by ``channel.write`` after the batch commits, so that it
+answers exactly as today:
+
+* unpaid orders and orders with a flash sale's line;
+* a key or an order id seen before, or twice in the batch (the later one then finds the first
+  one's answer, or is refused as a duplicate order);
+* an order the stock cannot cover (checked under the batch's locks with the same allocation
+  arithmetic): alone it gets its 409 ``out_of_stock`` with the shortages, and the batch's
+  other orders are not affected.
+
+Should anything in the batch fail all the same (a concurrent writer took an order id, a
+review held an order that then lacked stock), the batch's transaction is rolled back — it
+wrote nothing — and each of its requests is written alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy import insert, select, tuple_
+
+from storeops.orders import channel
+from storeops.orders.channel import ChannelAnswer, Prepared
+from storeops.orders.models import ChannelRequest, Order
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+Result = ChannelAnswer | None | BaseException
+
+
+def batchable(p: Prepared) -> bool:
+    """Written with others: a paid order without flash-sale lines."""
+    return p.request.paid and not p.takes
+
+
+class _Fallback(Exception):
+    """The batch cannot be written as planned: roll back, write each alone."""
+
+
+def write_many(items: Sequence[Prepared], *, actor: str) -> list[Result]:
+    """The answer of each request (as :func:`channel.write` gives it: a ChannelAnswer,
+    None to prepare it again, or the exception it raised), the plain ones written in one
+    transaction per database and store."""
+    results: list[Result] = [None] * len(items)
+    alone: list[int] = []
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i, p in enumerate(items):
+        if batchable(p):
+            groups[(p.db_url, p.store.id)].append(i)
+        else:
+            alone.append(i)
+    for indexes in groups.values():
+        if len(indexes) == 1:
+            alone.extend(indexes)
+            continue
+        try:
+            written, later = _write_group(items, indexes, actor=actor)
+        except Exception as exc:  # noqa: BLE001 - nothing was kept: each request alone
+            log.debug("order batch of %d written one by one: %r", len(indexes), exc)
+            alone.extend(indexes)
+            continue
+        for i, answer in written.items():
+            results[i] = answer
+        alone.extend(later)
+    for i in sorted(alone):
+        try:
+            results[i] = channel.write(items[i], actor=actor)
+        except Exception as exc:  # noqa: BLE001 - the request's own answer
+            results[i] = exc
+    return results
+
+
+def _write_group(items: Sequence[Prepared], indexes: list[int], *, actor: str
+                 ) -> tuple[dict[int, ChannelAnswer], list[int]]:
+    """One transaction for the requests ``indexes`` (one database, one store): the answers
+    written, and the requests left to write alone."""
+    from storeops.db.engine import unit_of_work
+    from storeops.inventory import flash
+    from storeops.inventory.locking import lock_for_stock_write
+
+    first = items[indexes[0]]
+    db_url = first.db_url
+    flash.mark_keys(db_url, [(items[i].user_id, items[i].key) for i in indexes])
+    later: list[int] = []
+    with unit_of_work(db_url) as session:
+        lock_for_stock_write(session)
+        todo = _new_ones(session, items, indexes, later)
+        todo = _covered(session, items, todo, later)
+        if len(todo) < 2:
+            # nothing written yet: the transaction ends empty, the few go alone
+            return {}, sorted(later + todo)
+        answers = _write_orders(session, items, todo, actor=actor)
+        session.execute(insert(ChannelRequest.__table__), [
+            {"user_id": items[i].user_id, "idempotency_key": items[i].key,
+             "body_sha256": items[i].digest, "status_code": a.status, "order_id": a.order_id,
+             "created_at": items[i].now, "response_json": json.dumps(a.body,
+                                                                     ensure_ascii=False)}
+            for i, a in answers.items()])
+    return answers, later
+
+
+def _new_ones(session: Session, items: Sequence[Prepared], indexes: list[int],
+              later: list[int]) -> list[int]:
+    """The requests whose key and order id are new (first of each in the batch); the others
+    go to ``later``."""
+    store_id = items[indexes[0]].store.id
+    keys = {(items[i].user_id, items[i].key) for i in indexes}
+    known = set(session.execute(select(ChannelRequest.user_id, ChannelRequest.idempotency_key)
+                                .where(tuple_(ChannelRequest.user_id,
+                                              ChannelRequest.idempotency_key).in_(keys))).all())
+    order_ids = {items[i].request.channel_order_id for i in indexes}
+    taken = set(session.scalars(select(Order.platform_order_id).where(
+        Order.store_id == store_id, Order.platform_order_id.in_(order_ids))))
+    todo: list[int] = []
+    seen_keys: set[tuple[int, str]] = set()
+    for i in indexes:
+        p = items[i]
+        key, order_id = (p.user_id, p.key), p.request.channel_order_id
+        if key in known or key in seen_keys or order_id in taken:
+            later.append(i)
+            continue
+        seen_keys.add(key)
+        taken.add(order_id)
+        todo.append(i)
+    return todo
+
+
+def _covered(session: Session, items: Sequence[Prepared], todo: list[int],
+             later: list[int]) -> list[int]:
+    """The requests whose stock the locked levels cover, one after the other in the batch's
+    order (the same allocation as the reservation); the others go to ``later`` (alone they
+    get their 409 with the shortages)."""
+    from storeops.inventory import service as stock
+    from storeops.inventory.allocation import Need, WarehouseInfo, allocate
+
+    store_id = items[todo[0]].store.id
+    levels = stock._lock(session, {pid for i in todo for pid in items[i].products.values()})
+    warehouses = [WarehouseInfo(w.id, w.code, w.is_default, w.priority)
+                  for w in stock.list_warehouses(session, store_id)]
+    free = {(lv.warehouse_id, lv.product_id): stock.level_available(lv)
+            for lvs in levels.values() for lv in lvs}
+    fits: list[int] = []
+    for i in todo:
+        p = items[i]
+        needs = [Need(n, p.products[line.sku], line.sku, line.qty)
+                 for n, line in enumerate(p.request.lines)]
+        plan = allocate(needs, warehouses, dict(free))
+        if not plan.ok:
+            later.append(i)
+            continue
+        for pick in plan.picks:
+            free[(pick.warehouse_id, pick.product_id)] -= pick.quantity
+        fits.append(i)
+    return fits
+
+
+def _write_orders(session: Session, items: Sequence[Prepared], todo: list[int], *,
+                  actor: str) -> dict[int, ChannelAnswer]:
+    """The orders of ``todo`` through the batched intake, each with its stock held; their
+    answers (201). Raises _Fallback when one of them was not written as alone it would be."""
+    from storeops.catalog.models import Store
+    from storeops.catalog.stores import bump_data_version
+    from storeops.common.money import line_amount_cents, to_price_units
+    from storeops.inventory.service import OutOfStock, reserve_order
+    from storeops.orders.batch_intake import upsert_orders
+    from storeops.orders.service import adopt_version
+
+    ref = items[todo[0]].store
+    shop = session.get(Store, ref.id)
+    assert shop is not None
+    # as one by one: the store's data_version is bumped once, at the end, so that its row
+    # stays locked (PostgreSQL) only from then to the commit
+    adopt_version(session, ref.id, 0)
+    incoming = [channel._incoming(items[i].request, {}, items[i].now) for i in todo]
+    written = upsert_orders(session, shop, incoming, actor=actor)
+    orders = []
+    for i, (order, outcome) in zip(todo, written, strict=True):
+        if outcome != "created":
+            raise _Fallback(f"order {order.platform_order_id} was {outcome}")
+        if order.stage != "allocated":  # review held it: its stock is held all the same
+            try:
+                reserve_order(session, order, actor=actor)
+            except OutOfStock as exc:
+                raise _Fallback(f"order {order.platform_order_id} short of stock") from exc
+        orders.append((i, order))
+    answers: dict[int, ChannelAnswer] = {}
+    for i, order in orders:
+        p = items[i]
+        rows = []
+        for no, line in enumerate(p.request.lines, start=1):
+            e4 = to_price_units(line.price)
+            rows.append(channel._LineRow(no, line.sku, line.qty, e4,
+                                         line_amount_cents(e4, line.qty),
+                                         p.products[line.sku]))
+        answers[i] = ChannelAnswer(201, channel.order_json(session, order, ref.name,
+                                                           (rows, {})), order_id=order.id)
+    version = bump_data_version(session, ref.id)
+    for _i, order in orders:
+        order.row_version = version
+    session.flush()
+    return answers
+
+
+def run_batch(items: Sequence[Prepared], actors: Sequence[str]) -> list[Result]:
+    """:func:`write_many` of requests of several actors (one call per actor)."""
+    results: list[Result] = [None] * len(items)
+    by_actor: dict[str, list[int]] = defaultdict(list)
+    for i, actor in enumerate(actors):
+        by_actor[actor].append(i)
+    for actor, indexes in by_actor.items():
+        for i, result in zip(indexes, write_many([items[i] for i in indexes], actor=actor),
+                             strict=True):
+            results[i] = result
+    return results
