@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
-from web_seed import PASSWORD, fast_hashing, login, run_cli  # noqa: F401
+from promo_checks_support import app_client
+from web_seed import fast_hashing, login, run_cli  # noqa: F401
 
-from storeops.accounts.users import create_user
 from storeops.catalog.models import Product, Store
 from storeops.common.errors import StoreopsError
 from storeops.common.timeutil import local_date
@@ -265,15 +265,8 @@ def test_cli_json_text_and_xlsx(sqlite_db_url: str, tmp_path: Path, monkeypatch:
 
 @pytest.fixture
 def page_client(db_url: str) -> Any:
-    from web_seed import PageClient
-
-    from storeops.api.app import create_app
-
     seed(db_url)
-    with unit_of_work(db_url) as s:
-        create_user(s, "owner", PASSWORD, "owner")
-        create_user(s, "robot", PASSWORD, "integration")
-    with PageClient(create_app(db_url, secret_key="test-secret")) as c:
+    with app_client(db_url, {"owner": "owner", "robot": "integration"}) as c:
         yield c
 
 

@@ -12,9 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from web_seed import PASSWORD, fast_hashing, login, run_cli  # noqa: F401
+from promo_checks_support import app_client
+from web_seed import fast_hashing, login, run_cli  # noqa: F401
 
-from storeops.accounts.users import create_user
 from storeops.catalog.models import Product
 from storeops.catalog.stores import get_or_create_store
 from storeops.common.errors import StoreopsError
@@ -313,15 +313,8 @@ def test_cli_usage_errors_exit_2(files: dict[str, str], monkeypatch: Any, capsys
 
 @pytest.fixture
 def page_client(db_url: str) -> Any:
-    from web_seed import PageClient
-
-    from storeops.api.app import create_app
-
     seed(db_url)
-    with unit_of_work(db_url) as s:
-        create_user(s, "analyst", PASSWORD, "analyst")
-        create_user(s, "robot", PASSWORD, "integration")
-    with PageClient(create_app(db_url, secret_key="test-secret")) as c:
+    with app_client(db_url, {"analyst": "analyst", "robot": "integration"}) as c:
         yield c
 
 

@@ -21,16 +21,12 @@ YAML/JSON: ``store: {store_score: 4.7, …}`` and ``skus: {"1001": {product_scor
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -38,6 +34,7 @@ from storeops.catalog.models import Product
 from storeops.common.errors import StoreopsError, Term
 from storeops.common.money import from_cents
 from storeops.common.timeutil import zone
+from storeops.pricing.check_files import csv_rows, is_csv, read_text, structured
 from storeops.pricing.eligibility import (
     SKU_KINDS,
     CheckKind,
@@ -50,7 +47,6 @@ from storeops.pricing.eligibility import (
 from storeops.pricing.model import Promotion
 
 FACT_COLUMNS = tuple(f.name for f in fields(Facts))
-MAX_FACTS_FILE_BYTES = 5 << 20
 MAX_FACT_ROWS = 100_000
 _RANGES = {"product_score": (Decimal(0), Decimal(5)), "store_score": (Decimal(0), Decimal(5)),
            "positive_review_rate": (Decimal(0), Decimal(100)),
@@ -73,9 +69,8 @@ class FactsTable:
 PROBLEMS = {  # English of each problem; the catalogs say it as errors.terms.promo_checks.<word>
     "unknown_column": "unknown column", "whole_number": "expected a whole number ≥ 0",
     "not_number": "not a number", "range_5": "expected 0–5", "range_100": "expected 0–100",
-    "too_large": "file too large", "not_utf8": "not UTF-8 text",
     "column_missing": "column missing", "too_many_rows": "too many rows",
-    "not_yaml": "not YAML/JSON", "not_sections": "expected store: and skus:",
+    "not_sections": "expected store: and skus:",
     "unknown_section": "unknown section", "not_mapping": "expected a mapping",
 }
 
@@ -124,42 +119,27 @@ def facts_of(item: Mapping[str, Any], source: str, row: Any) -> Facts:
 
 def load_facts(path: Path) -> FactsTable:
     source = str(path)
-    try:
-        if path.stat().st_size > MAX_FACTS_FILE_BYTES:
-            raise bad_fact(source, 0, "file", path.name,
-                           "too_large")
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise EligibilityError(f"cannot read {source}: {exc.strerror or exc}",
-                               key="promo_checks.file_unreadable", source=source,
-                               reason=str(exc.strerror or exc)) from exc
-    except UnicodeDecodeError:
-        raise bad_fact(source, 0, "file", path.name, "not_utf8") from None
+    text = read_text(path)
     store = Facts()
     skus: dict[str, Facts] = {}
-    if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        header = [h.strip() for h in reader.fieldnames or ()]
-        reader.fieldnames = header
+    if is_csv(path):
+        header, rows = csv_rows(text)
         if "sku" not in header:
             raise bad_fact(source, 1, "sku", ",".join(header), "column_missing")
         for name in header:
             if name != "sku" and name not in FACT_COLUMNS:
                 raise bad_fact(source, 1, name, name, "unknown_column")
-        for n, item in enumerate(reader, 2):
-            if n > MAX_FACT_ROWS:
-                raise bad_fact(source, n, "rows", n, "too_many_rows")
+        if len(rows) > MAX_FACT_ROWS:
+            raise bad_fact(source, len(rows) + 1, "rows", len(rows), "too_many_rows")
+        for n, item in enumerate(rows, 2):
             sku = (item.get("sku") or "").strip()
-            facts = facts_of({k: v for k, v in item.items() if k is not None}, source, n)
+            facts = facts_of(item, source, n)
             if sku:
                 skus[sku] = facts
             else:
                 store = facts
         return FactsTable(store, skus)
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise bad_fact(source, 0, "file", str(exc).splitlines()[0], "not_yaml") from None
+    data = structured(path, text)
     if not isinstance(data, Mapping):
         raise bad_fact(source, 0, "file", type(data).__name__, "not_sections")
     unknown = set(data) - {"store", "skus"}

@@ -13,16 +13,12 @@ or ``changes: [{sku: "1001", effective_at: "2026-11-05T10:00", price: "179.00"}]
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -33,6 +29,7 @@ from storeops.common.timeutil import day_bounds_utc, local_date, utcnow, zone
 from storeops.metrics.periods import PeriodError, check_day
 from storeops.orders.models import Order, OrderLine
 from storeops.orders.states import OrderStatus
+from storeops.pricing.check_files import csv_rows, is_csv, read_text, structured
 from storeops.pricing.models import PriceChange, PricingSettings
 from storeops.pricing.protection import (
     PaidLine,
@@ -47,7 +44,6 @@ from storeops.pricing.protection import (
 MAX_RANGE_DAYS = 92
 DEFAULT_RANGE_DAYS = 30
 MAX_SKUS = 200  # SKUs one request may name
-MAX_CHANGES_FILE_BYTES = 5 << 20
 MAX_CHANGES_ROWS = 100_000
 
 
@@ -181,30 +177,15 @@ def parse_changes(rows: Sequence[Any], tz: str, source: str, *,
 def load_changes(path: Path, tz: str) -> list[PricePoint]:
     """The changes of a CSV, YAML or JSON file (see the module's doc)."""
     source = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_CHANGES_FILE_BYTES:
-            raise _bad(source, 0, "file", "too_large", "file too large",
-                       f"{size} > {MAX_CHANGES_FILE_BYTES} bytes")
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise ProtectionError(f"cannot read {source}: {exc.strerror or exc}",
-                              key="promo_checks.file_unreadable", source=source,
-                              reason=str(exc.strerror or exc)) from exc
-    except UnicodeDecodeError:
-        raise _bad(source, 0, "file", "not_utf8", "not UTF-8 text") from None
-    if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        missing = {"sku", "effective_at", "price"} - set(reader.fieldnames or ())
+    text = read_text(path)
+    if is_csv(path):
+        header, rows = csv_rows(text)
+        missing = {"sku", "effective_at", "price"} - set(header)
         if missing:
             raise _bad(source, 1, ", ".join(sorted(missing)), "column_missing",
                        "column missing")
-        return parse_changes(list(reader), tz, source, first_row=2)
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise _bad(source, 0, "file", "not_yaml", "not YAML/JSON",
-                   str(exc).splitlines()[0]) from None
+        return parse_changes(rows, tz, source, first_row=2)
+    data = structured(path, text)
     rows = data.get("changes") if isinstance(data, dict) else data
     if not isinstance(rows, list):
         raise _bad(source, 0, "changes", "not_list", "expected a list of changes")

@@ -7,10 +7,12 @@ within the window after payment, their amounts and the totals, and the claims as
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from storeops.accounts.permissions import Permission
@@ -111,32 +113,44 @@ def _report(request: Request, store_id: int, tz: str, values: dict[str, Any],
         return None
 
 
-@router.get("/promotions/protection")
-def protection_page(
-    request: Request,
-    user: CurrentUser = require(Permission.PROMO_VIEW),
+@dataclass(frozen=True)
+class ProtectionQuery:
+    """The page's query: store, payment days from/to, SKUs (comma-separated), window days."""
+
+    store: str | None
+    first: str
+    last: str
+    sku: str
+    days: str
+
+
+def protection_query(
     store: str | None = Query(None, max_length=STORE_NAME_CHARS),
     first: str = Query("", alias="from", max_length=10),
     last: str = Query("", alias="to", max_length=10),
     sku: str = Query("", max_length=200),
     days: str = Query("", max_length=2),
-) -> Response:
-    sc = store_scope(request, store)
+) -> ProtectionQuery:
+    return ProtectionQuery(store, first.strip(), last.strip(), sku.strip(), days.strip())
+
+
+@router.get("/promotions/protection")
+def protection_page(request: Request, user: CurrentUser = require(Permission.PROMO_VIEW),
+                    q: ProtectionQuery = Depends(protection_query)) -> Response:
+    sc = store_scope(request, q.store)
     lang = page_lang(request)
     tz = sc.store.timezone
-    values, errors = _form(request, lang, first.strip(), last.strip(), sku.strip(),
-                           days.strip())
+    values, errors = _form(request, lang, q.first, q.last, q.sku, q.days)
     report = _report(request, sc.store.id, tz, values, lang, errors)
     rows = claim_rows(report, tz)[:SHOWN_ROWS] if report else []
     for r in rows:
         for key in ("unit_paid", "paid_amount", "lowest_price", "amount"):
             r[key + "_text"] = fmt.money(r[key], sc.store.currency)
-    query = {"store": sc.store.name, "from": first, "to": last, "sku": sku, "days": days}
+    form = {"from": q.first, "to": q.last, "sku": q.sku, "days": q.days}
     context = {
-        "form": {"from": first, "to": last, "sku": sku, "days": days},
-        "errors": errors, "report": report, "rows": rows, "shown": SHOWN_ROWS,
+        "form": form, "errors": errors, "report": report, "rows": rows, "shown": SHOWN_ROWS,
         "total_amount": fmt.money(report.amount, sc.store.currency) if report else "",
-        "xlsx_query": {k: v for k, v in query.items() if v},
+        "xlsx_query": {k: v for k, v in {"store": sc.store.name, **form}.items() if v},
         "low": MIN_DAYS, "high": MAX_DAYS,
     }
     return render(request, "promo_protection.html", context,
@@ -144,24 +158,14 @@ def protection_page(
 
 
 @router.get("/promotions/protection.xlsx")
-def protection_xlsx(
-    request: Request,
-    user: CurrentUser = require(Permission.PROMO_VIEW),
-    store: str | None = Query(None, max_length=STORE_NAME_CHARS),
-    first: str = Query("", alias="from", max_length=10),
-    last: str = Query("", alias="to", max_length=10),
-    sku: str = Query("", max_length=200),
-    days: str = Query("", max_length=2),
-) -> Response:
-    sc = store_scope(request, store)
+def protection_xlsx(request: Request, user: CurrentUser = require(Permission.PROMO_VIEW),
+                    q: ProtectionQuery = Depends(protection_query)) -> Response:
+    sc = store_scope(request, q.store)
     lang = page_lang(request)
-    values, errors = _form(request, lang, first.strip(), last.strip(), sku.strip(),
-                           days.strip())
+    values, errors = _form(request, lang, q.first, q.last, q.sku, q.days)
     report = _report(request, sc.store.id, sc.store.timezone, values, lang, errors)
-    if report is None:
-        return protection_page(request, user, store, first, last, sku, days)
-    import io
-
+    if report is None:  # the page, its fields marked
+        return protection_page(request, user, q)
     out = io.BytesIO()
     write_claims_xlsx(report, sc.store.timezone, lang, out, currency=sc.store.currency)
     name = f"{sc.store.name}-价保-{local_date(utcnow(), sc.store.timezone).isoformat()}.xlsx"
