@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from channel_seed import STORE, auth, seed_channel_store
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from web_seed import fast_hashing  # noqa: F401
 
 from storeops.accounts.permissions import ROLE_PERMISSIONS, Permission, Role
+from storeops.api import pricing_api
 from storeops.api.app import create_app
 from storeops.api.pricing_api import clear_cache
 from storeops.common.timeutil import utcnow
@@ -153,13 +154,32 @@ def test_store_offers_live_scheduled_and_changes(api: TestClient,
     later = (now + timedelta(days=2)).isoformat()
     data = price(api, shop, {**body, "at": later}).json()
     assert data["payable"] == "195.00" and data["applied"] == ["SOON", "MJ", "C5"]
-    # The draft goes live: the next request sees it (the cache follows the change).
+    # The draft goes live (through the ORM, as the promo commands and pages do): the next
+    # request sees it at once.
     with unit_of_work(shop["url"]) as s:
-        s.execute(update(PromotionRecord).where(PromotionRecord.code == "DRAFT")
-                  .values(status="live", version=PromotionRecord.version + 1))
+        row = s.scalar(select(PromotionRecord).where(PromotionRecord.code == "DRAFT"))
+        row.status, row.version = "live", row.version + 1
     data = price(api, shop, body).json()
     # A1 at 1.00: 2.00 + 50.00 = 52.00 < 199, no 满减; coupon −5: 47.00.
     assert data["payable"] == "47.00" and data["applied"] == ["DRAFT", "C5"]
     # Inline offers replace the store's.
     data = price(api, shop, {**body, "promotions": {"promotions": []}}).json()
+    assert data["payable"] == "250.00" and data["applied"] == []
+
+
+def test_a_change_made_elsewhere_is_seen_once_the_cache_is_due(
+        api: TestClient, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    add_offer(shop, "C5", "coupon", {"scope": "shop", "off": "5.00"})
+    body = {"store": STORE, "cart": CART}
+    assert price(api, shop, body).json()["payable"] == "245.00"  # 250 − 5
+    # Another process (plain SQL, no ORM event here) ends the coupon: within the cache's time
+    # the worker still answers with its copy …
+    monkeypatch.setattr(pricing_api, "CACHE_SECONDS", 3600.0)
+    with unit_of_work(shop["url"]) as s:
+        s.execute(update(PromotionRecord).where(PromotionRecord.code == "C5")
+                  .values(status="ended", version=PromotionRecord.version + 1))
+    assert price(api, shop, body).json()["payable"] == "245.00"
+    # … and once it is due, it asks, sees the change and reads the offers again.
+    monkeypatch.setattr(pricing_api, "CACHE_SECONDS", 0.0)
+    data = price(api, shop, body).json()
     assert data["payable"] == "250.00" and data["applied"] == []

@@ -1,17 +1,23 @@
 """``POST /api/v1/price``: price a cart for a store, with the store's offers from the database
 or with offers sent inline in the promotions file format (:mod:`storeops.pricing.spec`).
 
-Speed: a store's offers are read and parsed once and kept until its promotions change (one
-cheap aggregate query per request tells: count, latest ``updated_at``, sum of ``version``);
-the engine compiles a cached ``Offers`` once too, since it is the same object. The body is read
-as JSON with numbers as Decimal (never float), no ORM on the way.
+Speed: a store's offers are read and parsed once per worker and kept until its promotions
+change: a write through the ORM in this process drops them at once; otherwise one small
+aggregate query (count, latest ``updated_at``, sum of ``version``) at most every
+``STOREOPS_PRICE_CACHE_SECONDS`` (1 s) tells whether they changed. The engine compiles a
+cached ``Offers`` once too, since it is the same object. A cart priced on cached offers is
+answered on the event loop (pure work, no thread hop, no query); the body is read as JSON with
+numbers as Decimal (never float).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +25,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy import event, func, select
 
 from storeops.accounts.permissions import Permission
 from storeops.api import schemas
@@ -31,6 +38,7 @@ from storeops.api.auth import (
     db_url_of,
 )
 from storeops.pricing.model import Offers
+from storeops.pricing.models import PromotionRecord
 
 router = APIRouter(prefix="/api/v1", tags=["pricing"], responses=schemas.ERROR_RESPONSES)
 
@@ -87,16 +95,46 @@ def _spec_invalid(exc: Any, section: str) -> JSONResponse:
 
 # --- the store's offers, cached ---------------------------------------------------------------
 
+# How long a worker trusts its copy of a store's offers before it asks the database whether
+# they changed (count, latest updated_at, sum of versions of the store's rows: one small
+# query). A change made through the ORM in this process (pages, the promo commands run in the
+# server) is seen at once; one made elsewhere within this many seconds.
+CACHE_SECONDS = float(os.environ.get("STOREOPS_PRICE_CACHE_SECONDS", "") or 1.0)
+
+
+@dataclass
+class _Cached:
+    version: tuple[Any, ...]
+    offers: Offers
+    checked: float  # time.monotonic() of the last version check
+    generation: int  # _generation when checked
+
+
 _cache_lock = threading.Lock()
-# (db_url, store_id, with_scheduled) -> (version key, offers)
-_offers_cache: dict[tuple[str, int, bool], tuple[tuple[Any, ...], Offers]] = {}
+_offers_cache: dict[tuple[str, int, bool], _Cached] = {}
 _stores: dict[tuple[str, str | None], Any] = {}
+_generation = 0  # bumped by any ORM write of a promotions row in this process
 
 
-def _store(url: str, name: str | None) -> Any:
+class _NeedsDb(Exception):
+    """The answer needs a database read (run it in a thread)."""
+
+
+def _changed(*_args: Any) -> None:
+    global _generation
+    _generation += 1
+
+
+for _event in ("after_insert", "after_update", "after_delete"):
+    event.listen(PromotionRecord, _event, _changed)
+
+
+def _store(url: str, name: str | None, allow_db: bool = True) -> Any:
     """The store (id, name, timezone) by name, or the only one; kept once found."""
     found = _stores.get((url, name))
     if found is None:
+        if not allow_db:
+            raise _NeedsDb
         from storeops.catalog.stores import find_store
         from storeops.db.engine import get_engine
 
@@ -109,25 +147,33 @@ def _store(url: str, name: str | None) -> Any:
 
 
 def _version(url: str, store_id: int) -> tuple[Any, ...]:
-    from sqlalchemy import func, select
-
     from storeops.db.engine import get_engine
-    from storeops.pricing.models import PromotionRecord as P
 
+    P = PromotionRecord  # noqa: N806
     query = (select(func.count(), func.max(P.updated_at), func.coalesce(func.sum(P.version), 0),
-                    func.max(P.id), func.count(P.status.distinct()))
+                    func.max(P.id))
              .where(P.store_id == store_id))
     with get_engine(url).connect() as conn:
         return tuple(conn.execute(query).one())
 
 
-def store_offers_cached(url: str, store_id: int, with_scheduled: bool) -> Offers:
-    """The store's live (and scheduled) offers, read again only when its promotions changed."""
+def store_offers_cached(url: str, store_id: int, with_scheduled: bool,
+                        allow_db: bool = True) -> Offers:
+    """The store's live (and scheduled) offers; asks whether they changed at most every
+    CACHE_SECONDS, reads them again only when they did."""
     key = (url, store_id, with_scheduled)
-    version = _version(url, store_id)
     hit = _offers_cache.get(key)
-    if hit is not None and hit[0] == version:
-        return hit[1]
+    now = time.monotonic()
+    if (hit is not None and hit.generation == _generation
+            and now - hit.checked < CACHE_SECONDS):
+        return hit.offers
+    if not allow_db:
+        raise _NeedsDb
+    generation = _generation
+    version = _version(url, store_id)
+    if hit is not None and hit.version == version:
+        hit.checked, hit.generation = now, generation
+        return hit.offers
     from storeops.db.engine import unit_of_work
     from storeops.pricing.store import store_offers
 
@@ -137,7 +183,7 @@ def store_offers_cached(url: str, store_id: int, with_scheduled: bool) -> Offers
     with _cache_lock:
         if len(_offers_cache) > 256:
             _offers_cache.clear()
-        _offers_cache[key] = (version, offers)
+        _offers_cache[key] = _Cached(version, offers, now, generation)
     return offers
 
 
@@ -161,7 +207,7 @@ def _at(value: Any, tz: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=zone(tz))
 
 
-def _price(url: str, body: Mapping[str, Any]) -> JSONResponse:
+def _price(url: str, body: Mapping[str, Any], allow_db: bool = True) -> JSONResponse:
     from storeops.catalog.stores import StoreError
     from storeops.common.timeutil import DEFAULT_TIMEZONE, utcnow
     from storeops.pricing.engine import price_cart
@@ -174,7 +220,7 @@ def _price(url: str, body: Mapping[str, Any]) -> JSONResponse:
     store = None
     if inline is None or name is not None:
         try:
-            store = _store(url, name.strip() if name else None)
+            store = _store(url, name.strip() if name else None, allow_db)
         except StoreError as exc:
             return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=404)
     tz = store.timezone if store is not None and store.timezone else DEFAULT_TIMEZONE
@@ -198,7 +244,7 @@ def _price(url: str, body: Mapping[str, Any]) -> JSONResponse:
         except OfferSpecError as exc:
             return _spec_invalid(exc, "promotions")
     else:
-        offers = store_offers_cached(url, store.id, with_scheduled=at > now)
+        offers = store_offers_cached(url, store.id, at > now, allow_db)
     result = result_to_json(price_cart(cart, offers, at))
     result["store"] = store.name if store is not None else None
     result["at"] = at.isoformat()
@@ -236,4 +282,8 @@ async def price(request: Request, user: CurrentUser = _PRICE) -> Any:
     if unknown:
         return _invalid(["body", str(unknown[0])], "unknown field (known: "
                         f"{', '.join(BODY_KEYS)})", "extra_forbidden")
-    return await run_in_threadpool(_price, db_url_of(request), body)
+    url = db_url_of(request)
+    try:  # pure work on cached offers: answered here, no thread hop
+        return _price(url, body, allow_db=False)
+    except _NeedsDb:
+        return await run_in_threadpool(_price, url, body)
