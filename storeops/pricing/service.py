@@ -3,7 +3,7 @@ the lifecycle (schedule, go live, end, cancel), the launch guard and its approva
 history.
 
 The guard: before a promotion, coupon or points rule is scheduled or goes live, the 破价 audit
-(:func:`storeops.pricing.audit.audit_store`) runs with it added to the store's live and
+(:func:`storeops.pricing.audit_store.audit_store`) runs with it added to the store's live and
 scheduled offers. When a stack that uses it takes a SKU below its floor
 (``breaches_floor``), it may launch only once a second person with ``promo.approve`` — not
 its author (``created_by``) nor its last editor — has approved it with a reason. A change of
@@ -152,15 +152,18 @@ def offers_with(value: Promotion | Coupon | PointsRule) -> Offers:
 # --- the guard -----------------------------------------------------------------------------------
 
 def run_audit(session: Session, store_id: int, extra: Offers) -> Any:
-    """H4's 破价 audit of the store's live and scheduled offers plus ``extra``."""
-    from storeops.pricing.audit import audit_store
+    """The 破价 audit of the store's live and scheduled offers plus ``extra``
+    (:func:`storeops.pricing.audit_store.audit_store`)."""
+    from storeops.pricing.audit_store import audit_store
 
     return audit_store(session, store_id, extra=extra)
 
 
 def floor_breaches(session: Session, record: PromotionRecord) -> list[Any]:
     """The audit's floor breaches whose stack uses this entry (``FloorBreach``: sku, floor,
-    lowest_unit_price, stack, explanation), worst first as the audit lists them."""
+    lowest_unit_price, stack, explanation), worst first as the audit lists them. A SKU whose
+    lowest stack below floor does without this entry is not laid to its charge: it is below
+    floor whether or not this entry launches."""
     report = run_audit(session, record.store_id, offers_with(parse_record(record)))
     cid = candidate_id(record)
     return [b for b in report.breaches if cid in tuple(b.stack)]
