@@ -203,6 +203,8 @@ def test_store_setting_and_bounds(db_url: str) -> None:
                          last=date(2026, 12, 1))
         with pytest.raises(StoreopsError, match="7 to 15"):
             store_report(s, store_id, "Asia/Shanghai", days=30)
+        with pytest.raises(StoreopsError, match="unknown SKU NOPE"):
+            store_report(s, store_id, "Asia/Shanghai", skus=["1001", "NOPE"])
         with pytest.raises(StoreopsError, match="at most 200"):
             store_report(s, store_id, "Asia/Shanghai", skus=[str(n) for n in range(201)])
 
@@ -298,6 +300,8 @@ def test_page_refuses_bad_fields_keeping_them(page_client: Any) -> None:
     assert 'value="2026-01-01"' in r.text
     r = page_client.get("/promotions/protection?from=2026-13-01")
     assert r.status_code == 422 and 'aria-invalid="true"' in r.text
+    r = page_client.get(Q + "&sku=1001,NOPE&lang=zh-CN")
+    assert r.status_code == 422 and 'id="protection-sku-error">店铺中没有 SKU NOPE<' in r.text
 
 
 def test_page_needs_promo_view(page_client: Any) -> None:

@@ -299,6 +299,18 @@ def test_cli_campaign_and_timeline(files: dict[str, str], monkeypatch: Any,
         ("creatives", "2026-10-22", "upcoming")]
 
 
+def test_cli_promotions_file_without_a_code(files: dict[str, str], monkeypatch: Any,
+                                           capsys: Any) -> None:
+    # G1 is the file's only group buy: checked without --promotion (84.00 is 15.15% off 99.00).
+    code, out, _ = cli(files, monkeypatch, capsys, "--kind", "group_buy", "--promotions",
+                       files["promos"])
+    assert code == 0 and "拼购价 84.00 比参考价 99.00 低 15.15%" in out
+    # Two flash sales: which one must be said.
+    code, _, err = cli(files, monkeypatch, capsys, "--kind", "flash_sale", "--promotions",
+                       files["promos"])
+    assert code == 2 and "--promotion" in err and "2" in err
+
+
 @pytest.mark.parametrize(("args", "named"), [
     (("--kind", "flash"), "flash"),
     (("--kind", "flash_sale", "--sku", "NOPE"), "NOPE"),

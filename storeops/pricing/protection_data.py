@@ -89,6 +89,13 @@ def store_report(session: Session, store_id: int, tz: str, *, first: date | None
         raise ProtectionError(f"{len(skus)} SKUs: at most {MAX_SKUS} at a time",
                               key="promo_checks.too_many_skus", count=len(skus),
                               limit=MAX_SKUS)
+    if skus:
+        known = set(session.scalars(select(Product.platform_sku_id).where(
+            Product.store_id == store_id, Product.platform_sku_id.in_(list(skus)))))
+        unknown = [s for s in skus if s not in known]
+        if unknown:
+            raise ProtectionError(f"unknown SKU {', '.join(unknown[:5])}",
+                                  key="promo_checks.unknown_sku", sku=", ".join(unknown[:5]))
     period = period_of(first, last, local_date(as_of, tz))
     days = check_days(days if days is not None else store_days(session, store_id))
     start, end = day_bounds_utc(period.first, period.last, tz)
