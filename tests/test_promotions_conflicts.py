@@ -129,6 +129,9 @@ def test_store_conflicts_reads_the_stores_rows(db_url: str) -> None:
             ("cross_overlap", ("MJ-199", "MB-2"), ("A200",)),
             ("coupon_unreachable", ("Q-BIG",), ("A200",))]
         assert found[1].params["most"] == "3960.00"
+        # times in the store's zone: MJ-199 runs 2026-06-10 00:00 .. 06-19 00:00 Shanghai
+        assert (found[0].params["from"], found[0].params["to"]) == ("2026-06-10 00:00",
+                                                                    "2026-06-19 00:00")
         assert store_conflicts(s, store_id, ("live",)) == []
         s.execute(update(Product).where(Product.platform_sku_id == "A200")
                   .values(status="off_shelf"))

@@ -292,6 +292,13 @@ def test_record_price_change(shop: tuple[str, int]) -> None:
         assert json.loads(row.before_json) == {"sku": "A200", "price_cents": 9900}
         with pytest.raises(StoreopsError, match="above 0"):
             record_price_change(s, store_id, pid, 0, OP, None)
+        with pytest.raises(StoreopsError, match="now or earlier"):
+            record_price_change(s, store_id, pid, 100, OP, None,
+                                datetime.now(UTC) + timedelta(days=1))
+        # dated back: a change already made on JD
+        back = record_price_change(s, store_id, pid, 8800, OP, None,
+                                   datetime(2026, 6, 1, tzinfo=UTC))
+        assert (back.old_price_cents, s.get(Product, pid).list_price_cents) == (8900, 8800)
 
 
 @pytest.mark.xfail(raises=TypeError, strict=False,

@@ -65,13 +65,21 @@ def _covered(promo: Promotion, skus: Sequence[ListedSku]) -> list[str]:
     return [s.sku for s in skus if promo.scope.covers(s.sku, s.category)]
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.isoformat(timespec="minutes") if moment is not None else "—"
+def _when(moment: datetime | None, tz: str | None) -> str:
+    if moment is None:
+        return "—"
+    if tz is None:
+        return moment.isoformat(timespec="minutes")
+    from storeops.common.timeutil import zone
+
+    return moment.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
 
 
-def find_conflicts(offers: Offers, skus: Sequence[ListedSku]) -> list[Conflict]:
+def find_conflicts(offers: Offers, skus: Sequence[ListedSku],
+                   tz: str | None = None) -> list[Conflict]:
     """Every conflict of ``offers`` over the store's SKUs (see the module's docstring), in a
-    stable order: overlaps, then coupons, then flash sales."""
+    stable order: overlaps, then coupons, then flash sales. Times in messages are in ``tz``
+    (the store's zone; None: ISO 8601 as stored)."""
     found: list[Conflict] = []
     cross = [p for p in offers.promotions if p.kind in CROSS_ITEM]
     covered = {p.id: set(_covered(p, skus)) for p in cross}
@@ -87,8 +95,8 @@ def find_conflicts(offers: Offers, skus: Sequence[ListedSku]) -> list[Conflict]:
                 found.append(Conflict(
                     "cross_overlap", (a.id, b.id), tuple(both),
                     {"a": a.id, "b": b.id, "skus": ", ".join(both[:SKUS_NAMED]),
-                     "count": len(both), "from": _when(start),
-                     "to": _when(min(ends) if ends else None)}))
+                     "count": len(both), "from": _when(start, tz),
+                     "to": _when(min(ends) if ends else None, tz)}))
     on_sale = [s for s in skus if s.on_sale]
     for c in offers.coupons:
         if c.threshold <= 0:
@@ -148,7 +156,9 @@ def store_conflicts(session: Session, store_id: int,
                     statuses: Iterable[str] = ("draft", "scheduled", "live")) -> list[Conflict]:
     """The conflicts among the store's entries of ``statuses`` (default: all that may still
     run) over its listed SKUs."""
+    from storeops.catalog.models import Store
     from storeops.pricing.store import store_offers
 
-    return find_conflicts(store_offers(session, store_id, statuses), listed_skus(session,
-                                                                               store_id))
+    store = session.get(Store, store_id)
+    return find_conflicts(store_offers(session, store_id, statuses),
+                          listed_skus(session, store_id), store.timezone if store else None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -104,7 +104,9 @@ def record_price_change(session: Session, store_id: int, product_id: int, new_pr
                         actor: str | None, reason: str | None,
                         effective_at: datetime | None = None) -> PriceChange:
     """Set a SKU's list price: a ``price_changes`` row (价保 reads them), the history line
-    (``price``, before/after in cents) and ``products.list_price_cents``."""
+    (``price``, before/after in cents) and ``products.list_price_cents``. ``effective_at``
+    may date the change back (a price already changed on JD), never ahead: nothing would
+    apply it later."""
     product = session.get(Product, product_id)
     if product is None or product.store_id != store_id:
         raise StoreopsError(f"no product {product_id} in store {store_id}",
@@ -112,7 +114,12 @@ def record_price_change(session: Session, store_id: int, product_id: int, new_pr
     if new_price_cents <= 0:
         raise StoreopsError(f"SKU {product.platform_sku_id}: the price must be above 0",
                             key="promotions.bad_price", sku=product.platform_sku_id)
-    when = effective_at or utcnow()
+    now = utcnow()
+    when = effective_at or now
+    if when > now + timedelta(minutes=1):
+        raise StoreopsError(f"SKU {product.platform_sku_id}: a price change takes effect now "
+                            f"or earlier, not at {when.isoformat()}",
+                            key="promotions.price_in_future", sku=product.platform_sku_id)
     old = product.list_price_cents
     change = PriceChange(store_id=store_id, product_id=product_id, effective_at=when,
                          old_price_cents=old, new_price_cents=new_price_cents,
