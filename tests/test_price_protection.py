@@ -203,6 +203,9 @@ def test_store_setting_and_bounds(db_url: str) -> None:
                          last=date(2026, 12, 1))
         with pytest.raises(StoreopsError, match="7 to 15"):
             store_report(s, store_id, "Asia/Shanghai", days=30)
+        with pytest.raises(StoreopsError, match="more than 1 order lines"):
+            store_report(s, store_id, "Asia/Shanghai", first=date(2026, 10, 1),
+                         last=date(2026, 11, 30), as_of=AS_OF, max_lines=1)
         with pytest.raises(StoreopsError, match="unknown SKU NOPE"):
             store_report(s, store_id, "Asia/Shanghai", skus=["1001", "NOPE"])
         with pytest.raises(StoreopsError, match="at most 200"):
@@ -312,3 +315,25 @@ def test_page_needs_promo_view(page_client: Any) -> None:
 
 def test_window_end_is_seven_days_later() -> None:
     assert window_end(PAID, 7) - PAID == timedelta(days=7)
+
+
+def test_the_lowest_price_matches_brute_force() -> None:
+    """The sparse table that finds a window's lowest price agrees with looking at every change
+    (random changes and payments; hypothesis drives them)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 600), st.integers(50, 200)), max_size=40),
+           st.integers(0, 400), st.integers(7, 15))
+    def agree(points: list[tuple[int, int]], paid_hour: int, days: int) -> None:
+        changes = [PricePoint("S", base + timedelta(hours=h), D(p)) for h, p in points]
+        paid = base + timedelta(hours=paid_hour)
+        got = claims([line(sku="S", amount="300.00", paid=paid)], changes, days, tz="UTC")
+        inside = [c.price for c in changes if paid < c.at <= paid + timedelta(days=days)]
+        expected = D("300.00") - 2 * min(inside) if inside else D(0)
+        assert got.amount == max(expected, D(0))
+
+    agree()

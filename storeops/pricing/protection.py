@@ -21,7 +21,7 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -103,33 +103,71 @@ def window_end(paid_at: datetime, days: int, tz: str | ZoneInfo = DEFAULT_TIMEZO
     return (local.replace(tzinfo=None) + timedelta(days=days)).replace(tzinfo=tzinfo)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def _micros(moment: datetime) -> int:
+    """An aware time as an integer: comparing these is exact and much cheaper than comparing
+    aware datetimes of different zones (each comparison asks the zone for its offset)."""
+    return (moment - _EPOCH) // _MICRO
+
+
+class _RangeMin:
+    """The lowest (price, time) over any run of a SKU's changes in time order, in O(1) a
+    query after an O(n log n) build (a sparse table): a line's window costs the same however
+    many changes it spans."""
+
+    def __init__(self, points: list[tuple[datetime, Decimal]]) -> None:
+        points = sorted(points, key=lambda p: p[0])
+        self.times = [_micros(at) for at, _ in points]
+        self.moments = [at for at, _ in points]
+        level = [(price, self.times[i], i) for i, (_, price) in enumerate(points)]
+        self.levels = [level]
+        width = 1
+        while 2 * width <= len(level):
+            prev = self.levels[-1]
+            self.levels.append([min(prev[i], prev[i + width])
+                                for i in range(len(prev) - width)])
+            width *= 2
+
+    def lowest(self, after: datetime, until: datetime) -> tuple[Decimal, datetime] | None:
+        """The lowest price of the changes in ``(after, until]`` and when it took effect (the
+        earliest such change when the lowest price came more than once)."""
+        lo = bisect.bisect_right(self.times, _micros(after))
+        hi = bisect.bisect_right(self.times, _micros(until))
+        if lo >= hi:
+            return None
+        k = (hi - lo).bit_length() - 1
+        row = self.levels[k]
+        price, _, index = min(row[lo], row[hi - (1 << k)])
+        return price, self.moments[index]
+
+
 def claims(lines: Iterable[PaidLine], changes: Iterable[PricePoint], days: int, *,
            tz: str | ZoneInfo = DEFAULT_TIMEZONE,
            as_of: datetime | None = None) -> ProtectionReport:
-    """Every line of ``lines`` that may claim, with its amount, and the totals."""
+    """Every line of ``lines`` that may claim, with its amount, and the totals. ``lines`` is
+    read once, as it comes (a query's rows may stream through)."""
     check_days(days)
     by_sku: dict[str, list[tuple[datetime, Decimal]]] = defaultdict(list)
     for change in changes:
         if as_of is None or change.at <= as_of:
             by_sku[change.sku].append((change.at, change.price))
-    times: dict[str, list[datetime]] = {}
-    for sku, points in by_sku.items():
-        points.sort(key=lambda p: p[0])
-        times[sku] = [p[0] for p in points]
+    tables = {sku: _RangeMin(points) for sku, points in by_sku.items()}
     found: list[Claim] = []
     checked = 0
     for line in lines:
         checked += 1
-        points = by_sku.get(line.sku)
-        if not points or line.qty <= 0:
+        table = tables.get(line.sku)
+        if table is None or line.qty <= 0:
             continue
         end = window_end(line.paid_at, days, tz)
-        at = times[line.sku]
-        lo = bisect.bisect_right(at, line.paid_at)  # strictly after payment
-        hi = bisect.bisect_right(at, end)  # up to and including the window's end
-        if lo >= hi:
+        # Strictly after payment, up to and including the window's end.
+        low = table.lowest(line.paid_at, end)
+        if low is None:
             continue
-        lowest_at, lowest = min(points[lo:hi], key=lambda p: (p[1], p[0]))
+        lowest, lowest_at = low
         amount = line.paid_amount - lowest * line.qty
         if amount <= 0:
             continue

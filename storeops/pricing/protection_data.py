@@ -13,7 +13,7 @@ or ``changes: [{sku: "1001", effective_at: "2026-11-05T10:00", price: "179.00"}]
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -44,6 +44,7 @@ from storeops.pricing.protection import (
 MAX_RANGE_DAYS = 92
 DEFAULT_RANGE_DAYS = 30
 MAX_SKUS = 200  # SKUs one request may name
+MAX_LINES = 300_000  # order lines one request may read (narrow the period or the SKUs)
 MAX_CHANGES_ROWS = 100_000
 
 
@@ -80,7 +81,8 @@ def period_of(first: date | None, last: date | None, today: date) -> Period:
 def store_report(session: Session, store_id: int, tz: str, *, first: date | None = None,
                  last: date | None = None, skus: Sequence[str] = (), days: int | None = None,
                  changes: Sequence[PricePoint] | None = None,
-                 as_of: datetime | None = None) -> ProtectionReport:
+                 as_of: datetime | None = None,
+                 max_lines: int = MAX_LINES) -> ProtectionReport:
     """Claims of the store's orders paid on store-local days ``first..last`` (default the last
     30 days), of ``skus`` (default all), against ``changes`` (default the ``price_changes``
     rows)."""
@@ -116,22 +118,35 @@ def store_report(session: Session, store_id: int, tz: str, *, first: date | None
     changed = sorted({c.sku for c in changes})
     if not changed:
         return claims([], [], days, tz=tz, as_of=as_of)
-    lines = []
-    # Only lines of SKUs whose price changed can claim: read those, a slice of SKUs at a time.
-    for i in range(0, len(changed), 500):
-        part = changed[i:i + 500]
-        q = (select(Order.platform_order_id, OrderLine.line_no, Product.platform_sku_id,
-                    OrderLine.quantity, OrderLine.amount_cents, Order.paid_at)
-             .join(Order, Order.id == OrderLine.order_id)
-             .join(Product, Product.id == OrderLine.product_id)
-             .where(Order.store_id == store_id, Order.paid_at.is_not(None),
-                    Order.paid_at >= start, Order.paid_at < end,
-                    Order.status != OrderStatus.CANCELLED.value, Order.cancelled_at.is_(None),
-                    or_(Order.deleted.is_(False), Order.deleted.is_(None)),
-                    Product.platform_sku_id.in_(part)))
-        lines.extend(PaidLine(order, line_no, sku, qty, from_cents(cents), paid_at)
-                     for order, line_no, sku, qty, cents, paid_at in session.execute(q))
-    return claims(lines, changes, days, tz=tz, as_of=as_of)
+
+    read = [0]
+
+    def paid_lines() -> Iterator[PaidLine]:
+        # Only lines of SKUs whose price changed can claim: those, a slice of SKUs at a time,
+        # streamed (the rule reads each line once and keeps only the claims).
+        for i in range(0, len(changed), 500):
+            q = (select(Order.platform_order_id, OrderLine.line_no, Product.platform_sku_id,
+                        OrderLine.quantity, OrderLine.amount_cents, Order.paid_at)
+                 .join(Order, Order.id == OrderLine.order_id)
+                 .join(Product, Product.id == OrderLine.product_id)
+                 .where(Order.store_id == store_id, Order.paid_at.is_not(None),
+                        Order.paid_at >= start, Order.paid_at < end,
+                        Order.status != OrderStatus.CANCELLED.value,
+                        Order.cancelled_at.is_(None),
+                        or_(Order.deleted.is_(False), Order.deleted.is_(None)),
+                        Product.platform_sku_id.in_(changed[i:i + 500])))
+            for order, line_no, sku, qty, cents, paid_at in session.execute(
+                    q.execution_options(yield_per=2000)):
+                read[0] += 1
+                if read[0] > max_lines:
+                    raise ProtectionError(
+                        f"more than {max_lines} order lines in {period.first}..{period.last}: "
+                        "choose a shorter period or fewer SKUs",
+                        key="promo_checks.too_many_lines", limit=max_lines,
+                        first=period.first, last=period.last)
+                yield PaidLine(order, line_no, sku, qty, from_cents(cents), paid_at)
+
+    return claims(paid_lines(), changes, days, tz=tz, as_of=as_of)
 
 
 # --- the changes file --------------------------------------------------------------------------
