@@ -126,3 +126,103 @@ def test_without_the_write_lock_sqlite_chooses_the_ids(sqlite_db_url: str) -> No
     assert sorted(c.id for c in rows) == [1, 2, 3]
     inserts = [words for words, _rows in sent if words.startswith("INSERT INTO customers")]
     assert len(inserts) == 3  # the ORM's own way: one INSERT … RETURNING per row
+
+
+# --- the prefetch thread ----------------------------------------------------------------------
+
+def test_a_failure_in_the_prefetch_thread_stops_the_sync_after_the_committed_pages(
+        sqlite_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from storeops.common.timeutil import utcnow
+    from storeops.connectors.jd import sync as jd_sync
+    from storeops.connectors.jd.client import RetryPolicy
+    from storeops.connectors.jd.models import JdConnection
+    from storeops.connectors.jd.simulator import (
+        DEFAULT_ACCESS_TOKEN,
+        DEFAULT_APP_KEY,
+        DEFAULT_APP_SECRET,
+        JosSimulator,
+    )
+    from storeops.db.engine import unit_of_work
+    from storeops.orders.models import Order, OrderLine
+
+    monkeypatch.setattr(jd_sync, "SYNC_RETRY", RetryPolicy(3, 0.001, 0.01))
+    monkeypatch.setenv("STOREOPS_CONNECTOR_KEY", "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=")
+    now = utcnow()
+    with JosSimulator(seed=5) as sim:
+        sim.generate(250, now - timedelta(hours=5), now - timedelta(hours=1))  # 3 pages
+        search = sim._search
+
+        def token_expires_once_page_2_is_served(params):  # noqa: ANN001, ANN202
+            answer = search(params)
+            if str(params.get("page")) == "2":
+                sim.expire_token()  # page 3, fetched while page 2 is written, is refused
+            return answer
+
+        sim._search = token_expires_once_page_2_is_served
+        jd_sync.connect_store(sqlite_db_url, "s1", app_key=DEFAULT_APP_KEY,
+                              app_secret=DEFAULT_APP_SECRET, access_token=DEFAULT_ACCESS_TOKEN,
+                              gateway=sim.url)
+        with pytest.raises(jd_sync.SyncError, match="refused the credentials of store 's1'"):
+            jd_sync.sync_store(sqlite_db_url, "s1", since=now - timedelta(hours=6))
+    assert not [t for t in threading.enumerate() if t.name.startswith("jd-prefetch")]
+    with unit_of_work(sqlite_db_url) as session:
+        orders = session.scalar(select(func.count()).select_from(Order))
+        lines = session.scalar(select(func.count(func.distinct(OrderLine.order_id))))
+        conn = session.scalars(select(JdConnection)).one()
+    # pages 1 and 2 (100 orders each) were committed; nothing of page 3; the window was not
+    # finished, so the resume point did not move
+    assert orders == 200 and lines == 200
+    assert conn.synced_until is None and "Invalid access_token" in conn.last_error
+
+
+# --- the simulator's pre-rendered pages -------------------------------------------------------
+
+def test_a_search_page_sent_from_rendered_orders_is_the_answer_itself() -> None:
+    import json
+    from datetime import timedelta
+
+    from storeops.common.timeutil import utcnow
+    from storeops.connectors.jd.signing import jd_timestamp, param_json, signed_params
+    from storeops.connectors.jd.simulator import (
+        DEFAULT_ACCESS_TOKEN,
+        DEFAULT_APP_KEY,
+        DEFAULT_APP_SECRET,
+        JosSimulator,
+        encode_answer,
+    )
+
+    now = utcnow()
+    sim = JosSimulator(seed=3)
+    keys = sim.generate(30, now - timedelta(hours=3), now - timedelta(hours=1))
+
+    def search(fields: str) -> tuple[dict, dict]:
+        business = param_json({"start_date": jd_timestamp(now - timedelta(hours=4)),
+                               "end_date": jd_timestamp(now), "page": "1", "page_size": "20",
+                               "optional_fields": fields})
+        status, answer = sim.handle(signed_params(
+            "jingdong.pop.order.search", DEFAULT_APP_KEY, DEFAULT_ACCESS_TOKEN, business,
+            DEFAULT_APP_SECRET, jd_timestamp(utcnow())))
+        assert status == 200
+        return answer, json.loads(encode_answer(answer))
+
+    answer, sent = search("orderId,orderState,modified,consigneeInfo")
+    assert sent == answer  # the same JSON as the answer encoded whole
+    result = sent["jingdong_pop_order_search_responce"]["searchorderinfo_result"]
+    assert result["orderTotal"] == 30 and len(result["orderInfoList"]) == 20
+    assert set(result["orderInfoList"][0]) == {"orderId", "orderState", "modified",
+                                               "consigneeInfo"}
+    # other fields asked for: rendered again; a changed order: sent as it is now
+    first = result["orderInfoList"][0]["orderId"]
+    assert first == keys[0]
+    sim.update_order(first, orderState="TRADE_CANCELED", modified=now - timedelta(hours=2))
+    answer, sent = search("orderId,orderState")
+    assert sent == answer
+    infos = sent["jingdong_pop_order_search_responce"]["searchorderinfo_result"][
+        "orderInfoList"]
+    assert {"orderId": first, "orderState": "TRADE_CANCELED"} in infos
+    assert all(set(info) == {"orderId", "orderState"} for info in infos)

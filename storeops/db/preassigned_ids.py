@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, event, func, select
+from sqlalchemy import Integer, event
 
 if TYPE_CHECKING:
     from sqlalchemy import Column, Table
@@ -60,8 +60,13 @@ def _before_flush(session: Session, _flush: UOWTransaction, _instances: object) 
         attr = mapper.get_property_by_column(column).key
         if getattr(obj, attr) is None:
             pending[(table, column, attr)].append(obj)
+    if not pending:
+        return
+    conn = session.connection()
+    quote = conn.dialect.identifier_preparer.quote
     for (table, column, attr), objects in pending.items():
-        top = session.execute(select(func.max(column)).select_from(table)).scalar() or 0
+        top = conn.exec_driver_sql(
+            f"SELECT max({quote(column.name)}) FROM {quote(table.name)}").scalar() or 0
         objects.sort(key=lambda obj: obj._sa_instance_state.insert_order)  # added order
         for n, obj in enumerate(objects, start=top + 1):
             setattr(obj, attr, n)

@@ -244,6 +244,9 @@ class JosSimulator:
         self.clock = clock
         self.factory = OrderFactory(seed)
         self.orders: dict[str, dict] = {}
+        # order key → {optional fields asked for: its orderInfo as JSON}, made when a search
+        # first returns it and dropped when it changes (a sync's pages are mostly these)
+        self._rendered: dict[str, dict[tuple[str, ...], str]] = {}
         self._index: list[tuple[str, str]] = []  # (modified text, key), sorted
         self._keys: dict[str, str] = {}  # order key → its modified text in the index
         self.shipments: list[Shipment] = []
@@ -329,6 +332,7 @@ class JosSimulator:
         bisect.insort(self._index, (modified, key))
         self._keys[key] = modified
         self.orders[key] = info
+        self._rendered.pop(key, None)
 
     # --- faults -----------------------------------------------------------------------------
 
@@ -488,10 +492,19 @@ class JosSimulator:
                 found = [k for k in found if self.orders[k].get("orderState") in states]
             chunk = found[(page - 1) * size: page * size]
             self.served.update(chunk)
-            infos = [_select(self.orders[k], fields) for k in chunk]
+            infos = _Infos(_select(self.orders[k], fields) for k in chunk)
+            infos.rendered = [self._render(k, tuple(fields)) for k in chunk]
         return {"searchorderinfo_result": {
             "apiResult": self._api_result(), "orderTotal": len(found), "orderInfoList": infos,
         }}
+
+    def _render(self, key: str, fields: tuple[str, ...]) -> str:
+        """The order as a search answers it, in JSON (under the lock)."""
+        cached = self._rendered.setdefault(key, {})
+        text = cached.get(fields)
+        if text is None:
+            text = cached[fields] = _json(_select(self.orders[key], list(fields)))
+        return text
 
     def _get(self, p: Mapping[str, Any]) -> dict:
         order_id = str(p.get("order_id") or p.get("orderId") or "")
@@ -643,6 +656,35 @@ class JosSimulator:
         self.stop()
 
 
+class _Infos(list):
+    """A search's ``orderInfoList``; ``rendered``: the same orders in JSON, ready to send."""
+
+    rendered: list[str] | None = None
+
+
+_INFOS_MARK = "\x00orderInfoList\x00"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode_answer(answer: Mapping[str, Any]) -> str:
+    """An answer as the gateway sends it (compact JSON, Chinese unescaped). A search's orders
+    are put in as they were rendered when first served, not encoded again."""
+    inner = next(iter(answer.values()), None) if len(answer) == 1 else None
+    found = inner.get("searchorderinfo_result") if isinstance(inner, Mapping) else None
+    infos = found.get("orderInfoList") if isinstance(found, Mapping) else None
+    if not isinstance(infos, _Infos) or infos.rendered is None:
+        return _json(answer)
+    key = next(iter(answer))
+    text = _json({key: {**inner, "searchorderinfo_result": {
+        **found, "orderInfoList": _INFOS_MARK}}})
+    mark = _json(_INFOS_MARK)
+    head, _, tail = text.partition(mark)
+    return f"{head}[{','.join(infos.rendered)}]{tail}"
+
+
 def _select(info: Mapping[str, Any], fields: list[str]) -> dict:
     """Only the optional fields asked for (all when none are named), as JD answers."""
     if not fields:
@@ -690,7 +732,7 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(answer, str):
             self._send(status, answer.encode("utf-8"), "text/html; charset=utf-8")
         else:
-            data = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+            data = encode_answer(answer)
             self._send(status, data.encode("utf-8"), "application/json;charset=utf-8")
 
     def _send(self, status: int, data: bytes, content_type: str) -> None:

@@ -54,6 +54,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from storeops.catalog.models import Store
+    from storeops.orders.incoming import IncomingOrder
+
+    Mapped = IncomingOrder | MalformedOrder  # an orderInfo mapped, or why it cannot be
 
 SEARCH = "jingdong.pop.order.search"
 ACTOR = "connector:jd"
@@ -344,10 +347,10 @@ class _Puller:
         for _ in range(1 + MAX_REPASSES):
             total = int(first.get("orderTotal") or 0)
             pages = max(1, math.ceil(total / PAGE_SIZE))
-            for page, found in self._pages(start, end, first, pages):
+            for page, found, mapped in self._pages(start, end, first, pages):
                 infos = found.get("orderInfoList") or []
                 keys.update(_key(info) for info in infos)
-                self._write(infos)
+                self._write(infos, mapped)
                 self.result.pages += 1
                 total = int(found.get("orderTotal") or 0)
                 if not infos and page > 1:
@@ -356,27 +359,37 @@ class _Puller:
                 return
             first = self.search(start, end, 1)  # orders moved while it was read: again
 
-    def _pages(self, start: datetime, end: datetime, first: dict[str, Any],
-               pages: int) -> Iterator[tuple[int, dict[str, Any]]]:
-        """The window's pages in order; the next one is fetched while this one is written."""
-        upcoming: Future[dict[str, Any]] | None = None
+    def _pages(self, start: datetime, end: datetime, first: dict[str, Any], pages: int
+               ) -> Iterator[tuple[int, dict[str, Any], list[Mapped] | None]]:
+        """The window's pages in order, each with its orders mapped (or None: map them when
+        written). The next page is fetched and mapped in the prefetch thread while this one
+        is written: its decoding and mapping run while SQLite works without the GIL. A
+        failure there surfaces here, before anything of that page is written."""
+        upcoming: Future[tuple[dict[str, Any], list[Mapped]]] | None = None
         for page in range(1, pages + 1):
+            mapped: list[Mapped] | None = None
             if page == 1:
                 found = first
             else:
                 assert upcoming is not None
-                found = upcoming.result()
-            upcoming = self._pool.submit(self.search, start, end, page + 1) \
+                found, mapped = upcoming.result()
+            upcoming = self._pool.submit(self._fetch, start, end, page + 1) \
                 if page < pages else None
             try:
-                yield page, found
+                yield page, found, mapped
             except GeneratorExit:
                 if upcoming is not None:
                     upcoming.cancel()
                 raise
 
-    def _write(self, infos: list[Any]) -> None:
-        """One page, one transaction: a savepoint per order."""
+    def _fetch(self, start: datetime, end: datetime, page: int
+               ) -> tuple[dict[str, Any], list[Mapped]]:
+        found = self.search(start, end, page)
+        return found, _map_all(found.get("orderInfoList") or [])
+
+    def _write(self, infos: list[Any], mapped: list[Mapped] | None = None) -> None:
+        """One page, one transaction: a savepoint per order. ``mapped``: ``infos`` mapped
+        already (by :func:`_map_all`)."""
         from storeops.catalog.models import Store
         from storeops.db.engine import unit_of_work
         from storeops.db.preassigned_ids import preassign_sqlite_ids
@@ -386,16 +399,18 @@ class _Puller:
 
         result = self.result
         todo = []
-        for info in infos:
+        if mapped is None:
+            mapped = _map_all(infos)
+        for info, incoming in zip(infos, mapped, strict=True):
             mark = (_key(info), str(info.get("modified") if isinstance(info, dict) else ""))
             if mark in self.seen:
                 continue  # the overlap of two windows
             self.seen.add(mark)
             result.fetched += 1
-            try:
-                todo.append(to_incoming(info))
-            except MalformedOrder as exc:
-                self._skip(exc.order_id, exc.field, exc.reason)
+            if isinstance(incoming, MalformedOrder):
+                self._skip(incoming.order_id, incoming.field, incoming.reason)
+            else:
+                todo.append(incoming)
         with unit_of_work(self.db_url) as session:
             # SQLite: the write transaction starts now, so that the savepoints below nest in
             # it (a savepoint opened outside one would commit on release) and the stock a new
@@ -472,6 +487,18 @@ class _Puller:
             session.execute(update(JdConnection).where(JdConnection.store_id == self.store_id)
                             .values(synced_until=end))
         self.result.synced_until = end
+
+
+def _map_all(infos: list[Any]) -> list[Mapped]:
+    """Each ``orderInfo`` as storeops takes it in, or the MalformedOrder that says why not
+    (pure: safe in the prefetch thread)."""
+    out: list[Mapped] = []
+    for info in infos:
+        try:
+            out.append(to_incoming(info))
+        except MalformedOrder as exc:
+            out.append(exc)
+    return out
 
 
 def _key(info: Any) -> str:
