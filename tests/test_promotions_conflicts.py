@@ -137,3 +137,17 @@ def test_store_conflicts_reads_the_stores_rows(db_url: str) -> None:
                   .values(status="off_shelf"))
         s.flush()
         assert [c.params.get("why") for c in store_conflicts(s, store_id)] == [None, "no_sku"]
+
+
+def test_scope_sets_agree_with_covers() -> None:
+    from storeops.pricing.conflicts import _Catalog
+
+    listed = _Catalog(SKUS)
+    scopes = [Scope(), Scope(skus=frozenset({"A", "Z"})), Scope(categories=frozenset({"家居"})),
+              Scope(skus=frozenset({"A"}), categories=frozenset({"家居"}),
+                    exclude_skus=frozenset({"C"})),
+              Scope(exclude_categories=frozenset({"数码"})),
+              Scope(skus=frozenset()), Scope(categories=frozenset({"无此类"}))]
+    for scope in scopes:
+        assert listed.covered(scope) == {s.sku for s in SKUS
+                                         if scope.covers(s.sku, s.category)}, scope
