@@ -25,15 +25,14 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import textwrap
 import time
 from decimal import Decimal
 from typing import Any
 
+import flash_bench
 from flash_bench import (
-    DATA,
     STORE,
     BenchDb,
     group_cpu_s,
@@ -41,7 +40,7 @@ from flash_bench import (
     seed,
     start_server,
 )
-from load_bench import _free_port, _ms, ensure_wrk, stop_server, wait_ready
+from load_bench import _free_port, ensure_wrk, stop_server, wait_ready
 
 TARGET_RPS = 500.0
 
@@ -138,23 +137,9 @@ def check_answer(base: str, token: str, url: str, skus: list[str], lines: int,
     return same and Decimal(got["payable"]) <= Decimal(got["goods_total"])
 
 
-LUA = textwrap.dedent("""
-    local threads = {}
-    local next_id = 0
-    function setup(thread)
-      thread:set("id", next_id)
-      next_id = next_id + 1
-      table.insert(threads, thread)
-    end
-    function init(args)
-      token = args[1]
-      store = args[2]
-      skus = {}
-      for sku in string.gmatch(args[3], "[^,]+") do table.insert(skus, sku) end
-      lines = tonumber(args[4])
-      counter = 0
-      statuses = {}
-    end
+# flash_bench's wrk script (threads, status counts) with a request of its own: a cart of
+# ``lines`` lines (args: run, token, store, skus, buyers, lines; run and buyers unused).
+REQUEST = textwrap.dedent("""
     function request()
       counter = counter + 1
       local n = counter * 16 + id
@@ -173,41 +158,21 @@ LUA = textwrap.dedent("""
       headers["Authorization"] = "Bearer " .. token
       return wrk.format("POST", "/api/v1/price", headers, body)
     end
-    function response(status, headers, body)
-      statuses[status] = (statuses[status] or 0) + 1
-    end
-    function done(summary, latency, requests)
-      local total = {}
-      for _, thread in ipairs(threads) do
-        local s = thread:get("statuses")
-        for code, n in pairs(s) do total[code] = (total[code] or 0) + n end
-      end
-      local out = {}
-      for code, n in pairs(total) do table.insert(out, string.format('"%d": %d', code, n)) end
-      io.write("STATUSES {" .. table.concat(out, ", ") .. "}\\n")
-    end
 """)
 
 
 def run_wrk(wrk: str, base: str, *, token: str, skus: list[str], lines: int,
             connections: int, threads: int, seconds: float) -> dict[str, Any]:
-    DATA.mkdir(parents=True, exist_ok=True)
-    script = DATA / "price_api_bench.lua"
-    script.write_text(LUA)
-    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-           "--timeout", "30s", "-s", str(script), base + "/api/v1/price", "--",
-           token, STORE, ",".join(skus), str(lines)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                       out)
-    found = re.search(r"STATUSES (\{.*\})", out)
-    statuses = {int(k): v for k, v in json.loads(found.group(1)).items()} if found else {}
-    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    return {"rps": rps, "p50_ms": _ms(latency["50"]), "p99_ms": _ms(latency["99"]),
-            "requests": requests, "statuses": statuses,
-            "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0}
+    """flash_bench.run_wrk (its output parsing) with the cart request in its script."""
+    own = re.sub(r"\nfunction request\(\).*?\nend\n", lambda _: REQUEST, flash_bench.LUA,
+                 flags=re.S)
+    assert "/api/v1/price" in own, "flash_bench's script changed shape"
+    saved, flash_bench.LUA = flash_bench.LUA, own
+    try:
+        return flash_bench.run_wrk(wrk, base, token=token, run="price", skus=skus, lines=lines,
+                                   connections=connections, threads=threads, seconds=seconds)
+    finally:
+        flash_bench.LUA = saved
 
 
 def main() -> int:

@@ -629,17 +629,20 @@ def _window_dict(start: datetime | None, end: datetime | None) -> dict[str, str]
     return out
 
 
-def _tier_dict(tier: Tier) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if tier.qty is not None:
-        out["qty"] = tier.qty
-    if tier.threshold is not None:
-        out["threshold"] = _money_text(tier.threshold)
-    if tier.off is not None:
-        out["off"] = _money_text(tier.off)
-    if tier.percent is not None:
-        out["percent"] = _number_text(tier.percent)
+def _put(out: dict[str, Any], value: Any, plain: Sequence[str] = (),
+         money: Sequence[str] = (), numbers: Sequence[str] = ()) -> dict[str, Any]:
+    """Write the attributes of ``value`` that are set: counts as they are, money with 2
+    decimals, percents as short numbers."""
+    for keys, text in ((plain, None), (money, _money_text), (numbers, _number_text)):
+        for key in keys:
+            found = getattr(value, key)
+            if found is not None:
+                out[key] = text(found) if text else found
     return out
+
+
+def _tier_dict(tier: Tier) -> dict[str, Any]:
+    return _put({}, tier, ("qty",), ("threshold", "off"), ("percent",))
 
 
 def promotion_to_dict(p: Promotion) -> dict[str, Any]:
@@ -649,15 +652,7 @@ def promotion_to_dict(p: Promotion) -> dict[str, Any]:
         out["name"] = p.name
     out.update(_scope_dict(p.scope))
     out.update(_window_dict(p.start, p.end))
-    if p.price is not None:
-        out["price"] = _money_text(p.price)
-    if p.off is not None:
-        out["off"] = _money_text(p.off)
-    if p.percent is not None:
-        out["percent"] = _number_text(p.percent)
-    for key in ("per_order_limit", "quota", "group_size"):
-        if getattr(p, key) is not None:
-            out[key] = getattr(p, key)
+    _put(out, p, ("per_order_limit", "quota", "group_size"), ("price", "off"), ("percent",))
     if p.member_prices:
         out["member_prices"] = {t: _money_text(v) for t, v in p.member_prices.items()}
     if p.tiers:
