@@ -144,6 +144,12 @@ def test_timezone_of_the_file_applies_to_times_without_offset() -> None:
     assert offers.promotions[0].start == datetime(2026, 6, 18, tzinfo=UTC)
 
 
+def test_yaml_sku_with_leading_zero_stays_text(tmp_path: Path) -> None:
+    # YAML 1.1 would read 0012 as the octal number 10.
+    path = write(tmp_path, "promotions:\n  - {id: P, kind: direct, skus: [0012, 345], off: 1}\n")
+    assert load_offers(path).promotions[0].scope.skus == frozenset({"0012", "345"})
+
+
 def test_json_file_numbers_are_decimals(tmp_path: Path) -> None:
     path = write(tmp_path, '{"promotions": [{"id": "P", "kind": "direct", "skus": ["A"], '
                  '"price": 0.10}], "coupons": []}', "p.json")

@@ -697,7 +697,8 @@ def offers_to_dict(offers: Offers) -> dict[str, Any]:
 
 class _Loader(yaml.SafeLoader):
     """YAML without floats or timestamps: a number with a point is a Decimal read from its
-    text, a time stays text (read by :func:`_time` in the file's timezone)."""
+    text, a time stays text (read by :func:`_time` in the file's timezone), digits with a
+    leading zero stay text."""
 
 
 def _yaml_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
@@ -717,6 +718,18 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
                               re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                               list("tTfF"))
 _Loader.add_constructor("tag:yaml.org,2002:float", _yaml_decimal)
+
+
+def _yaml_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """An integer, except digits with a leading zero (a SKU such as 0012 stays text, not the
+    octal 10 of YAML 1.1)."""
+    text = str(loader.construct_scalar(node))
+    if re.fullmatch(r"[-+]?0[0-9_]+", text):
+        return text
+    return loader.construct_yaml_int(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _yaml_int)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp",
                         lambda loader, node: loader.construct_scalar(node))
 
