@@ -12,8 +12,9 @@ import pytest
 from channel_seed import STORE, auth, seed_channel_store
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
-from web_seed import fast_hashing  # noqa: F401
+from web_seed import fast_hashing, login  # noqa: F401
 
+from storeops.accounts import csrf
 from storeops.accounts.permissions import ROLE_PERMISSIONS, Permission, Role
 from storeops.api import pricing_api
 from storeops.api.app import create_app
@@ -183,3 +184,16 @@ def test_a_change_made_elsewhere_is_seen_once_the_cache_is_due(
     monkeypatch.setattr(pricing_api, "CACHE_SECONDS", 0.0)
     data = price(api, shop, body).json()
     assert data["payable"] == "250.00" and data["applied"] == []
+
+
+def test_a_logged_in_page_prices_with_its_csrf_token(api: TestClient,
+                                                     shop: dict[str, Any]) -> None:
+    # The cockpit's session cookie works as the other API routes: with the session's CSRF
+    # token; a request without it (another site posting with the cookie) is refused.
+    login(api, "analyst-u")
+    body = {"cart": CART, "promotions": INLINE, "at": "2026-06-18T12:00:00"}
+    r = api.post("/api/v1/price", json=body)
+    assert r.status_code == 200 and r.json()["payable"] == "200.00"
+    api.headers.pop(csrf.HEADER)
+    r = api.post("/api/v1/price", json=body)
+    assert r.status_code == 403 and "CSRF" in r.json()["detail"]
