@@ -102,10 +102,11 @@ def test_flash_sale_above_70_percent_of_the_reference_price() -> None:
     offers = Offers(promotions=(
         # A: 70% of 100.00 is 70.00: 70.00 is allowed, 70.01 is not
         Promotion("FS-OK", K.FLASH_SALE, Scope(skus=frozenset({"A"})), price=D("70.00")),
-        Promotion("FS-HI", K.FLASH_SALE, Scope(skus=frozenset({"A", "B"})),
+        Promotion("FS-HI", K.FLASH_SALE, Scope(skus=frozenset({"A", "B", "OFF2"})),
                   price=D("70.01")),  # B: 70% of 50.00 = 35.00, also above
     ))
-    found = find_conflicts(offers, SKUS)
+    # OFF2 would be above too (70% of 50.00), but it is off the shelf: no conflict
+    found = find_conflicts(offers, [*SKUS, ListedSku("OFF2", D("50.00"), on_sale=False)])
     assert [(c.codes, c.skus) for c in found] == [(("FS-HI",), ("A",)), (("FS-HI",), ("B",))]
     assert conflict_text(found[1], "zh-CN") == \
         "秒杀 FS-HI 的价格 70.01 元高于 SKU B 参考价 50.00 元的 70%（最高 35.00 元）"
@@ -136,7 +137,9 @@ def test_store_conflicts_reads_the_stores_rows(db_url: str) -> None:
         s.execute(update(Product).where(Product.platform_sku_id == "A200")
                   .values(status="off_shelf"))
         s.flush()
-        assert [c.params.get("why") for c in store_conflicts(s, store_id)] == [None, "no_sku"]
+        # off the shelf, A200 raises no overlap; Q-BIG now has no on-sale SKU at all
+        assert [(c.kind, c.params.get("why")) for c in store_conflicts(s, store_id)] == [
+            ("coupon_unreachable", "no_sku")]
 
 
 def test_scope_sets_agree_with_covers() -> None:

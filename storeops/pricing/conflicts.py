@@ -1,15 +1,17 @@
 """The conflict check of a store's promotions: what a merchant must fix before a campaign.
 
-- ``cross_overlap``: a SKU in two cross-item promotions (multi-buy, full reduction, full
-  discount, bundle) whose windows overlap: a line joins at most one, so the buyer (and the
-  merchant's plan) gets only one of them.
+- ``cross_overlap``: an on-sale SKU in two cross-item promotions (multi-buy, full reduction,
+  full discount, bundle) whose windows overlap: a line joins at most one, so the buyer (and
+  the merchant's plan) gets only one of them.
 - ``coupon_unreachable``: a coupon whose threshold no listed price can reach. Our reading:
   the coupon has a threshold above 0 and either no on-sale SKU is in its scope, or every
   on-sale SKU in its scope has a known stock (the most one order can take) and the sum of
   list price × stock over them stays below the threshold. An in-scope SKU of unknown stock
   can be bought in any number, so it reaches any threshold.
 - ``flash_above_reference``: a flash sale whose price is above 70% of the reference price
-  (the SKU's list price) of a SKU it covers: JD refuses such a 秒杀 (domain §6).
+  (the SKU's list price) of an on-sale SKU it covers: JD refuses such a 秒杀 (domain §6).
+
+Off-shelf SKUs cannot be bought: they raise no conflict.
 
 :func:`find_conflicts` is pure; :func:`store_conflicts` reads the store's draft, scheduled and
 live entries and its SKUs. Each conflict has a catalog key (``promotions.conflict.<kind>``)
@@ -109,7 +111,8 @@ def find_conflicts(offers: Offers, skus: Sequence[ListedSku],
     found: list[Conflict] = []
     listed = _Catalog(skus)
     cross = [p for p in offers.promotions if p.kind in CROSS_ITEM]
-    covered = {p.id: listed.covered(p.scope) for p in cross}
+    selling = frozenset(s.sku for s in skus if s.on_sale)
+    covered = {p.id: listed.covered(p.scope) & selling for p in cross}
     order = {s.sku: n for n, s in enumerate(skus)}
     for i, a in enumerate(cross):
         for b in cross[i + 1:]:
@@ -145,7 +148,7 @@ def find_conflicts(offers: Offers, skus: Sequence[ListedSku],
     for p in offers.promotions:
         if p.kind != PromotionKind.FLASH_SALE or p.price is None:
             continue
-        flash_skus = listed.covered(p.scope)
+        flash_skus = listed.covered(p.scope) & selling
         for s in skus:
             if s.price > 0 and s.sku in flash_skus and p.price > s.price * FLASH_MAX_SHARE:
                 found.append(Conflict(

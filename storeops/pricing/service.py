@@ -323,7 +323,9 @@ class Entry:
 
 
 def canonical(spec: Mapping[str, Any]) -> str:
-    return json.dumps(spec, ensure_ascii=False, sort_keys=True, default=str)
+    """An entry as stored: the file format's own order of fields (id, kind, name …), which
+    ``*_to_dict`` writes the same way every time."""
+    return json.dumps(spec, ensure_ascii=False, default=str)
 
 
 def entries_of(data: Any, source: str) -> list[Entry]:

@@ -271,7 +271,10 @@ def render_promotion(request: Request, user: CurrentUser, promo_id: int, *, stat
         "approved_at": local_time(record.approved_at, tz),
         "breaches": breaches, "audited": audited, "history": history,
         "can_manage": user.can(Permission.PROMO_MANAGE) and not final,
-        "can_approve": user.can(Permission.PROMO_APPROVE) and not final and not is_author,
+        # the form shows where an approval is wanted: a floor broken (or not known), none yet
+        "can_approve": user.can(Permission.PROMO_APPROVE) and not final and not is_author
+        and not record.approved_by and (bool(breaches) or not audited
+                                        or record.breaches_floor),
         "is_author": is_author,
         "may_schedule": record.status == "draft", "may_start": record.status == "scheduled",
         "may_end": record.status == "live",
