@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -197,3 +198,13 @@ def test_a_logged_in_page_prices_with_its_csrf_token(api: TestClient,
     api.headers.pop(csrf.HEADER)
     r = api.post("/api/v1/price", json=body)
     assert r.status_code == 403 and "CSRF" in r.json()["detail"]
+
+
+def test_a_large_cart_is_priced_too(api: TestClient, shop: dict[str, Any]) -> None:
+    # 25 lines (priced in a thread, not on the event loop) of 10.00: 250.00 ≥ 199 → −30.
+    lines = [{"sku": f"S{i:02d}", "qty": 1, "price": "10.00"} for i in range(25)]
+    r = price(api, shop, {"cart": {"lines": lines}, "promotions": INLINE})
+    assert r.status_code == 200
+    data = r.json()
+    assert data["payable"] == "220.00" and len(data["lines"]) == 25
+    assert sum(Decimal(line["final_amount"]) for line in data["lines"]) == Decimal("220.00")

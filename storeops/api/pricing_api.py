@@ -44,6 +44,7 @@ router = APIRouter(prefix="/api/v1", tags=["pricing"], responses=schemas.ERROR_R
 
 BODY_KEYS = ("store", "cart", "at", "promotions")
 PRICE_PERMISSIONS = (Permission.PROMO_VIEW, Permission.ORDER_CREATE)
+INLINE_LINES = 20  # carts up to this many lines are priced on the event loop
 
 
 class ForbiddenAny(Forbidden):
@@ -283,7 +284,13 @@ async def price(request: Request, user: CurrentUser = _PRICE) -> Any:
         return _invalid(["body", str(unknown[0])], "unknown field (known: "
                         f"{', '.join(BODY_KEYS)})", "extra_forbidden")
     url = db_url_of(request)
-    try:  # pure work on cached offers: answered here, no thread hop
-        return _price(url, body, allow_db=False)
-    except _NeedsDb:
-        return await run_in_threadpool(_price, url, body)
+    cart = body.get("cart")
+    lines = cart.get("lines") if isinstance(cart, dict) else None
+    if not isinstance(lines, list) or len(lines) <= INLINE_LINES:
+        try:  # a small cart on cached offers: pure work, answered here without a thread hop
+            return _price(url, body, allow_db=False)
+        except _NeedsDb:
+            pass
+    # A large cart (the search grows with it) or a database read: in a thread, so that the
+    # event loop keeps answering the small ones meanwhile.
+    return await run_in_threadpool(_price, url, body)
