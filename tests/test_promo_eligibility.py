@@ -76,7 +76,7 @@ def test_flash_slot_stock_score_and_violations_just_past_the_threshold_fail() ->
     v = verdicts("flash_sale", flash(hours=2 + 1 / 3600, stock=199,
                                      sku=Facts(product_score=D("4.59")),
                                      store=Facts(violations_30d=1)))
-    assert v["flash_duration"] == ("fail", "秒杀时长 2 小时，超过 2 小时（或时间段无效）")
+    assert v["flash_duration"] == ("fail", "秒杀时长 2.01 小时，超过 2 小时（或时间段无效）")
     assert v["flash_stock"] == ("fail", "可用库存 199 件，少于 200 件")
     assert v["product_score"] == ("fail", "商品评分 4.59 低于 4.6")
     assert v["violations"] == ("fail", "近 30 天违规 1 次（须为 0）")

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -172,7 +172,7 @@ def _flash_duration(s: Subject) -> Check:
     if start is None or end is None:
         return Check("flash_duration", Status.UNKNOWN, {"limit": FLASH_MAX_HOURS})
     seconds = Decimal(int((end - start).total_seconds()))
-    hours = (seconds / 3600).quantize(CENT, ROUND_HALF_UP)
+    hours = (seconds / 3600).quantize(CENT, ROUND_UP)  # 2 h 1 s reads 2.01 h, never "2 h"
     ok = Decimal(0) < seconds <= FLASH_MAX_HOURS * 3600
     return Check("flash_duration", Status.PASS if ok else Status.FAIL,
                  {"hours": number(hours), "limit": FLASH_MAX_HOURS})
