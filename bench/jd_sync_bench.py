@@ -4,7 +4,8 @@ orders (all unchanged).
 
 The simulator runs in its own process (``storeops jd simulate``, its history = the N orders
 over the last 3 days), as JD would; the sync talks to it over HTTP. Prints each run and the
-medians, with orders/s.
+medians, with orders/s, the CPU seconds of the sync (this process, all its threads) and of the
+simulator (both run on this machine), and the load average beside them.
 
     .venv/bin/python bench/jd_sync_bench.py --orders 100000 --runs 3 [--pg]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -47,6 +49,30 @@ def start_simulator(orders: int) -> tuple[subprocess.Popen, str]:
         proc.kill()
         raise SystemExit(f"the simulator did not start: {line!r}")
     return proc, f"http://127.0.0.1:{port}/routerjson"
+
+
+def simulator_cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds (user + system) the simulator's process has used so far (Linux)."""
+    try:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_sync(proc: subprocess.Popen, sync) -> tuple[object, str]:  # noqa: ANN001
+    """``sync()`` and a note of its CPU seconds (sync, simulator) and the load average."""
+    cpu0, sim0 = own_cpu(), simulator_cpu(proc)
+    result = sync()
+    cpu, sim = own_cpu() - cpu0, simulator_cpu(proc) - sim0
+    note = (f"CPU: sync {cpu:.1f} s + simulator {sim:.1f} s; load"
+            f" {os.getloadavg()[0]:.1f}")
+    return result, note
 
 
 def new_database(use_pg: bool, folder: Path, n: int) -> tuple[str, str | None]:
@@ -108,18 +134,20 @@ def main() -> None:
                                   app_secret=DEFAULT_APP_SECRET,
                                   access_token=DEFAULT_ACCESS_TOKEN, gateway=gateway)
                     since = utcnow() - timedelta(days=4)
-                    result = sync_store(url, "bench", since=since)
+                    result, note = timed_sync(
+                        proc, lambda: sync_store(url, "bench", since=since))  # noqa: B023
                     assert result.fetched == args.orders, result.as_json()
                     first.append(result.seconds)
                     print(f"run {n + 1}: first sync {result.seconds:.2f} s"
                           f" ({result.fetched / result.seconds:,.0f} orders/s; created"
                           f" {result.created:,}, skipped {result.skipped}, windows"
-                          f" {result.windows}, pages {result.pages})", flush=True)
-                    result = sync_store(url, "bench", since=since)
+                          f" {result.windows}, pages {result.pages}; {note})", flush=True)
+                    result, note = timed_sync(
+                        proc, lambda: sync_store(url, "bench", since=since))  # noqa: B023
                     again.append(result.seconds)
                     print(f"run {n + 1}: re-sync {result.seconds:.2f} s"
                           f" ({result.fetched / result.seconds:,.0f} orders/s; unchanged"
-                          f" {result.unchanged:,})", flush=True)
+                          f" {result.unchanged:,}; {note})", flush=True)
                 finally:
                     drop(url, schema)
     finally:

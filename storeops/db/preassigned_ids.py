@@ -45,21 +45,29 @@ def _integer_key(table: Table) -> Column[Any] | None:
     return keys[0]
 
 
+_TARGETS: dict[Any, tuple[Any, Any, str] | None] = {}  # mapper → (table, key column, attr)
+
+
+def _target(mapper: Any) -> tuple[Any, Any, str] | None:
+    if mapper not in _TARGETS:
+        table = mapper.local_table
+        column = None
+        if mapper.inherits is None and table is mapper.persist_selectable:
+            column = _integer_key(table)
+        _TARGETS[mapper] = None if column is None else \
+            (table, column, mapper.get_property_by_column(column).key)
+    return _TARGETS[mapper]
+
+
 def _before_flush(session: Session, _flush: UOWTransaction, _instances: object) -> None:
     if session.info.get(_LOCK_KEY) is not session.get_transaction():
         return  # not under the write lock: let SQLite choose
     pending: dict[Any, list[Any]] = defaultdict(list)
     for obj in session.new:
-        mapper = obj.__mapper__
-        table = mapper.local_table
-        if mapper.inherits is not None or table is not mapper.persist_selectable:
-            continue
-        column = _integer_key(table)
-        if column is None:
-            continue
-        attr = mapper.get_property_by_column(column).key
-        if getattr(obj, attr) is None:
-            pending[(table, column, attr)].append(obj)
+        state = obj._sa_instance_state
+        target = _target(state.mapper)
+        if target is not None and state.dict.get(target[2]) is None:
+            pending[target].append(obj)
     if not pending:
         return
     conn = session.connection()
