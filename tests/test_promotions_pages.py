@@ -192,3 +192,18 @@ def test_who_may_see_and_do_what(client: Any, shop: tuple[str, int]) -> None:
     assert client.get("/promotions").status_code == 403
     assert client.get(f"/promotions/{cut}").status_code == 403
     assert client.get("/promotions/export").status_code == 403
+
+
+def test_a_large_store_audits_on_request(client: Any, shop: tuple[str, int],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from storeops.web import promotions_pages
+
+    db_url, _ = shop
+    monkeypatch.setattr(promotions_pages, "AUTO_AUDIT_SKUS", 4)  # the store has 5 SKUs
+    login(client, "operator")
+    upload(client, FILE)
+    cut = promo_id(db_url, "CUT-1001")
+    page = client.get(f"/promotions/{cut}")
+    assert 'data-audit="on-request"' in page.text and 'data-breach="' not in page.text
+    asked = client.get(f"/promotions/{cut}?audit=1")
+    assert 'data-breach="1001"' in asked.text

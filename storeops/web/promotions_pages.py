@@ -19,12 +19,13 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storeops.accounts.permissions import Permission
 from storeops.api.auth import CurrentUser, db_url_of, require
 from storeops.api.limits import STORE_NAME_CHARS
-from storeops.catalog.models import Store
+from storeops.catalog.models import Product, Store
 from storeops.common.errors import StoreopsError, localise
 from storeops.common.timeutil import utcnow, zone
 from storeops.db.engine import session_factory, unit_of_work
@@ -50,6 +51,9 @@ KINDS = tuple(k.value for k in PromotionKind) + ("coupon", "points")
 UPLOAD_BYTES = 2_000_000  # a promotions file of a few thousand entries
 CALENDAR_ROWS = 200  # promotions the month's calendar draws
 ACTIONS = ("schedule", "start", "end", "cancel", "approve")
+# The page audits a promotion's floors as it opens up to this many SKUs in the store (the
+# audit of 10,000 SKUs takes seconds); past it, on request (?audit=1).
+AUTO_AUDIT_SKUS = 2000
 
 
 def _q(text: str) -> str:
@@ -227,11 +231,17 @@ async def promotions_import(
 
 # --- one promotion -----------------------------------------------------------------------------
 
-def _breaches(session: Session, record: PromotionRecord, lang: str
-              ) -> tuple[list[dict[str, Any]], bool]:
-    """(the floor breaches this promotion causes, whether the audit could run)."""
+def _breaches(session: Session, record: PromotionRecord, asked: bool
+              ) -> tuple[list[dict[str, Any]], bool | None]:
+    """(the floor breaches this promotion causes, whether the audit could run: None when it
+    was not run — a store of more than AUTO_AUDIT_SKUS SKUs audits on request only)."""
     if PromoStatus(record.status) in FINAL:
         return [], True
+    if not asked:
+        count = session.scalar(select(func.count()).select_from(Product)
+                               .where(Product.store_id == record.store_id)) or 0
+        if count > AUTO_AUDIT_SKUS:
+            return [], None
     try:
         found = service.floor_breaches(session, record)
     except (StoreopsError, ImportError, ValueError, TypeError, AttributeError):
@@ -251,7 +261,8 @@ def render_promotion(request: Request, user: CurrentUser, promo_id: int, *, stat
             return render_error(request, 404, "error.not_found")
         store = session.get(Store, record.store_id)
         view = service.record_view(record)
-        breaches, audited = _breaches(session, record, lang)
+        breaches, audited = _breaches(session, record,
+                                      request.query_params.get("audit") == "1")
         authors = service.authors(session, record)
         rows = service.history(session, record)
         tz = store.timezone
@@ -273,13 +284,13 @@ def render_promotion(request: Request, user: CurrentUser, promo_id: int, *, stat
         "can_manage": user.can(Permission.PROMO_MANAGE) and not final,
         # the form shows where an approval is wanted: a floor broken (or not known), none yet
         "can_approve": user.can(Permission.PROMO_APPROVE) and not final and not is_author
-        and not record.approved_by and (bool(breaches) or not audited
+        and not record.approved_by and (bool(breaches) or audited is not True
                                         or record.breaches_floor),
         "is_author": is_author,
         "may_schedule": record.status == "draft", "may_start": record.status == "scheduled",
         "may_end": record.status == "live",
         "errors": dict(errors or {}), "form": dict(form or {}), "done": done,
-        "base": f"/promotions/{record.id}?store={_q(store_name)}",
+        "audit_href": f"/promotions/{record.id}?audit=1",
         "list_href": f"/promotions?store={_q(store_name)}",
         "results_href": f"/promotions/{record.id}/results?store={_q(store_name)}",
     }
