@@ -266,7 +266,8 @@ def test_advance_due(shop: tuple[str, int], monkeypatch: pytest.MonkeyPatch) -> 
         moved = service.advance_due(s, mid)
     assert [(m.code, m.status_to) for m in moved] == [("CUT-A100", "live"), ("MJ-199", "live"),
                                                       ("Q-10", "live")]
-    assert service.run_advance(db_url, mid) == []  # nothing more due (the job's body)
+    with unit_of_work(db_url) as s:
+        assert service.advance_due(s, mid) == []  # nothing more due
     # 06-19 12:00 Shanghai: MJ-199 ended at 06-19 00:00, CUT-A100 still runs
     with unit_of_work(db_url) as s:
         moved = service.advance_due(s, mid + timedelta(days=4), store_id=store_id)

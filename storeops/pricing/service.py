@@ -302,14 +302,6 @@ def advance_due(session: Session, now: datetime | None = None,
     return done
 
 
-def run_advance(db_url: str, now: datetime | None = None) -> list[Advanced]:
-    """:func:`advance_due` over every store in one unit of work: the periodic job's body."""
-    from storeops.db.engine import unit_of_work
-
-    with unit_of_work(db_url) as session:
-        return advance_due(session, now)
-
-
 # --- import and export ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
