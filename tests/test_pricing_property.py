@@ -104,11 +104,12 @@ def bf_disc(p: Promotion, lines: list[int], amounts: list[int], cart: Cart,
             for n, u in segs[i]:
                 units.setdefault(cart.lines[i].sku, []).extend([u] * n)
         sets = min(len(units.get(b.sku, [])) // b.qty for b in p.bundle_items)
-        if sets == 0:
-            return 0
-        value = sum(sum(sorted(units[b.sku], reverse=True)[:sets * b.qty])
-                    for b in p.bundle_items)
-        return max(0, value - sets * cents(p.price))
+        best = 0
+        for s in range(1, sets + 1):  # the buyer forms the s dearest sets
+            value = sum(sum(sorted(units[b.sku], reverse=True)[:s * b.qty])
+                        for b in p.bundle_items)
+            best = max(best, value - s * cents(p.price))
+        return best
     a = sum(amounts[i] for i in lines)
     pieces = sum(cart.lines[i].qty for i in lines)
     if p.repeat:

@@ -31,7 +31,6 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from storeops.common.money import from_cents
 from storeops.pricing.apportion import apportion
 from storeops.pricing.engine_compile import (
     CCoupon,
@@ -62,6 +61,11 @@ from storeops.pricing.optimizer import NONE, Problem, best_coupons, coupon_share
 
 __all__ = ["bundle_discount", "compile_offers", "cross_discount", "item_unit_price",
            "price_cart", "price_cart_compiled"]
+
+
+def from_cents(cents: int) -> Decimal:
+    """Cents as yuan with two decimals."""
+    return Decimal(cents).scaleb(-2)
 
 
 def _y(cents: int) -> str:
@@ -178,7 +182,9 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
             mine.append(promo_pos[key])
         cands.append(mine)
     coupons = [c for c in compiled.coupons if c.coupon.active_at(at)]
-    elig = [[i for i, it in enumerate(items)
+    everyone = list(range(n))
+    elig = [everyone if c.all_lines else
+            [i for i, it in enumerate(items)
              if c.coupon.skus.covers(it.line.sku, it.line.category)] for c in coupons]
     problem = Problem(amounts=[it.amount for it in items], qtys=[it.line.qty for it in items],
                       skus=[it.line.sku for it in items],
@@ -209,17 +215,21 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
                 discounts[i].append(LineDiscount(cp.id, from_cents(share), cp.kind.value,
                                                  f"{detail}，本行分摊{_y(share)}元"))
 
-    # gifts
+    # gifts: reached on the covered lines' amount after item-level prices (or pieces)
     gifts: list[Gift] = []
-    for g in compiled.gift_index:
-        cp = compiled.promos[g]
-        if not cp.promo.active_at(at):
-            continue
-        covered = [it for it in items if cp.promo.scope.covers(it.line.sku, it.line.category)]
-        if covered and gift_reached(cp, sum(it.amount for it in covered),
-                                    sum(it.line.qty for it in covered)):
-            gifts.extend(cp.promo.gifts)
-            use(cp.id)
+    reach: dict[int, list[int]] = {}
+    for it in items:
+        for cp in compiled.promotions_for(compiled.gift_index, it.line.sku, it.line.category,
+                                          at):
+            got = reach.setdefault(id(cp), [0, 0])
+            got[0] += it.amount
+            got[1] += it.line.qty
+    if reach:
+        for cp in compiled.promos:
+            got = reach.get(id(cp))
+            if got is not None and gift_reached(cp, got[0], got[1]):
+                gifts.extend(cp.promo.gifts)
+                use(cp.id)
 
     # 3. coupons
     _, chosen = best_coupons(amounts, coupons, elig)

@@ -168,7 +168,7 @@ class CompiledOffers:
     coupons: list[CCoupon]
     item_index: _Index
     cross_index: _Index
-    gift_index: list[int]
+    gift_index: _Index
 
     def promotions_for(self, index: _Index, sku: str, category: str | None,
                        at: datetime | None) -> list[CPromo]:
@@ -189,8 +189,7 @@ class CompiledOffers:
 
 def _build(offers: Offers) -> CompiledOffers:
     promos = [compile_promotion(p) for p in offers.promotions]
-    item_index, cross_index = _Index(), _Index()
-    gifts: list[int] = []
+    item_index, cross_index, gifts = _Index(), _Index(), _Index()
     for i, cp in enumerate(promos):
         if cp.kind in ITEM_LEVEL:
             item_index.add(i, cp.promo.scope)
@@ -200,7 +199,7 @@ def _build(offers: Offers) -> CompiledOffers:
                 scope = Scope(skus=cp.bundle_skus)  # a bundle's lines are its items
             cross_index.add(i, scope)
         else:
-            gifts.append(i)
+            gifts.add(i, cp.promo.scope)
     return CompiledOffers(offers=offers, promos=promos,
                           coupons=[compile_coupon(c) for c in offers.coupons],
                           item_index=item_index, cross_index=cross_index, gift_index=gifts)

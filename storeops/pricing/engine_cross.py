@@ -7,10 +7,12 @@
   off their amount, the discounted amount rounded half up to 0.01.
 - ``repeat`` (每满): the first tier repeats as often as it fits (每满100减10 on 250 takes 20);
   ``cap`` caps what it takes off.
-- Bundle: the number of complete sets among the joined lines (units of each item's SKU divided
-  by the item's qty); each set's value is its items' item-level unit prices (a line with two
-  unit prices - flash units and the rest - gives its dearer units to sets first, the buyer's
-  better choice); the discount is sets x value - sets x price when positive.
+- Bundle: complete sets are formed from the joined lines' units, the dearest units first (a
+  line with two unit prices - flash units and the rest - gives its dearer units first, the
+  buyer's better choice); each set's value is its items' item-level unit prices, and a set is
+  formed only while its value exceeds the bundle price, so the discount is the sum over the
+  sets formed of value - price (with equal unit prices: sets x value - sets x price when
+  positive). So no bundle, like every cross-item kind, takes less when more lines join it.
 - Never more off than the joined amount.
 """
 
@@ -72,20 +74,30 @@ def bundle_discount_cents(cp: CPromo,
     joined lines of that SKU, dearest first."""
     if not cp.bundle or cp.price is None:
         return 0, 0
-    sets = min(sum(n for _, n in units.get(sku, ())) // qty for sku, qty in cp.bundle)
-    if sets <= 0:
+    most = min(sum(n for _, n in units.get(sku, ())) // qty for sku, qty in cp.bundle)
+    if most <= 0:
         return 0, 0
-    value = 0
+    # set k takes the k-th dearest units of each item; form sets while they save money
+    set_values = [0] * most
     for sku, qty in cp.bundle:
-        need = sets * qty
+        k = taken = 0
         for unit, n in units[sku]:
-            take = n if n < need else need
-            value += unit * take
-            need -= take
-            if not need:
+            while n and k < most:
+                take = min(n, qty - taken)
+                set_values[k] += unit * take
+                n -= take
+                taken += take
+                if taken == qty:
+                    k, taken = k + 1, 0
+            if k >= most:
                 break
-    off = value - sets * cp.price
-    return (off, sets) if off > 0 else (0, 0)
+    off = sets = 0
+    for value in set_values:
+        if value <= cp.price:
+            break
+        off += value - cp.price
+        sets += 1
+    return off, sets
 
 
 def cross_discount(promotion: Promotion, amount: Decimal, pieces: int) -> Decimal:

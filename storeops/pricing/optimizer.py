@@ -181,51 +181,60 @@ class Outcome:
 
 class _Search:
     """Branch and bound over the lines ``order`` of ``problem``; the rest of the assignment is
-    ``base`` (fixed)."""
+    ``base`` (fixed). ``full``: the whole objective (cross-item + coupons, a line may join
+    nothing); otherwise the cross-item discount of the searched promotions only."""
 
     def __init__(self, problem: Problem, order: list[int], base: list[int], full: bool,
                  budget: int) -> None:
-        self.pb = problem
+        pb = problem
+        self.pb = pb
         self.order = order
         self.base = base
-        self.full = full  # whole objective (with coupons, "none" allowed) or cross-only
+        self.full = full
         self.budget = budget
         self.nodes = 0
         self.exact = True
         pset: set[int] = set()
         for i in order:
-            pset.update(problem.cands[i])
+            pset.update(pb.cands[i])
         self.promos = sorted(pset)
+        self.bundle = {p for p in self.promos if pb.promos[p].kind == PromotionKind.BUNDLE}
+        self.dmemo: dict[tuple[int, int, int], int] = {}
+        self.amt = dict.fromkeys(self.promos, 0)
+        self.pcs = dict.fromkeys(self.promos, 0)
+        self.mem: dict[int, list[int]] = {p: [] for p in self.promos}
+
+    def _prepare(self) -> None:
+        """What the branch and bound needs: per depth, what the undecided lines could bring."""
+        pb, order, full, base = self.pb, self.order, self.full, self.base
         n = len(order)
-        # remaining[k][p]: lines order[k:] that may join p
-        self.remaining: list[dict[int, tuple[int, ...]]] = []
+        # what the undecided lines order[k:] could bring to each promotion
+        self.ramt: list[dict[int, int]] = []
+        self.rpcs: list[dict[int, int]] = []
+        self.rmem: list[dict[int, tuple[int, ...]]] = []
+        for k in range(n + 1):
+            amt: dict[int, int] = {}
+            pcs: dict[int, int] = {}
+            mem: dict[int, list[int]] = {}
+            for i in order[k:]:
+                for p in pb.cands[i]:
+                    amt[p] = amt.get(p, 0) + pb.amounts[i]
+                    pcs[p] = pcs.get(p, 0) + pb.qtys[i]
+                    mem.setdefault(p, []).append(i)
+            self.ramt.append(amt)
+            self.rpcs.append(pcs)
+            self.rmem.append({p: tuple(v) for p, v in mem.items()})
         self.rest_rate = [0] * (n + 1)
         for k in range(n - 1, -1, -1):
             i = order[k]
-            best = max((_rate_cents(problem.promos[p], problem.amounts[i])
-                        for p in problem.cands[i]), default=0)
-            self.rest_rate[k] = self.rest_rate[k + 1] + min(best, problem.amounts[i])
-        for k in range(n + 1):
-            rem: dict[int, list[int]] = {}
-            for i in order[k:]:
-                for p in problem.cands[i]:
-                    rem.setdefault(p, []).append(i)
-            self.remaining.append({p: tuple(v) for p, v in rem.items()})
+            best = max((_rate_cents(pb.promos[p], pb.amounts[i]) for p in pb.cands[i]),
+                       default=0)
+            self.rest_rate[k] = self.rest_rate[k + 1] + min(best, pb.amounts[i])
         self.same_as_prev = [False] * n
         for k in range(1, n):
             a, b = order[k - 1], order[k]
-            self.same_as_prev[k] = (problem.cands[a] == problem.cands[b]
-                                    and problem.amounts[a] == problem.amounts[b]
-                                    and problem.qtys[a] == problem.qtys[b]
-                                    and problem.skus[a] == problem.skus[b])
-        self.coupon_ub = 0
-        if full and problem.coupons:
-            self.coupon_ub = best_coupons(problem.amounts, problem.coupons, problem.elig)[0]
-            # an upper bound: thresholds on the item-level amounts, nothing capped lower
-            shop = max((c.off for c in problem.coupons if c.shop), default=0)
-            plat = max((c.off for c in problem.coupons if not c.shop), default=0)
-            self.coupon_ub = max(self.coupon_ub, shop + plat)
-        self.fixed_members: dict[int, list[int]] = {p: [] for p in self.promos}
+            self.same_as_prev[k] = (pb.cands[a] == pb.cands[b] and pb.amounts[a] == pb.amounts[b]
+                                    and pb.qtys[a] == pb.qtys[b] and pb.skus[a] == pb.skus[b])
         self.outside = 0  # what the lines outside this search take off (whole objective only)
         if full:
             in_order = set(order)
@@ -233,25 +242,51 @@ class _Search:
             for i, p in enumerate(base):
                 if p != NONE and i not in in_order:
                     others.setdefault(p, []).append(i)
-            self.outside = sum(problem.disc(p, tuple(m)) for p, m in others.items())
+            self.outside = sum(pb.disc(p, tuple(m)) for p, m in others.items())
+        self.combos: list[tuple[int, list[int], int | None]] = [(0, [], None)]
+        self.coupon_info: dict[int, tuple[int, int, frozenset[int]]] = {}
+        if full and pb.coupons:
+            self._coupon_combos()
+
+    # -- discounts by aggregate --------------------------------------------------------------
+
+    def d(self, p: int, amount: int, pieces: int, members: tuple[int, ...]) -> int:
+        if p in self.bundle:
+            return self.pb.disc(p, members)
+        key = (p, amount, pieces)
+        hit = self.dmemo.get(key)
+        if hit is None:
+            hit = tier_discount_cents(self.pb.promos[p], amount, pieces)[0]
+            self.dmemo[key] = hit
+        return hit
+
+    def cross_now(self) -> int:
+        return sum(self.d(p, self.amt[p], self.pcs[p], tuple(self.mem[p])) for p in self.promos)
 
     def value(self, assign: list[int]) -> int:
         if self.full:
             return self.pb.evaluate(assign)
-        members: dict[int, list[int]] = {p: [] for p in self.promos}
-        for i in self.order:
-            if assign[i] != NONE:
-                members[assign[i]].append(i)
-        return sum(self.pb.disc(p, tuple(m)) for p, m in members.items())
+        total = 0
+        for p in self.promos:
+            mem = tuple(i for i in self.order if assign[i] == p)
+            total += self.d(p, sum(self.pb.amounts[i] for i in mem),
+                            sum(self.pb.qtys[i] for i in mem), mem)
+        return total
+
+    # -- the incumbent -------------------------------------------------------------------------
+
+    def choices(self, i: int) -> list[int]:
+        return ([NONE] if self.full else []) + self.pb.cands[i]
 
     def greedy(self) -> list[int]:
+        if not self.full:
+            return self._greedy_cross()
         assign = list(self.base)
         for i in self.order:
             assign[i] = NONE
-        order = sorted(self.order, key=lambda i: -self.pb.amounts[i])
-        for i in order:
+        for i in sorted(self.order, key=lambda i: -self.pb.amounts[i]):
             best, best_p = None, NONE
-            for p in ([NONE] if self.full else []) + self.pb.cands[i]:
+            for p in self.choices(i):
                 assign[i] = p
                 v = self.value(assign)
                 if best is None or v > best:
@@ -259,13 +294,79 @@ class _Search:
             assign[i] = best_p
         return self.improve(assign)
 
+    def _move_gain(self, i: int, p: int, sign: int) -> int:
+        """What adding (sign 1) or removing (sign -1) line i changes of promotion p's cut."""
+        if p == NONE:
+            return 0
+        if p in self.bundle:
+            mem = tuple(self.mem[p])
+            now = self.pb.disc(p, mem)
+            if sign > 0:
+                return self.pb.disc(p, mem + (i,)) - now
+            return self.pb.disc(p, tuple(x for x in mem if x != i)) - now
+        amt, pcs = self.amt[p], self.pcs[p]
+        memo = self.dmemo
+        now = memo.get((p, amt, pcs))
+        if now is None:
+            now = memo[(p, amt, pcs)] = tier_discount_cents(self.pb.promos[p], amt, pcs)[0]
+        key = (p, amt + sign * self.pb.amounts[i], pcs + sign * self.pb.qtys[i])
+        then = memo.get(key)
+        if then is None:
+            then = memo[key] = tier_discount_cents(self.pb.promos[p], key[1], key[2])[0]
+        return then - now
+
+    def _place(self, i: int, p: int, sign: int) -> None:
+        if p == NONE:
+            return
+        self.amt[p] += sign * self.pb.amounts[i]
+        self.pcs[p] += sign * self.pb.qtys[i]
+        if sign > 0:
+            self.mem[p].append(i)
+        else:
+            self.mem[p].remove(i)
+
+    def _greedy_cross(self) -> list[int]:
+        """Greedy (dearest line first, best gain) and single-line moves, on the running sums."""
+        assign = list(self.base)
+        for i in self.order:
+            assign[i] = NONE
+        for i in sorted(self.order, key=lambda i: -self.pb.amounts[i]):
+            best, best_p = None, NONE
+            for p in self.pb.cands[i]:
+                g = self._move_gain(i, p, 1)
+                if best is None or g > best:
+                    best, best_p = g, p
+            assign[i] = best_p
+            self._place(i, best_p, 1)
+        for _ in range(3):
+            better = False
+            for i in self.order:
+                cur = assign[i]
+                out = self._move_gain(i, cur, -1)
+                self._place(i, cur, -1)
+                best, best_p = 0, cur
+                for p in self.pb.cands[i]:
+                    if p != cur:
+                        g = out + self._move_gain(i, p, 1)
+                        if g > best:
+                            best, best_p = g, p
+                self._place(i, best_p, 1)
+                if best_p != cur:
+                    assign[i], better = best_p, True
+            if not better:
+                break
+        for i in self.order:
+            self._place(i, assign[i], -1)
+        return assign
+
     def improve(self, assign: list[int]) -> list[int]:
+        """Single-line moves while one takes more off (at most three rounds)."""
         current = self.value(assign)
         for _ in range(3):
             better = False
             for i in self.order:
                 keep = assign[i]
-                for p in ([NONE] if self.full else []) + self.pb.cands[i]:
+                for p in self.choices(i):
                     if p == keep:
                         continue
                     assign[i] = p
@@ -277,63 +378,152 @@ class _Search:
                 break
         return assign
 
+    # -- bounds --------------------------------------------------------------------------------
+
+    def _bound(self, k: int) -> int:
+        """An upper bound of what any completion of this partial assignment takes off.
+
+        Each promotion counts either as *capped* (at most its cut with every undecided
+        candidate line) or as *linear* (at most its rate times the amount that joins it); the
+        undecided lines then add at most their best rate among their linear candidates. Any
+        such split is a valid bound; promotions already at a fixed top tier count as capped."""
+        ramt, rpcs, rmem = self.ramt[k], self.rpcs[k], self.rmem[k]
+        every = mixed = with_rates = 0
+        promos = self.pb.promos
+        linear: set[int] = set()
+        for p in self.promos:
+            a, n = self.amt[p], self.pcs[p]
+            if p in ramt:
+                d_all = self.d(p, a + ramt[p], n + rpcs[p],
+                               tuple(self.mem[p]) + rmem[p] if p in self.bundle else ())
+                every += d_all
+                r = _rate_cents(promos[p], a)
+                r = d_all if d_all < r else r
+                with_rates += r
+                if d_all < _rate_cents(promos[p], a + ramt[p]):
+                    mixed += d_all
+                else:
+                    linear.add(p)
+                    mixed += r
+            else:
+                d = self.d(p, a, n, tuple(self.mem[p]) if p in self.bundle else ())
+                every += d
+                mixed += d
+                with_rates += d
+        if linear:
+            amounts, cands = self.pb.amounts, self.pb.cands
+            for i in self.order[k:]:
+                best = 0
+                for p in cands[i]:
+                    if p in linear:
+                        r = _rate_cents(promos[p], amounts[i])
+                        if r > best:
+                            best = r
+                mixed += best
+        cross = min(every, mixed, with_rates + self.rest_rate[k])
+        if len(self.combos) == 1:
+            return cross + self.outside
+        return self._with_coupons(cross)
+
+    def _coupon_combos(self) -> None:
+        """Coupon pairs with what they could take off at most and, for coupons over the whole
+        cart, the most cross-item discount that still leaves their threshold reached."""
+        pb = self.pb
+        singles: list[tuple[int, int, bool]] = []  # (coupon, most off, shop)
+        for k, c in enumerate(pb.coupons):
+            item_e = _eligible(pb.amounts, c, pb.elig[k])
+            if item_e <= 0 or item_e < c.threshold:
+                continue  # cross-item discounts only lower the eligible amount
+            lines = set(pb.elig[k])
+            inside = frozenset(p for p in self.promos
+                               if all(i in lines for i in self.rmem[0].get(p, ())))
+            self.coupon_info[k] = (item_e, c.threshold, inside)
+            singles.append((k, min(c.off, item_e), c.shop))
+        combos: list[tuple[int, list[int]]] = [(0, [])]
+        combos += [(off, [k]) for k, off, _ in singles]
+        combos += [(a + b, [ka, kb]) for ka, a, sa in singles for kb, b, sb in singles
+                   if sa and not sb]
+        self.combos = []
+        for off, ks in sorted(combos, key=lambda x: -x[0]):
+            cap = None
+            for k in ks:
+                c = pb.coupons[k]
+                if c.all_lines:
+                    room = self.coupon_info[k][0] - c.threshold
+                    cap = room if cap is None or room < cap else cap
+            self.combos.append((off, ks, cap))
+
+    def _with_coupons(self, cross: int) -> int:
+        """The bound with coupons: a coupon whose threshold the discounts already decided (on
+        promotions within its lines) have broken is out; a whole-cart coupon caps the
+        cross-item discount at its eligible amount minus its threshold."""
+        current = {p: self.d(p, self.amt[p], self.pcs[p], tuple(self.mem[p]))
+                   for p in self.promos}
+        feasible: dict[int, bool] = {}
+        for k, (item_e, threshold, inside) in self.coupon_info.items():
+            taken = sum(current[p] for p in inside)
+            if self.pb.coupons[k].all_lines:
+                taken += self.outside
+            feasible[k] = item_e - taken >= threshold
+        best = 0
+        for off, ks, cap in self.combos:
+            if off + cross <= best:
+                break
+            if not all(feasible[k] for k in ks):
+                continue
+            x = cross
+            if cap is not None and cap - self.outside < x:
+                x = cap - self.outside
+                if x < 0:
+                    continue
+            if x + off > best:
+                best = x + off
+        return best + self.outside
+
+    # -- the search ----------------------------------------------------------------------------
+
     def run(self) -> Outcome:
         start = self.greedy()
-        self.best_value = self.value(start)
         self.best = list(start)
+        if self.budget <= 0:
+            return Outcome(self.best, 0, False, 0)
+        self.best_value = self.value(start)
+        self._prepare()
         assign = list(self.base)
-        members = {p: list(v) for p, v in self.fixed_members.items()}
-        self._dfs(0, assign, members, -1)
+        for i in self.order:
+            assign[i] = NONE
+        self._dfs(0, assign, -1)
         return Outcome(self.best, self.best_value, self.exact, self.nodes)
 
-    def _bound(self, k: int, members: dict[int, list[int]]) -> int:
-        """An upper bound of what any completion of this partial assignment takes off."""
-        pb = self.pb
-        rem = self.remaining[k]
-        every = with_rates = 0
-        for p in self.promos:
-            mem = members[p]
-            extra = rem.get(p)
-            if extra:
-                d_all = pb.disc(p, tuple(mem) + extra)
-                amt = 0
-                for i in mem:
-                    amt += pb.amounts[i]
-                r = _rate_cents(pb.promos[p], amt)
-                every += d_all
-                with_rates += d_all if d_all < r else r
-            else:
-                d = pb.disc(p, tuple(mem))
-                every += d
-                with_rates += d
-        with_rates += self.rest_rate[k]
-        return (every if every < with_rates else with_rates) + self.outside + self.coupon_ub
-
-    def _dfs(self, k: int, assign: list[int], members: dict[int, list[int]],
-             prev_choice: int) -> None:
+    def _dfs(self, k: int, assign: list[int], prev_choice: int) -> None:
         self.nodes += 1
         if self.nodes > self.budget:
             self.exact = False
             return
         if k == len(self.order):
-            v = self.value(assign)
+            v = self.pb.evaluate(assign) if self.full else self.cross_now()
             if v > self.best_value:
                 self.best_value, self.best = v, list(assign)
             return
-        if self._bound(k, members) <= self.best_value:
+        if self._bound(k) <= self.best_value:
             return
         i = self.order[k]
-        choices = ([NONE] if self.full else []) + self.pb.cands[i]
+        choices = self.choices(i)
         start = 0
-        if self.same_as_prev[k]:
-            start = choices.index(prev_choice) if prev_choice in choices else 0
+        if self.same_as_prev[k] and prev_choice in choices:
+            start = choices.index(prev_choice)
+        a, q = self.pb.amounts[i], self.pb.qtys[i]
         for p in choices[start:]:
             assign[i] = p
             if p != NONE:
-                members[p].append(i)
-            self._dfs(k + 1, assign, members, p)
+                self.amt[p] += a
+                self.pcs[p] += q
+                self.mem[p].append(i)
+            self._dfs(k + 1, assign, p)
             if p != NONE:
-                members[p].pop()
+                self.amt[p] -= a
+                self.pcs[p] -= q
+                self.mem[p].pop()
             if self.nodes > self.budget:
                 break
         assign[i] = NONE
@@ -362,54 +552,109 @@ def components(problem: Problem, lines: list[int]) -> list[list[int]]:
     return list(groups.values())
 
 
-def _coupons_safe(problem: Problem) -> bool:
-    if not problem.coupons:
-        return True
-    every: dict[int, list[int]] = {}
-    for i, cs in enumerate(problem.cands):
-        for p in cs:
-            every.setdefault(p, []).append(i)
-    ub = sum(problem.disc(p, tuple(m)) for p, m in every.items())
-    most = (max((c.off for c in problem.coupons if c.shop), default=0)
-            + max((c.off for c in problem.coupons if not c.shop), default=0))
-    for c, lines in zip(problem.coupons, problem.elig, strict=True):
-        e = _eligible(problem.amounts, c, lines)
-        if e - ub < max(c.threshold, most, 1):
-            return False
-    return True
+def unsafe_coupons(problem: Problem, every: dict[int, list[int]] | None = None) -> list[int]:
+    """Coupons whose value may depend on what the lines join: the most any stack of
+    cross-item promotions could take off their lines (per promotion, the lesser of its cut with
+    every candidate line and the amount of its candidates among the coupon's lines) may take
+    their eligible amount below their threshold, or below what they and a coupon of the other
+    kind take off. A coupon whose threshold the item-level amount misses is never usable."""
+    if every is None:
+        every = {}
+        for i, cs in enumerate(problem.cands):
+            for p in cs:
+                every.setdefault(p, []).append(i)
+    most = {True: max((c.off for c in problem.coupons if c.shop), default=0),
+            False: max((c.off for c in problem.coupons if not c.shop), default=0)}
+    cut = {p: problem.disc(p, tuple(m)) for p, m in every.items()}
+    whole = sum(cut.values())
+    amounts = problem.amounts
+    out = []
+    for k, (c, lines) in enumerate(zip(problem.coupons, problem.elig, strict=True)):
+        e = _eligible(amounts, c, lines)
+        if e <= 0 or e < c.threshold:
+            continue
+        if c.all_lines:
+            ub = whole
+        else:
+            mine = set(lines)
+            ub = 0
+            for p, members in every.items():
+                inside = sum(amounts[i] for i in members if i in mine)
+                if inside:
+                    ub += min(cut[p], inside)
+        if e - ub < max(c.threshold, c.off + most[not c.shop], 1):
+            out.append(k)
+    return out
+
+
+def _repair(problem: Problem, assign: list[int], unsafe: list[int], lines: list[int]) -> None:
+    """Heuristic for large carts whose coupons compete with the promotions: from the best
+    cross-item assignment, take lines of a coupon whose threshold is missed out of their
+    promotion (dearest first) while that raises the total; keeps the best seen."""
+    best = problem.evaluate(assign)
+    for k in unsafe:
+        mine = sorted((i for i in problem.elig[k] if i in set(lines) and assign[i] != NONE),
+                      key=lambda i: -problem.amounts[i])
+        trial = list(assign)
+        for i in mine:
+            trial[i] = NONE
+            v = problem.evaluate(trial)
+            if v > best:
+                best = v
+                assign[:] = trial
+
+
+EXACT_LINES = 12  # a search over more lines stops at HEURISTIC_NODES
+HEURISTIC_NODES = 0
 
 
 def optimize(problem: Problem, budget: int = NODE_BUDGET) -> Outcome:
     """The assignment (promotion index or NONE per line) with the most taken off."""
     n = len(problem.amounts)
     assign = [NONE] * n
+    every: dict[int, list[int]] = {}
+    for i, cs in enumerate(problem.cands):
+        for p in cs:
+            every.setdefault(p, []).append(i)
+    dead = {p for p, m in every.items() if problem.disc(p, tuple(m)) == 0}
+    if dead:  # a promotion no choice can bring to a tier: joining it is joining nothing
+        problem.cands = [[p for p in cs if p not in dead] for cs in problem.cands]
+        for p in dead:
+            del every[p]
     open_lines = [i for i in range(n) if problem.cands[i]]
     if not open_lines:
         return Outcome(assign, problem.evaluate(assign), True, 0)
-    comps = components(problem, open_lines)
-    covered = set()
-    if not _coupons_safe(problem):
-        for lines in problem.elig:
-            covered.update(lines)
+    unsafe = unsafe_coupons(problem, every) if problem.coupons else []
+    covered = {i for k in unsafe for i in problem.elig[k]}
     joint: list[int] = []
     exact, nodes = True, 0
-    for comp in comps:
+
+    def order_of(lines: list[int]) -> list[int]:
+        return sorted(lines, key=lambda i: (-len(problem.cands[i]), -problem.amounts[i],
+                                            problem.cands[i], i))
+
+    for comp in components(problem, open_lines):
         if covered and any(i in covered for i in comp):
             joint.extend(comp)
             continue
-        if len(comp) == 1 and len(problem.cands[comp[0]]) == 1:
-            assign[comp[0]] = problem.cands[comp[0]][0]
+        if len(comp) == 1:
+            i = comp[0]
+            assign[i] = max(problem.cands[i], key=lambda p: (problem.disc(p, (i,)), -p))
             continue
-        order = sorted(comp, key=lambda i: (-len(problem.cands[i]), -problem.amounts[i],
-                                             problem.cands[i], i))
-        out = _Search(problem, order, assign, False, budget).run()
+        small = len(comp) <= EXACT_LINES
+        out = _Search(problem, order_of(comp), assign, False,
+                      budget if small else HEURISTIC_NODES).run()
         for i in comp:
             assign[i] = out.assign[i]
-        exact, nodes = exact and out.exact, nodes + out.nodes
-    if joint:
-        order = sorted(joint, key=lambda i: (-len(problem.cands[i]), -problem.amounts[i],
-                                              problem.cands[i], i))
-        out = _Search(problem, order, assign, True, budget).run()
+        exact, nodes = exact and out.exact and small, nodes + out.nodes
+    if joint and len(joint) <= EXACT_LINES:
+        out = _Search(problem, order_of(joint), assign, True, budget).run()
         assign = out.assign
         exact, nodes = exact and out.exact, nodes + out.nodes
+    elif joint:
+        out = _Search(problem, order_of(joint), assign, False, HEURISTIC_NODES).run()
+        for i in joint:
+            assign[i] = out.assign[i]
+        _repair(problem, assign, unsafe, joint)
+        exact, nodes = False, nodes + out.nodes
     return Outcome(assign, problem.evaluate(assign), exact, nodes)
