@@ -55,7 +55,6 @@ from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from storeops.common.errors import StoreopsError
-from storeops.common.money import from_cents, to_cents
 from storeops.pricing.engine_compile import CPromo, CTier, compile_promotion
 from storeops.pricing.engine_cross import tier_discount_cents
 from storeops.pricing.model import (
@@ -274,31 +273,45 @@ class _Index:
         return tuple(sorted(found))
 
 
-def _maximal_sets(entries: list[_Entry], members: Sequence[int]
-                  ) -> list[tuple[frozenset[int], datetime]]:
-    """The maximal sets of the given entries running together, each with the moment it
-    starts (the latest start among them)."""
-    always = [n for n in members if not entries[n].windowed]
-    timed = [n for n in members if entries[n].windowed]
-    if not timed:
-        return [(frozenset(always), _MIN)]
-    events: list[tuple[datetime, int, int]] = []
-    for n in timed:
-        events.append((entries[n].start, 1, n))
-        events.append((entries[n].end, 0, n))  # ends first at the same moment: [start, end)
+@dataclass(frozen=True)
+class _Set:
+    """Offers running together: item-level and cross-item entries, the coupons' key."""
+
+    items: tuple[int, ...]
+    crosses: tuple[int, ...]
+    coupons: frozenset[int]
+    moment: datetime
+
+
+def _maximal_sets(entries: list[_Entry], members: Sequence[int]) -> list[_Set]:
+    """The maximal sets of the given entries running together (a sweep over their windows),
+    each with the moment it starts (the latest start among them), split by role."""
+    always: list[list[int]] = [[], [], []]  # items, crosses, coupons
+    events: list[tuple[datetime, int, int, int]] = []
+    for n in members:
+        entry = entries[n]
+        group = entry.role if entry.role < _SHOP else 2
+        if entry.windowed:
+            events.append((entry.start, 1, n, group))
+            events.append((entry.end, 0, n, group))  # ends first at one moment: [start, end)
+        else:
+            always[group].append(n)
+    if not events:
+        return [_Set(tuple(always[0]), tuple(always[1]), frozenset(always[2]), _MIN)]
     events.sort()
-    active: set[int] = set()
+    active: list[set[int]] = [set(), set(), set()]
     grew = False
     moment = _MIN
-    found: list[tuple[frozenset[int], datetime]] = []
-    for when, kind, n in events:
+    found: list[_Set] = []
+    for when, kind, n, group in events:
         if kind == 0:
             if grew:
-                found.append((frozenset(active | set(always)), moment))
+                found.append(_Set((*always[0], *active[0]), (*always[1], *active[1]),
+                                  frozenset((*always[2], *active[2])), moment))
                 grew = False
-            active.discard(n)
+            active[group].discard(n)
         else:
-            active.add(n)
+            active[group].add(n)
             grew = True
             moment = when
     return found
@@ -338,16 +351,9 @@ def _fold(percent: Decimal) -> str:
     return f"{text}折"
 
 
-@dataclass(frozen=True)
-class _CrossOption:
-    amount: Decimal  # C: the promotion's lines' amount (the SKU + filler)
-    off: Decimal  # R: what the promotion takes off C
-    text: str
-
-
-def _tier_text(promo: Promotion, tier: CTier, times: int) -> str:
+def _tier_text(promo: Promotion, tier: CTier) -> str:
     if tier.threshold is not None:
-        head = f"满{short(from_cents(tier.threshold))}"
+        head = f"满{short(_yuan_of(tier.threshold))}"
     elif promo.kind == PromotionKind.MULTI_BUY:
         head = f"{tier.qty}件"
     else:
@@ -355,66 +361,70 @@ def _tier_text(promo: Promotion, tier: CTier, times: int) -> str:
     if tier.pct is not None:
         what = _fold(Decimal(tier.pct[0]) / Decimal(tier.pct[1]))
     else:
-        what = f"减{short(from_cents(tier.off or 0))}"
+        what = f"减{short(_yuan_of(tier.off or 0))}"
     text = ("每" if promo.repeat else "") + head + what
     if promo.cap is not None:
         text += f"，封顶{short(promo.cap)}"
     return ("多买优惠" if promo.kind == PromotionKind.MULTI_BUY else "") + text
 
 
-def _cross_options(compiled: CPromo, price: Decimal, cheapest: Decimal) -> list[_CrossOption]:
-    """The candidate carts for one cross-item promotion (not a bundle): at each the amount
-    of the promotion's lines and what it takes off (the engine's tier arithmetic). The
-    reduction is a step function of the amount and the unit price falls by reduction /
-    amount, so only the SKU alone and the left ends of the steps (the thresholds above the
-    SKU's price, the piece counts of the tiers) can be best."""
-    promo = compiled.promo
-    tiers = promo.tiers
+def _yuan_of(cents: int) -> Decimal:
+    return Decimal(cents) / HUNDRED
+
+
+def _cents(value: Decimal) -> int:
+    return int((value * HUNDRED).to_integral_value(ROUND_HALF_UP))
+
+
+def _half_up(num: int, den: int) -> int:
+    """``num / den`` half-up, for num ≥ 0 and den > 0 (the engine's rounding)."""
+    return (2 * num + den) // (2 * den)
+
+
+# The search compares unit prices in float cents; candidates within this of the best are
+# evaluated exactly (each of three stages rounds by at most half a cent).
+_SLACK = 2.0
+
+# A candidate cart of the cross-item stage: (entry or -1, amount of its lines in cents, cents
+# off them, pieces). The SKU alone without promotion is (-1, unit, 0, 1).
+_Option = tuple[int, int, int, int]
+
+
+def _cross_options(n: int, compiled: CPromo, marks: Sequence[tuple[int, int]], unit: int,
+                   cheapest: int) -> list[_Option]:
+    """The candidate carts for one cross-item promotion (not a bundle) on a unit price of
+    ``unit`` cents: the amount of the promotion's lines and what it takes off them (the
+    engine's tier arithmetic). The reduction is a step function of the amount and the unit
+    price falls by reduction / amount, so only the SKU alone and the left ends of the steps
+    (the thresholds above the unit price — ``marks``, precomputed — and the piece counts of
+    the tiers) can be best."""
+    tiers = compiled.tiers
     if not tiers:
         return []
-    amounts: list[tuple[Decimal, int]] = [(price, 1)]
-    if tiers[0].threshold is not None:
-        marks = [t.threshold for t in tiers if t.threshold is not None]
-        if promo.repeat:
-            step = marks[0]
-            amounts.append((step * math.ceil(price / step), 1))
+    options: list[_Option] = []
+    off, _, _ = tier_discount_cents(compiled, unit, 1)
+    if off > 0:
+        options.append((n, unit, off, 1))
+    first = tiers[0]
+    if first.threshold is not None:
+        if compiled.repeat:
+            step = first.threshold
+            amount = -(-unit // step) * step
+            if amount > unit:
+                off, _, _ = tier_discount_cents(compiled, amount, 1)
+                if off > 0:
+                    options.append((n, amount, off, 1))
         else:
-            amounts += [(mark, 1) for mark in marks if mark > price]
+            options += [(n, mark, off) + (1,) for mark, off in marks if mark > unit]
     else:
-        piece = min(cheapest, price)
-        amounts += [(price + piece * (t.qty - 1), t.qty) for t in tiers
-                    if t.qty is not None and t.qty > 1]
-    options: list[_CrossOption] = []
-    for amount, pieces in sorted(set(amounts)):
-        off_cents, tier, times = tier_discount_cents(compiled, to_cents(amount), pieces)
-        if off_cents <= 0 or tier is None:
-            continue
-        if amount > price:
-            filler = (f"（凑单至{pieces}件）" if tier.threshold is None
-                      else f"（凑单至满{short(amount)}）")
-        else:
-            filler = ""
-        options.append(_CrossOption(amount, from_cents(off_cents),
-                                    _tier_text(promo, tier, times) + filler))
+        piece = min(cheapest, unit)
+        for tier in tiers:
+            if tier.qty is not None and tier.qty > 1:
+                amount = unit + piece * (tier.qty - 1)
+                off, _, _ = tier_discount_cents(compiled, amount, tier.qty)
+                if off > 0:
+                    options.append((n, amount, off, tier.qty))
     return options
-
-
-def _bundle_option(promo: Promotion, sku: str, price: Decimal,
-                   list_prices: dict[str, Decimal]) -> _CrossOption | None:
-    if promo.price is None:
-        return None
-    amount = ZERO
-    for item in promo.bundle_items:
-        unit = price if item.sku == sku else list_prices.get(item.sku)
-        if unit is None:
-            return None  # a bundle item the audit does not know: no price to share by
-        amount += unit * item.qty
-    off = amount - promo.price
-    if off <= 0 or amount <= 0:
-        return None
-    name = promo.name or promo.id
-    return _CrossOption(amount, min(off, amount),
-                        f"套装{name} {yuan(promo.price)}（按金额分摊）")
 
 
 def points_yuan(points: PointsRule | None, payable: Decimal) -> Decimal:
@@ -427,56 +437,64 @@ def points_yuan(points: PointsRule | None, payable: Decimal) -> Decimal:
     return Decimal(used) / Decimal(points.rate)
 
 
-@dataclass
 class _CouponSteps:
     """The coupon stage of one set of coupons as a step function of the cart amount ``A``
-    after promotions: at each threshold the best shop + platform pair, and the factor
-    ``(A − coupons − points) / A`` the SKU's unit price is multiplied by."""
+    (cents) after promotions: at each threshold the best shop + platform pair, and the
+    factor ``(A − coupons − points) / A`` (a float, for the search) the SKU's unit price is
+    multiplied by."""
 
-    points: PointsRule | None
-    thresholds: list[Decimal] = field(default_factory=list)
-    pairs: list[tuple[Coupon | None, Coupon | None]] = field(default_factory=list)
-    factors: list[Decimal] = field(default_factory=list)
-    best_from: list[int] = field(default_factory=list)  # index of the lowest factor at or after
-
-    @classmethod
-    def build(cls, shop: Sequence[Coupon], platform: Sequence[Coupon],
-              points: PointsRule | None) -> _CouponSteps:
-        steps = cls(points)
-        marks = sorted({c.threshold for c in (*shop, *platform)} | {ZERO})
+    def __init__(self, shop: Sequence[tuple[int, int, int]],
+                 platform: Sequence[tuple[int, int, int]], points: PointsRule | None) -> None:
+        # coupons as (threshold, off, entry) in cents
+        self.points = points
+        if points is not None and points.balance > 0 and points.rate > 0:
+            share_num, share_den = points.max_share.as_integer_ratio()
+            self._points = (share_num * points.rate, 100 * share_den, points.balance,
+                            100 / points.rate)
+        else:
+            self._points = None
+        marks = sorted({c[0] for c in (*shop, *platform)} | {0})
+        self.thresholds = marks
+        self.pairs: list[tuple[int, int, int]] = []  # (shop entry, platform entry, off)
+        self.factors: list[float] = []
         for mark in marks:
-            s = max((c for c in shop if c.threshold <= mark), key=lambda c: c.off, default=None)
-            p = max((c for c in platform if c.threshold <= mark), key=lambda c: c.off,
-                    default=None)
-            steps.thresholds.append(mark)
-            steps.pairs.append((s, p))
-            steps.factors.append(steps.factor(mark, s, p))
+            s = max((c for c in shop if c[0] <= mark), key=lambda c: c[1], default=None)
+            p = max((c for c in platform if c[0] <= mark), key=lambda c: c[1], default=None)
+            off = (s[1] if s else 0) + (p[1] if p else 0)
+            self.pairs.append((s[2] if s else -1, p[2] if p else -1, off))
+            self.factors.append(self.factor(mark, off))
+        # the lowest factor at any amount: above a threshold, or 0 for a no-threshold coupon
+        # (it takes all of a small enough cart); points alone keep at least 1 − max share
+        floor = 0.0 if self.pairs[0][2] > 0 else (
+            1 - float(points.max_share) if self._points is not None else 1.0)
+        self.least = min([floor, *self.factors[1:]])
         best = len(marks) - 1
-        steps.best_from = [0] * len(marks)
+        self.best_from = [0] * len(marks)
         for n in range(len(marks) - 1, -1, -1):
-            if steps.factors[n] <= steps.factors[best]:
+            if self.factors[n] <= self.factors[best]:
                 best = n
-            steps.best_from[n] = best
-        return steps
+            self.best_from[n] = best
 
-    def factor(self, amount: Decimal, shop: Coupon | None, platform: Coupon | None) -> Decimal:
+    def factor(self, amount: int, off: int) -> float:
         if amount <= 0:
-            return ONE
-        off = (shop.off if shop else ZERO) + (platform.off if platform else ZERO)
-        payable = max(amount - off, ZERO)
-        return (payable - points_yuan(self.points, payable)) / amount
+            return 1.0
+        payable = amount - off if off < amount else 0
+        if self._points is not None and payable > 0:
+            num, den, balance, cents_per_point = self._points
+            used = payable * num // den
+            payable = payable - (used if used < balance else balance) * cents_per_point
+        return payable / amount
 
-    def best(self, least: Decimal) -> tuple[Decimal, Coupon | None, Coupon | None]:
-        """The cart amount ``A ≥ least`` with the lowest factor, and its coupons."""
+    def best(self, least: int) -> tuple[int, int, float]:
+        """The cart amount ``A ≥ least`` with the lowest factor: (A, index of its pair,
+        factor)."""
         n = bisect_right(self.thresholds, least) - 1
-        shop, platform = self.pairs[n]
-        amount, factor = least, self.factor(least, shop, platform)
+        factor = self.factor(least, self.pairs[n][2])
         if n + 1 < len(self.thresholds):
             m = self.best_from[n + 1]
             if self.factors[m] < factor:
-                amount = self.thresholds[m]
-                shop, platform = self.pairs[m]
-        return amount, shop, platform
+                return self.thresholds[m], m, self.factors[m]
+        return least, n, factor
 
 
 def _coupon_text(coupon: Coupon) -> str:
@@ -492,143 +510,207 @@ class _Auditor:
     def __init__(self, skus: Sequence[AuditSku], offers: Offers, at: datetime | None) -> None:
         self.at = at
         self.points = offers.points
-        self.entries = _entries(offers, at)
-        self.index = _Index(self.entries)
-        self.list_prices = {s.sku: s.price for s in skus}
+        self.entries = entries = _entries(offers, at)
+        self.index = _Index(entries)
+        self.list_cents = {s.sku: _cents(s.price) for s in skus}
         self.covering = [self.index.covering(s.sku, s.category) for s in skus]
+        self.compiled: dict[int, CPromo] = {}
+        self.marks: dict[int, list[tuple[int, int]]] = {}
+        self.coupon_terms: dict[int, tuple[int, int, int]] = {}
+        for n, entry in enumerate(entries):
+            offer = entry.offer
+            if isinstance(offer, Coupon):
+                self.coupon_terms[n] = (_cents(offer.threshold), _cents(offer.off), n)
+            elif entry.role == _CROSS and offer.kind != PromotionKind.BUNDLE:
+                cp = self.compiled[n] = compile_promotion(offer)
+                marks: list[tuple[int, int]] = []
+                if cp.tiers and cp.tiers[0].threshold is not None and not cp.repeat:
+                    for tier in cp.tiers:
+                        if tier.threshold is not None:
+                            off, _, _ = tier_discount_cents(cp, tier.threshold, 1)
+                            if off > 0:
+                                marks.append((tier.threshold, off))
+                self.marks[n] = marks
+        # the most of its price a SKU keeps through each cross-item promotion (a bound)
+        self.keeps: dict[int, float] = {n: 1 - cp.rate[0] / cp.rate[1]
+                                        for n, cp in self.compiled.items()}
+        for n, entry in enumerate(entries):
+            if entry.role == _CROSS and n not in self.compiled:
+                self.keeps[n] = 0.0  # a bundle: no cheap bound, always looked at
         # the cheapest list price among the audited SKUs each cross-item promotion covers
-        self.cheapest: dict[int, Decimal] = {}
+        self.cheapest: dict[int, int] = {}
         for s, members in zip(skus, self.covering, strict=True):
+            price = self.list_cents[s.sku]
             for n in members:
-                if self.entries[n].role == _CROSS:
-                    known = self.cheapest.get(n)
-                    if known is None or s.price < known:
-                        self.cheapest[n] = s.price
-        self._sets: dict[tuple[int, ...], list[tuple[frozenset[int], datetime]]] = {}
+                if entries[n].role == _CROSS and price < self.cheapest.get(n, price + 1):
+                    self.cheapest[n] = price
+        self._sets: dict[tuple[int, ...], list[tuple[_Set, float, _CouponSteps]]] = {}
         self._coupons: dict[frozenset[int], _CouponSteps] = {}
-        self._compiled: dict[int, CPromo] = {}
 
-    def compiled(self, n: int) -> CPromo:
-        found = self._compiled.get(n)
-        if found is None:
-            promo = self.entries[n].offer
-            assert isinstance(promo, Promotion)
-            found = self._compiled[n] = compile_promotion(promo)
-        return found
-
-    def sets(self, members: tuple[int, ...]) -> list[tuple[frozenset[int], datetime]]:
+    def sets(self, members: tuple[int, ...]) -> list[tuple[_Set, float, _CouponSteps]]:
         found = self._sets.get(members)
         if found is None:
-            found = self._sets[members] = _maximal_sets(self.entries, members)
+            found = self._sets[members] = [
+                (active, min((self.keeps[n] for n in active.crosses), default=1.0),
+                 self.coupon_steps(active.coupons))
+                for active in _maximal_sets(self.entries, members)]
         return found
 
-    def coupon_steps(self, members: frozenset[int]) -> _CouponSteps:
-        key = frozenset(n for n in members if self.entries[n].role in (_SHOP, _PLATFORM))
+    def coupon_steps(self, key: frozenset[int]) -> _CouponSteps:
         found = self._coupons.get(key)
         if found is None:
-            shop = [self.entries[n].offer for n in key if self.entries[n].role == _SHOP]
-            platform = [self.entries[n].offer for n in key if self.entries[n].role == _PLATFORM]
-            found = self._coupons[key] = _CouponSteps.build(shop, platform,  # type: ignore[arg-type]
-                                                            self.points)
+            shop = [self.coupon_terms[n] for n in key if self.entries[n].role == _SHOP]
+            platform = [self.coupon_terms[n] for n in key if self.entries[n].role == _PLATFORM]
+            found = self._coupons[key] = _CouponSteps(shop, platform, self.points)
         return found
 
+    def _bundle(self, n: int, sku: str, unit: int) -> _Option | None:
+        promo = self.entries[n].offer
+        assert isinstance(promo, Promotion)
+        if promo.price is None:
+            return None
+        amount = 0
+        for item in promo.bundle_items:
+            price = unit if item.sku == sku else self.list_cents.get(item.sku)
+            if price is None:
+                return None  # a bundle item the audit does not know: no price to share by
+            amount += price * item.qty
+        off = amount - _cents(promo.price)
+        return (n, amount, off, 1) if off > 0 and amount > 0 else None
+
     def reach(self, sku: AuditSku, members: tuple[int, ...]) -> Reach:
-        price = money(sku.price)
+        """Search with integer cents and float factors over every maximal set and candidate
+        cart, the sets in the order of an optimistic bound (lowest item price × the largest
+        cross-item ratio × the lowest coupon and points factor) and no further than the best
+        found; then the near-best candidates exactly (the engine's rounding)."""
+        entries = self.entries
+        price = _cents(sku.price)
+        item_units: dict[int, int] = {}
+        ordered: list[tuple[float, int, int, int, _Set, _CouponSteps]] = []
+        for k, (active, keep, steps) in enumerate(self.sets(members)):
+            unit, item_n = price, -1
+            for n in active.items:
+                value = item_units.get(n)
+                if value is None:
+                    promo = entries[n].offer
+                    assert isinstance(promo, Promotion)
+                    value = item_units[n] = _cents(_item_price(promo, sku.price)[0])
+                if value < unit:
+                    unit, item_n = value, n
+            # after the cross-item stage the SKU keeps at least unit × cross, and the cart
+            # the coupons test is at least that much: the coupons' lowest factor from there
+            kept = unit * keep
+            bound = kept * steps.best(int(kept))[2]
+            ordered.append((bound, k, unit, item_n, active, steps))
+        ordered.sort(key=lambda x: (x[0], x[1]))
+        options_of: dict[tuple[int, int], list[_Option]] = {}
+        found: list[tuple[float, int, _Option, int, tuple[int, int, int], _Set]] = []
+        least_value = math.inf
+        for bound, _, unit, item_n, active, steps in ordered:
+            if bound > least_value + _SLACK:
+                break
+            options: list[_Option] = [(-1, unit, 0, 1)]
+            for n in active.crosses:
+                key = (n, unit)
+                cached = options_of.get(key)
+                if cached is None:
+                    if n in self.marks:
+                        cached = _cross_options(n, self.compiled[n], self.marks[n], unit,
+                                                self.cheapest.get(n, unit))
+                    else:
+                        bundle = self._bundle(n, sku.sku, unit)
+                        cached = [bundle] if bundle is not None else []
+                    options_of[key] = cached
+                options += cached
+            for option in options:
+                _, amount, off, _ = option
+                after = unit - off * unit / amount if amount > 0 else unit
+                total, pair, factor = steps.best(amount - off)
+                value = after * factor
+                if value <= least_value + _SLACK:
+                    least_value = min(least_value, value)
+                    found.append((value, item_n, option, total, steps.pairs[pair], active))
         best: Reach | None = None
-        for active, moment in self.sets(members):
-            found = self._reach_in(sku, price, active, moment)
-            if best is None or found.lowest < best.lowest or (
-                    found.lowest == best.lowest and len(found.stack) < len(best.stack)):
-                best = found
+        seen: set[tuple] = set()
+        for value, item_n, option, total, pair, active in found:
+            key = (item_n, option, total, pair)
+            if value > least_value + _SLACK or key in seen:
+                continue
+            seen.add(key)
+            candidate = self._exact(sku, item_n, option, total, pair, active)
+            if best is None or candidate.lowest < best.lowest or (
+                    candidate.lowest == best.lowest and len(candidate.stack) < len(best.stack)):
+                best = candidate
         assert best is not None
         return best
 
-    def _reach_in(self, sku: AuditSku, price: Decimal, active: frozenset[int],
-                  moment: datetime) -> Reach:
+    def _exact(self, sku: AuditSku, item_n: int, option: _Option, total: int,
+               pair: tuple[int, int, int], active: _Set) -> Reach:
+        """One candidate exactly: the engine's half-up cents at each stage, and its words."""
         entries = self.entries
-        # 1. item level
-        unit, item_text, item_id, tier, group = price, "", None, None, False
-        for n in active:
-            entry = entries[n]
-            if entry.role != _ITEM:
-                continue
-            promo = entry.offer
-            assert isinstance(promo, Promotion)
-            value, text, member = _item_price(promo, price)
-            if value < unit:
-                unit, item_text, item_id, tier = value, text, promo.id, member
-                group = promo.kind == PromotionKind.GROUP_BUY
-        # 2. one cross-item promotion, 3. coupons, 4. points: the best combination
-        steps = self.coupon_steps(active)
-        options: list[tuple[_CrossOption | None, str | None]] = [(None, None)]
-        for n in active:
-            entry = entries[n]
-            if entry.role != _CROSS:
-                continue
-            promo = entry.offer
-            assert isinstance(promo, Promotion)
-            if promo.kind == PromotionKind.BUNDLE:
-                option = _bundle_option(promo, sku.sku, unit, self.list_prices)
-                if option is not None:
-                    options.append((option, promo.id))
-                continue
-            for option in _cross_options(self.compiled(n), unit, self.cheapest.get(n, unit)):
-                options.append((option, promo.id))
-        best: tuple[Decimal, tuple] | None = None
-        for option, cross_id in options:
-            if option is None:
-                after_cross, least = unit, unit
-            else:
-                share = money(option.off * unit / option.amount)
-                after_cross = unit - share
-                least = option.amount - option.off
-            amount, shop, platform = steps.best(least)
-            off = (shop.off if shop else ZERO) + (platform.off if platform else ZERO)
-            off = min(off, amount)
-            after_coupons = after_cross
-            if off > 0 and amount > 0:
-                after_coupons = after_cross - money(off * after_cross / amount)
-            payable = amount - off
-            pts = points_yuan(self.points, payable)
-            final = after_coupons
-            if pts > 0 and payable > 0:
-                final = after_coupons - money(pts * after_coupons / payable)
-            final = max(final, ZERO)
-            candidate = (final, (option, cross_id, amount, shop, platform, pts, payable))
-            if best is None or final < best[0]:
-                best = candidate
-        assert best is not None
-        final, (option, cross_id, amount, shop, platform, pts, payable) = best
+        price = money(sku.price)
         stack: list[str] = []
         texts: list[str] = []
-        if item_id is not None:
-            stack.append(item_id)
-            texts.append(item_text)
-        if option is not None and cross_id is not None:
-            stack.append(cross_id)
-            texts.append(option.text)
-        least = unit if option is None else option.amount - option.off
-        filled = amount > least and (shop or platform)
-        coupon_filler = f"（凑单至满{short(amount)}）" if filled else ""
-        for n, coupon in enumerate(c for c in (shop, platform) if c is not None):
+        unit = _cents(price)
+        tier, group = None, False
+        if item_n >= 0:
+            promo = entries[item_n].offer
+            assert isinstance(promo, Promotion)
+            value, text, tier = _item_price(promo, price)
+            unit = _cents(value)
+            group = promo.kind == PromotionKind.GROUP_BUY
+            stack.append(promo.id)
+            texts.append(text)
+        cross_n, amount, off, pieces = option
+        after = unit
+        if cross_n >= 0:
+            promo = entries[cross_n].offer
+            assert isinstance(promo, Promotion)
+            after = unit - _half_up(off * unit, amount)
+            stack.append(promo.id)
+            if promo.kind == PromotionKind.BUNDLE:
+                name = promo.name or promo.id
+                texts.append(f"套装{name} {yuan(promo.price or ZERO)}（按金额分摊）")
+            else:
+                _, used, _ = tier_discount_cents(self.compiled[cross_n], amount, pieces)
+                assert used is not None
+                filler = ""
+                if amount > unit:
+                    filler = (f"（凑单至{pieces}件）" if used.threshold is None
+                              else f"（凑单至满{short(_yuan_of(amount))}）")
+                texts.append(_tier_text(promo, used) + filler)
+        least = amount - off
+        shop_n, platform_n, coupon_off = pair
+        coupon_off = min(coupon_off, total)
+        coupons = [entries[n].offer for n in (shop_n, platform_n) if n >= 0]
+        if coupon_off > 0 and total > 0:
+            after -= _half_up(coupon_off * after, total)
+        filler = f"（凑单至满{short(_yuan_of(total))}）" if total > least and coupons else ""
+        for k, coupon in enumerate(coupons):
+            assert isinstance(coupon, Coupon)
             stack.append(coupon.id)
-            texts.append(_coupon_text(coupon) + (coupon_filler if n == 0 else ""))
-        if pts > 0 and self.points is not None:
+            texts.append(_coupon_text(coupon) + (filler if k == 0 else ""))
+        final = _yuan_of(after)
+        payable = _yuan_of(total - coupon_off)
+        pts = points_yuan(self.points, payable)
+        if pts > 0 and payable > 0 and self.points is not None:
+            final = final - money(pts * final / payable)
             stack.append(POINTS_ID)
             if pts < money(payable * self.points.max_share):
                 texts.append(f"京豆抵扣{yuan(pts)}元")
             else:
                 share = format((self.points.max_share * HUNDRED).normalize(), "f")
                 texts.append(f"京豆抵扣{share}%")
-        when = None if moment == _MIN else moment
+        when = None if active.moment == _MIN else active.moment
         if when is None and self.at is not None:
             when = self.at
-        return Reach(sku=sku.sku, price=price, lowest=money(final), stack=tuple(stack),
+        return Reach(sku=sku.sku, price=price, lowest=money(max(final, ZERO)),
+                     stack=tuple(stack),
                      explanation=" → ".join(texts) if texts else "无优惠：按原价",
-                     at=when, item_price=unit,
-                     cross_amount=None if option is None else option.amount,
-                     cross_off=None if option is None else option.off,
-                     coupon_amount=amount if (shop or platform) else None,
+                     at=when, item_price=_yuan_of(unit),
+                     cross_amount=_yuan_of(amount) if cross_n >= 0 else None,
+                     cross_off=_yuan_of(off) if cross_n >= 0 else None,
+                     coupon_amount=_yuan_of(total) if coupons else None,
                      member_tier=tier, group_buy=group)
 
 
