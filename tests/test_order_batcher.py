@@ -141,6 +141,37 @@ def test_a_held_order_in_a_batch_holds_its_stock_as_alone(shop: dict[str, Any]) 
     assert stock_of(shop["url"], shop["store_id"], "A1")["reserved"] == 5
 
 
+def test_flash_orders_in_a_batch_take_the_quota_and_no_more(shop: dict[str, Any]) -> None:
+    # a flash sale of 2 units of A1 at 99.00 (no Redis: the database's quota); 4 buyers in
+    # one batch: the first two get it at 99.00, the others are answered sold out
+    from datetime import timedelta
+
+    from storeops.catalog.models import Store
+    from storeops.common.timeutil import utcnow
+    from storeops.inventory.flash import create_flash_sale
+    from storeops.inventory.models import FlashClaim, FlashSale
+
+    now = utcnow()
+    with unit_of_work(shop["url"]) as s:
+        store = s.get(Store, shop["store_id"])
+        sale_id = create_flash_sale(s, store, "A1", 2, Decimal("99"), now - timedelta(
+            minutes=1), now + timedelta(hours=1), per_buyer=1).id
+    items = [_prepare(shop, f"f{n}", _order(f"F{n}", ("A1", 1), account=f"fan-{n}"))
+             for n in range(4)]
+    results = write_many(items, actor="api:integration-u")
+    won = [r for r in results if isinstance(r, ChannelAnswer)]
+    lost = [r for r in results if not isinstance(r, ChannelAnswer)]
+    assert [r.body["channel_order_id"] for r in won] == ["F0", "F1"]
+    assert all(r.body["lines"][0]["price"] == "99.00" for r in won)
+    assert all(r.body["lines"][0]["flash_sale_id"] == sale_id for r in won)
+    assert [r.body()["error"] for r in lost] == ["flash_sold_out", "flash_sold_out"]
+    with unit_of_work(shop["url"]) as s:
+        assert s.scalar(select(FlashSale.sold).where(FlashSale.id == sale_id)) == 2
+        assert _count(shop["url"], FlashClaim) == 2
+        assert check(s) == []
+    assert stock_of(shop["url"], shop["store_id"], "A1")["reserved"] == 2
+
+
 async def _post_many(url: str, token: str, bodies: list[dict[str, Any]]) -> list[Any]:
     from storeops.api.app import create_app
     from storeops.api.order_batcher import _batchers

@@ -186,6 +186,17 @@ def _forget_after_commit(session: Session) -> None:
         forget_tokens()
 
 
+def remembered(db_url: str, token: str) -> TokenCheck | None:
+    """The good check of ``token`` remembered by this process, if still fresh (no I/O: an
+    async caller may ask on its event loop before it reads the database in a thread)."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    hit = _good.get((db_url, hash_secret(token)))
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    return None
+
+
 def check_token(db_url: str, token: str, now: datetime | None = None) -> TokenCheck:
     """Who a token belongs to, or why it does not count. One indexed query (none for a token
     found good less than TOKEN_CACHE_S seconds ago in this process); a write at most once a

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.security import (
     HTTPAuthorizationCredentials,
@@ -32,7 +33,7 @@ from storeops.accounts.credentials import new_secret
 from storeops.accounts.models import User
 from storeops.accounts.permissions import ROLE_PERMISSIONS, Permission, Role, has_permission
 from storeops.accounts.sessions import SESSION_LIFETIME, end_session, session_user, start_session
-from storeops.accounts.tokens import TokenStatus, check_token
+from storeops.accounts.tokens import TokenStatus, check_token, remembered
 from storeops.accounts.users import login_with_password, record_login
 from storeops.db.engine import unit_of_work
 
@@ -158,14 +159,26 @@ def _basic_user(request: Request, credentials: HTTPBasicCredentials) -> CurrentU
     return found
 
 
-def current_user(
+async def current_user(
     request: Request,
     credentials: HTTPBasicCredentials | None = Depends(_basic),
     _declared: HTTPAuthorizationCredentials | None = Depends(_bearer_scheme),
 ) -> CurrentUser:
     token = _bearer(request)
     if token is not None:
-        return _token_user(request, token)  # a token that fails never falls back to a cookie
+        # a token found good a moment ago costs no thread and no query (tokens.TOKEN_CACHE_S)
+        known = remembered(db_url_of(request), token)
+        if known is not None:
+            request.state.auth = "token"
+            return CurrentUser(known.user_id, known.username,  # type: ignore[arg-type]
+                               known.display_name, known.role)  # type: ignore[arg-type]
+        # a token that fails never falls back to a cookie
+        return await run_in_threadpool(_token_user, request, token)
+    return await run_in_threadpool(_cookie_or_basic_user, request, credentials)
+
+
+def _cookie_or_basic_user(request: Request,
+                          credentials: HTTPBasicCredentials | None) -> CurrentUser:
     user = _session_user(request)
     if user is None and credentials is not None:
         user = _basic_user(request, credentials)

@@ -64,9 +64,10 @@ def _term(what: str) -> Term:
     return what if isinstance(what, Term) else Term(what)
 
 
-def check_query(request: Request) -> None:
+async def check_query(request: Request) -> None:
     """App-wide dependency: every query value of every page and API route within its limit
-    (pages also read parameters straight from ``request.query_params``)."""
+    (pages also read parameters straight from ``request.query_params``). Async: it only
+    computes, so it runs on the event loop instead of costing each request a thread hop."""
     raw = request.scope.get("query_string", b"")
     if len(raw) > MAX_QUERY_STRING:
         raise TextTooLong(f"the query string is {len(raw)} bytes long: at most "

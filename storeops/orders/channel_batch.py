@@ -2,7 +2,7 @@
 
 :func:`write_many` takes requests past :func:`storeops.orders.channel.prepare` and gives each
 the answer :func:`storeops.orders.channel.write` would give it, but writes the plain ones
-(paid, no flash sale, a key and an order id not seen before) together through the batched
+(paid, a key and an order id not seen before) together through the batched
 order intake (:func:`storeops.orders.batch_intake.upsert_orders`: the same review, events,
 allocation and stock ledger as one by one, with the shared reads done once and the products'
 stock rows locked once), with their keys' rows in one insert and one commit.
@@ -10,7 +10,8 @@ stock rows locked once), with their keys' rows in one insert and one commit.
 Every other request is written alone by ``channel.write`` after the batch commits, so that it
 answers exactly as today:
 
-* unpaid orders and orders with a flash sale's line;
+* unpaid orders;
+* an order whose flash sale has sold out meanwhile (without Redis: the database's figure);
 * a key or an order id seen before, or twice in the batch (the later one then finds the first
   one's answer, or is refused as a duplicate order);
 * an order the stock cannot cover (checked under the batch's locks with the same allocation
@@ -45,8 +46,8 @@ Result = ChannelAnswer | None | BaseException
 
 
 def batchable(p: Prepared) -> bool:
-    """Written with others: a paid order without flash-sale lines."""
-    return p.request.paid and not p.takes
+    """Written with others: a paid order (its flash takes, if any, taken already)."""
+    return p.request.paid
 
 
 class _Fallback(Exception):
@@ -102,6 +103,7 @@ def _write_group(items: Sequence[Prepared], indexes: list[int], *, actor: str
         lock_for_stock_write(session)
         todo = _new_ones(session, items, indexes, later)
         todo = _covered(session, items, todo, later)
+        todo = _flash_left(session, items, todo, later)
         if len(todo) < 2:
             # nothing written yet: the transaction ends empty, the few go alone
             return {}, sorted(later + todo)
@@ -112,6 +114,9 @@ def _write_group(items: Sequence[Prepared], indexes: list[int], *, actor: str
              "created_at": items[i].now, "response_json": json.dumps(a.body,
                                                                      ensure_ascii=False)}
             for i, a in answers.items()])
+    for i in answers:  # committed: the Redis takes are no longer pending
+        for take in items[i].takes:
+            flash.confirm_take(take)
     return answers, later
 
 
@@ -170,6 +175,30 @@ def _covered(session: Session, items: Sequence[Prepared], todo: list[int],
     return fits
 
 
+def _flash_left(session: Session, items: Sequence[Prepared], todo: list[int],
+                later: list[int]) -> list[int]:
+    """Without Redis, a flash sale's quota left is read before writing (as alone does) and
+    counted down over the batch; the requests it cannot serve go to ``later`` (alone they
+    get their sold-out answer). With Redis the takes were made before."""
+    from storeops.inventory.models import FlashSale
+
+    sale_ids = {take.sale.id for i in todo for take in items[i].takes if take.keys is None}
+    if not sale_ids:
+        return todo
+    left = dict(session.execute(select(FlashSale.id, FlashSale.quota - FlashSale.sold)
+                                .where(FlashSale.id.in_(sale_ids))).all())
+    fine = []
+    for i in todo:
+        takes = [t for t in items[i].takes if t.keys is None]
+        if any((left.get(t.sale.id) or 0) < t.qty for t in takes):
+            later.append(i)
+            continue
+        for t in takes:
+            left[t.sale.id] -= t.qty
+        fine.append(i)
+    return fine
+
+
 def _write_orders(session: Session, items: Sequence[Prepared], todo: list[int], *,
                   actor: str) -> dict[int, ChannelAnswer]:
     """The orders of ``todo`` through the batched intake, each with its stock held; their
@@ -177,6 +206,7 @@ def _write_orders(session: Session, items: Sequence[Prepared], todo: list[int], 
     from storeops.catalog.models import Store
     from storeops.catalog.stores import bump_data_version
     from storeops.common.money import line_amount_cents, to_price_units
+    from storeops.inventory import flash
     from storeops.inventory.service import OutOfStock, reserve_order
     from storeops.orders.batch_intake import upsert_orders
     from storeops.orders.service import adopt_version
@@ -187,7 +217,8 @@ def _write_orders(session: Session, items: Sequence[Prepared], todo: list[int], 
     # as one by one: the store's data_version is bumped once, at the end, so that its row
     # stays locked (PostgreSQL) only from then to the commit
     adopt_version(session, ref.id, 0)
-    incoming = [channel._incoming(items[i].request, {}, items[i].now) for i in todo]
+    prices = {i: {take.sku: take.price for take in items[i].takes} for i in todo}
+    incoming = [channel._incoming(items[i].request, prices[i], items[i].now) for i in todo]
     written = upsert_orders(session, shop, incoming, actor=actor)
     orders = []
     for i, (order, outcome) in zip(todo, written, strict=True):
@@ -198,18 +229,26 @@ def _write_orders(session: Session, items: Sequence[Prepared], todo: list[int], 
                 reserve_order(session, order, actor=actor)
             except OutOfStock as exc:
                 raise _Fallback(f"order {order.platform_order_id} short of stock") from exc
+        try:
+            for take in items[i].takes:
+                flash.take_in_db(session, take)
+        except flash.FlashRefused as exc:
+            raise _Fallback(f"order {order.platform_order_id}: flash sale") from exc
+        for take in items[i].takes:
+            flash.record_claim(session, take, order, state="sold")
         orders.append((i, order))
     answers: dict[int, ChannelAnswer] = {}
     for i, order in orders:
         p = items[i]
         rows = []
         for no, line in enumerate(p.request.lines, start=1):
-            e4 = to_price_units(line.price)
+            e4 = to_price_units(prices[i].get(line.sku, line.price))
             rows.append(channel._LineRow(no, line.sku, line.qty, e4,
                                          line_amount_cents(e4, line.qty),
                                          p.products[line.sku]))
+        sales = {p.products[take.sku]: take.sale.id for take in p.takes}
         answers[i] = ChannelAnswer(201, channel.order_json(session, order, ref.name,
-                                                           (rows, {})), order_id=order.id)
+                                                           (rows, sales)), order_id=order.id)
     version = bump_data_version(session, ref.id)
     for _i, order in orders:
         order.row_version = version
