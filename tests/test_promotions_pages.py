@@ -129,7 +129,7 @@ def test_approve_flow_through_the_forms(client: Any, shop: tuple[str, int]) -> N
     assert 'data-action="approve"' not in page.text  # the operator may not approve
     refused = client.post(f"/promotions/{cut}/schedule")
     assert refused.status_code == 422
-    assert "促销 CUT-1001：会让 SKU 低于底价：1001 (129.00 &lt; 150.00)" in refused.text
+    assert "促销 CUT-1001：会让 1 个 SKU 低于底价：1001 (129.00 &lt; 150.00)" in refused.text
     assert client.post(f"/promotions/{cut}/approve", data={"reason": "x"}).status_code == 403
     # the owner (not the author) approves: a reason is required
     login(client, "owner")

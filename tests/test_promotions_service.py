@@ -151,7 +151,8 @@ def test_the_guard_and_its_approval(guarded: tuple[str, int]) -> None:
     with pytest.raises(service.NeedsApproval) as info, unit_of_work(db_url) as s:
         service.schedule(s, store_id, "CUT-A100", OP)
     assert "CUT-A100" in str(info.value) and "A100 (129.00 < 150.00)" in str(info.value)
-    assert localise(info.value, "zh-CN").startswith("促销 CUT-A100：会让 SKU 低于底价")
+    assert localise(info.value, "zh-CN").startswith(
+        "促销 CUT-A100：会让 1 个 SKU 低于底价：A100 (129.00 < 150.00)")
     # the author cannot approve, even with the permission
     with pytest.raises(StoreopsError, match="wrote it and cannot approve"), \
             unit_of_work(db_url) as s:

@@ -170,9 +170,9 @@ def floor_breaches(session: Session, record: PromotionRecord) -> list[Any]:
 
 
 def breach_summary(breaches: Sequence[Any]) -> str:
+    """The first SKUs below floor, ``A100 (129.00 < 150.00); …`` (messages add the count)."""
     return "; ".join(f"{b.sku} ({b.lowest_unit_price} < {b.floor})"
-                     for b in breaches[:BREACHES_NAMED]) + (
-        f" and {len(breaches) - BREACHES_NAMED} more" if len(breaches) > BREACHES_NAMED else "")
+                     for b in breaches[:BREACHES_NAMED])
 
 
 def guard(session: Session, record: PromotionRecord, action: str) -> list[Any]:
@@ -183,8 +183,9 @@ def guard(session: Session, record: PromotionRecord, action: str) -> list[Any]:
     if breaches and not record.approved_by:
         skus = breach_summary(breaches)
         raise NeedsApproval(
-            f"promotion {record.code}: cannot be {action}: it takes SKUs below their floor: "
-            f"{skus}; it needs the approval of a second person with promo.approve",
+            f"promotion {record.code}: cannot be {action}: it takes {len(breaches)} SKU(s) "
+            f"below their floor: {skus}; it needs the approval of a second person with "
+            f"promo.approve",
             breaches, code=record.code, skus=skus, count=len(breaches))
     return breaches
 
@@ -410,8 +411,9 @@ def import_offers(session: Session, store_id: int, data: Any, source: str,
         skus = breach_summary(breaches)
         if record.status == PromoStatus.LIVE:
             raise NeedsApproval(
-                f"{source}: promotion {record.code} is live and its new terms take SKUs below "
-                f"their floor: {skus}; cancel it or keep its terms", breaches,
+                f"{source}: promotion {record.code} is live and its new terms take "
+                f"{len(breaches)} SKU(s) below their floor: {skus}; cancel it or keep its terms",
+                breaches,
                 key="promotions.live_below_floor", source=source,
                 code=record.code, skus=skus, count=len(breaches),
             ) from None
