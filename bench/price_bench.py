@@ -8,11 +8,13 @@ promotions of every kind, as a store runs them: 30 direct cuts, 5 flash sales, 5
 categories); points. Each run prices ``--carts`` random 20-line carts (qty 1–3, a few lines from
 the same category so multi-buys and bundles come into play) after one warm-up pass, through
 ``price_cart`` with the offers compiled once (the API reuses them the same way). Prints the
-median and p99 per cart of each run, and the median of the runs. Run::
+median and p99 per cart of each run (wall clock, and this thread's CPU time, which a busy
+shared machine does not inflate), and the median of the runs. Run::
 
-    .venv/bin/python bench/price_bench.py [--runs 5] [--carts 2000] [--seed 8]
+    .venv/bin/python bench/price_bench.py [--runs 5] [--carts 2000] [--seed 8] [--cpu]
 
-Target: median < 1 ms and p99 < 5 ms per cart. Exits 1 when the median of runs misses it.
+Target: median < 1 ms and p99 < 5 ms per cart, on the wall clock (``--cpu``: on CPU time).
+Exits 1 when the median of runs misses it.
 """
 
 from __future__ import annotations
@@ -149,13 +151,19 @@ def carts(rng: random.Random, items: list[tuple[str, str, Decimal]], n: int) -> 
     return out
 
 
-def run_once(offer: Offers, batch: list[Cart]) -> list[float]:
-    times = []
+def run_once(offer: Offers, batch: list[Cart]) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (this thread) milliseconds per cart."""
+    wall, cpu = [], []
     for cart in batch:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         price_cart(cart, offer)
-        times.append((time.perf_counter() - t0) * 1000)
-    return times
+        cpu.append((time.thread_time() - c0) * 1000)
+        wall.append((time.perf_counter() - t0) * 1000)
+    return wall, cpu
+
+
+def _p99(values: list[float]) -> float:
+    return values[min(len(values) - 1, int(len(values) * 0.99))]
 
 
 def main() -> int:
@@ -163,25 +171,31 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--carts", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=8)
+    ap.add_argument("--cpu", action="store_true",
+                    help="judge the target on CPU time (a machine shared with other work)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     items = catalog(rng)
     offer = offers(rng, items)
     batch = carts(rng, items, args.carts)
     run_once(offer, batch[:200])  # warm-up: compile the offers, import paths
-    medians, p99s = [], []
+    medians, p99s, cpu_medians, cpu_p99s = [], [], [], []
     for r in range(args.runs):
-        times = sorted(run_once(offer, batch))
-        med = statistics.median(times)
-        p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-        medians.append(med)
-        p99s.append(p99)
-        print(f"run {r + 1}: {len(times)} carts of 20 lines, median {med:.3f} ms, "
-              f"p99 {p99:.3f} ms, max {times[-1]:.1f} ms")
+        wall, cpu = (sorted(x) for x in run_once(offer, batch))
+        medians.append(statistics.median(wall))
+        p99s.append(_p99(wall))
+        cpu_medians.append(statistics.median(cpu))
+        cpu_p99s.append(_p99(cpu))
+        print(f"run {r + 1}: {len(wall)} carts of 20 lines, median {medians[-1]:.3f} ms, "
+              f"p99 {p99s[-1]:.3f} ms, max {wall[-1]:.1f} ms "
+              f"(CPU: median {cpu_medians[-1]:.3f} ms, p99 {cpu_p99s[-1]:.3f} ms)")
     med, p99 = statistics.median(medians), statistics.median(p99s)
-    ok = med < TARGET_MEDIAN_MS and p99 < TARGET_P99_MS
-    print(f"median of runs: median {med:.3f} ms, p99 {p99:.3f} ms "
-          f"(target < {TARGET_MEDIAN_MS} ms / < {TARGET_P99_MS} ms): {'ok' if ok else 'MISSED'}")
+    cmed, cp99 = statistics.median(cpu_medians), statistics.median(cpu_p99s)
+    judged = (cmed, cp99) if args.cpu else (med, p99)
+    ok = judged[0] < TARGET_MEDIAN_MS and judged[1] < TARGET_P99_MS
+    print(f"median of runs: median {med:.3f} ms, p99 {p99:.3f} ms; CPU median {cmed:.3f} ms, "
+          f"p99 {cp99:.3f} ms (target < {TARGET_MEDIAN_MS} ms / < {TARGET_P99_MS} ms, "
+          f"{'CPU' if args.cpu else 'wall clock'}): {'ok' if ok else 'MISSED'}")
     return 0 if ok else 1
 
 

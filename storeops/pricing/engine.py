@@ -68,6 +68,13 @@ def from_cents(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
+def _ld(pid: str, cents: int, kind: str, text: str) -> LineDiscount:
+    """A LineDiscount without the frozen dataclass' slow __init__ (the same value)."""
+    d = object.__new__(LineDiscount)
+    d.__dict__.update(id=pid, amount=Decimal(cents).scaleb(-2), kind=kind, text=text)
+    return d
+
+
 def _y(cents: int) -> str:
     """12.34 (two decimals)."""
     return f"{cents // 100}.{cents % 100:02d}"
@@ -163,8 +170,7 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
                 label += f"（{cart.member_tier}）"
             count = f"{units}件" if len(it.segments) > 1 else ""
             text = f"{label}：{count}单价{_y(it.list_unit)}→{_y(unit)}"
-            discounts[i].append(LineDiscount(cp.id, from_cents(units * (it.list_unit - unit)),
-                                             cp.kind.value, text))
+            discounts[i].append(_ld(cp.id, units * (it.list_unit - unit), cp.kind.value, text))
             use(cp.id)
 
     # 2. cross item: candidates, coupons, the best assignment
@@ -190,7 +196,7 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
                       skus=[it.line.sku for it in items],
                       segs=[[(u, k) for k, u, _ in it.segments] for it in items],
                       promos=promos, cands=cands, coupons=coupons, elig=elig)
-    outcome = optimize(problem)
+    outcome = optimize(problem, value=False)
     assign = outcome.assign
 
     amounts = [it.amount for it in items]
@@ -212,8 +218,8 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
                             strict=True):
             amounts[i] -= share
             if share:
-                discounts[i].append(LineDiscount(cp.id, from_cents(share), cp.kind.value,
-                                                 f"{detail}，本行分摊{_y(share)}元"))
+                discounts[i].append(_ld(cp.id, share, cp.kind.value,
+                                        f"{detail}，本行分摊{_y(share)}元"))
 
     # gifts: reached on the covered lines' amount after item-level prices (or pieces)
     gifts: list[Gift] = []
@@ -239,8 +245,7 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
         text = _coupon_text(c)
         for i, share in enumerate(shares):
             if share:
-                discounts[i].append(LineDiscount(c.id, from_cents(share), "coupon",
-                                                 f"{text}，本行分摊{_y(share)}元"))
+                discounts[i].append(_ld(c.id, share, "coupon", f"{text}，本行分摊{_y(share)}元"))
                 amounts[i] -= share
 
     # 4. points
@@ -258,9 +263,8 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
             for i, share in enumerate(apportion(cents, amounts)):
                 if share:
                     amounts[i] -= share
-                    discounts[i].append(LineDiscount(
-                        "points", from_cents(share), "points",
-                        f"京豆抵扣{points_used}个，本行分摊{_y(share)}元"))
+                    discounts[i].append(_ld("points", share, "points",
+                                            f"京豆抵扣{points_used}个，本行分摊{_y(share)}元"))
             payable -= cents
 
     lines = tuple(

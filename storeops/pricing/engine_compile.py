@@ -69,6 +69,7 @@ class CPromo:
     bundle: tuple[tuple[str, int], ...] = ()
     bundle_skus: frozenset[str] = frozenset()
     rate: Ratio = (1, 1)  # an upper bound of discount / amount (cross-item), for the search
+    always: bool = False  # no start and no end
 
 
 @dataclass(slots=True)
@@ -106,7 +107,7 @@ def _rate(cp: CPromo) -> Ratio:
 
 
 def compile_promotion(p: Promotion) -> CPromo:
-    cp = CPromo(promo=p, id=p.id, kind=p.kind)
+    cp = CPromo(promo=p, id=p.id, kind=p.kind, always=p.start is None and p.end is None)
     if p.price is not None:
         cp.price = to_cents(p.price)
     if p.off is not None:
@@ -170,21 +171,29 @@ class CompiledOffers:
     cross_index: _Index
     gift_index: _Index
 
+    scoped: dict[tuple[int, str, str | None], list[CPromo]] = field(default_factory=dict)
+
     def promotions_for(self, index: _Index, sku: str, category: str | None,
                        at: datetime | None) -> list[CPromo]:
-        out: list[CPromo] = []
-        seen: set[int] = set()
-        for i in index.lookup(sku, category):
-            if i in seen:
-                continue
-            seen.add(i)
-            cp = self.promos[i]
-            p = cp.promo
-            if p.active_at(at) and p.scope.covers(sku, category):
-                if cp.kind == PromotionKind.BUNDLE and sku not in cp.bundle_skus:
+        """The promotions of ``index`` whose scope covers the SKU and that run at ``at``."""
+        key = (id(index), sku, category)
+        inscope = self.scoped.get(key)
+        if inscope is None:
+            inscope = []
+            seen: set[int] = set()
+            for i in index.lookup(sku, category):
+                if i in seen:
                     continue
-                out.append(cp)
-        return out
+                seen.add(i)
+                cp = self.promos[i]
+                if cp.promo.scope.covers(sku, category) and (
+                        cp.kind != PromotionKind.BUNDLE or sku in cp.bundle_skus):
+                    inscope.append(cp)
+            if len(self.scoped) < 200_000:
+                self.scoped[key] = inscope
+        if at is None:
+            return inscope
+        return [cp for cp in inscope if cp.always or cp.promo.active_at(at)]
 
 
 def _build(offers: Offers) -> CompiledOffers:

@@ -192,6 +192,7 @@ class _Search:
         self.base = base
         self.full = full
         self.budget = budget
+        self.rounds = 2 if budget > 0 else 1  # rounds of single-line moves after greedy
         self.nodes = 0
         self.exact = True
         pset: set[int] = set()
@@ -338,9 +339,11 @@ class _Search:
                     best, best_p = g, p
             assign[i] = best_p
             self._place(i, best_p, 1)
-        for _ in range(3):
+        for _ in range(self.rounds):
             better = False
             for i in self.order:
+                if len(self.pb.cands[i]) < 2:
+                    continue
                 cur = assign[i]
                 out = self._move_gain(i, cur, -1)
                 self._place(i, cur, -1)
@@ -608,8 +611,9 @@ EXACT_LINES = 12  # a search over more lines stops at HEURISTIC_NODES
 HEURISTIC_NODES = 0
 
 
-def optimize(problem: Problem, budget: int = NODE_BUDGET) -> Outcome:
-    """The assignment (promotion index or NONE per line) with the most taken off."""
+def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) -> Outcome:
+    """The assignment (promotion index or NONE per line) with the most taken off (its
+    ``value`` is computed when asked: the engine prices the assignment itself)."""
     n = len(problem.amounts)
     assign = [NONE] * n
     every: dict[int, list[int]] = {}
@@ -623,7 +627,7 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET) -> Outcome:
             del every[p]
     open_lines = [i for i in range(n) if problem.cands[i]]
     if not open_lines:
-        return Outcome(assign, problem.evaluate(assign), True, 0)
+        return Outcome(assign, problem.evaluate(assign) if value else -1, True, 0)
     unsafe = unsafe_coupons(problem, every) if problem.coupons else []
     covered = {i for k in unsafe for i in problem.elig[k]}
     joint: list[int] = []
@@ -657,4 +661,4 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET) -> Outcome:
             assign[i] = out.assign[i]
         _repair(problem, assign, unsafe, joint)
         exact, nodes = False, nodes + out.nodes
-    return Outcome(assign, problem.evaluate(assign), exact, nodes)
+    return Outcome(assign, problem.evaluate(assign) if value else -1, exact, nodes)
