@@ -213,3 +213,25 @@ def test_a_large_cart_is_priced_too(api: TestClient, shop: dict[str, Any]) -> No
     data = r.json()
     assert data["payable"] == "220.00" and len(data["lines"]) == 25
     assert sum(Decimal(line["final_amount"]) for line in data["lines"]) == Decimal("220.00")
+
+
+def test_the_same_inline_offers_are_parsed_once(api: TestClient, shop: dict[str, Any],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from storeops.pricing import spec
+
+    calls: list[int] = []
+    real = spec.parse_offers
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(spec, "parse_offers", counting)
+    body = {"cart": CART, "promotions": INLINE, "at": "2026-06-18T12:00:00"}
+    for _ in range(3):
+        assert price(api, shop, body).json()["payable"] == "200.00"
+    assert len(calls) == 1
+    # Other offers are parsed (and priced) on their own: without D10, 250 − 30 = 220.00.
+    other = {"promotions": INLINE["promotions"][1:]}
+    assert price(api, shop, {**body, "promotions": other}).json()["payable"] == "220.00"
+    assert len(calls) == 2

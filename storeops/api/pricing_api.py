@@ -16,6 +16,7 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -188,10 +189,32 @@ def store_offers_cached(url: str, store_id: int, with_scheduled: bool,
     return offers
 
 
+_inline_cache: OrderedDict[tuple[str, str], Offers] = OrderedDict()
+INLINE_CACHE_SIZE = 64
+
+
+def _inline_offers(data: Any, tz: str, parse: Any) -> Offers:
+    """Offers sent inline, parsed once per distinct text: a client that sends the same offers
+    with every cart gets the same ``Offers`` back, which the engine has compiled already."""
+    key = (json.dumps(data, sort_keys=True, default=str, ensure_ascii=False), tz)
+    with _cache_lock:
+        found = _inline_cache.get(key)
+        if found is not None:
+            _inline_cache.move_to_end(key)
+            return found
+    offers = parse(data, "promotions", tz)
+    with _cache_lock:
+        _inline_cache[key] = offers
+        while len(_inline_cache) > INLINE_CACHE_SIZE:
+            _inline_cache.popitem(last=False)
+    return offers
+
+
 def clear_cache() -> None:
     with _cache_lock:
         _offers_cache.clear()
         _stores.clear()
+        _inline_cache.clear()
 
 
 # --- the route --------------------------------------------------------------------------------
@@ -241,7 +264,7 @@ def _price(url: str, body: Mapping[str, Any], allow_db: bool = True) -> JSONResp
         return _spec_invalid(exc, "cart")
     if inline is not None:
         try:
-            offers = parse_offers(inline, "promotions", tz)
+            offers = _inline_offers(inline, tz, parse_offers)
         except OfferSpecError as exc:
             return _spec_invalid(exc, "promotions")
     else:
