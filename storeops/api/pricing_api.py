@@ -5,7 +5,8 @@ Speed: a store's offers are read and parsed once per worker and kept until its p
 change: a write through the ORM in this process drops them at once; otherwise one small
 aggregate query (count, latest ``updated_at``, sum of ``version``) at most every
 ``STOREOPS_PRICE_CACHE_SECONDS`` (1 s) tells whether they changed. The engine compiles a
-cached ``Offers`` once too, since it is the same object. A cart priced on cached offers is
+cached ``Offers`` once too, since it is the same object; inline offers are parsed once per
+distinct text. A cart priced on cached offers is
 answered on the event loop (pure work, no thread hop, no query); the body is read as JSON with
 numbers as Decimal (never float).
 """
