@@ -35,11 +35,11 @@ def store_skus(session: Session, store_id: int) -> tuple[list[AuditSku], list[st
     margin = settings.min_margin if settings is not None else Decimal("0")
     rates = dict(session.execute(
         select(CategoryCommission.category, CategoryCommission.rate)
-        .where(CategoryCommission.store_id == store_id)).tuples())
+        .where(CategoryCommission.store_id == store_id)).all())
     rows = session.execute(
         select(Product.platform_sku_id, Product.title, Product.category,
                Product.list_price_cents, Product.cost_cents, Product.floor_price_cents)
-        .where(Product.store_id == store_id).order_by(Product.platform_sku_id)).tuples()
+        .where(Product.store_id == store_id).order_by(Product.platform_sku_id)).all()
     skus: list[AuditSku] = []
     unpriced: list[str] = []
     for sku, title, category, price, cost, floor in rows:
