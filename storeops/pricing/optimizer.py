@@ -3,26 +3,34 @@
 The objective is the payable before points, lowest first (points never change the order: the
 payable after points grows with the payable before them). Search:
 
-1. A coupon is *safe* when, even after the most any stack of cross-item promotions could take
-   off its lines, its eligible amount still reaches its threshold and the most both coupons
-   could take: then its value is the same whatever the lines join, and the choice of coupons
-   separates from the choice of promotions.
-2. Lines are split into components: lines linked by a shared candidate promotion. When every
-   coupon is safe (the usual large cart), or a component has no line any coupon covers, each
-   component maximizes its cross-item discount on its own. Every cross-item discount grows with
-   the lines that join it, so there a line always joins one of its candidates.
-3. Otherwise the components touching a coupon are searched together with the whole objective
-   (cross-item discount + best coupons), a line may also join nothing (a lower discount can
-   keep a coupon's threshold).
-4. Each search is branch and bound over lines (most candidates first): the bound is, per
-   promotion, the lesser of its discount with every undecided candidate line and its rate bound
-   (tier off / threshold, or percent), plus the best rate of each undecided line; identical
-   lines (same candidates, amount and quantity) take candidates in non-decreasing order. The
-   incumbent starts from greedy (dearest line first, best marginal gain) improved by single-line
-   moves, so the answer is never worse than greedy.
-5. A search stops after ``NODE_BUDGET`` nodes; the best assignment found so far is kept (the
-   heuristic case, flagged ``exact=False``). Carts of 12 lines with 4 candidates per line
-   finish well within it (see tests/test_pricing_engine_optimal.py).
+1. A promotion that no choice of its candidate lines brings to a tier is dropped. A coupon is
+   *safe* when, even after the most the cross-item promotions could take off its lines, its
+   eligible amount still reaches its threshold and covers what it and the largest coupon of
+   the other kind take: its value is then the same whatever the lines join.
+2. Lines are split into components: lines linked by a shared candidate promotion. A component
+   no unsafe coupon covers maximizes its cross-item discount on its own; every cross-item
+   discount grows with the lines that join it, so there a line always joins a candidate.
+3. The components an unsafe coupon covers are searched together with the whole objective
+   (cross-item + best coupons), and a line may also join nothing (a lower discount can keep a
+   coupon's threshold).
+4. A search over at most ``EXACT_LINES`` (12) lines is branch and bound over lines (most
+   candidates first). Bound: the least of (a) each promotion's cut with all its undecided
+   candidates, (b) per promotion the lesser of that and its rate (tier off / threshold, or
+   percent) times its decided amount, plus each undecided line's best rate, and (c) a mix of
+   the two (promotions already past their top fixed-off tier counted as in (a), the others as
+   in (b)); with coupons, a coupon whose threshold the decided cuts already break is out, and a
+   whole-cart coupon caps the cross-item cut at its eligible amount minus its threshold.
+   Identical lines take candidates in non-decreasing order. The incumbent is greedy (dearest
+   line first, best marginal gain) improved by single-line moves.
+5. Exactness: the search is exact when it finishes within ``NODE_BUDGET`` nodes (200,000):
+   carts of 12 lines with 4 candidates each finish well within it when coupons do not compete
+   with the promotions (tests/test_pricing_engine_optimal.py checks them against a subset
+   DP); when a coupon's threshold is in tension with many promotions the budget can run out,
+   and the best assignment found is kept (``exact=False``; the result says so in ``notes``).
+6. Beyond 12 lines (the heuristic): greedy + one round of single-line moves (no branch and
+   bound: ``HEURISTIC_NODES``), then, for unsafe coupons, lines of a coupon whose
+   threshold was missed are taken out of their promotion (dearest first) while that lowers the
+   payable. Every step keeps the better assignment, so the result is never worse than greedy.
 
 Coupons: at most one shop and one platform coupon. Both thresholds are tested on the eligible
 amount after promotions (as JD does); the shop coupon is taken first, and the platform coupon
