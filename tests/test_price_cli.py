@@ -149,3 +149,18 @@ def test_bad_cart_and_bad_time_are_error_lines(files: tuple[Path, Path], monkeyp
     code, _, err = run_cli(["price", str(cart), "--promotions", str(missing)], monkeypatch,
                            capsys, "en")
     assert code == 2 and err.startswith(f"error: {missing}: cannot read it: ")
+
+
+def test_at_without_offset_is_in_the_file_timezone(files: tuple[Path, Path],
+                                                   monkeypatch: Any, capsys: Any) -> None:
+    cart, promos = files
+    # In UTC the window is 2026-06-18 00:00–24:00 UTC; 2026-06-18T23:30 (no offset) is in it
+    # (in Shanghai time it would be 15:30 UTC, also in). 2026-06-19T06:00 is out in UTC but
+    # would be in if read as Shanghai time (22:00 UTC the 18th).
+    promos.write_text("timezone: UTC\n" + PROMOS, encoding="utf-8")
+    data = price_json(monkeypatch, capsys, str(cart), "--promotions", str(promos),
+                      "--at", "2026-06-19T06:00")
+    assert data["payable"] == "220.00"
+    data = price_json(monkeypatch, capsys, str(cart), "--promotions", str(promos),
+                      "--at", "2026-06-18T23:30")
+    assert data["payable"] == "200.00"

@@ -50,7 +50,8 @@ def price_command(
         "--promotions", help="The promotions file (YAML or JSON): promotions, coupons, "
         "points; see docs/promotions.md.", show_default=False)],
     at: Annotated[str | None, typer.Option(
-        "--at", help="Price at this time (ISO 8601; without an offset: Asia/Shanghai). "
+        "--at", help="Price at this time (ISO 8601; without an offset: the promotions file's "
+        "timezone, Asia/Shanghai by default). "
         "Default: now.", show_default=False)] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -58,10 +59,14 @@ def price_command(
     and points reaches, line by line."""
     from storeops.common.timeutil import utcnow
     from storeops.pricing.engine import price_cart
-    from storeops.pricing.spec import load_cart, load_offers, result_to_json
+    from storeops.pricing.spec import load_cart, parse_offers, read_data, result_to_json
 
-    moment = parse_at(at) if at is not None else utcnow()
-    offers = load_offers(promotions)
+    if at is not None:
+        parse_at(at)  # a bad --at is said before the files are read
+    data = read_data(promotions)
+    offers = parse_offers(data, str(promotions))
+    tz = data.get("timezone") if isinstance(data, dict) else None
+    moment = parse_at(at, tz) if at is not None else utcnow()
     priced = price_cart(load_cart(cart), offers, moment)
     if as_json:
         typer.echo(json.dumps(result_to_json(priced), ensure_ascii=False, indent=2))
