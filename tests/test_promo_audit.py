@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
@@ -318,3 +319,123 @@ def test_engine_prices_the_described_cart_at_the_bound(price: str, offers: Offer
     assert abs(line.final_amount - r.lowest) <= D("0.03"), (result, r)
     assert r.lowest < D(price)
     assert set(r.stack) <= set(result.applied)  # the engine used the stack the audit names
+
+
+# --- the search against brute force ----------------------------------------------------------
+
+def brute_lowest(price: D, offers: Offers, at: datetime) -> float:
+    """The lowest unit price by brute force: at every moment an offer starts (and at ``at``),
+    every item-level price, every cross-item promotion or none with the SKU's amount on a grid
+    (its price, its multiples, every 10.00 up to 400.00), every shop and platform coupon or
+    none, the cart after promotions on the same grid; floats."""
+    from storeops.pricing.engine_cross import cross_discount
+
+    def live(o: Any, t: datetime) -> bool:
+        return (o.start is None or o.start <= t) and (o.end is None or t < o.end)
+
+    moments = {at} | {max(o.start, at) for o in (*offers.promotions, *offers.coupons)
+                      if o.start is not None}
+    grid = [D(10 * k) for k in range(1, 41)]
+    best = float(price)
+    points = offers.points
+    for t in moments:
+        promos = [p for p in offers.promotions if live(p, t) and (p.end is None or p.end > at)]
+        coupons = [c for c in offers.coupons if live(c, t) and (c.end is None or c.end > at)]
+        unit = price
+        for p in promos:
+            if p.kind == K.DIRECT:
+                unit = min(unit, p.price)
+        crosses: list[tuple[D, D]] = [(unit, D(0))]
+        for p in promos:
+            if p.kind in (K.FULL_REDUCTION, K.FULL_DISCOUNT, K.MULTI_BUY):
+                for q in range(1, 5):
+                    amounts = [unit * q] + ([a for a in grid if a > unit]
+                                            if p.kind != K.MULTI_BUY else [])
+                    for amount in amounts:
+                        crosses.append((amount, cross_discount(p, amount, q if p.kind ==
+                                                               K.MULTI_BUY else 1)))
+        shops = [None] + [c for c in coupons if c.scope == CouponScope.SHOP]
+        plats = [None] + [c for c in coupons if c.scope == CouponScope.PLATFORM]
+        for amount, off in crosses:
+            after = float(unit) * (1 - float(off) / float(amount))
+            least = float(amount - off)
+            for a in [least] + [float(g) for g in grid if float(g) > least]:
+                for s in shops:
+                    for p in plats:
+                        took = sum(float(c.off) for c in (s, p)
+                                   if c is not None and float(c.threshold) <= a)
+                        pay = max(a - took, 0.0)
+                        value = after * pay / a
+                        if points is not None and pay > 0:
+                            used = min(int(pay * float(points.max_share) * points.rate + 1e-9),
+                                       points.balance) / points.rate
+                            value *= (pay - used) / pay
+                        best = min(best, value)
+    return best
+
+
+def _random_offers(data: Any) -> tuple[D, Offers, datetime]:
+    from hypothesis import strategies as st
+
+    day = timedelta(days=1)
+
+    def window() -> dict[str, Any]:
+        if data.draw(st.booleans()):
+            return {}
+        start = T0 + day * data.draw(st.integers(0, 4))
+        return {"start": start, "end": start + day * data.draw(st.integers(1, 3))}
+
+    price = D(data.draw(st.integers(5, 120)))
+    promos: list[Promotion] = []
+    for n in range(data.draw(st.integers(0, 2))):
+        promos.append(Promotion(f"d{n}", K.DIRECT, price=price - data.draw(st.integers(1, 4)),
+                                **window()))
+    for n in range(data.draw(st.integers(0, 3))):
+        kind = data.draw(st.sampled_from(["fr", "every", "fd", "mb"]))
+        if kind == "fr":
+            t = D(10 * data.draw(st.integers(3, 20)))
+            tiers = (Tier(threshold=t, off=D(data.draw(st.integers(5, 40)))),)
+            promos.append(Promotion(f"c{n}", K.FULL_REDUCTION, tiers=tiers, **window()))
+        elif kind == "every":
+            t = D(10 * data.draw(st.integers(3, 10)))
+            promos.append(Promotion(f"c{n}", K.FULL_REDUCTION, repeat=True,
+                                    cap=D(data.draw(st.integers(10, 60))),
+                                    tiers=(Tier(threshold=t, off=D(data.draw(
+                                        st.integers(3, 15)))),), **window()))
+        elif kind == "fd":
+            promos.append(Promotion(f"c{n}", K.FULL_DISCOUNT, tiers=(Tier(
+                threshold=D(10 * data.draw(st.integers(3, 20))),
+                percent=D(data.draw(st.integers(5, 30)))),), **window()))
+        else:
+            promos.append(Promotion(f"c{n}", K.MULTI_BUY, tiers=(
+                Tier(qty=2, percent=D(data.draw(st.integers(5, 15)))),
+                Tier(qty=3, percent=D(data.draw(st.integers(16, 30))))), **window()))
+    coupons: list[Coupon] = []
+    for n in range(data.draw(st.integers(0, 3))):
+        maker = shop if data.draw(st.booleans()) else platform
+        threshold = str(10 * data.draw(st.integers(0, 20)))
+        coupons.append(maker(f"q{n}", str(data.draw(st.integers(1, 30))), threshold,
+                             **window()))
+    points = None
+    if data.draw(st.booleans()):
+        points = PointsRule(balance=data.draw(st.integers(0, 5000)), rate=100,
+                            max_share=D(data.draw(st.sampled_from(["0.1", "0.3", "0.5"]))))
+    at = T0 + day * data.draw(st.integers(0, 3))
+    return price, Offers(tuple(promos), tuple(coupons), points), at
+
+
+def test_search_equals_brute_force():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=150, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def check(data: Any) -> None:
+        price, offers, at = _random_offers(data)
+        found = audit([AuditSku("A", price, None, None)], offers, at).lowest["A"].lowest
+        expected = brute_lowest(price, offers, at)
+        # a cent of rounding at each of three stages
+        assert abs(float(found) - expected) <= 0.03, (found, expected, offers, at)
+
+    check()
