@@ -75,6 +75,17 @@ def _ld(pid: str, cents: int, kind: str, text: str) -> LineDiscount:
     return d
 
 
+def _priced(it: ItemLine, final: int, discounts: list[LineDiscount],
+            cross: str | None) -> PricedLine:
+    """A PricedLine without the frozen dataclass' slow __init__ (the same value)."""
+    p = object.__new__(PricedLine)
+    p.__dict__.update(sku=it.line.sku, qty=it.line.qty,
+                      list_amount=Decimal(it.list_amount).scaleb(-2),
+                      final_amount=Decimal(final).scaleb(-2), discounts=tuple(discounts),
+                      cross_promotion=cross)
+    return p
+
+
 def _y(cents: int) -> str:
     """12.34 (two decimals)."""
     return f"{cents // 100}.{cents % 100:02d}"
@@ -97,6 +108,14 @@ _ITEM_LABEL = {PromotionKind.DIRECT: "直降", PromotionKind.FLASH_SALE: "秒杀
 
 
 def _tier_text(cp: CPromo, tier: CTier | None) -> str:
+    key = id(tier)
+    text = cp.texts.get(key)
+    if text is None:
+        text = cp.texts[key] = _describe_tier(cp, tier)
+    return text
+
+
+def _describe_tier(cp: CPromo, tier: CTier | None) -> str:
     if cp.kind == PromotionKind.BUNDLE:
         return f"套装{_n(cp.price or 0)}元"
     if tier is None:
@@ -138,10 +157,13 @@ def _cross_detail(cp: CPromo, members: list[int], items: list[ItemLine]) -> str:
 
 
 def _coupon_text(c: CCoupon) -> str:
-    label = "店铺券" if c.shop else "平台券"
-    if c.threshold:
-        return f"{label}满{_n(c.threshold)}减{_n(c.off)}"
-    return f"{label}无门槛减{_n(c.off)}"
+    if not c.text:
+        label = "店铺券" if c.shop else "平台券"
+        if c.threshold:
+            c.text = f"{label}满{_n(c.threshold)}减{_n(c.off)}"
+        else:
+            c.text = f"{label}无门槛减{_n(c.off)}"
+    return c.text
 
 
 def price_cart(cart: Cart, offers: Offers, at: datetime | None = None) -> PricingResult:
@@ -219,7 +241,7 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
             amounts[i] -= share
             if share:
                 discounts[i].append(_ld(cp.id, share, cp.kind.value,
-                                        f"{detail}，本行分摊{_y(share)}元"))
+                                        f"{detail}，本行分摊{share // 100}.{share % 100:02d}元"))
 
     # gifts: reached on the covered lines' amount after item-level prices (or pieces)
     gifts: list[Gift] = []
@@ -245,7 +267,8 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
         text = _coupon_text(c)
         for i, share in enumerate(shares):
             if share:
-                discounts[i].append(_ld(c.id, share, "coupon", f"{text}，本行分摊{_y(share)}元"))
+                discounts[i].append(_ld(c.id, share, "coupon",
+                                        f"{text}，本行分摊{share // 100}.{share % 100:02d}元"))
                 amounts[i] -= share
 
     # 4. points
@@ -263,15 +286,12 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
             for i, share in enumerate(apportion(cents, amounts)):
                 if share:
                     amounts[i] -= share
-                    discounts[i].append(_ld("points", share, "points",
-                                            f"京豆抵扣{points_used}个，本行分摊{_y(share)}元"))
+                    discounts[i].append(_ld("points", share, "points", f"京豆抵扣{points_used}个，"
+                                            f"本行分摊{share // 100}.{share % 100:02d}元"))
             payable -= cents
 
-    lines = tuple(
-        PricedLine(sku=it.line.sku, qty=it.line.qty, list_amount=from_cents(it.list_amount),
-                   final_amount=from_cents(amounts[i]), discounts=tuple(discounts[i]),
-                   cross_promotion=cross_of[i])
-        for i, it in enumerate(items))
+    lines = tuple(_priced(it, amounts[i], discounts[i], cross_of[i])
+                  for i, it in enumerate(items))
     goods = sum(it.list_amount for it in items)
     notes = []
     if not outcome.exact:

@@ -70,6 +70,7 @@ class CPromo:
     bundle_skus: frozenset[str] = frozenset()
     rate: Ratio = (1, 1)  # an upper bound of discount / amount (cross-item), for the search
     always: bool = False  # no start and no end
+    texts: dict[int, str] = field(default_factory=dict)  # explanation per tier (engine's cache)
 
 
 @dataclass(slots=True)
@@ -80,6 +81,7 @@ class CCoupon:
     off: int
     threshold: int
     all_lines: bool
+    text: str = ""  # explanation (engine's cache)
 
 
 def _tier(t) -> CTier:

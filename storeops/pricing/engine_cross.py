@@ -58,9 +58,15 @@ def tier_discount_cents(cp: CPromo, amount: int, pieces: int) -> tuple[int, CTie
             off = cp.cap
         return (off if off < amount else amount), t, times
     best, best_tier = 0, None
-    for t in cp.tiers:
-        if tier_reached(t, amount, pieces):
-            off = _tier_off(t, amount)
+    for t in cp.tiers:  # tier_reached and _tier_off, inlined: this runs in the search
+        q, th = t.qty, t.threshold
+        if (q is None or pieces >= q) and (th is None or amount >= th):
+            pct = t.pct
+            if pct is None:
+                off = t.off or 0
+            else:
+                den = 200 * pct[1]
+                off = amount - (2 * amount * (100 * pct[1] - pct[0]) + 100 * pct[1]) // den
             if off > best:
                 best, best_tier = off, t
     if cp.cap is not None and best > cp.cap:

@@ -335,30 +335,55 @@ class _Search:
             self.mem[p].remove(i)
 
     def _greedy_cross(self) -> list[int]:
-        """Greedy (dearest line first, best gain) and single-line moves, on the running sums."""
+        """Greedy (dearest line first, best gain) and single-line moves, on the running sums
+        of each promotion (the search's hot loop: written out flat)."""
+        pb = self.pb
+        amounts, qtys, cands, promos = pb.amounts, pb.qtys, pb.cands, pb.promos
+        memo = self.dmemo
+        amt, pcs = self.amt, self.pcs
+        bundle = self.bundle
+        cut = tier_discount_cents
+
+        def gain(i: int, p: int, sign: int) -> int:
+            if p in bundle:
+                return self._move_gain(i, p, sign)
+            a0, n0 = amt[p], pcs[p]
+            now = memo.get((p, a0, n0))
+            if now is None:
+                now = memo[(p, a0, n0)] = cut(promos[p], a0, n0)[0]
+            key = (p, a0 + sign * amounts[i], n0 + sign * qtys[i])
+            then = memo.get(key)
+            if then is None:
+                then = memo[key] = cut(promos[p], key[1], key[2])[0]
+            return then - now
+
         assign = list(self.base)
         for i in self.order:
             assign[i] = NONE
-        for i in sorted(self.order, key=lambda i: -self.pb.amounts[i]):
-            best, best_p = None, NONE
-            for p in self.pb.cands[i]:
-                g = self._move_gain(i, p, 1)
-                if best is None or g > best:
-                    best, best_p = g, p
+        for i in sorted(self.order, key=lambda i: -amounts[i]):
+            mine = cands[i]
+            best_p = mine[0]
+            if len(mine) > 1:
+                best = gain(i, best_p, 1)
+                for p in mine[1:]:
+                    g = gain(i, p, 1)
+                    if g > best:
+                        best, best_p = g, p
             assign[i] = best_p
             self._place(i, best_p, 1)
         for _ in range(self.rounds):
             better = False
             for i in self.order:
-                if len(self.pb.cands[i]) < 2:
+                mine = cands[i]
+                if len(mine) < 2:
                     continue
                 cur = assign[i]
-                out = self._move_gain(i, cur, -1)
+                out = gain(i, cur, -1)
                 self._place(i, cur, -1)
                 best, best_p = 0, cur
-                for p in self.pb.cands[i]:
+                for p in mine:
                     if p != cur:
-                        g = out + self._move_gain(i, p, 1)
+                        g = out + gain(i, p, 1)
                         if g > best:
                             best, best_p = g, p
                 self._place(i, best_p, 1)
