@@ -115,7 +115,8 @@ class _Cached:
 
 _cache_lock = threading.Lock()
 _offers_cache: dict[tuple[str, int, bool], _Cached] = {}
-_stores: dict[tuple[str, str | None], Any] = {}
+_stores: dict[tuple[str, str | None], tuple[Any, float]] = {}
+STORE_SECONDS = 60.0
 _generation = 0  # bumped by any ORM write of a promotions row in this process
 
 
@@ -133,19 +134,21 @@ for _event in ("after_insert", "after_update", "after_delete"):
 
 
 def _store(url: str, name: str | None, allow_db: bool = True) -> Any:
-    """The store (id, name, timezone) by name, or the only one; kept once found."""
-    found = _stores.get((url, name))
-    if found is None:
-        if not allow_db:
-            raise _NeedsDb
-        from storeops.catalog.stores import find_store
-        from storeops.db.engine import get_engine
+    """The store (id, name, timezone) by name, or the only one; looked up again after
+    STORE_SECONDS (a renamed store, a changed timezone)."""
+    kept = _stores.get((url, name))
+    if kept is not None and time.monotonic() - kept[1] < STORE_SECONDS:
+        return kept[0]
+    if not allow_db:
+        raise _NeedsDb
+    from storeops.catalog.stores import find_store
+    from storeops.db.engine import get_engine
 
-        with get_engine(url).connect() as conn:
-            found = find_store(conn, name)
-        if len(_stores) > 1000:
-            _stores.clear()
-        _stores[(url, name)] = found
+    with get_engine(url).connect() as conn:
+        found = find_store(conn, name)
+    if len(_stores) > 1000:
+        _stores.clear()
+    _stores[(url, name)] = (found, time.monotonic())
     return found
 
 
