@@ -20,6 +20,13 @@ rounded half up to 0.01 at each step, ``Decimal`` yuan outside):
    that many cents (rate 100: one point a cent).
 5. Payable = goods after all of that (freight is not priced here).
 
+``applied`` lists, in that order, the item-level promotions that lowered a price, the
+cross-item promotions that took something, the gift promotions reached, the coupons used and
+``"points"``. ``notes`` says when the cart was too large for the exact search (see
+``optimizer``: exact up to 12 lines, never worse than greedy beyond). Offers are compiled once
+per ``Offers`` value (``compile_offers``, cached by identity); ``price_cart_compiled`` takes
+the compiled form directly.
+
 Every order-level reduction (cross-item, coupons, points) is apportioned over the lines it
 covers in proportion to their amounts at that step (``apportion``: residue on the largest
 line), so each line's ``final_amount`` is what a refund of that line gives back, the lines'
