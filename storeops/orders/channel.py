@@ -78,9 +78,15 @@ class ChannelOrder:
     def digest(self) -> str:
         """SHA-256 of the request as understood (key order, number spelling and defaults do
         not matter: ``"12.50"`` and ``12.5`` are the same price)."""
-        data = asdict(self)
-        data["lines"] = [{**line, "price": _canon(line["price"])} for line in data["lines"]]
-        data["freight"] = _canon(self.freight)
+        # the fields as dataclasses.asdict gives them, written out (asdict deep-copies every
+        # value: the dearest part of a sold-out flash answer)
+        b = self.buyer
+        data = {"store": self.store, "channel_order_id": self.channel_order_id,
+                "buyer": {"account": b.account, "name": b.name, "phone": b.phone,
+                          "address": b.address},
+                "lines": [{"sku": x.sku, "qty": x.qty, "price": _canon(x.price)}
+                          for x in self.lines],
+                "freight": _canon(self.freight), "remark": self.remark, "paid": self.paid}
         text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
