@@ -27,10 +27,11 @@ payable after points grows with the payable before them). Search:
    with the promotions (tests/test_pricing_engine_optimal.py checks them against a subset
    DP); when a coupon's threshold is in tension with many promotions the budget can run out,
    and the best assignment found is kept (``exact=False``; the result says so in ``notes``).
-6. Beyond 12 lines (the heuristic): greedy + one round of single-line moves (no branch and
-   bound: ``HEURISTIC_NODES``), then, for unsafe coupons, lines of a coupon whose
-   threshold was missed are taken out of their promotion (dearest first) while that lowers the
-   payable. Every step keeps the better assignment, so the result is never worse than greedy.
+6. Beyond 12 lines (the heuristic): greedy + one round of single-line moves of the lines their
+   promotion does not need (no branch and bound: ``HEURISTIC_NODES``), then, for unsafe
+   coupons, lines of a coupon whose threshold was missed are taken out of their promotion
+   (dearest first) while that lowers the payable. Every step keeps the better assignment, so
+   the result is never worse than greedy.
 
 Coupons: at most one shop and one platform coupon. Both thresholds are tested on the eligible
 amount after promotions (as JD does); the shop coupon is taken first, and the platform coupon
@@ -329,6 +330,8 @@ class _Search:
             return
         self.amt[p] += sign * self.pb.amounts[i]
         self.pcs[p] += sign * self.pb.qtys[i]
+        if p not in self.bundle:  # only a bundle's cut needs its members
+            return
         if sign > 0:
             self.mem[p].append(i)
         else:
@@ -379,6 +382,8 @@ class _Search:
                     continue
                 cur = assign[i]
                 out = gain(i, cur, -1)
+                if out < 0 and self.budget <= 0:
+                    continue  # large carts: only lines their promotion does not need move
                 self._place(i, cur, -1)
                 best, best_p = 0, cur
                 for p in mine:
