@@ -252,19 +252,19 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
 
     # gifts: reached on the covered lines' amount after item-level prices (or pieces)
     gifts: list[Gift] = []
-    reach: dict[int, list[int]] = {}
+    reach: dict[int, list] = {}
     for it in items:
         for cp in compiled.promotions_for(compiled.gift_index, it.line.sku, it.line.category,
                                           at):
-            got = reach.setdefault(id(cp), [0, 0])
-            got[0] += it.amount
-            got[1] += it.line.qty
-    if reach:
-        for cp in compiled.promos:
             got = reach.get(id(cp))
-            if got is not None and gift_reached(cp, got[0], got[1]):
-                gifts.extend(cp.promo.gifts)
-                use(cp.id)
+            if got is None:
+                got = reach[id(cp)] = [cp, 0, 0]
+            got[1] += it.amount
+            got[2] += it.line.qty
+    for cp, amount, pieces in reach.values():
+        if gift_reached(cp, amount, pieces):
+            gifts.extend(cp.promo.gifts)
+            use(cp.id)
 
     # 3. coupons
     _, chosen = best_coupons(amounts, coupons, elig)
