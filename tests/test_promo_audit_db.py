@@ -68,6 +68,13 @@ def _record(s: Any, store_id: int, promo: Promotion, status: str) -> None:
 @pytest.fixture
 def store(seeded: tuple[str, int]) -> tuple[str, int]:
     db_url, store_id = seeded
+    add_floors_and_offers(db_url, store_id)
+    return db_url, store_id
+
+
+def add_floors_and_offers(db_url: str, store_id: int) -> None:
+    """The costs, floors, margin, commissions and promotions above, and a user of the
+    integration role (robot)."""
     with unit_of_work(db_url) as s:
         s.execute(update(Store).where(Store.id == store_id).values(commission_rate=D("0.05")))
         s.add(PricingSettings(store_id=store_id, min_margin=D("0.10")))
@@ -82,7 +89,6 @@ def store(seeded: tuple[str, int]) -> tuple[str, int]:
         _record(s, store_id, DRAFT, "draft")
         _record(s, store_id, ENDED, "ended")
         create_user(s, "robot", PASSWORD, "integration")
-    return db_url, store_id
 
 
 def test_audit_store_counts_live_and_scheduled_only(store: tuple[str, int]) -> None:
