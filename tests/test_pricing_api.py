@@ -21,7 +21,7 @@ from storeops.api import pricing_api
 from storeops.api.app import create_app
 from storeops.api.pricing_api import clear_cache
 from storeops.common.timeutil import utcnow
-from storeops.db.engine import unit_of_work
+from storeops.db.engine import get_engine, unit_of_work
 from storeops.pricing.models import PromotionRecord
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
@@ -139,8 +139,11 @@ def test_not_json_and_unknown_store(api: TestClient, shop: dict[str, Any]) -> No
     assert r.status_code == 404 and "别的店" in r.json()["detail"]
 
 
-def test_store_offers_live_scheduled_and_changes(api: TestClient,
-                                                 shop: dict[str, Any]) -> None:
+def test_store_offers_live_scheduled_and_changes(api: TestClient, shop: dict[str, Any],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # The worker would not ask the database again for an hour: every change below is seen
+    # because its commit in this process drops the cached offers.
+    monkeypatch.setattr(pricing_api, "CACHE_SECONDS", 3600.0)
     now = utcnow()
     add_offer(shop, "MJ", "full_reduction",
               {"kind": "full_reduction", "skus": "all", "tiers": [{"threshold": 199, "off": 30}]})
@@ -169,6 +172,19 @@ def test_store_offers_live_scheduled_and_changes(api: TestClient,
     data = price(api, shop, body).json()
     # A1 at 1.00: 2.00 + 50.00 = 52.00 < 199, no 满减; coupon −5: 47.00.
     assert data["payable"] == "47.00" and data["applied"] == ["DRAFT", "C5"]
+    # An ORM update statement (as a lifecycle job ending promotions would write) too.
+    with unit_of_work(shop["url"]) as s:
+        s.execute(update(PromotionRecord).where(PromotionRecord.code == "DRAFT")
+                  .values(status="ended", version=PromotionRecord.version + 1))
+    assert price(api, shop, body).json()["payable"] == "215.00"
+    # A change rolled back changes nothing, and does not drop the cached offers.
+    generation = pricing_api._generation
+    with pytest.raises(RuntimeError), unit_of_work(shop["url"]) as s:
+        s.execute(update(PromotionRecord).where(PromotionRecord.code == "C5")
+                  .values(status="ended"))
+        raise RuntimeError("abandoned")
+    assert pricing_api._generation == generation
+    assert price(api, shop, body).json()["payable"] == "215.00"
     # Inline offers replace the store's.
     data = price(api, shop, {**body, "promotions": {"promotions": []}}).json()
     assert data["payable"] == "250.00" and data["applied"] == []
@@ -179,12 +195,13 @@ def test_a_change_made_elsewhere_is_seen_once_the_cache_is_due(
     add_offer(shop, "C5", "coupon", {"scope": "shop", "off": "5.00"})
     body = {"store": STORE, "cart": CART}
     assert price(api, shop, body).json()["payable"] == "245.00"  # 250 − 5
-    # Another process (plain SQL, no ORM event here) ends the coupon: within the cache's time
+    # Another process (here: plain SQL, no session) ends the coupon: within the cache's time
     # the worker still answers with its copy …
     monkeypatch.setattr(pricing_api, "CACHE_SECONDS", 3600.0)
-    with unit_of_work(shop["url"]) as s:
-        s.execute(update(PromotionRecord).where(PromotionRecord.code == "C5")
-                  .values(status="ended", version=PromotionRecord.version + 1))
+    table = PromotionRecord.__table__
+    with get_engine(shop["url"]).begin() as conn:
+        conn.execute(update(table).where(table.c.code == "C5")
+                     .values(status="ended", version=table.c.version + 1))
     assert price(api, shop, body).json()["payable"] == "245.00"
     # … and once it is due, it asks, sees the change and reads the offers again.
     monkeypatch.setattr(pricing_api, "CACHE_SECONDS", 0.0)

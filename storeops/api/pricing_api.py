@@ -28,6 +28,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, object_session
 
 from storeops.accounts.permissions import Permission
 from storeops.api import schemas
@@ -100,8 +101,8 @@ def _spec_invalid(exc: Any, section: str) -> JSONResponse:
 
 # How long a worker trusts its copy of a store's offers before it asks the database whether
 # they changed (count, latest updated_at, sum of versions of the store's rows: one small
-# query). A change made through the ORM in this process (pages, the promo commands run in the
-# server) is seen at once; one made elsewhere within this many seconds.
+# query). A change committed through a session of this process (pages, the API) is seen at
+# once; one made elsewhere (another worker, the CLI, plain SQL) within this many seconds.
 CACHE_SECONDS = float(os.environ.get("STOREOPS_PRICE_CACHE_SECONDS", "") or 1.0)
 
 
@@ -117,20 +118,45 @@ _cache_lock = threading.Lock()
 _offers_cache: dict[tuple[str, int, bool], _Cached] = {}
 _stores: dict[tuple[str, str | None], tuple[Any, float]] = {}
 STORE_SECONDS = 60.0
-_generation = 0  # bumped by any ORM write of a promotions row in this process
+_generation = 0  # bumped by every commit in this process that wrote promotions rows
 
 
 class _NeedsDb(Exception):
     """The answer needs a database read (run it in a thread)."""
 
 
-def _changed(*_args: Any) -> None:
+_CHANGED = "storeops.pricing_api.promotions_changed"
+
+
+def _written(_mapper: Any, _connection: Any, target: Any) -> None:
+    """A promotions row flushed by a session: its commit makes the cached offers stale."""
+    session = object_session(target)
+    if session is not None:
+        session.info[_CHANGED] = True
+
+
+def _orm_statement(state: Any) -> None:
+    """An ORM update/delete statement on promotions (``update(PromotionRecord)``)."""
+    if ((state.is_update or state.is_delete) and state.bind_mapper is not None
+            and state.bind_mapper.class_ is PromotionRecord):
+        state.session.info[_CHANGED] = True
+
+
+def _committed(session: Session) -> None:
     global _generation
-    _generation += 1
+    if session.info.pop(_CHANGED, False):
+        _generation += 1
+
+
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 for _event in ("after_insert", "after_update", "after_delete"):
-    event.listen(PromotionRecord, _event, _changed)
+    event.listen(PromotionRecord, _event, _written)
+event.listen(Session, "do_orm_execute", _orm_statement)
+event.listen(Session, "after_commit", _committed)
+event.listen(Session, "after_rollback", _rolled_back)
 
 
 def _store(url: str, name: str | None, allow_db: bool = True) -> Any:
