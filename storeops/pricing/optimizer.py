@@ -152,8 +152,9 @@ def best_coupons(amounts: list[int], coupons: list[CCoupon],
     """(most taken off, the coupons' indexes) over at most one shop and one platform coupon."""
     shop: list[tuple[int, int, int]] = []  # (index, eligible amount, off alone)
     plat: list[tuple[int, int, int]] = []
+    total = sum(amounts)
     for k, c in enumerate(coupons):
-        e = _eligible(amounts, c, elig[k])
+        e = total if c.all_lines else sum(amounts[i] for i in elig[k])
         if e <= 0 or e < c.threshold:
             continue
         (shop if c.shop else plat).append((k, e, min(c.off, e)))
@@ -593,7 +594,8 @@ def components(problem: Problem, lines: list[int]) -> list[list[int]]:
     return list(groups.values())
 
 
-def unsafe_coupons(problem: Problem, every: dict[int, list[int]] | None = None) -> list[int]:
+def unsafe_coupons(problem: Problem, every: dict[int, list[int]] | None = None,
+                   cut: dict[int, int] | None = None) -> list[int]:
     """Coupons whose value may depend on what the lines join: the most any stack of
     cross-item promotions could take off their lines (per promotion, the lesser of its cut with
     every candidate line and the amount of its candidates among the coupon's lines) may take
@@ -606,7 +608,8 @@ def unsafe_coupons(problem: Problem, every: dict[int, list[int]] | None = None) 
                 every.setdefault(p, []).append(i)
     most = {True: max((c.off for c in problem.coupons if c.shop), default=0),
             False: max((c.off for c in problem.coupons if not c.shop), default=0)}
-    cut = {p: problem.disc(p, tuple(m)) for p, m in every.items()}
+    if cut is None:
+        cut = {p: problem.disc(p, tuple(m)) for p, m in every.items()}
     whole = sum(cut.values())
     amounts = problem.amounts
     out = []
@@ -658,15 +661,16 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
     for i, cs in enumerate(problem.cands):
         for p in cs:
             every.setdefault(p, []).append(i)
-    dead = {p for p, m in every.items() if problem.disc(p, tuple(m)) == 0}
+    cut = {p: problem.disc(p, tuple(m)) for p, m in every.items()}
+    dead = {p for p, v in cut.items() if v == 0}
     if dead:  # a promotion no choice can bring to a tier: joining it is joining nothing
         problem.cands = [[p for p in cs if p not in dead] for cs in problem.cands]
         for p in dead:
-            del every[p]
+            del every[p], cut[p]
     open_lines = [i for i in range(n) if problem.cands[i]]
     if not open_lines:
         return Outcome(assign, problem.evaluate(assign) if value else -1, True, 0)
-    unsafe = unsafe_coupons(problem, every) if problem.coupons else []
+    unsafe = unsafe_coupons(problem, every, cut) if problem.coupons else []
     covered = {i for k in unsafe for i in problem.elig[k]}
     joint: list[int] = []
     exact, nodes = True, 0
