@@ -39,6 +39,8 @@ def preassign_sqlite_ids(session: Session) -> None:
 
 
 def _integer_key(table: Table) -> Column[Any] | None:
+    if table.kwargs.get("sqlite_autoincrement"):
+        return None  # AUTOINCREMENT never reuses an id: max(id) + 1 could
     keys = list(table.primary_key.columns)
     if len(keys) != 1 or not isinstance(keys[0].type, Integer) or keys[0].default is not None:
         return None
