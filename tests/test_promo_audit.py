@@ -291,6 +291,13 @@ ENGINE_CASES = [
         tiers=(Tier(threshold=D("100"), off=D("10")),)),),
         coupons=(shop("s", "15", "400"),))),
     ("80", Offers(coupons=(shop("s", "20", "100"), platform("p", "30", "200")))),
+    ("120", Offers(promotions=(
+        Promotion("m", K.MEMBER_PRICE, member_prices={"plus": D("99.90")},
+                  scope=Scope(skus=frozenset({"A"}))),
+        Promotion("g", K.GROUP_BUY, price=D("105"), group_size=2,
+                  scope=Scope(skus=frozenset({"A"}))),
+        fr("r", ("150", "25"), ("300", "60"), scope=Scope(categories=frozenset({"x"})))),
+        coupons=(platform("p", "8"),))),
     ("100", Offers(promotions=(Promotion("z", K.FULL_DISCOUNT, scope=Scope(
         categories=frozenset({"x"})), tiers=(Tier(threshold=D("300"), percent=D("20")),)),),
         points=PointsRule(balance=2000, rate=100, max_share=D("0.3")))),
