@@ -20,6 +20,7 @@ from storeops.pricing import service
 from storeops.pricing.models import PromotionRecord
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
+REAL_AUDIT = service.run_audit
 
 FILE = {
     "promotions": [
@@ -207,3 +208,19 @@ def test_a_large_store_audits_on_request(client: Any, shop: tuple[str, int],
     assert 'data-audit="on-request"' in page.text and 'data-breach="' not in page.text
     asked = client.get(f"/promotions/{cut}?audit=1")
     assert 'data-breach="1001"' in asked.text
+
+
+def test_the_page_with_the_real_audit(client: Any, shop: tuple[str, int],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    db_url, _ = shop
+    monkeypatch.setattr(service, "run_audit", REAL_AUDIT)
+    login(client, "operator")
+    upload(client, {"promotions": [{"id": "CUT-NOW", "kind": "direct", "skus": ["1001"],
+                                    "price": "129.00"}]})
+    cut = promo_id(db_url, "CUT-NOW")
+    page = client.get(f"/promotions/{cut}")
+    # 1001 at 129.00 (no other live or scheduled offer) against its floor of 150.00
+    assert re.search(r'data-breach="1001"><td>1001</td><td class="num">150.00</td>'
+                     r'<td class="num">129.00</td>\s*<td>CUT-NOW', page.text)
+    refused = client.post(f"/promotions/{cut}/schedule")
+    assert refused.status_code == 422 and "1001 (129.00 &lt; 150.00)" in refused.text

@@ -302,9 +302,6 @@ def test_record_price_change(shop: tuple[str, int]) -> None:
         assert (back.old_price_cents, s.get(Product, pid).list_price_cents) == (8900, 8800)
 
 
-@pytest.mark.xfail(raises=TypeError, strict=False,
-                   reason="audit_store.store_skus uses Result.tuples(), broken under "
-                          "SQLAlchemy 2.1 (H4's file)")
 def test_the_guard_with_the_real_audit(shop: tuple[str, int]) -> None:
     db_url, store_id = shop
     data = promotions_file(CUT_A100={"price": "129.00", "start": None, "end": None})
