@@ -13,20 +13,21 @@ payable after points grows with the payable before them). Search:
 3. The components an unsafe coupon covers are searched together with the whole objective
    (cross-item + best coupons), and a line may also join nothing (a lower discount can keep a
    coupon's threshold).
-4. A search over at most ``EXACT_LINES`` (12) lines is branch and bound over lines (most
-   candidates first). Bound: the least of (a) each promotion's cut with all its undecided
-   candidates, (b) per promotion the lesser of that and its rate (tier off / threshold, or
-   percent) times its decided amount, plus each undecided line's best rate, and (c) a mix of
-   the two (promotions already past their top fixed-off tier counted as in (a), the others as
-   in (b)); with coupons, a coupon whose threshold the decided cuts already break is out, and a
-   whole-cart coupon caps the cross-item cut at its eligible amount minus its threshold.
-   Identical lines take candidates in non-decreasing order. The incumbent is greedy (dearest
-   line first, best marginal gain) improved by single-line moves.
-5. Exactness: the search is exact when it finishes within ``NODE_BUDGET`` nodes (200,000):
-   carts of 12 lines with 4 candidates each finish well within it when coupons do not compete
-   with the promotions (tests/test_pricing_engine_optimal.py checks them against a subset
-   DP); when a coupon's threshold is in tension with many promotions the budget can run out,
-   and the best assignment found is kept (``exact=False``; the result says so in ``notes``).
+4. A search over at most ``EXACT_LINES`` (12) lines is branch and bound over lines, dearest
+   first (that decides the big amounts, and so the bounds, early). Bound: the least of
+   (a) each promotion's cut with all its undecided candidates; (b) per promotion the lesser
+   of that and its rate (tier off / threshold, or percent) times its decided amount, plus
+   each undecided line's best rate; (c) a mix of the two (promotions already past their top
+   fixed-off tier as in (a), the others as in (b)). With coupons, a coupon whose threshold
+   the decided cuts already break is out, and a whole-cart coupon caps the cross-item cut at
+   its eligible amount minus its threshold. Identical lines take candidates in non-decreasing
+   order. The incumbent is greedy (dearest line first, best marginal gain) improved by
+   single-line moves.
+5. Exactness: the search is exact when it finishes within ``NODE_BUDGET`` (50,000) nodes.
+   Carts of 12 lines with 4 candidates each take a few thousand nodes when coupons do not
+   compete with the promotions (tests/test_pricing_engine_optimal.py checks them against a
+   subset DP); when a coupon's threshold is in tension with many promotions the budget can
+   run out, and the best assignment found is kept (``exact=False``; ``notes`` says so).
 6. Beyond 12 lines (the heuristic): greedy + one round of single-line moves of the lines their
    promotion does not need (no branch and bound: ``HEURISTIC_NODES``), then, for unsafe
    coupons, lines of a coupon whose threshold was missed are taken out of their promotion
@@ -48,7 +49,7 @@ from storeops.pricing.engine_compile import CCoupon, CPromo
 from storeops.pricing.engine_cross import bundle_discount_cents, tier_discount_cents
 from storeops.pricing.model import PromotionKind
 
-NODE_BUDGET = 200_000
+NODE_BUDGET = 50_000
 NONE = -1
 
 
@@ -676,7 +677,7 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
     exact, nodes = True, 0
 
     def order_of(lines: list[int]) -> list[int]:
-        return sorted(lines, key=lambda i: (-len(problem.cands[i]), -problem.amounts[i],
+        return sorted(lines, key=lambda i: (-problem.amounts[i], -len(problem.cands[i]),
                                             problem.cands[i], i))
 
     for comp in components(problem, open_lines):
