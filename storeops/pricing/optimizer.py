@@ -637,8 +637,9 @@ def _repair(problem: Problem, assign: list[int], unsafe: list[int], lines: list[
     cross-item assignment, take lines of a coupon whose threshold is missed out of their
     promotion (dearest first) while that raises the total; keeps the best seen."""
     best = problem.evaluate(assign)
+    searched = set(lines)
     for k in unsafe:
-        mine = sorted((i for i in problem.elig[k] if i in set(lines) and assign[i] != NONE),
+        mine = sorted((i for i in problem.elig[k] if i in searched and assign[i] != NONE),
                       key=lambda i: -problem.amounts[i])
         trial = list(assign)
         for i in mine:
