@@ -144,3 +144,24 @@ def test_twenty_lines_never_worse_than_greedy(seed: int) -> None:
     goods = sum(cents(ln.price) * ln.qty for ln in cart.lines)
     assert cents(result.payable) <= goods - plain_greedy_cut(list(cart.lines), promos)
     assert sum(ln.final_amount for ln in result.lines) == result.payable
+
+
+@pytest.mark.parametrize("seed", [8, 9])
+def test_twenty_lines_with_a_competing_coupon_never_worse_than_greedy(seed: int) -> None:
+    # a whole-cart shop coupon whose threshold only a cart with few promotions reaches:
+    # greedy takes every promotion first, then the coupon if its threshold still holds
+    from storeops.pricing.model import Coupon, CouponScope
+
+    cart, promos = random_case(seed, False, n=20)
+    goods = sum(cents(ln.price) * ln.qty for ln in cart.lines)
+    greedy_cut = plain_greedy_cut(list(cart.lines), promos)
+    threshold = Decimal(goods - greedy_cut // 2) / 100  # reached only with half the cut
+    coupon = Coupon("big", CouponScope.SHOP, Decimal("300"), threshold)
+    after = goods - greedy_cut
+    greedy_payable = after - min(30000, after) if after >= cents(threshold) else after
+    result = price_cart(cart, Offers(tuple(promos), (coupon,)))
+    assert cents(result.payable) <= greedy_payable
+    assert result.notes  # beyond 12 lines: the heuristic, and the result says so
+    assert sum(ln.final_amount for ln in result.lines) == result.payable
+    for ln in result.lines:
+        assert sum(d.amount for d in ln.discounts) == ln.list_amount - ln.final_amount
