@@ -143,3 +143,25 @@ def test_kpis_of_a_built_store_match_the_simulated_deals(
     total = service.kpi_summary(db_url, stats.store_id, stats.first_day, END)
     assert total["placed_orders"] == len(sim.orders) > total["orders"]
     assert total["gmv"] > total["goods_gmv"]  # freight is in
+
+
+def test_demo_promotions_one_per_step_of_their_lifecycle_and_rebuilt_with_the_store(
+        db_url: str) -> None:
+    """The campaign's 满减 has ended (its results page has figures), this week's cut is live,
+    the multi-buy is scheduled, and the deep flash sale breaks its SKU's floor: it stays a
+    draft until a second person approves it. A rebuild replaces them (no foreign key left)."""
+    from storeops.pricing.models import PricingChange, PromotionRecord
+
+    build_demo_store(db_url, **SMALL)
+    again = build_demo_store(db_url, **SMALL, replace=True)
+    assert again.promotions == 5
+    with unit_of_work(db_url) as session:
+        rows = session.scalars(select(PromotionRecord).where(
+            PromotionRecord.store_id == again.store_id)).all()
+        status = {r.code: r.status for r in rows}
+        assert status == {"demo-event-mj": "ended", "demo-week-direct": "live",
+                          "demo-shop-coupon": "live", "demo-multi-buy": "scheduled",
+                          "demo-flash-deep": "draft"}
+        flash = next(r for r in rows if r.code == "demo-flash-deep")
+        assert flash.breaches_floor and flash.approved_by is None
+        assert _count(session, PricingChange, again.store_id) > 0

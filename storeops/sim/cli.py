@@ -20,6 +20,7 @@ STAGES = {
     "orders": "写入订单与退款 / orders, refunds",
     "traffic": "写入流量与广告 / traffic, ads",
     "targets": "设置月度目标 / monthly targets",
+    "promotions": "促销与价格底线 / promotions, price floors",
     "warehouse": "生成分析快照 / analytics snapshot",
 }
 
@@ -117,7 +118,8 @@ def demo_command(
     console.print(
         f"demo store {stats.store!r} {action}: {stats.first_day}..{stats.last_day}, "
         f"{stats.products} SKUs, {stats.orders:,} orders, {stats.customers:,} customers, "
-        f"{stats.refunds:,} refunds, {stats.traffic_rows:,} traffic rows; campaign {stats.event}",
+        f"{stats.refunds:,} refunds, {stats.traffic_rows:,} traffic rows, "
+        f"{stats.promotions} promotions; campaign {stats.event}",
         highlight=False,
     )
     address = f"http://{host}:{port}/"

@@ -28,7 +28,15 @@ from storeops.members.models import Customer
 from storeops.metrics.models import MonthlyTarget, TrafficDaily
 from storeops.metrics.targets import set_target
 from storeops.orders.models import Order, OrderLine
+from storeops.pricing.models import (
+    CategoryCommission,
+    PriceChange,
+    PricingChange,
+    PricingSettings,
+    PromotionRecord,
+)
 from storeops.sim.model import SimConfig, SimOrder, SimStore, generate_store, monthly_targets
+from storeops.sim.promotions import seed_demo_promotions
 from storeops.sim.stock import stock_levels
 
 Progress = Callable[[str], None]
@@ -54,6 +62,7 @@ class DemoStats:
     ad_rows: int
     targets: int
     replaced: bool  # True when an existing store of that name had its data replaced
+    promotions: int = 0
 
 
 def build_demo_store(
@@ -97,12 +106,15 @@ def build_demo_store(
             for metric, value in values.items():
                 set_target(session, store.id, month, metric, value)
                 targets += 1
+        step("promotions")
+        promotions = seed_demo_promotions(session, store.id, sim, now,
+                                          ZoneInfo(DEFAULT_TIMEZONE)).created
         store_id = store.id
     event = sim.event
     return DemoStats(
         store=name, store_id=store_id, first_day=sim.config.start, last_day=sim.config.end,
         event=f"{event.name} {event.first}..{event.last}", targets=targets, replaced=replaced,
-        **counts,
+        promotions=promotions, **counts,
     )
 
 
@@ -125,8 +137,9 @@ def _prepare_store(session: Session, name: str, replace: bool) -> tuple[Store, b
 
 def _delete_store_facts(session: Session, store_id: int) -> None:
     # Children first: the foreign keys have no cascade on SQLite without the ORM.
-    for model in (Refund, OrderLine, Order, TrafficDaily, AdSpendDaily, MonthlyTarget, Customer,
-                  Product):
+    for model in (PricingChange, PriceChange, PromotionRecord, CategoryCommission,
+                  PricingSettings, Refund, OrderLine, Order, TrafficDaily, AdSpendDaily,
+                  MonthlyTarget, Customer, Product):
         session.execute(delete(model).where(model.store_id == store_id))
 
 
