@@ -630,24 +630,54 @@ class _Auditor:
                 if value <= least_value + _SLACK:
                     least_value = min(least_value, value)
                     found.append((value, item_n, option, total, steps.pairs[pair], active))
-        best: Reach | None = None
+        best: tuple[Decimal, int] | None = None
+        chosen: tuple | None = None
         seen: set[tuple] = set()
         for value, item_n, option, total, pair, active in found:
             key = (item_n, option, total, pair)
             if value > least_value + _SLACK or key in seen:
                 continue
             seen.add(key)
-            candidate = self._exact(sku, item_n, option, total, pair, active)
-            if best is None or candidate.lowest < best.lowest or (
-                    candidate.lowest == best.lowest and len(candidate.stack) < len(best.stack)):
-                best = candidate
-        assert best is not None
-        return best
+            score = self._final(sku.price, item_n, option, total, pair)
+            if best is None or score < best:
+                best, chosen = score, (item_n, option, total, pair, active)
+        assert chosen is not None
+        return self._exact(sku, *chosen)
+
+    def _final(self, price: Decimal, item_n: int, option: _Option, total: int,
+               pair: tuple[int, int, int]) -> tuple[Decimal, int]:
+        """(the candidate's exact lowest unit price, the number of offers it stacks): the
+        engine's half-up cents at each stage, as :meth:`_exact` computes them."""
+        unit = _cents(price)
+        stacked = 0
+        if item_n >= 0:
+            promo = self.entries[item_n].offer
+            assert isinstance(promo, Promotion)
+            unit = _cents(_item_price(promo, money(price))[0])
+            stacked += 1
+        cross_n, amount, off, _ = option
+        after = unit
+        if cross_n >= 0:
+            after = unit - _half_up(off * unit, amount)
+            stacked += 1
+        shop_n, platform_n, coupon_off = pair
+        coupon_off = min(coupon_off, total)
+        stacked += (shop_n >= 0) + (platform_n >= 0)
+        if coupon_off > 0 and total > 0:
+            after -= _half_up(coupon_off * after, total)
+        final = _yuan_of(after)
+        payable = _yuan_of(total - coupon_off)
+        pts = points_yuan(self.points, payable)
+        if pts > 0 and payable > 0:
+            final -= money(pts * final / payable)
+            stacked += 1
+        return money(max(final, ZERO)), stacked
 
     def _exact(self, sku: AuditSku, item_n: int, option: _Option, total: int,
                pair: tuple[int, int, int], active: _Set) -> Reach:
-        """One candidate exactly: the engine's half-up cents at each stage, and its words."""
+        """The chosen candidate as a :class:`Reach`: its figures (:meth:`_final`) and words."""
         entries = self.entries
+        lowest, _ = self._final(sku.price, item_n, option, total, pair)
         price = money(sku.price)
         stack: list[str] = []
         texts: list[str] = []
@@ -662,11 +692,9 @@ class _Auditor:
             stack.append(promo.id)
             texts.append(text)
         cross_n, amount, off, pieces = option
-        after = unit
         if cross_n >= 0:
             promo = entries[cross_n].offer
             assert isinstance(promo, Promotion)
-            after = unit - _half_up(off * unit, amount)
             stack.append(promo.id)
             if promo.kind == PromotionKind.BUNDLE:
                 name = promo.name or promo.id
@@ -683,18 +711,14 @@ class _Auditor:
         shop_n, platform_n, coupon_off = pair
         coupon_off = min(coupon_off, total)
         coupons = [entries[n].offer for n in (shop_n, platform_n) if n >= 0]
-        if coupon_off > 0 and total > 0:
-            after -= _half_up(coupon_off * after, total)
         filler = f"（凑单至满{short(_yuan_of(total))}）" if total > least and coupons else ""
         for k, coupon in enumerate(coupons):
             assert isinstance(coupon, Coupon)
             stack.append(coupon.id)
             texts.append(_coupon_text(coupon) + (filler if k == 0 else ""))
-        final = _yuan_of(after)
         payable = _yuan_of(total - coupon_off)
         pts = points_yuan(self.points, payable)
         if pts > 0 and payable > 0 and self.points is not None:
-            final = final - money(pts * final / payable)
             stack.append(POINTS_ID)
             if pts < money(payable * self.points.max_share):
                 texts.append(f"京豆抵扣{yuan(pts)}元")
@@ -704,7 +728,7 @@ class _Auditor:
         when = None if active.moment == _MIN else active.moment
         if when is None and self.at is not None:
             when = self.at
-        return Reach(sku=sku.sku, price=price, lowest=money(max(final, ZERO)),
+        return Reach(sku=sku.sku, price=price, lowest=lowest,
                      stack=tuple(stack),
                      explanation=" → ".join(texts) if texts else "无优惠：按原价",
                      at=when, item_price=_yuan_of(unit),
