@@ -283,37 +283,51 @@ class _Set:
     moment: datetime
 
 
-def _maximal_sets(entries: list[_Entry], members: Sequence[int]) -> list[_Set]:
-    """The maximal sets of the given entries running together (a sweep over their windows),
-    each with the moment it starts (the latest start among them), split by role."""
-    always: list[list[int]] = [[], [], []]  # items, crosses, coupons
-    events: list[tuple[datetime, int, int, int]] = []
-    for n in members:
-        entry = entries[n]
+def _sweep_keys(entries: list[_Entry]) -> list[tuple[int, tuple | None]]:
+    """Per entry: its role group (items, crosses, coupons) and its two sweep events (integer
+    keys: sorting them is cheaper than sorting datetimes), None when it always runs."""
+    moments = sorted({e.start for e in entries} | {e.end for e in entries})
+    key = {m: k for k, m in enumerate(moments)}
+    found: list[tuple[int, tuple | None]] = []
+    for n, entry in enumerate(entries):
         group = entry.role if entry.role < _SHOP else 2
-        if entry.windowed:
-            events.append((entry.start, 1, n, group))
-            events.append((entry.end, 0, n, group))  # ends first at one moment: [start, end)
-        else:
+        events = ((key[entry.start], 1, n, group), (key[entry.end], 0, n, group)) \
+            if entry.windowed else None
+        found.append((group, events))
+    return found
+
+
+def _maximal_sets(entries: list[_Entry], members: Sequence[int],
+                  keys: list[tuple[int, tuple | None]]) -> list[_Set]:
+    """The maximal sets of the given entries running together (a sweep over their windows;
+    an end comes before a start at the same moment: windows are [start, end)), each with the
+    moment it starts (the latest start among them), split by role."""
+    always: list[list[int]] = [[], [], []]  # items, crosses, coupons
+    events: list[tuple[int, int, int, int]] = []
+    for n in members:
+        group, pair = keys[n]
+        if pair is None:
             always[group].append(n)
+        else:
+            events += pair
     if not events:
         return [_Set(tuple(always[0]), tuple(always[1]), frozenset(always[2]), _MIN)]
     events.sort()
     active: list[set[int]] = [set(), set(), set()]
     grew = False
-    moment = _MIN
+    latest = -1
     found: list[_Set] = []
-    for when, kind, n, group in events:
+    for _, kind, n, group in events:
         if kind == 0:
             if grew:
                 found.append(_Set((*always[0], *active[0]), (*always[1], *active[1]),
-                                  frozenset((*always[2], *active[2])), moment))
+                                  frozenset((*always[2], *active[2])), entries[latest].start))
                 grew = False
             active[group].discard(n)
         else:
             active[group].add(n)
             grew = True
-            moment = when
+            latest = n
     return found
 
 
@@ -544,6 +558,7 @@ class _Auditor:
             for n in members:
                 if entries[n].role == _CROSS and price < self.cheapest.get(n, price + 1):
                     self.cheapest[n] = price
+        self.sweep_keys = _sweep_keys(entries)
         self._sets: dict[tuple[int, ...], list[tuple[_Set, float, _CouponSteps]]] = {}
         self._coupons: dict[frozenset[int], _CouponSteps] = {}
 
@@ -553,7 +568,7 @@ class _Auditor:
             found = self._sets[members] = [
                 (active, min((self.keeps[n] for n in active.crosses), default=1.0),
                  self.coupon_steps(active.coupons))
-                for active in _maximal_sets(self.entries, members)]
+                for active in _maximal_sets(self.entries, members, self.sweep_keys)]
         return found
 
     def coupon_steps(self, key: frozenset[int]) -> _CouponSteps:
