@@ -29,9 +29,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storeops.pricing.eligibility import FLASH_PRICE_SHARE
 from storeops.pricing.model import CROSS_ITEM, Offers, PromotionKind, Scope
 
-FLASH_MAX_SHARE = Decimal("0.70")  # a flash price at most 70% of the reference price
+# JD's rule: a flash price at most 70% of the reference price (one place: the eligibility rules).
+FLASH_MAX_SHARE = FLASH_PRICE_SHARE
 SKUS_NAMED = 5  # SKUs a message names (the conflict keeps them all)
 
 
