@@ -32,17 +32,29 @@ one unit of it in the most generous cart the offers allow, stacked in JD's order
 4. *Points* (京豆): at most ``max_share`` of the payable and at most the balance
    (``balance / rate`` yuan, in whole points).
 
+So the lowest unit price is ``item price × (1 − R(C) / C) × (A − K(A)) / A × (1 − P / pay)``
+minimised over the stack, the promotion's amount ``C ≥ item price`` and the cart after
+promotions ``A ≥ C − R(C)`` (``R``, ``K``: what the promotion and the coupons take off;
+``P``: the points on ``pay = A − K(A)``). The stages are not independent: a 满199减30 filled
+to 199 leaves a cart of 169, so a 满100减20 coupon then takes 20/169, not 20/100; the product
+of each stage's best ratio would be a price no cart reaches. Each of ``R`` and ``K`` is a
+step function whose ratio falls within a step, so only the SKU alone and the thresholds can
+be best: the search looks at those.
+
 All stacked offers must be running at one common moment at or after the audit's moment
 ``at`` (for intervals, windows that overlap pairwise share a moment): offers whose windows
 do not overlap never stack. The audit sweeps the windows of the offers that cover a SKU and
 evaluates every maximal set of offers running together (a moment with fewer offers never
 does better). Filler items are assumed to exist at any amount within every scope the SKU is
-in: the figure is a bound the buyer can reach when such items exist, and never above what
-they can reach. Amounts round half-up to 0.01 at each stage, as the engine does.
+in: the buyer reaches the figure when such items exist (tests/test_promo_audit.py prices the
+cart the audit describes with the engine), and pays no less when they do not: it is a lower
+bound. Amounts round half-up to 0.01 at each stage, as the engine does.
 
-Speed: offers are indexed by SKU and category; the window sweep is cached per set of
-covering offers, the coupon step function per set of coupons; a SKU's work is then a few
-Decimal products and a bisection per maximal set.
+Speed (bench/audit_bench.py: 10,000 SKUs, 200 promotions, 50 coupons in a few seconds of
+CPU): offers are indexed by SKU and category; the window sweep is cached per set of covering
+offers and the coupon step function per set of coupons; the search runs in integer cents
+with float factors, visits the maximal sets in the order of an optimistic bound and stops
+when the bound passes the best found, and evaluates only the near-best candidates exactly.
 """
 
 from __future__ import annotations
