@@ -241,3 +241,21 @@ def test_page_forbidden_for_the_integration_role(store: tuple[str, int], client:
     login(client, "robot")
     assert client.get("/promotions/audit").status_code == 403
     assert client.get("/promotions/audit.xlsx").status_code == 403
+
+
+def test_page_lists_the_largest_gaps_first_and_caps_them(store: tuple[str, int], client: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    db_url, store_id = store
+    monkeypatch.setattr(promo_audit_page, "now", lambda: AT)
+    monkeypatch.setattr(promo_audit_page, "PAGE_ROWS", 1)
+    with unit_of_work(db_url) as s:  # 1001 reaches 127.09: a floor of 200.00 is 72.91 above
+        s.execute(update(Product).where(Product.store_id == store_id,
+                                        Product.platform_sku_id == "1001")
+                  .values(floor_price_cents=20000))
+    login(client, "owner")
+    html = client.get("/promotions/audit?lang=en").text
+    assert "72.91" in html and "6.89" not in html
+    assert "The 1 largest gaps of 2 are listed; the XLSX has them all" in html
+    rows = list(openpyxl.load_workbook(io.BytesIO(
+        client.get("/promotions/audit.xlsx").content)).active.iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == ["1001", "1002"]

@@ -41,11 +41,14 @@ def _report(request: Request, store: str | None) -> tuple[Scope, AuditReport]:
         return sc, audit_store(session, sc.store.id, at=now())
 
 
+PAGE_ROWS = 500  # the page lists the worst ones; the XLSX has them all
+
+
 def page_rows(report: AuditReport, currency: str) -> list[dict[str, Any]]:
     from storeops.pricing.audit_table import breach_row
 
     rows = []
-    for breach in report.breaches:
+    for breach in report.breaches[:PAGE_ROWS]:
         row = breach_row(breach)
         for key in ("price", "floor", "lowest", "gap"):
             row[key] = fmt.money(row[key], currency)
@@ -67,6 +70,9 @@ def audit_page(
         "below_text": fmt.count(len(report.breaches)),
         "no_floor": fmt.count(report.no_floor_count),
         "rows": page_rows(report, sc.store.currency),
+        "more": translate(page_lang(request), "promo_audit.more", shown=fmt.count(PAGE_ROWS),
+                          total=fmt.count(len(report.breaches)))
+        if len(report.breaches) > PAGE_ROWS else "",
         "at_text": report.at.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M") if report.at
         else "",
         "xlsx_href": "/promotions/audit.xlsx?" + urlencode({"store": sc.store.name}),
