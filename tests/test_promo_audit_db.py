@@ -20,6 +20,7 @@ from web_seed import PASSWORD, STORE, fast_hashing, login, run_cli  # noqa: F401
 
 from storeops.accounts.users import create_user
 from storeops.catalog.models import Product, Store
+from storeops.common.errors import StoreopsError
 from storeops.db.engine import unit_of_work
 from storeops.pricing import spec
 from storeops.pricing.audit_store import audit_store
@@ -259,3 +260,16 @@ def test_page_lists_the_largest_gaps_first_and_caps_them(store: tuple[str, int],
     rows = list(openpyxl.load_workbook(io.BytesIO(
         client.get("/promotions/audit.xlsx").content)).active.iter_rows(values_only=True))
     assert [r[0] for r in rows[1:]] == ["1001", "1002"]
+
+
+def test_products_without_a_price_are_left_out_and_named(store: tuple[str, int]) -> None:
+    db_url, store_id = store
+    with unit_of_work(db_url) as s:
+        s.add(Product(store_id=store_id, platform_sku_id="4001", title="待定价", category="数码",
+                      status="on_sale", list_price_cents=None, cost_cents=100))
+    with unit_of_work(db_url) as s:
+        report = audit_store(s, store_id, at=AT)
+        assert report.checked == 5 and report.unpriced == ("4001",)
+        assert "4001" not in report.lowest
+        with pytest.raises(StoreopsError):
+            audit_store(s, store_id + 1000, at=AT)
