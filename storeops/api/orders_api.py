@@ -1,7 +1,15 @@
 """The store's own channel under /api/v1: ``POST /orders`` (idempotent), ``POST
 /orders/{id}/pay``. The work is :mod:`storeops.orders.channel`; this module reads the
 request (Pydantic 2, money as Decimal straight from the JSON text, never through float) and
-shapes the answers."""
+shapes the answers.
+
+Orders are written in micro-batches (:mod:`storeops.api.order_batcher`): the requests that
+arrive while the process's order transactions are busy are written together in one
+transaction (:mod:`storeops.orders.channel_batch`), each request awaiting its own answer
+(201, 409 out of stock or sold out, the first answer of its key …) exactly as alone.
+Settings: ``STOREOPS_ORDER_WRITERS`` (threads, default 6), ``STOREOPS_ORDER_BATCH`` (orders
+per transaction at most, default 64), ``STOREOPS_ORDER_BATCHES`` (batches written at once
+per process, default 2)."""
 
 from __future__ import annotations
 
