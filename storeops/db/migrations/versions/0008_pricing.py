@@ -100,5 +100,9 @@ def downgrade() -> None:
     op.drop_table('pricing_changes')
     op.drop_index('ix_promotions_store_status', table_name='promotions')
     op.drop_table('promotions')
-    with op.batch_alter_table('products') as batch:
-        batch.drop_column('floor_price_cents')
+    if op.get_bind().dialect.name == "sqlite":
+        # In place: a batch copy would drop and re-create products, which the order lines'
+        # foreign keys refuse on a filled database.
+        op.execute("ALTER TABLE products DROP COLUMN floor_price_cents")
+    else:
+        op.drop_column('products', 'floor_price_cents')
