@@ -81,3 +81,25 @@ def test_processes_creating_one_database_at_once_all_succeed(empty_db_url):
     errors = [p.communicate()[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
     assert current_revision(url) == head_revision()
+
+
+def test_the_suites_migrated_copy_is_the_migrated_schema(db_url, empty_db_url):
+    """db_url is a copy of a database migrated once (conftest): it must hold exactly what
+    running the migrations gives: tables, columns, indexes, foreign keys and the revision."""
+    from sqlalchemy import inspect
+
+    from storeops.db.engine import get_engine
+
+    def shape(url: str) -> dict:
+        insp = inspect(get_engine(url))
+        return {t: (sorted((c["name"], str(c["type"]), c["nullable"])
+                           for c in insp.get_columns(t)),
+                    sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                           for i in insp.get_indexes(t)),
+                    sorted((tuple(f["constrained_columns"]), f["referred_table"])
+                           for f in insp.get_foreign_keys(t)))
+                for t in insp.get_table_names()}
+
+    upgrade(empty_db_url)
+    assert shape(db_url) == shape(empty_db_url)
+    assert current_revision(db_url) == current_revision(empty_db_url) == head_revision()
