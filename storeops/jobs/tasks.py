@@ -256,29 +256,30 @@ def register_tasks(jobs: Jobs) -> None:
             logger.info("queued a JD sync and a stock push of %d store(s)", len(stores))
         return len(stores)
 
-    def expire_unpaid() -> int:
-        at = now()
-        if not jobs.locks.claim(f"round-expire-{_epoch_minute(at)}", ttl=50):
-            return 0
-        with jobs.locks.hold("expire-unpaid") as held:
-            if not held:
+    def once_a_minute(name: str, run: Callable[[str, datetime], int], done: str
+                      ) -> Callable[[], int]:
+        """A periodic task that runs once a minute whatever the number of workers (the
+        round's claim), never beside itself (the lock); ``done`` logs what it did."""
+        def task() -> int:
+            at = now()
+            if not jobs.locks.claim(f"round-{name}-{_epoch_minute(at)}", ttl=50):
                 return 0
-            cancelled = run_expiry(db_url, at)
-            if cancelled:
-                logger.info("cancelled %d unpaid order(s) past their deadline", cancelled)
-            return cancelled
+            with jobs.locks.hold(name) as held:
+                if not held:
+                    return 0
+                count = run(db_url, at)
+                if count:
+                    logger.info(done, count)
+                return count
+        return task
 
-    def advance_promotions() -> int:
-        at = now()
-        if not jobs.locks.claim(f"round-promotions-{_epoch_minute(at)}", ttl=50):
-            return 0
-        with jobs.locks.hold("advance-promotions") as held:
-            if not held:
-                return 0
-            moved = run_promotion_advance(db_url, at)
-            if moved:
-                logger.info("moved %d promotion(s) on their schedule", moved)
-            return moved
+    # run_expiry/run_promotion_advance looked up when the task runs (tests replace them).
+    expire_unpaid = once_a_minute(
+        "expire-unpaid", lambda url, at: run_expiry(url, at),
+        "cancelled %d unpaid order(s) past their deadline")
+    advance_promotions = once_a_minute(
+        "advance-promotions", lambda url, at: run_promotion_advance(url, at),
+        "moved %d promotion(s) on their schedule")
 
     def push_stock(*args: Any, **_sync_answer: Any) -> Any:
         # (store_id,); after a sync (a Huey pipeline) its answer comes too, as extra
