@@ -72,10 +72,10 @@ def test_help_lists_every_command_of_every_area_in_order():
     runner = CliRunner()
     shown = runner.invoke(cli.app, ["--help"], terminal_width=200)
     assert shown.exit_code == 0, shown.output
+    expected = _eager_commands()
     listed = [line.split()[1] for line in shown.output.splitlines()
               if line.startswith("│ ") and len(line.split()) > 2 and line.split()[1].isalpha()
-              and line.split()[1] in _eager_commands()]
-    expected = _eager_commands()
+              and line.split()[1] in expected]
     assert listed == list(expected)
     for name, command in expected.items():
         assert command.get_short_help_str(200)[:40] in shown.output, name
@@ -100,3 +100,14 @@ def test_numbers_are_still_checked_by_typer(seeded):
     fine = CliRunner().invoke(cli.app, [*args, "--top", "1", "--json"])
     assert fine.exit_code == 0, fine.output
     assert len(json.loads(fine.output)["rows"]) == 1
+
+
+def test_registering_an_area_twice_lists_each_subcommand_once():
+    """Help and the tests build the root more than once: the promo group's commands from
+    other modules must not pile up."""
+    from storeops.pricing import promo_cli
+
+    for _ in range(2):
+        promo_cli.register(typer.Typer())
+    names = [c.name for c in promo_cli.promo.registered_commands]
+    assert len(names) == len(set(names)) and "audit" in names and "results" in names

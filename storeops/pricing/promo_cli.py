@@ -41,11 +41,16 @@ UserOption = Annotated[
 ]
 
 
+_sub_registered: list[bool] = []
+
+
 def register(app: typer.Typer) -> None:
     from storeops.pricing import audit_cli, eligibility_cli, protection_cli, results_cli
 
-    for module in (audit_cli, eligibility_cli, protection_cli, results_cli):
-        module.register(promo)
+    if not _sub_registered:  # once: a second root (help, tests) must not add them twice
+        for module in (audit_cli, eligibility_cli, protection_cli, results_cli):
+            module.register(promo)
+        _sub_registered.append(True)
     app.add_typer(promo, name="promo")
 
 
