@@ -22,6 +22,7 @@ AREAS = (
     "storeops.api.cli", "storeops.sim.cli", "storeops.orders.cli", "storeops.orders.ship_cli",
     "storeops.inventory.cli", "storeops.inventory.flash_cli", "storeops.connectors.jd.cli",
     "storeops.jobs.cli", "storeops.pricing.cli", "storeops.pricing.promo_cli",
+    "storeops.alerts.cli", "storeops.alerts.notify_cli", "storeops.reports.cli",
 )
 COMMAND_AREAS = {
     "import": "storeops.importers.cli", "kpi": "storeops.metrics.cli",
@@ -31,6 +32,8 @@ COMMAND_AREAS = {
     "stock": "storeops.inventory.cli", "flash": "storeops.inventory.flash_cli",
     "jd": "storeops.connectors.jd.cli", "worker": "storeops.jobs.cli",
     "price": "storeops.pricing.cli", "promo": "storeops.pricing.promo_cli",
+    "alert": "storeops.alerts.cli", "notify": "storeops.alerts.notify_cli",
+    "report": "storeops.reports.cli",
 }
 
 

@@ -26,6 +26,8 @@ class Permission(StrEnum):
     PROMO_VIEW = "promo.view"  # promotions, calendar, 破价 audit, 价保, results
     PROMO_MANAGE = "promo.manage"  # create, edit, import, schedule, cancel; price changes
     PROMO_APPROVE = "promo.approve"  # approve a launch that breaks a floor (not one's own)
+    ALERT_VIEW = "alert.view"  # alerts, their rules and history, the inbox, reports
+    ALERT_MANAGE = "alert.manage"  # acknowledge, assign, resolve; edit rules and channels
 
 
 class Role(StrEnum):
@@ -43,9 +45,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: _VIEW | {
         Permission.IMPORT_RUN, Permission.TARGET_EDIT, Permission.ORDER_VIEW,
         Permission.ORDER_MANAGE, Permission.STOCK_VIEW, Permission.STOCK_MANAGE,
-        Permission.PROMO_VIEW, Permission.PROMO_MANAGE,
+        Permission.PROMO_VIEW, Permission.PROMO_MANAGE, Permission.ALERT_VIEW,
+        Permission.ALERT_MANAGE,
     },
-    Role.ANALYST: _VIEW | {Permission.ORDER_VIEW, Permission.STOCK_VIEW, Permission.PROMO_VIEW},
+    Role.ANALYST: _VIEW | {Permission.ORDER_VIEW, Permission.STOCK_VIEW, Permission.PROMO_VIEW,
+                           Permission.ALERT_VIEW},
     Role.INTEGRATION: frozenset({Permission.ORDER_CREATE, Permission.STOCK_VIEW}),
 }
 

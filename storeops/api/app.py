@@ -19,8 +19,10 @@ from storeops.api.routes import router as api_router
 from storeops.api.secret import load_secret_key
 from storeops.config import normalize_db_url, served_over_https, trusted_origins
 from storeops.db.migrate import ensure_schema
+from storeops.web.alerts_pages import router as alerts_pages_router
 from storeops.web.connector_page import router as connector_router
 from storeops.web.exports_page import router as exports_router
+from storeops.web.notify_pages import router as notify_pages_router
 from storeops.web.orders_pages import router as orders_pages_router
 from storeops.web.pages import STATIC_DIR
 from storeops.web.pages import router as pages_router
@@ -30,9 +32,11 @@ from storeops.web.promo_eligibility_page import router as promo_eligibility_rout
 from storeops.web.promo_results_page import router as promo_results_router
 from storeops.web.promotions_pages import router as promotions_pages_router
 from storeops.web.realtime_page import router as realtime_router
+from storeops.web.reports_pages import router as reports_pages_router
 from storeops.web.sku_page import router as sku_page_router
 from storeops.web.sla_page import router as sla_router
 from storeops.web.stock_pages import router as stock_pages_router
+from storeops.web.targets_page import router as targets_page_router
 
 
 def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
@@ -77,6 +81,11 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
     app.include_router(promo_eligibility_router)
     app.include_router(promo_results_router)
     app.include_router(promotions_pages_router)
+    # Fixed /alerts/… paths (rules, channels, inbox) before the alert pages' /alerts/{id}.
+    app.include_router(notify_pages_router)
+    app.include_router(alerts_pages_router)
+    app.include_router(reports_pages_router)
+    app.include_router(targets_page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_route("/healthz", healthz, include_in_schema=False)
     return app

@@ -20,6 +20,8 @@ AREA_MODELS = (
     "storeops.ads.models",
     "storeops.accounts.models",
     "storeops.pricing.models",
+    "storeops.reports.models",
+    "storeops.alerts.models",
 )
 
 

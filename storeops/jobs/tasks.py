@@ -221,6 +221,24 @@ def run_promotion_advance(db_url: str, now: datetime) -> int:
         return len(advance_due(session, now))
 
 
+def run_alert_checks(db_url: str, now: datetime) -> int:
+    from storeops.alerts.jobs import run_due_checks
+
+    return run_due_checks(db_url, now)
+
+
+def run_deliveries(db_url: str, now: datetime) -> int:
+    from storeops.alerts.delivery import send_due
+
+    return send_due(db_url, now)
+
+
+def run_reports(db_url: str, now: datetime) -> int:
+    from storeops.reports.jobs import run_due_reports
+
+    return run_due_reports(db_url, now)
+
+
 # --- the tasks --------------------------------------------------------------------------------
 
 def register_tasks(jobs: Jobs) -> None:
@@ -281,6 +299,14 @@ def register_tasks(jobs: Jobs) -> None:
         "advance-promotions", lambda url, at: run_promotion_advance(url, at),
         "moved %d promotion(s) on their schedule")
 
+    check_alerts = once_a_minute(
+        "check-alerts", lambda url, at: run_alert_checks(url, at), "raised %d alert(s)")
+    send_notifications = once_a_minute(
+        "send-notifications", lambda url, at: run_deliveries(url, at),
+        "sent %d notification(s)")
+    build_reports = once_a_minute(
+        "build-reports", lambda url, at: run_reports(url, at), "built %d report(s)")
+
     def push_stock(*args: Any, **_sync_answer: Any) -> Any:
         # (store_id,); after a sync (a Huey pipeline) its answer comes too, as extra
         # arguments (keywords when it is a dict): not needed.
@@ -306,4 +332,11 @@ def register_tasks(jobs: Jobs) -> None:
     jobs.tasks["advance_promotions"] = huey.periodic_task(every_minutes(1),
                                                           name="advance_promotions")(
         _guarded("moving promotions on their schedule", advance_promotions, retry=False))
+    jobs.tasks["check_alerts"] = huey.periodic_task(every_minutes(1), name="check_alerts")(
+        _guarded("checking alert rules", check_alerts, retry=False))
+    jobs.tasks["send_notifications"] = huey.periodic_task(
+        every_minutes(1), name="send_notifications")(
+        _guarded("sending notifications", send_notifications, retry=False))
+    jobs.tasks["build_reports"] = huey.periodic_task(every_minutes(1), name="build_reports")(
+        _guarded("building reports", build_reports, retry=False))
     jobs.tasks["ping"] = huey.task(name="ping")(ping)

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Integer,
@@ -53,4 +54,41 @@ class MonthlyTarget(Base):
     month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
     metric: Mapped[str] = mapped_column(String(40))
     value: Mapped[Decimal] = mapped_column(DecimalText)  # money in currency units, rates 0..1
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class TargetPlan(Base):
+    """A year's GMV target and how it was split (by last year's shares, or evenly)."""
+
+    __tablename__ = "target_plans"
+    __table_args__ = (UniqueConstraint("store_id", "year"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    gmv: Mapped[Decimal] = mapped_column(DecimalText)
+    basis: Mapped[str] = mapped_column(String(20))  # last_year | even
+    by_category: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class TargetPlanCell(Base):
+    """One cell of a year's plan: a quarter, a month, a category (of the year or of a month),
+    its GMV and its share of the level above; a month's also UV × conversion × AOV. A pinned
+    cell was set by hand: rebalancing moves the others."""
+
+    __tablename__ = "target_plan_cells"
+    __table_args__ = (UniqueConstraint("plan_id", "level", "period", "category"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("target_plans.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(20))  # quarter | month | category | month_category
+    period: Mapped[str] = mapped_column(String(10))  # YYYY-Qn | YYYY-MM | YYYY
+    category: Mapped[str] = mapped_column(String(120), default="")
+    gmv: Mapped[Decimal] = mapped_column(DecimalText)
+    share: Mapped[Decimal | None] = mapped_column(DecimalText)
+    uv: Mapped[Decimal | None] = mapped_column(DecimalText)
+    conversion_rate: Mapped[Decimal | None] = mapped_column(DecimalText)
+    aov: Mapped[Decimal | None] = mapped_column(DecimalText)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
