@@ -1,0 +1,387 @@
+"""What an alert rule measures: daily series of a figure per scope, read in few queries.
+
+:func:`series` returns, for one metric and one scope of a rule, one :class:`ScopeSeries` per
+scope member (the store; each SKU, category, traffic source or ad campaign asked for), each
+with one :class:`Point` per period, oldest first. The last point is the period the rule
+checks:
+
+* ``grain="daily"``: store-local days ending on the last *closed* day, the day before
+  ``as_of``'s store-local day (``periods`` days in all);
+* ``grain="intraday"``: the same, ending on ``as_of``'s own day (today so far).
+
+Metrics are every key of :data:`storeops.metrics.definitions.METRICS` on the cuts it supports
+(``store`` is the day cut; ``sku``, ``category`` and ``source`` are the KPI engine's
+dimensions; ad figures only per store or campaign), plus the special figures documented in
+``docs/alert_figures.md``: ``source_share``, ``gmv_pace``, ``stock_cover``, ``ship_deadline``,
+``campaign_cpc``.
+
+Speed: the KPI figures come from the metrics warehouse (DuckDB over the store's Arrow/Parquet
+snapshot) through the KPI engine's own fact queries (:mod:`storeops.metrics.queries`) and the
+same :func:`~storeops.metrics.definitions.derive`, so a figure equals ``storeops kpi`` for the
+same day and scope to the cent. The families of facts a metric needs run as one statement for
+every scope member and every day at once (the day is part of the group key), never one query
+per SKU or per day. Facts are kept per snapshot version for a few calls, so several rules on
+the same figures share one read.
+
+Values are ``Decimal`` (money in currency units with 2 places; rates as fractions; counts
+whole) or ``None`` where the figure is unknown (no traffic rows for a day, a ratio over
+zero).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from storeops.common.errors import StoreopsError
+from storeops.metrics import queries
+from storeops.metrics.definitions import METRICS, base_facts, derive
+from storeops.metrics.queries import Grouping
+from storeops.metrics.warehouse import (
+    Warehouse,
+    ensure_calendar,
+    open_store,
+    store_timezone,
+)
+
+GRAINS = ("daily", "intraday")
+SCOPE_KINDS = ("store", "sku", "category", "source", "campaign")
+SPECIAL_METRICS = ("source_share", "gmv_pace", "stock_cover", "ship_deadline", "campaign_cpc")
+MAX_PERIODS = 800
+DEFAULT_PERIODS = 57  # the checked day and 8 weeks before it (the anomaly check's history)
+
+
+class FiguresError(StoreopsError, ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Point:
+    period: str  # 'YYYY-MM-DD' (store-local day)
+    value: Decimal | None
+
+
+@dataclass(frozen=True)
+class ScopeSeries:
+    # store | sku:<platform sku id> | category:<name> | source:<name> | campaign:<name>
+    scope_key: str
+    scope_label: str
+    points: list[Point]
+    unit: str = ""  # money | rate | count | days | ratio
+    # Figures behind the last point where a rule's words need them (e.g. the target to date
+    # of gmv_pace, the safety and max lines of stock_cover).
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last(self) -> Point | None:
+        return self.points[-1] if self.points else None
+
+
+def _unit(metric: str) -> str:
+    if metric in METRICS:
+        return METRICS[metric].unit
+    return {"source_share": "rate", "gmv_pace": "rate", "stock_cover": "days",
+            "ship_deadline": "count", "campaign_cpc": "money"}.get(metric, "")
+
+
+# --- window ---------------------------------------------------------------------------------
+
+
+def local_day(as_of: datetime | date, tz: str) -> date:
+    """``as_of``'s store-local day (a naive datetime is taken as UTC; a date is that day)."""
+    if isinstance(as_of, datetime):
+        moment = as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=UTC)
+        return moment.astimezone(ZoneInfo(tz)).date()
+    return as_of
+
+
+def window(as_of: datetime | date, tz: str, grain: str, periods: int) -> tuple[date, date]:
+    """(first, last) store-local days of a series: ``periods`` days ending on the last closed
+    day (daily) or on today (intraday)."""
+    if grain not in GRAINS:
+        raise FiguresError(f"unknown grain {grain!r}: choose one of {', '.join(GRAINS)}",
+                           key="alerts.figures.unknown_grain", grain=grain,
+                           choices=", ".join(GRAINS))
+    if not 1 <= int(periods) <= MAX_PERIODS:
+        raise FiguresError(f"periods must be 1..{MAX_PERIODS}, not {periods}",
+                           key="alerts.figures.bad_periods", periods=periods,
+                           limit=MAX_PERIODS)
+    today = local_day(as_of, tz)
+    last = today if grain == "intraday" else today - timedelta(days=1)
+    return last - timedelta(days=int(periods) - 1), last
+
+
+def _days(first: date, last: date) -> list[str]:
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+# --- scopes ---------------------------------------------------------------------------------
+
+
+def _scope_kind(scope: Mapping[str, Any] | None) -> str:
+    kind = (scope or {}).get("kind", "store")
+    if kind not in SCOPE_KINDS:
+        raise FiguresError(f"unknown scope kind {kind!r}: choose one of {', '.join(SCOPE_KINDS)}",
+                           key="alerts.figures.unknown_scope", kind=kind,
+                           choices=", ".join(SCOPE_KINDS))
+    return kind
+
+
+def _scope_value(scope: Mapping[str, Any]) -> str | None:
+    """The scope's one member, or None for every member ("all" or absent)."""
+    value = scope.get("value")
+    if value is None or str(value) == "all":
+        return None
+    return str(value)
+
+
+def _cut(kind: str) -> str:
+    return "day" if kind == "store" else kind
+
+
+def check_metric_scope(metric: str, scope: Mapping[str, Any] | None) -> None:
+    """Raise :class:`FiguresError` when ``metric`` cannot be measured on ``scope``."""
+    kind = _scope_kind(scope)
+    if metric in SPECIAL_METRICS:
+        allowed = {"source_share": ("source",), "gmv_pace": ("store",),
+                   "stock_cover": ("store", "sku"), "ship_deadline": ("store",),
+                   "campaign_cpc": ("store", "campaign")}[metric]
+    elif metric in METRICS:
+        allowed = tuple(k for k in SCOPE_KINDS
+                        if k != "campaign" and _cut(k) in METRICS[metric].cuts)
+        if metric in ("ad_spend", "roas", "ad_gmv"):
+            allowed += ("campaign",)
+    else:
+        raise FiguresError(f"unknown metric {metric!r}", key="alerts.figures.unknown_metric",
+                           metric=metric)
+    if kind not in allowed:
+        raise FiguresError(
+            f"metric {metric} is not measured per {kind}: choose a scope of "
+            f"{', '.join(allowed)}", key="alerts.figures.metric_scope", metric=metric,
+            kind=kind, choices=", ".join(allowed))
+
+
+# --- facts: one statement per metric family for every scope member and day ------------------
+
+
+@dataclass(frozen=True)
+class _DayBy(Grouping):
+    """A dimension cut (sku, category, source) crossed with the day: group key
+    ``'YYYY-MM-DD|<member>'``; ``products``, when set, keeps only these products' rows."""
+
+    products: tuple[int, ...] | None = None
+
+    def key_and_join(self, day_col: str, table: str = "") -> tuple[str, str]:
+        inner = Grouping(self.cut, self.first, self.last)
+        member, join = inner.key_and_join(day_col, table)
+        keep = ""
+        if self.products is not None:
+            keep = f" AND x.product_id IN ({', '.join(str(int(p)) for p in self.products)})"
+        key = f"(cal.day_label || '|' || COALESCE(CAST({member} AS VARCHAR), ''))"
+        return key, f"{join} JOIN {{calendar}} cal ON cal.day = x.{day_col}{keep}"
+
+
+_cache_lock = threading.Lock()
+_facts_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+CACHE_SIZE = 64
+
+
+def _cached(key: tuple[Any, ...], compute: Any) -> Any:
+    with _cache_lock:
+        if key in _facts_cache:
+            _facts_cache.move_to_end(key)
+            return _facts_cache[key]
+    value = compute()
+    with _cache_lock:
+        _facts_cache[key] = value
+        while len(_facts_cache) > CACHE_SIZE:
+            _facts_cache.popitem(last=False)
+    return value
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _facts_cache.clear()
+
+
+def _snapshot_key(db_url: str, wh: Warehouse) -> tuple[Any, ...]:
+    snap = wh.snapshot
+    return (db_url, snap.store_id, str(snap.path), str(snap.delta), snap.data_version)
+
+
+def _families(metrics: Iterable[str], cut: str) -> tuple[str, ...]:
+    fams = queries.families_for(base_facts(metrics))
+    if cut != "day":
+        # per-member facts that the day cut cannot hold are read apart (products) or not at
+        # all (ads and trailing windows are not per SKU, category or source)
+        fams = tuple(f for f in fams if f not in ("products", "ads", "repurchase"))
+    return fams
+
+
+def daily_facts(db_url: str, wh: Warehouse, cut: str, first: date, last: date,
+                families: tuple[str, ...], products: tuple[int, ...] | None = None,
+                ) -> dict[Any, dict[str, int]]:
+    """Base facts per day (cut ``day``, keys day labels) or per (day label, member) for a
+    dimension cut, for ``first..last``; one statement for all the ``families``."""
+    key = (*_snapshot_key(db_url, wh), cut, first, last, families, products)
+
+    def compute() -> dict[Any, dict[str, int]]:
+        if not families or products == ():
+            return {}
+        if cut == "day":
+            return dict(queries.collect_facts(wh, Grouping("day", first, last), families))
+        ensure_calendar(first, last)
+        found = queries.collect_facts(wh, _DayBy(cut, first, last, products=products),
+                                      families)
+        out: dict[Any, dict[str, int]] = {}
+        for k, facts in found.items():
+            day, _, member = str(k).partition("|")
+            out[(day, member)] = facts
+        return out
+
+    return _cached(key, compute)
+
+
+def _products(db_url: str, wh: Warehouse) -> dict[int, tuple[str, str | None, str | None, str]]:
+    """product id → (platform sku id, title, category, status), from the snapshot."""
+    key = (*_snapshot_key(db_url, wh), "products")
+
+    def compute() -> dict[int, tuple[str, str | None, str | None, str]]:
+        rows = wh.run("SELECT product_id, platform_sku_id, title, category, status"
+                      " FROM {products}")
+        return {int(r[0]): (str(r[1]), r[2], r[3], r[4]) for r in rows}
+
+    return _cached(key, compute)
+
+
+def _on_sale_by(db_url: str, wh: Warehouse, cut: str) -> dict[str, int]:
+    """SKUs on sale now per member of the cut (sell-through's denominator)."""
+    key = (*_snapshot_key(db_url, wh), "on_sale", cut)
+
+    def compute() -> dict[str, int]:
+        member = "product_id" if cut == "sku" else "category"
+        rows = wh.run(f"SELECT {member}, SUM(CASE WHEN status = 'on_sale' THEN 1 ELSE 0 END)"
+                      f" FROM {{products}} GROUP BY {member}")
+        return {("" if k is None else str(k)): int(n or 0) for k, n in rows}
+
+    return _cached(key, compute)
+
+
+def top_skus(db_url: str, wh: Warehouse, first: date, last: date, n: int) -> list[int]:
+    """The ``n`` SKUs (product ids) with the largest GMV (goods) over ``first..last``; ties by
+    id, SKUs without sales left out."""
+    key = (*_snapshot_key(db_url, wh), "top", first, last)
+
+    def compute() -> list[tuple[int, int]]:
+        found = queries.collect_facts(wh, Grouping("sku", first, last), ("sales",))
+        ranked = [(int(f.get("goods_gmv") or 0), int(k)) for k, f in found.items()
+                  if k is not None and f.get("goods_gmv")]
+        ranked.sort(key=lambda r: (-r[0], r[1]))
+        return ranked
+
+    return [pid for _, pid in _cached(key, compute)[:max(0, int(n))]]
+
+
+def _as_value(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(int(value))
+
+
+def _store_name(db_url: str, store_id: int) -> str:
+    from sqlalchemy import select
+
+    from storeops.catalog.stores import STORES
+    from storeops.db.engine import get_engine
+
+    with get_engine(db_url).connect() as conn:
+        name = conn.execute(select(STORES.c.name).where(STORES.c.id == store_id)).scalar()
+    return str(name) if name is not None else f"store {store_id}"
+
+
+def _kpi_series(db_url: str, store_id: int, metric: str, scope: Mapping[str, Any],
+                first: date, last: date) -> list[ScopeSeries]:
+    kind = _scope_kind(scope)
+    cut = _cut(kind)
+    wh = open_store(db_url, store_id)
+    days = _days(first, last)
+    unit = METRICS[metric].unit
+    fams = _families([metric], cut)
+    if kind == "store":
+        facts = daily_facts(db_url, wh, "day", first, last, fams)
+        points = [Point(d, _as_value(derive(facts.get(d, {}), "day", [metric])[metric]))
+                  for d in days]
+        return [ScopeSeries("store", _store_name(db_url, store_id), points, unit)]
+
+    value = _scope_value(scope)
+    products = _products(db_url, wh)
+    members: list[str] | None = None  # None: every member with activity in the window
+    only: tuple[int, ...] | None = None
+    if kind == "sku":
+        if scope.get("top") is not None:
+            only = tuple(top_skus(db_url, wh, first, last, int(scope["top"])))
+            members = [str(p) for p in only]
+        elif value is not None:
+            by_sku = {info[0]: pid for pid, info in products.items()}
+            pid = by_sku.get(value)
+            only = (pid,) if pid is not None else ()
+            members = [str(pid)] if pid is not None else []
+    facts = daily_facts(db_url, wh, cut, first, last, fams, only)
+    if members is None:
+        found = sorted({m for (_, m) in facts if m != "" or kind != "sku"})
+        if kind != "sku" and value is not None:
+            found = [m for m in found if m == value] or [value]
+        if kind == "sku":
+            found.sort(key=int)
+        members = found
+    needs_on_sale = "products" in queries.families_for(base_facts([metric]))
+    on_sale = _on_sale_by(db_url, wh, cut) if needs_on_sale else {}
+    out = []
+    for member in members:
+        if kind == "sku":
+            info = products.get(int(member), (member, None, None, ""))
+            scope_key = f"sku:{info[0]}"
+            label = f"{info[0]} {info[1]}" if info[1] else info[0]
+        else:
+            scope_key = f"{kind}:{member}"
+            label = member
+        points = []
+        for d in days:
+            group = dict(facts.get((d, member), {}))
+            if needs_on_sale:
+                group["on_sale_products"] = on_sale.get(member, 0)
+            points.append(Point(d, _as_value(derive(group, cut, [metric])[metric])))
+        out.append(ScopeSeries(scope_key, label, points, unit))
+    return out
+
+
+def series(db_url: str, store_id: int, metric: str, scope: Mapping[str, Any] | None,
+           grain: str = "daily", as_of: datetime | date | None = None,
+           periods: int = DEFAULT_PERIODS) -> list[ScopeSeries]:
+    """One series per scope member of ``metric``, ``periods`` points each, oldest first; the
+    last point is the period a rule checks (see the module's docstring)."""
+    scope = dict(scope or {"kind": "store"})
+    check_metric_scope(metric, scope)
+    tz = store_timezone(db_url, store_id)
+    first, last = window(as_of or datetime.now(UTC), tz, grain, periods)
+    if metric in METRICS and _scope_kind(scope) != "campaign":
+        return _kpi_series(db_url, store_id, metric, scope, first, last)
+    return _special_series(db_url, store_id, metric, scope, grain,
+                           as_of or datetime.now(UTC), first, last)
+
+
+def _special_series(db_url: str, store_id: int, metric: str, scope: Mapping[str, Any],
+                    grain: str, as_of: datetime | date, first: date, last: date,
+                    ) -> list[ScopeSeries]:
+    raise FiguresError(f"metric {metric} is not measured yet",
+                       key="alerts.figures.unknown_metric", metric=metric)
