@@ -17,6 +17,8 @@ ENV_SECRET_KEY = "STOREOPS_SECRET_KEY"
 ENV_MAX_UPLOAD_MB = "STOREOPS_MAX_UPLOAD_MB"
 ENV_HTTPS = "STOREOPS_HTTPS"
 ENV_TRUSTED_ORIGINS = "STOREOPS_TRUSTED_ORIGINS"
+ENV_PUBLIC_URL = "STOREOPS_PUBLIC_URL"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 DEFAULT_MAX_UPLOAD_MB = 200
 # A compressed input may expand to at most this many times its own size (zip/gzip bombs).
 MAX_EXPANSION_RATIO = 100
@@ -90,3 +92,11 @@ def trusted_origins() -> frozenset[str]:
     in STOREOPS_TRUSTED_ORIGINS: for a proxy that does not pass the browser's Host header on."""
     raw = os.environ.get(ENV_TRUSTED_ORIGINS, "")
     return frozenset(o.strip().rstrip("/").lower() for o in raw.split(",") if o.strip())
+
+
+def public_url() -> str:
+    """The address people open the cockpit at (STOREOPS_PUBLIC_URL, default
+    http://127.0.0.1:8000), without a trailing slash: the links in notifications start with
+    it."""
+    raw = os.environ.get(ENV_PUBLIC_URL, "").strip().rstrip("/")
+    return raw or DEFAULT_PUBLIC_URL
