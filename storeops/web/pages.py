@@ -293,6 +293,7 @@ def overview(
         if target:
             return RedirectResponse(target, status_code=303)
         raise no_store_yet()
+    from storeops.web.alerts_pages import overview_card as alerts_overview_card
     from storeops.web.sla_page import overview_card as sla_overview_card
 
     lang = page_lang(request)
@@ -342,6 +343,7 @@ def overview(
         "target_errors": getattr(request.state, "target_errors", None) or {},
         "target_form": getattr(request.state, "target_form", None),
         "sla_card": sla_overview_card(db, user, sc, lang),  # on-time shipping, last 30 days
+        "alerts_card": alerts_overview_card(db, user, sc, lang),  # alerts not resolved
     }
     return render(request, "overview.html", context, user=user, sc=sc)
 
