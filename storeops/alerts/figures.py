@@ -30,6 +30,7 @@ zero).
 
 from __future__ import annotations
 
+import calendar
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -40,8 +41,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from storeops.common.errors import StoreopsError
+from storeops.common.money import from_cents
 from storeops.metrics import queries
-from storeops.metrics.definitions import METRICS, base_facts, derive
+from storeops.metrics.definitions import METRICS, base_facts, derive, money_ratio, rate
 from storeops.metrics.queries import Grouping
 from storeops.metrics.warehouse import (
     Warehouse,
@@ -52,7 +54,8 @@ from storeops.metrics.warehouse import (
 
 GRAINS = ("daily", "intraday")
 SCOPE_KINDS = ("store", "sku", "category", "source", "campaign")
-SPECIAL_METRICS = ("source_share", "gmv_pace", "stock_cover", "ship_deadline", "campaign_cpc")
+SPECIAL_METRICS = ("source_share", "gmv_pace", "stock_cover", "ship_deadline", "ship_overdue",
+                   "campaign_cpc")
 MAX_PERIODS = 800
 DEFAULT_PERIODS = 57  # the checked day and 8 weeks before it (the anomaly check's history)
 
@@ -87,7 +90,8 @@ def _unit(metric: str) -> str:
     if metric in METRICS:
         return METRICS[metric].unit
     return {"source_share": "rate", "gmv_pace": "rate", "stock_cover": "days",
-            "ship_deadline": "count", "campaign_cpc": "money"}.get(metric, "")
+            "ship_deadline": "count", "ship_overdue": "count",
+            "campaign_cpc": "money"}.get(metric, "")
 
 
 # --- window ---------------------------------------------------------------------------------
@@ -151,6 +155,7 @@ def check_metric_scope(metric: str, scope: Mapping[str, Any] | None) -> None:
     if metric in SPECIAL_METRICS:
         allowed = {"source_share": ("source",), "gmv_pace": ("store",),
                    "stock_cover": ("store", "sku"), "ship_deadline": ("store",),
+                   "ship_overdue": ("store",),
                    "campaign_cpc": ("store", "campaign")}[metric]
     elif metric in METRICS:
         allowed = tuple(k for k in SCOPE_KINDS
@@ -383,5 +388,224 @@ def series(db_url: str, store_id: int, metric: str, scope: Mapping[str, Any] | N
 def _special_series(db_url: str, store_id: int, metric: str, scope: Mapping[str, Any],
                     grain: str, as_of: datetime | date, first: date, last: date,
                     ) -> list[ScopeSeries]:
-    raise FiguresError(f"metric {metric} is not measured yet",
-                       key="alerts.figures.unknown_metric", metric=metric)
+    if metric == "source_share":
+        return _source_share(db_url, store_id, scope, first, last)
+    if metric == "gmv_pace":
+        return _gmv_pace(db_url, store_id, first, last)
+    if metric == "stock_cover":
+        return _stock_cover(db_url, store_id, scope, as_of)
+    if metric in ("ship_deadline", "ship_overdue"):
+        return _ship_deadline(db_url, store_id, metric, as_of)
+    return _campaign_series(db_url, store_id, metric, scope, first, last)
+
+
+def _source_share(db_url: str, store_id: int, scope: Mapping[str, Any], first: date,
+                  last: date) -> list[ScopeSeries]:
+    """A traffic source's share of the store's UV, per day."""
+    wh = open_store(db_url, store_id)
+    facts = daily_facts(db_url, wh, "source", first, last, ("traffic",))
+    store_uv: dict[str, int] = {}
+    members: set[str] = set()
+    for (day, member), group in facts.items():
+        if group.get("uv") is not None:
+            store_uv[day] = store_uv.get(day, 0) + int(group["uv"])
+        members.add(member)
+    value = _scope_value(scope)
+    wanted = sorted(members) if value is None else [value]
+    out = []
+    for member in wanted:
+        points = []
+        for d in _days(first, last):
+            uv = (facts.get((d, member)) or {}).get("uv")
+            total = store_uv.get(d)
+            share = rate(int(uv or 0), total) if total else None
+            points.append(Point(d, _as_value(share)))
+        out.append(ScopeSeries(f"source:{member}", member, points, "rate"))
+    return out
+
+
+PACE_PLACES = Decimal("0.000001")
+
+
+def _gmv_pace(db_url: str, store_id: int, first: date, last: date) -> list[ScopeSeries]:
+    """Each day's month GMV to date over the month's GMV target to date (pro rata of the
+    month's days, :func:`storeops.metrics.targets.progress`): 1 is on pace."""
+    from storeops.db.engine import unit_of_work
+    from storeops.metrics.targets import get_targets
+
+    start = first.replace(day=1)
+    wh = open_store(db_url, store_id)
+    fams = _families(["gmv"], "day")
+    facts = daily_facts(db_url, wh, "day", start, last, fams)
+    months = sorted({d[:7] for d in _days(first, last)})
+    with unit_of_work(db_url) as session:
+        targets = {m: get_targets(session, store_id, m).get("gmv") for m in months}
+    points: list[Point] = []
+    detail: dict[str, Any] = {}
+    running, month = Decimal(0), ""
+    for d in _days(start, last):
+        if d[:7] != month:
+            running, month = Decimal(0), d[:7]
+        running += derive(facts.get(d, {}), "day", ["gmv"])["gmv"]
+        if d < first.isoformat():
+            continue
+        day = date.fromisoformat(d)
+        days_in_month = calendar.monthrange(day.year, day.month)[1]
+        target = targets.get(month)
+        value = None
+        expected = None
+        if target is not None and target > 0:
+            expected = (target * day.day / days_in_month).quantize(Decimal("0.01"))
+            if expected > 0:
+                value = (running / expected).quantize(PACE_PLACES)
+        points.append(Point(d, value))
+        detail = {"target": target, "expected_to_date": expected, "actual_to_date": running,
+                  "days_elapsed": day.day, "days_in_month": days_in_month, "month": month}
+    return [ScopeSeries("store", _store_name(db_url, store_id), points, "rate", detail)]
+
+
+SAFETY_DAYS = 7  # domain reference §7: safety stock 7–15 days of sales (the low end)
+MAX_DAYS = 45  # maximum stock 30–45 days (the high end)
+COVER_SALES_DAYS = 28  # average daily sales over these days (four whole weeks)
+
+
+def _stock_units(db_url: str, store_id: int) -> tuple[dict[int, int | None], dict[int, int]]:
+    """(units available per product id, safety buffer per product id): the inventory ledger's
+    on hand less reserved, summed over warehouses, where the SKU has stock levels; else the
+    products' stock figure (None: unknown)."""
+    from sqlalchemy import func, select
+
+    from storeops.catalog.models import Product
+    from storeops.db.engine import get_engine
+    from storeops.inventory.models import StockLevel
+
+    with get_engine(db_url).connect() as conn:
+        stock = {int(pid): (None if units is None else int(units)) for pid, units in
+                 conn.execute(select(Product.id, Product.stock)
+                              .where(Product.store_id == store_id))}
+        buffers: dict[int, int] = {}
+        for pid, on_hand, reserved, buffer in conn.execute(
+            select(StockLevel.product_id, func.sum(StockLevel.on_hand),
+                   func.sum(StockLevel.reserved), func.sum(StockLevel.safety_buffer))
+            .where(StockLevel.store_id == store_id).group_by(StockLevel.product_id)
+        ):
+            stock[int(pid)] = max(0, int(on_hand or 0) - int(reserved or 0))
+            buffers[int(pid)] = int(buffer or 0)
+    return stock, buffers
+
+
+def _stock_cover(db_url: str, store_id: int, scope: Mapping[str, Any],
+                 as_of: datetime | date) -> list[ScopeSeries]:
+    """Per SKU: days of sales the available stock covers (one point, now)."""
+    tz = store_timezone(db_url, store_id)
+    today = local_day(as_of, tz)
+    last = today - timedelta(days=1)
+    first = last - timedelta(days=COVER_SALES_DAYS - 1)
+    wh = open_store(db_url, store_id)
+    products = _products(db_url, wh)
+    sold_key = (*_snapshot_key(db_url, wh), "units", first, last)
+    sold = _cached(sold_key, lambda: {
+        k: int(f.get("units") or 0)
+        for k, f in queries.collect_facts(wh, Grouping("sku", first, last), ("sales",)).items()
+        if k is not None})
+    stock, buffers = _stock_units(db_url, store_id)
+    kind = _scope_kind(scope)
+    value = _scope_value(scope)
+    if kind == "sku" and scope.get("top") is not None:
+        wanted = top_skus(db_url, wh, first, last, int(scope["top"]))
+    elif kind == "sku" and value is not None:
+        wanted = [pid for pid, info in products.items() if info[0] == value]
+    else:  # every SKU on sale
+        wanted = sorted(pid for pid, info in products.items() if info[3] == "on_sale")
+    out = []
+    for pid in wanted:
+        info = products.get(pid, (str(pid), None, None, ""))
+        units = stock.get(pid)
+        daily = Decimal(sold.get(pid, 0)) / COVER_SALES_DAYS
+        cover = None
+        if units is not None and daily > 0:
+            cover = (Decimal(units) / daily).quantize(Decimal("0.1"))
+        buffer = buffers.get(pid, 0)
+        safety = Decimal(SAFETY_DAYS)
+        if buffer and daily > 0:
+            safety = max(safety, (Decimal(buffer) / daily).quantize(Decimal("0.1")))
+        detail = {"available": units, "daily_units": daily.quantize(Decimal("0.01")),
+                  "safety_days": safety, "max_days": Decimal(MAX_DAYS),
+                  "safety_buffer": buffer, "sales_days": COVER_SALES_DAYS}
+        label = f"{info[0]} {info[1]}" if info[1] else info[0]
+        out.append(ScopeSeries(f"sku:{info[0]}", label, [Point(today.isoformat(), cover)],
+                               "days", detail))
+    return out
+
+
+def _ship_deadline(db_url: str, store_id: int, metric: str,
+                   as_of: datetime | date) -> list[ScopeSeries]:
+    """Open paid orders due within the next hours or already late, as of ``as_of`` (the
+    SLA board's rules, :mod:`storeops.orders.sla_board`): one point."""
+    from storeops.db.engine import unit_of_work
+    from storeops.orders.sla_board import board
+
+    tz = store_timezone(db_url, store_id)
+    now = as_of if isinstance(as_of, datetime) else datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    with unit_of_work(db_url) as session:
+        found = board(session, store_id, tz, now, days=1)
+    value = found.overdue_count + (found.due_soon_count if metric == "ship_deadline" else 0)
+    detail = {"due_soon": found.due_soon_count, "overdue": found.overdue_count,
+              "hours": found.hours}
+    day = local_day(now, tz).isoformat()
+    return [ScopeSeries("store", _store_name(db_url, store_id),
+                        [Point(day, Decimal(value))], "count", detail)]
+
+
+def _campaign_series(db_url: str, store_id: int, metric: str, scope: Mapping[str, Any],
+                     first: date, last: date) -> list[ScopeSeries]:
+    """Ad figures per campaign (or the store's, all campaigns) per day, from the ads table:
+    campaign_cpc = spend / clicks, ad_spend, ad_gmv, roas = attributed GMV / spend."""
+    from sqlalchemy import func, select
+
+    from storeops.ads.models import AdSpendDaily as Ad
+    from storeops.db.engine import get_engine
+
+    kind = _scope_kind(scope)
+    value = _scope_value(scope)
+    group = Ad.campaign if kind == "campaign" else None
+    cols = [Ad.day, func.sum(Ad.spend_cents), func.sum(Ad.clicks),
+            func.sum(Ad.attributed_gmv_cents)]
+    stmt = select(*cols, *([group] if group is not None else [])).where(
+        Ad.store_id == store_id, Ad.day >= first, Ad.day <= last)
+    if kind == "campaign" and value is not None:
+        stmt = stmt.where(Ad.campaign == value)
+    stmt = stmt.group_by(Ad.day, *([group] if group is not None else []))
+    with get_engine(db_url).connect() as conn:
+        rows = conn.execute(stmt).all()
+    by: dict[str, dict[str, tuple[int, int, int]]] = {}
+    for row in rows:
+        member = str(row[4]) if group is not None else "store"
+        day = row[0] if isinstance(row[0], date) else date.fromisoformat(str(row[0])[:10])
+        by.setdefault(member, {})[day.isoformat()] = (int(row[1] or 0), int(row[2] or 0),
+                                                      int(row[3] or 0))
+    if kind == "store":
+        by.setdefault("store", {})
+        members = ["store"]
+    else:
+        members = sorted(by) if value is None else [value]
+    out = []
+    for member in members:
+        points = []
+        for d in _days(first, last):
+            spend, clicks, gmv = by.get(member, {}).get(d, (0, 0, 0))
+            if metric == "campaign_cpc":
+                v: Any = money_ratio(spend, clicks)
+            elif metric == "ad_spend":
+                v = from_cents(spend)
+            elif metric == "ad_gmv":
+                v = from_cents(gmv)
+            else:  # roas
+                v = rate(gmv, spend)
+            points.append(Point(d, _as_value(v)))
+        key = "store" if member == "store" else f"campaign:{member}"
+        label = _store_name(db_url, store_id) if member == "store" else member
+        out.append(ScopeSeries(key, label, points, _unit(metric)))
+    return out
