@@ -1,0 +1,121 @@
+"""The default rules every store starts with: the plans' rules of thumb (domain reference §7)
+and the anomaly checks. Each is on by default and editable (``storeops alert rules --export``,
+edit, ``--import``); :func:`storeops.alerts.rules_store.ensure_default_rules` adds the ones a
+store does not have yet, never overwriting an edited rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storeops.alerts.rules import RuleSpec, parse_rule
+
+_NIGHT = {"start": "22:00", "end": "08:00"}
+
+DEFAULT_RULES: tuple[dict[str, Any], ...] = (
+    {"code": "uv_drop", "name": "访客数下降超过15%", "name_en": "Traffic down more than 15%",
+     "metric": "uv", "scope": {"kind": "store"}, "grain": "daily",
+     "condition": {"kind": "change", "baseline": "same_weekday_last_week",
+                   "direction": "down", "threshold": "0.15"},
+     "severity": "warning", "quiet_hours": _NIGHT, "cooldown_hours": 24,
+     "action": "排查流量来源：搜索排名、活动、推荐位的变化",
+     "action_en": "Investigate: search rank, campaigns, recommendation slots"},
+    {"code": "conversion_low", "name": "成交转化率低于2.5%",
+     "name_en": "Conversion below 2.5%",
+     "metric": "conversion_rate", "scope": {"kind": "store"}, "grain": "daily",
+     "condition": {"kind": "below", "threshold": "0.025"},
+     "severity": "warning", "quiet_hours": _NIGHT, "cooldown_hours": 24,
+     "action": "优化主图与详情页，检查价格与评价",
+     "action_en": "Change the main image; check price and reviews"},
+    {"code": "source_concentration", "name": "单一流量来源占比超过60%",
+     "name_en": "One traffic source over 60% of visitors",
+     "metric": "source_share", "scope": {"kind": "source", "value": "all"}, "grain": "daily",
+     "condition": {"kind": "above", "threshold": "0.60"},
+     "severity": "info", "quiet_hours": _NIGHT, "cooldown_hours": 72,
+     "action": "分散流量渠道，降低对单一来源的依赖",
+     "action_en": "Diversify the traffic sources"},
+    {"code": "refund_rate_high", "name": "退款率连续3天超过1.5%",
+     "name_en": "Refund rate over 1.5% three days running",
+     "metric": "refund_rate", "scope": {"kind": "store"}, "grain": "daily",
+     "condition": {"kind": "above", "threshold": "0.015", "periods": 3},
+     "severity": "critical", "quiet_hours": _NIGHT, "cooldown_hours": 24,
+     "action": "升级处理：查看退款原因与相关商品",
+     "action_en": "Escalate: review refund reasons and the SKUs behind them"},
+    {"code": "roas_low", "name": "广告投产比低于3", "name_en": "ROAS below 3",
+     "metric": "roas", "scope": {"kind": "store"}, "grain": "daily",
+     "condition": {"kind": "below", "threshold": "3"},
+     "severity": "warning", "quiet_hours": _NIGHT, "cooldown_hours": 24,
+     "action": "检查广告计划的关键词与出价", "action_en": "Review campaigns, keywords and bids"},
+    {"code": "gmv_behind_target", "name": "本月成交金额落后目标进度",
+     "name_en": "Month GMV behind the target's pace",
+     "metric": "gmv_pace", "scope": {"kind": "store"}, "grain": "daily",
+     "condition": {"kind": "below", "threshold": "0.9",
+                   "tiers": [{"threshold": "0.75", "severity": "critical"}]},
+     "severity": "warning", "quiet_hours": _NIGHT, "cooldown_hours": 72,
+     "action": "对照目标拆解（访客×转化×客单价）找出差距",
+     "action_en": "Compare UV × conversion × AOV with the plan to find the gap"},
+    {"code": "stock_below_safety", "name": "库存低于安全库存",
+     "name_en": "Stock below its safety line",
+     "metric": "stock_cover", "scope": {"kind": "sku", "value": "all"}, "grain": "daily",
+     "condition": {"kind": "below", "threshold": "7"},
+     "severity": "warning", "quiet_hours": _NIGHT, "cooldown_hours": 24,
+     "action": "补货（安全库存为7–15天销量）",
+     "action_en": "Reorder (safety stock is 7–15 days of sales)"},
+    {"code": "stock_above_max", "name": "库存高于最大库存",
+     "name_en": "Stock above its maximum",
+     "metric": "stock_cover", "scope": {"kind": "sku", "value": "all"}, "grain": "daily",
+     "condition": {"kind": "above", "threshold": "45"},
+     "severity": "info", "quiet_hours": _NIGHT, "cooldown_hours": 168,
+     "action": "促销清库存（最大库存为30–45天销量）",
+     "action_en": "Promote to clear (maximum stock is 30–45 days of sales)"},
+    {"code": "ship_deadline", "name": "订单临近或超过发货时限",
+     "name_en": "Orders close to or past the ship deadline",
+     "metric": "ship_deadline", "scope": {"kind": "store"}, "grain": "intraday",
+     "condition": {"kind": "above", "threshold": "0"},
+     "severity": "critical", "cooldown_hours": 2,
+     "action": "优先处理临近时限的订单，查看发货时效看板",
+     "action_en": "Ship the orders due first; see the SLA board"},
+    {"code": "campaign_cpc_high", "name": "广告点击单价过高",
+     "name_en": "Ad cost per click too high",
+     "metric": "campaign_cpc", "scope": {"kind": "campaign", "value": "all"},
+     "grain": "daily",
+     "condition": {"kind": "above", "threshold": "15",
+                   "tiers": [{"threshold": "25", "severity": "warning"},
+                             {"threshold": "35", "severity": "critical"}]},
+     "severity": "info", "quiet_hours": _NIGHT, "cooldown_hours": 24,
+     "action": "¥15以上复查，¥25以上替换关键词，¥35以上撤下",
+     "action_en": "Over ¥15 review, over ¥25 substitute, over ¥35 withdraw the keyword"},
+    {"code": "gmv_anomaly", "name": "成交金额异常下降", "name_en": "Unusual drop in GMV",
+     "metric": "gmv", "scope": {"kind": "store"}, "grain": "daily",
+     "condition": {"kind": "anomaly", "direction": "down"},
+     "severity": "warning", "quiet_hours": _NIGHT, "cooldown_hours": 24,
+     "action": "对比上周同日，查看流量、转化与客单价哪一项变化",
+     "action_en": "Compare with the same weekday: traffic, conversion or AOV?"},
+    {"code": "uv_anomaly", "name": "访客数异常下降", "name_en": "Unusual drop in visitors",
+     "metric": "uv", "scope": {"kind": "store"}, "grain": "daily",
+     "condition": {"kind": "anomaly", "direction": "down"},
+     "severity": "warning", "quiet_hours": _NIGHT, "cooldown_hours": 24,
+     "action": "查看各流量来源的变化", "action_en": "See which traffic source changed"},
+    {"code": "sku_gmv_anomaly", "name": "热销商品成交金额异常下降",
+     "name_en": "Unusual drop in a top SKU's GMV",
+     "metric": "gmv", "scope": {"kind": "sku", "top": 50}, "grain": "daily",
+     "condition": {"kind": "anomaly", "direction": "down"},
+     "severity": "info", "quiet_hours": _NIGHT, "cooldown_hours": 24,
+     "action": "检查该商品的价格、库存、排名与评价",
+     "action_en": "Check the SKU's price, stock, rank and reviews"},
+    {"code": "sku_uv_anomaly", "name": "热销商品访客数异常下降",
+     "name_en": "Unusual drop in a top SKU's visitors",
+     "metric": "uv", "scope": {"kind": "sku", "top": 50}, "grain": "daily",
+     "condition": {"kind": "anomaly", "direction": "down"},
+     "severity": "info", "quiet_hours": _NIGHT, "cooldown_hours": 24,
+     "action": "检查该商品的搜索排名与推荐位",
+     "action_en": "Check the SKU's search rank and recommendation slots"},
+)
+
+
+def default_specs() -> list[RuleSpec]:
+    """The default rules, parsed (and so checked) like a rule file's."""
+    return [parse_rule(dict(rule), where="defaults") for rule in DEFAULT_RULES]
+
+
+DEFAULT_CODES = tuple(rule["code"] for rule in DEFAULT_RULES)
