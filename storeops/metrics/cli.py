@@ -246,6 +246,126 @@ def target_show(
     Console().print(table)
 
 
+@target_app.command("plan")
+def target_plan(
+    year: Annotated[int, typer.Option("--year", help="The year to plan, YYYY.")],
+    gmv: Annotated[str, typer.Option("--gmv", help="The year's GMV target (currency units).")],
+    by_category: Annotated[bool, typer.Option(
+        "--by-category", help="Also split by category (last year's category shares).")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the plan only: save nothing, set no monthly target.")] = False,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Split a year's GMV target into quarters and months by last year's shares (evenly
+    without history), each month into UV × conversion × AOV; save it and set each month's
+    targets (re-planning keeps the cells set by hand with `target edit`)."""
+    from storeops.common.cli_options import cli_actor
+    from storeops.common.timeutil import local_date, utcnow
+    from storeops.metrics.target_plan import money
+    from storeops.metrics.target_plan_store import make_plan
+
+    total = money(gmv, "--gmv")
+    url, st = _open_store(db, store)
+    plan = make_plan(url, st.id, year, total, today=local_date(utcnow(), st.timezone),
+                     by_category=by_category, actor=cli_actor(), save=not dry_run)
+    _print_plan(st.name, plan, as_json, saved=not dry_run)
+
+
+@target_app.command("edit")
+def target_edit(
+    year: Annotated[int, typer.Option("--year", help="The plan's year, YYYY.")],
+    cell: Annotated[str, typer.Option(
+        "--cell", help="YYYY (the year), YYYY-Qn or YYYY-MM; with --category: that category "
+        "of the year or of the month.")],
+    gmv: Annotated[str | None, typer.Option("--gmv", help="The cell's GMV (pins it).")] = None,
+    category: Annotated[str | None, typer.Option("--category")] = None,
+    conversion_rate: Annotated[str | None, typer.Option(
+        "--conversion-rate", help="A month's conversion rate, 0..1 (its UV follows).")] = None,
+    aov: Annotated[str | None, typer.Option("--aov", help="A month's AOV (its UV follows).")
+                   ] = None,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Change one cell of a saved plan: its GMV (pinned; the unpinned cells beside it
+    rebalance so that its parent's total holds), or a month's conversion rate or AOV."""
+    from storeops.common.cli_options import cli_actor
+    from storeops.metrics import target_plan as tp
+    from storeops.metrics.target_plan_store import edit_cell, edit_month_rates
+
+    url, st = _open_store(db, store)
+    key = tp.parse_cell(year, cell, category)
+    if gmv is None and conversion_rate is None and aov is None:
+        raise tp.TargetPlanError("give --gmv, --conversion-rate or --aov",
+                                 key="target_plan.nothing_to_edit")
+    plan = None
+    if gmv is not None:
+        plan = edit_cell(url, st.id, year, key, gmv, actor=cli_actor())
+    if conversion_rate is not None or aov is not None:
+        if key[0] != tp.MONTH:
+            raise tp.TargetPlanError("--conversion-rate and --aov go with a month (--cell "
+                                     f"{year}-03)", key="target_plan.rates_need_month")
+        plan = edit_month_rates(url, st.id, year, key[1], conversion_rate=conversion_rate,
+                                aov=aov, actor=cli_actor())
+    assert plan is not None
+    _print_plan(st.name, plan, as_json, saved=True)
+
+
+def _print_plan(store: str, plan: Any, as_json: bool, *, saved: bool) -> None:
+    from storeops.metrics import target_plan as tp
+
+    data = tp.to_dict(plan)
+    if as_json:
+        typer.echo(json.dumps({"store": store, **data, "saved": saved}, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    zh = _lang() == "zh"
+    out = Console()
+    basis = {"last_year": ("按去年占比", "last year's shares"),
+             "partial": ("按去年占比（部分月份补齐）", "last year's shares (months filled in)"),
+             "even": ("无历史数据，平均分配", "no history: even shares")}[plan.basis]
+    out.print(f"{store} · {plan.year} · GMV {plan.gmv:,.2f} · {basis[0 if zh else 1]}")
+    for note in plan.notes:
+        out.print(f"  {note}")
+    pin = " *"
+
+    def money_text(cell: Any) -> str:
+        return f"{cell.gmv:,.2f}" + (pin if cell.pinned else "")
+
+    def share_text(cell: Any) -> str:
+        return "—" if cell.share is None else f"{cell.share:.2%}"
+
+    quarters = Table(title="季度" if zh else "Quarters")
+    for col in ("period", "gmv", "share"):
+        quarters.add_column(col, justify="left" if col == "period" else "right")
+    for c in plan.level(tp.QUARTER):
+        quarters.add_row(c.period, money_text(c), share_text(c))
+    out.print(quarters)
+    months = Table(title="月度（访客数 × 转化率 × 客单价）" if zh
+                   else "Months (UV × conversion × AOV)")
+    for col in ("period", "gmv", "share", "uv", "conversion_rate", "aov"):
+        months.add_column(col, justify="left" if col == "period" else "right")
+    for c in plan.level(tp.MONTH):
+        months.add_row(c.period, money_text(c), share_text(c),
+                       "—" if c.uv is None else f"{c.uv:,}",
+                       "—" if c.conversion_rate is None else f"{c.conversion_rate:.2%}",
+                       "—" if c.aov is None else f"{c.aov:,.2f}")
+    out.print(months)
+    if plan.by_category:
+        cats = Table(title="类目" if zh else "Categories")
+        for col in ("category", "gmv", "share"):
+            cats.add_column(col, justify="left" if col == "category" else "right")
+        for c in plan.level(tp.CATEGORY):
+            cats.add_row(c.category, money_text(c), share_text(c))
+        out.print(cats)
+    out.print(("* 手动设定（其余按比例调整）" if zh else "* set by hand (the rest rebalance)")
+              + ("" if saved else (" · 未保存（--dry-run）" if zh else " · not saved (--dry-run)")))
+
+
 def _cell(value: Any) -> str:
     return "—" if value is None else str(jsonable(value))
 

@@ -295,6 +295,7 @@ def overview(
         raise no_store_yet()
     from storeops.web.alerts_pages import overview_card as alerts_overview_card
     from storeops.web.sla_page import overview_card as sla_overview_card
+    from storeops.web.targets_page import overview_pace as gmv_pace_line
 
     lang = page_lang(request)
     db, sid = db_url_of(request), sc.store.id
@@ -344,6 +345,9 @@ def overview(
         "target_form": getattr(request.state, "target_form", None),
         "sla_card": sla_overview_card(db, user, sc, lang),  # on-time shipping, last 30 days
         "alerts_card": alerts_overview_card(db, user, sc, lang),  # alerts not resolved
+        # GMV: where the month should be by the view's last full day (storeops.web.targets_page)
+        "gmv_pace": gmv_pace_line(targets, sc.first, sc.last, store_today(sc), lang,
+                                  sc.store.currency) if targets_apply else None,
     }
     return render(request, "overview.html", context, user=user, sc=sc)
 
