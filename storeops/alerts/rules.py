@@ -50,6 +50,7 @@ EXTRA_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "gmv_pace": ("rate", ("store",)),
     "stock_cover": ("days", ("sku", "store")),
     "ship_deadline": ("count", ("store",)),
+    "ship_overdue": ("count", ("store",)),
     "campaign_cpc": ("money", ("campaign", "store")),
 }
 _SCOPE_CUT = {"sku": "sku", "category": "category", "source": "source"}
