@@ -241,6 +241,10 @@ def check_store(db_url: str, store_id: int, as_of: datetime, *, grain: str | Non
             measured.append((rule_id, spec, _measure(db_url, store_id, spec, as_of)))
         except StoreopsError as exc:
             result.errors.append({"rule": spec.code, "error": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - one rule's failure must not stop the others
+            log.exception("alert rule %s of store %s could not be measured", spec.code,
+                          store_id)
+            result.errors.append({"rule": spec.code, "error": f"{type(exc).__name__}: {exc}"})
     result.rules_checked = len(measured)
     with unit_of_work(db_url) as session:
         _apply(session, store_id, as_of, tz, measured, result, dry_run, actor)
