@@ -126,7 +126,7 @@ def test_lifecycle_through_the_pages(client: Any, seeded: tuple[str, int],
     login(client, "operator")
     page = client.get(f"/alerts/{aid}")
     assert page.status_code == 200
-    assert "【严重】成交金额异常：全店" in page.text and "当前值 123456.78" in page.text
+    assert "【严重】成交金额异常：全店" in page.text and "¥12.35万" in page.text
     assert 'data-chart="series"' in page.text  # the series the detail carries
     assert 'data-action="acknowledge"' in page.text and 'data-action="reopen"' not in page.text
 

@@ -523,3 +523,376 @@ def overview_card(db_url: str, user: CurrentUser, sc: Scope, lang: str) -> dict[
         "latest": rows,
         "href": f"/alerts?{store_q}",
     }
+
+
+# --- the rules ---------------------------------------------------------------------------------
+
+# A rule's fields on the edit form, and the rule-file field each one fills (RuleSpecError's
+# ``field`` says which one was refused).
+FORM_FIELD_OF = {
+    "condition.threshold": "threshold", "condition.periods": "periods",
+    "condition.sensitivity": "sensitivity", "severity": "severity",
+    "quiet_hours": "quiet_start", "quiet_hours.start": "quiet_start",
+    "quiet_hours.end": "quiet_end", "cooldown_hours": "cooldown_hours",
+}
+RULE_FORM_FIELDS = ("threshold", "periods", "sensitivity", "severity", "quiet_start",
+                    "quiet_end", "cooldown_hours")
+RULE_FIELD_CHARS = 40
+TEST_DEFAULT_DAYS = 30
+FIRINGS_SHOWN = 500  # rows of a test's "would have fired" table (the chart counts them all)
+
+
+def _pct_text(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return format((value * 100).normalize(), "f") + "%"
+
+
+def _num_text(value: Decimal | None) -> str:
+    return "" if value is None else format(value.normalize(), "f")
+
+
+def threshold_text(spec: Any) -> str:
+    """The threshold as the form shows it: rates and changes as percentages (``2.5%``)."""
+    c = spec.condition
+    if c.threshold is None:
+        return ""
+    if c.kind == "change" or spec.unit == "rate":
+        return _pct_text(c.threshold)
+    return _num_text(c.threshold)
+
+
+def _figure_text(value: Decimal | None, unit: str, currency: str) -> str:
+    if value is None:
+        return fmt.DASH
+    if unit == "money":
+        return fmt.money(value, currency)
+    if unit == "rate":
+        return _pct_text(value)
+    return _num_text(value)
+
+
+def metric_text(metric: str, lang: str) -> str:
+    from storeops.web.i18n import metric_label
+
+    if metric in METRICS:
+        return metric_label(metric, lang)
+    return t_(lang, f"metric.{metric}")
+
+
+def scope_text(scope: Mapping[str, Any], lang: str) -> str:
+    kind = str(scope.get("kind") or "store")
+    label = t_(lang, f"scope.{kind}")
+    if kind == "store":
+        return label
+    if scope.get("top") is not None:
+        return t_(lang, "scope.top", kind=label, n=scope["top"])
+    value = str(scope.get("value") or "")
+    return f"{label}：{t_(lang, 'scope.all') if value == 'all' else value}" if lang != "en" \
+        else f"{label}: {'all' if value == 'all' else value}"
+
+
+def condition_text(spec: Any, lang: str, currency: str) -> str:
+    c = spec.condition
+    if c.kind in ("above", "below"):
+        text = t_(lang, f"cond.{c.kind}", value=_figure_text(c.threshold, spec.unit, currency))
+        for tier in c.tiers:
+            text += t_(lang, "cond.tier", value=_figure_text(tier.threshold, spec.unit,
+                                                              currency),
+                       severity=t_(lang, f"severity.{tier.severity}"))
+    elif c.kind == "change":
+        text = t_(lang, f"cond.change_{c.direction}", value=_pct_text(c.threshold),
+                  baseline=t_(lang, f"baseline.{c.baseline}"))
+    else:
+        text = t_(lang, f"cond.anomaly_{c.direction}",
+                  sensitivity=_num_text(c.sensitivity))
+    if c.periods > 1:
+        text += t_(lang, "cond.periods", n=c.periods)
+    return text
+
+
+def quiet_text(spec: Any) -> str:
+    if not spec.quiet_hours:
+        return fmt.DASH
+    start, end = spec.quiet_hours
+    return f"{start:%H:%M}–{end:%H:%M}"
+
+
+def rule_view(row: AlertRule, lang: str, currency: str, store_name: str) -> dict[str, Any]:
+    """A rule as the list shows it; a stored rule that no longer parses is shown, marked."""
+    from storeops.alerts.rules_store import spec_of
+
+    base = {"code": row.code, "enabled": bool(row.enabled), "version": row.version,
+            "updated_by": _actor_text(row.updated_by, lang) if row.updated_by else fmt.DASH,
+            "builtin": bool(row.builtin),
+            "href": f"/alerts/rules/{_q(row.code)}?store={_q(store_name)}",
+            "toggle_href": f"/alerts/rules/{_q(row.code)}/enabled?store={_q(store_name)}"}
+    try:
+        spec = spec_of(row)
+    except StoreopsError as exc:
+        return {**base, "broken": localise(exc, lang), "name": row.name or row.code,
+                "metric": row.metric, "scope": "", "condition": "", "severity": "",
+                "severity_label": "", "quiet": "", "cooldown": "", "grain": row.grain}
+    return {**base, "broken": "", "name": spec.display_name(lang),
+            "metric": metric_text(spec.metric, lang), "scope": scope_text(spec.scope_dict, lang),
+            "condition": condition_text(spec, lang, currency), "severity": spec.severity,
+            "severity_label": t_(lang, f"severity.{spec.severity}"),
+            "quiet": quiet_text(spec), "cooldown": t_(lang, "rules.hours",
+                                                      n=spec.cooldown_hours),
+            "grain": t_(lang, f"grain.{spec.grain}"), "spec": spec}
+
+
+@router.get("/alerts/rules")
+def rules_page(
+    request: Request,
+    user: CurrentUser = require(Permission.ALERT_VIEW),
+    store: str | None = Query(None, max_length=STORE_NAME_CHARS),
+) -> Response:
+    from storeops.alerts.rules_store import list_rules
+
+    sc = store_scope(request, store)
+    lang = page_lang(request)
+    with unit_of_work(db_url_of(request)) as session:  # the defaults are added when missing
+        rows = [rule_view(r, lang, sc.store.currency, sc.store.name)
+                for r in list_rules(session, sc.store.id)]
+    context = {"rules": rows, "can_manage": user.can(Permission.ALERT_MANAGE)}
+    return render(request, "alerts_rules.html", context, user=user, sc=sc)
+
+
+@router.post("/alerts/rules/{code}/enabled")
+async def rule_enabled(
+    request: Request, code: str,
+    user: CurrentUser = require(Permission.ALERT_MANAGE),
+    store: str | None = Query(None, max_length=STORE_NAME_CHARS),
+) -> Response:
+    """Turn a rule on or off (form field ``enabled``: 1 or 0). HTMX gets the rule's row back;
+    a plain form goes back to the list."""
+    from storeops.alerts.rules_store import set_enabled
+
+    sc = store_scope(request, store)
+    lang = page_lang(request)
+    form = await request.form()
+    wanted = form.get("enabled")
+    if wanted not in ("0", "1"):
+        return render_error(request, 422, None,
+                            detail=t_(lang, "rules.bad_enabled"))
+    try:
+        with unit_of_work(db_url_of(request)) as session:
+            row = set_enabled(session, sc.store.id, code, wanted == "1", actor_of(user))
+            view = rule_view(row, lang, sc.store.currency, sc.store.name)
+    except StoreopsError as exc:
+        return render_error(request, 404, None, detail=localise(exc, lang))
+    if request.headers.get("HX-Request"):
+        return render(request, "_alerts_rule_row.html", {"r": view, "can_manage": True},
+                      user=user, sc=sc)
+    return RedirectResponse(f"/alerts/rules?store={_q(sc.store.name)}#rule-{_q(code)}",
+                            status_code=303)
+
+
+def _rule_form(spec: Any) -> dict[str, str]:
+    c = spec.condition
+    return {
+        "threshold": threshold_text(spec), "periods": str(c.periods),
+        "sensitivity": _num_text(c.sensitivity) if c.kind == "anomaly" else "",
+        "severity": spec.severity,
+        "quiet_start": spec.quiet_hours[0].strftime("%H:%M") if spec.quiet_hours else "",
+        "quiet_end": spec.quiet_hours[1].strftime("%H:%M") if spec.quiet_hours else "",
+        "cooldown_hours": str(spec.cooldown_hours),
+    }
+
+
+def edited_spec(spec: Any, typed: Mapping[str, str], where: str) -> Any:
+    """``spec`` with the edit form's values, checked by the rules' own parser (a
+    RuleSpecError names the field at fault)."""
+    from storeops.alerts.rules import parse_rule, rule_to_dict
+
+    data = rule_to_dict(spec)
+    cond = dict(data["condition"])
+    if cond["kind"] in ("above", "below", "change"):
+        cond["threshold"] = typed.get("threshold", "").strip()
+    else:
+        cond["sensitivity"] = typed.get("sensitivity", "").strip()
+    cond["periods"] = typed.get("periods", "").strip()
+    data["condition"] = cond
+    data["severity"] = typed.get("severity", "").strip()
+    start, end = typed.get("quiet_start", "").strip(), typed.get("quiet_end", "").strip()
+    data["quiet_hours"] = {"start": start, "end": end} if (start or end) else None
+    data["cooldown_hours"] = typed.get("cooldown_hours", "").strip()
+    return parse_rule(data, where=where)
+
+
+@dataclass(frozen=True)
+class TestRange:
+    first: date
+    last: date
+    typed: dict[str, str]
+    errors: dict[str, str]
+    asked: bool
+
+
+def test_range(params: Mapping[str, str], today: date, lang: str) -> TestRange:
+    """The test's days (``test_from``/``test_to``; default the 30 full days before today),
+    at most RANGE_MAX_DAYS, none after yesterday; refused values named."""
+    typed = {k: (params.get(k) or "").strip() for k in ("test_from", "test_to")}
+    asked = params.get("test") == "1"
+    yesterday = today - timedelta(days=1)
+    days = {"test_from": yesterday - timedelta(days=TEST_DEFAULT_DAYS - 1),
+            "test_to": yesterday}
+    errors: dict[str, str] = {}
+    for name in ("test_from", "test_to"):
+        if not typed[name]:
+            continue
+        try:
+            days[name] = parse_day(typed[name], name.removeprefix("test_"))
+        except PeriodError as exc:
+            errors[name] = localise(exc, lang)
+    if not errors:
+        first, last = days["test_from"], days["test_to"]
+        if first > last:
+            errors["test_from"] = errors["test_to"] = t_(lang, "filter.from_after_to")
+        elif (last - first).days + 1 > RANGE_MAX_DAYS:
+            errors["test_from"] = errors["test_to"] = t_(lang, "filter.range_too_long",
+                                                         days=RANGE_MAX_DAYS)
+        elif last > yesterday:
+            errors["test_to"] = t_(lang, "rules.test_closed_days", day=yesterday.isoformat())
+    return TestRange(days["test_from"], days["test_to"], typed, errors, asked)
+
+
+def run_backtest(db_url: str, store_id: int, spec: Any, first: date, last: date,
+                 lang: str) -> tuple[list[Any] | None, str]:
+    """(firings, "") or (None, why it could not run)."""
+    try:
+        from storeops.alerts import service
+    except ImportError:
+        return None, t_(lang, "rules.test_unavailable")
+    backtest = getattr(service, "backtest", None)
+    if backtest is None:
+        return None, t_(lang, "rules.test_unavailable")
+    try:
+        return list(backtest(db_url, store_id, spec, first, last)), ""
+    except StoreopsError as exc:
+        return None, localise(exc, lang)
+
+
+def firing_chart(firings: list[Any], first: date, last: date, lang: str) -> dict[str, Any]:
+    """ECharts option: how many scopes the rule would have fired on, per day of the range."""
+    per_day: dict[str, int] = {}
+    for f in firings:
+        key = f.day.isoformat() if isinstance(f.day, date) else str(f.day)
+        per_day[key] = per_day.get(key, 0) + 1
+    days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+    name = t_(lang, "rules.series_fired")
+    return {
+        "animationDuration": 0,
+        "storeops": fmt.chart_format("CNY", lang, y_axes=("count",), series=("count",)),
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 40, "right": 16, "top": 16, "bottom": 30},
+        "xAxis": {"type": "category", "data": [d[5:] for d in days]},
+        "yAxis": [{"type": "value", "minInterval": 1}],
+        "series": [{"name": name, "type": "bar", "itemStyle": {"color": "#e1251b"},
+                    "data": [per_day.get(d, 0) for d in days]}],
+    }
+
+
+def render_rule(request: Request, user: CurrentUser, code: str, store: str | None, *,
+                status: int = 200, typed: Mapping[str, str] | None = None,
+                errors: Mapping[str, str] | None = None, error: str = "",
+                saved: bool = False) -> Response:
+    from storeops.alerts.rules_store import ensure_default_rules, get_rule
+    from storeops.common.timeutil import local_date, utcnow
+
+    sc = store_scope(request, store)
+    lang = page_lang(request)
+    db = db_url_of(request)
+    with unit_of_work(db) as session:
+        ensure_default_rules(session, sc.store.id)
+        row = get_rule(session, sc.store.id, code)
+        if row is None:
+            return render_error(request, 404, "error.not_found")
+        view = rule_view(row, lang, sc.store.currency, sc.store.name)
+    spec = view.get("spec")
+    rng = test_range(request.query_params, local_date(utcnow(), sc.store.timezone), lang)
+    firings: list[dict[str, Any]] = []
+    firings_total = fired_days = 0
+    test_error, charts = "", {}
+    ran = False
+    if spec is not None and rng.asked and not rng.errors:
+        found, test_error = run_backtest(db, sc.store.id, spec, rng.first, rng.last, lang)
+        if found is not None:
+            ran = True
+            firings = [{"day": f.day.isoformat() if isinstance(f.day, date) else str(f.day),
+                        "scope": f.scope_label or f.scope_key,
+                        "value": _figure_text(_decimal(f.value), spec.unit,
+                                              sc.store.currency),
+                        "baseline": _figure_text(_decimal(f.baseline), spec.unit,
+                                                 sc.store.currency)}
+                       for f in found[:FIRINGS_SHOWN]]
+            firings_total = len(found)
+            fired_days = len({f.day for f in found})
+            charts = {"backtest": firing_chart(found, rng.first, rng.last, lang)}
+    context = {
+        "r": view, "spec": spec,
+        "form": dict(typed) if typed is not None else (_rule_form(spec) if spec else {}),
+        "errors": dict(errors or {}), "error": error, "saved": saved,
+        "severities": [(s, t_(lang, f"severity.{s}")) for s in lifecycle.SEVERITIES],
+        "threshold_kind": "" if spec is None else (
+            "sensitivity" if spec.condition.kind == "anomaly" else (
+                "percent" if spec.condition.kind == "change" or spec.unit == "rate"
+                else spec.unit)),
+        "can_manage": user.can(Permission.ALERT_MANAGE),
+        "test": rng, "test_errors": rng.errors, "test_error": test_error, "ran": ran,
+        "firings": firings, "fired_days": fired_days, "firings_total": firings_total,
+        "charts": charts, "range_max": RANGE_MAX_DAYS,
+        "list_href": f"/alerts/rules?store={_q(sc.store.name)}",
+        "action": f"/alerts/rules/{_q(code)}?store={_q(sc.store.name)}",
+    }
+    if rng.errors and status == 200:
+        status = 422
+    return render(request, "alerts_rule.html", context, status=status, user=user, sc=sc)
+
+
+@router.get("/alerts/rules/{code}")
+def rule_page(request: Request, code: str,
+              user: CurrentUser = require(Permission.ALERT_VIEW),
+              store: str | None = Query(None, max_length=STORE_NAME_CHARS)) -> Response:
+    return render_rule(request, user, code, store,
+                       saved=request.query_params.get("saved") == "1")
+
+
+@router.post("/alerts/rules/{code}")
+async def rule_save(request: Request, code: str,
+                    user: CurrentUser = require(Permission.ALERT_MANAGE),
+                    store: str | None = Query(None, max_length=STORE_NAME_CHARS)) -> Response:
+    """Save the edit form: a refused value comes back beside its field (422), nothing saved."""
+    from storeops.alerts.rules import RuleSpecError
+    from storeops.alerts.rules_store import get_rule, save_rule, spec_of
+
+    sc = store_scope(request, store)
+    lang = page_lang(request)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    typed = {name: form_text(form, name, RULE_FIELD_CHARS) for name in RULE_FORM_FIELDS}
+    too_long = {name: translate(lang, "pages.form.too_long", limit=RULE_FIELD_CHARS)
+                for name, value in typed.items() if len(value) > RULE_FIELD_CHARS}
+    if too_long:
+        return render_rule(request, user, code, store, status=422, typed=typed,
+                           errors=too_long)
+    try:
+        with unit_of_work(db_url_of(request)) as session:
+            row = get_rule(session, sc.store.id, code)
+            if row is None:
+                return render_error(request, 404, "error.not_found")
+            spec = edited_spec(spec_of(row), typed, t_(lang, "rules.form_where"))
+            save_rule(session, sc.store.id, spec, actor_of(user))
+    except RuleSpecError as exc:
+        problem = exc.params.get("problem")
+        beside = problem.localised(lang) if hasattr(problem, "localised") else localise(exc,
+                                                                                          lang)
+        name = FORM_FIELD_OF.get(exc.field) or (
+            "threshold" if exc.field.startswith("condition.tiers") else "form")
+        return render_rule(request, user, code, store, status=422, typed=typed,
+                           errors={name: beside}, error=localise(exc, lang))
+    except StoreopsError as exc:
+        return render_rule(request, user, code, store, status=422, typed=typed,
+                           errors={"form": localise(exc, lang)}, error=localise(exc, lang))
+    return RedirectResponse(f"/alerts/rules/{_q(code)}?store={_q(sc.store.name)}&saved=1",
+                            status_code=303)
