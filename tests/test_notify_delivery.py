@@ -52,7 +52,9 @@ def make_store(db_url: str, name: str = "旗舰店") -> int:
 
 
 def make_alert(session, store_id: int, severity: str = "warning", **kw) -> Alert:  # noqa: ANN001
-    detail = {"rule_name": "访客数下降", "condition": {"op": "change_below", "value": "-0.15"},
+    detail = {"rule_name": "访客数下降", "rule_name_en": "Traffic down",
+              "condition": {"kind": "change", "direction": "down", "threshold": "0.15",
+                            "baseline": "previous_period"},
               "unit": "count", "period": "2026-11-01", "change": "-0.32"}
     alert = Alert(store_id=store_id, rule_code="traffic_drop", metric="uv", scope_key="store",
                   scope_label="全店", severity=severity, status="open", value="1360",
@@ -93,11 +95,11 @@ def test_alert_reaches_dingtalk_and_wecom_signed_and_shaped(db_url: str,
     ding = next(r for r in fresh_robot.received if r.path.startswith("/dingtalk"))
     assert ding.query["access_token"] == "tok-dd-123456"
     text = ding.body["markdown"]["text"]
-    assert "访客数下降" in text and "旗舰店" in text and "1360" in text and "2000" in text
+    assert "访客数下降" in text and "旗舰店" in text and "1,360" in text and "2,000" in text
     assert f"https://ops.example.com/alerts/{alert_id}" in text
     wecom = next(r for r in fresh_robot.received if r.path.startswith("/wecom"))
     content = wecom.body["markdown"]["content"]
-    assert "Store: 旗舰店" in content and "baseline 2000" in content
+    assert "Store: 旗舰店" in content and "Traffic down" in content and "2,000" in content
     assert f"(https://ops.example.com/alerts/{alert_id})" in content
     # Sent once: nothing more is due; the alert's history says where it went.
     assert delivery.send_due(db_url, NOW + timedelta(hours=1)) == 0
@@ -212,6 +214,7 @@ def test_min_severity_disabled_channels_and_resolution(sqlite_db_url: str,
     assert sorted(keys) == ["all", "all", "all", "critical"]
     resolved = fresh_robot.received[-1].body["markdown"]["content"]
     assert "已恢复" in resolved and "自动恢复" in resolved
+    assert resolved.count("已恢复") == 1
 
 
 def test_email_with_text_html_and_the_report_attached(sqlite_db_url: str, tmp_path: Path,

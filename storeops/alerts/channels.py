@@ -32,6 +32,10 @@ class ChannelError(StoreopsError, ValueError):
     pass
 
 
+class ChannelNotFound(ChannelError):
+    http_status = 404
+
+
 @dataclass(frozen=True)
 class ChannelView:
     """A channel as lists show it: never the address or the secret."""
@@ -186,7 +190,7 @@ def add_channel(session: Session, db_url: str, store_id: int, *, kind: str, targ
 def get_channel(session: Session, store_id: int, channel_id: int) -> NotifyChannel:
     channel = session.get(NotifyChannel, channel_id)
     if channel is None or channel.store_id != store_id:
-        raise ChannelError(f"no notification channel {channel_id} in this store",
+        raise ChannelNotFound(f"no notification channel {channel_id} in this store",
                            key="notify.no_channel", channel=channel_id)
     return channel
 

@@ -209,7 +209,8 @@ def _record(db_url: str, delivery_id: int, now: datetime, error: str | None) -> 
                 _note_on_alert(session, delivery, channel, now)
         else:
             delivery.last_error = error[:2000]
-            if delivery.attempts >= MAX_ATTEMPTS:
+            if delivery.attempts >= MAX_ATTEMPTS or delivery.kind == "test":
+                # A test is answered once, at once; it is not tried again by itself.
                 delivery.status, delivery.next_attempt_at = FAILED, None
             else:
                 delivery.next_attempt_at = now + backoff(delivery.attempts)

@@ -105,13 +105,19 @@ def alert_message(alert: Any, lang: str | None, *, event: str = "alert",
 
     lang = norm_lang(lang)
     w = _WORDS[lang]
-    text = alert_text(alert, lang)
+    resolved = event == "resolved"
+    try:
+        text = alert_text(alert, lang, resolved=resolved)
+    except TypeError:  # an alert_text without the ``resolved`` keyword
+        text = alert_text(alert, lang)
     lines = list(text.lines)
     title = text.title
+    if resolved and not (title.startswith(w["resolved"].strip())
+                         or "恢复" in title or "Resolved" in title):
+        title = w["resolved"] + title
     if store_name:
         lines.insert(0, f"{w['store']}{'：' if lang == 'zh-CN' else ': '}{store_name}")
-    if event == "resolved":
-        title = w["resolved"] + title
+    if resolved:
         when = _local(getattr(alert, "resolved_at", None), store_tz)
         sep = "：" if lang == "zh-CN" else ": "
         if when:
