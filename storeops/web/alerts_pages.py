@@ -407,6 +407,7 @@ def render_alert(request: Request, user: CurrentUser, alert_id: int, *, status: 
     can = user.can(Permission.ALERT_MANAGE)
     context = {
         "a": row, "words": words, "facts": facts, "unit": unit,
+        "advice": str((d.get("action_en") if lang == "en" else None) or d.get("action") or ""),
         "value_full": value_full, "value_exact": value_exact,
         "base_full": base_full, "base_exact": base_exact,
         "history": history, "charts": {"series": chart} if chart else {},
