@@ -188,3 +188,11 @@ def test_overview_card(client: Any, shop: dict[str, int]) -> None:
     assert 'data-count="critical">严重 1<' in card and 'data-count="warning">警告 1<' in card
     assert f'href="/alerts/{shop["gmv"]}"' in card and f'/alerts/{shop["src"]}"' not in card
     assert "未处理预警" in card
+
+
+def test_page_words_exist_in_both_languages() -> None:
+    from storeops.web.i18n import catalog
+
+    zh = {k for k in catalog("zh-CN") if k.startswith("alert_pages.")}
+    en = {k for k in catalog("en") if k.startswith("alert_pages.")}
+    assert zh == en and len(zh) > 100
