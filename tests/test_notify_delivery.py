@@ -232,7 +232,11 @@ def test_email_with_text_html_and_the_report_attached(sqlite_db_url: str, tmp_pa
         with unit_of_work(db_url) as s:
             report = Report(store_id=store_id, kind="weekly", period="2026-W44", lang="zh-CN",
                             status="built", xlsx_path=str(xlsx),
-                            pdf_path=str(tmp_path / "missing.pdf"))
+                            pdf_path=str(tmp_path / "missing.pdf"),
+                            figures_json=json.dumps({"kpis": {
+                                "gmv": {"value": "123456.78", "previous": "100000.00",
+                                        "change": 0.2346},
+                                "conversion_rate": {"value": "0.0235", "change": -0.05}}}))
             s.add(report)
             s.flush()
             assert delivery.enqueue_report(s, report) == 1
@@ -247,8 +251,13 @@ def test_email_with_text_html_and_the_report_attached(sqlite_db_url: str, tmp_pa
         html = msg.get_body(("html",)).get_content()
         assert f"https://ops.example.com/reports/{report_id}" in plain
         assert f'href="https://ops.example.com/reports/{report_id}"' in html
+        assert "成交金额：¥12.35万（较上期 ▲23.5%）" in plain
+        assert "成交转化率：2.35%（较上期 ▼5.0%）" in plain
         names = [p.get_filename() for p in msg.iter_attachments()]
         assert names == ["weekly.xlsx"]  # the PDF was not there: the link still is
+        with unit_of_work(db_url) as s:
+            sent = s.get(Report, report_id)
+            assert sent.status == "sent" and sent.sent_at == NOW
         _, alert_msg = box.messages[1]
         assert "访客数下降" in alert_msg["Subject"]
         # A refusing server: retried later, the failure on the channel.

@@ -107,7 +107,7 @@ def check_lang(lang: str | None) -> str:
     if value.lower() in ("en", "en-us", "en-gb"):
         return "en"
     raise ChannelError(f"unknown language {lang!r} (zh-CN or en)", key="notify.bad_lang",
-                       lang=lang)
+                       value=lang)
 
 
 def check_severity(value: str | None) -> str | None:

@@ -207,6 +207,8 @@ def _record(db_url: str, delivery_id: int, now: datetime, error: str | None) -> 
                 channel.last_ok_at = now
             if delivery.alert_id is not None and delivery.kind in ("alert", "resolved"):
                 _note_on_alert(session, delivery, channel, now)
+            if delivery.report_id is not None:
+                _note_on_report(session, delivery.report_id, now)
         else:
             delivery.last_error = error[:2000]
             if delivery.attempts >= MAX_ATTEMPTS or delivery.kind == "test":
@@ -231,6 +233,18 @@ def _note_on_alert(session: Session, delivery: NotifyDelivery, channel: Any,
                  data={"channel": channel.name or channel.kind if channel else None,
                        "kind": channel.kind if channel else None, "event": delivery.kind},
                  at=at)
+
+
+def _note_on_report(session: Session, report_id: int, at: datetime) -> None:
+    from storeops.reports.models import Report
+
+    report = session.get(Report, report_id)
+    if report is None:
+        return
+    if report.sent_at is None:
+        report.sent_at = at
+    if report.status == "built":
+        report.status = "sent"
 
 
 def send_one(db_url: str, delivery_id: int, now: datetime) -> str | None:

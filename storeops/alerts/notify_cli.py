@@ -119,7 +119,10 @@ def list_command(store: StoreOption = None, db: DbOption = None,
                       v.lang, v.min_severity or _t("all"),
                       _t("enabled") if v.enabled else _t("disabled"),
                       _when(v.last_ok_at), escape(_error(v.last_error, v.last_error_at)))
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=200)  # a pipe or a file: whole lines
+    console.print(table)
 
 
 def _when(moment: Any) -> str:

@@ -149,22 +149,42 @@ def report_message(report: Any, lang: str | None, *, store_name: str | None = No
                    link_label=w["report_view"], attachments=files, footer=w["footer"])
 
 
+SUMMARY_KPIS = ("gmv", "orders", "uv", "conversion_rate", "aov")
+
+
 def _report_summary(report: Any, lang: str) -> list[str]:
-    """Up to a few headline lines when the report's figures carry them (``summary``: a list
-    of strings, or a dict by language)."""
+    """Headline figures of a built report (its ``figures_json`` ``kpis``): GMV, orders,
+    visitors, conversion and AOV with their change against the previous period."""
     raw = getattr(report, "figures_json", None)
     if not raw:
         return []
     try:
         figures = json.loads(raw)
-    except (TypeError, ValueError):
+        kpis = figures.get("kpis") if isinstance(figures, dict) else None
+        if not isinstance(kpis, dict):
+            return []
+        from storeops.alerts.messages import format_figure, metric_name
+        from storeops.metrics.definitions import METRICS
+
+        out = []
+        for key in SUMMARY_KPIS:
+            k = kpis.get(key)
+            if not isinstance(k, dict) or k.get("value") is None:
+                continue
+            unit = METRICS[key].unit if key in METRICS else "count"
+            text = f"{metric_name(key, lang)}{'：' if lang == 'zh-CN' else ': '}" \
+                f"{format_figure(key, unit, k['value'], lang)}"
+            change = k.get("change")
+            if change is not None:
+                pct = float(change) * 100
+                arrow = "▲" if pct > 0 else "▼" if pct < 0 else ""
+                label = "较上期" if lang == "zh-CN" else "vs previous"
+                text += f"（{label} {arrow}{abs(pct):.1f}%）" if lang == "zh-CN" \
+                    else f" ({label} {arrow}{abs(pct):.1f}%)"
+            out.append(text)
+        return out
+    except Exception:  # noqa: BLE001 - the headline is a courtesy; the link is the report
         return []
-    summary = figures.get("summary") if isinstance(figures, dict) else None
-    if isinstance(summary, dict):
-        summary = summary.get(lang) or summary.get("zh-CN")
-    if isinstance(summary, list):
-        return [str(s) for s in summary[:6]]
-    return []
 
 
 def test_message(channel: Any, lang: str | None, *, store_name: str) -> Message:
