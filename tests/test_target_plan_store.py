@@ -158,6 +158,14 @@ def test_cli_plan_json_and_target_show(cli_store: str, monkeypatch, capsys) -> N
     assert code == 0, err
     months = {m["period"]: m for m in json.loads(out)["months"]}
     assert months["2025-03"]["pinned"] and months["2025-02"]["gmv"] == "6666.67"
+    code, out, err = run_cli(["target", "edit", "--db", db, "--year", "2025", "--cell",
+                              "2025-01", "--uv", "1000", "--json"], monkeypatch, capsys)
+    jan = json.loads(out)["months"][0]
+    assert code == 0 and (jan["uv"], jan["conversion_rate"], jan["aov"]) == (
+        1000, "0.0333", "100.00")  # 3,333.33 / (1,000 × 100)
+    code, out, err = run_cli(["target", "edit", "--db", db, "--year", "2025", "--cell",
+                              "2025-03", "--unpin", "--json"], monkeypatch, capsys)
+    assert code == 0 and not json.loads(out)["months"][2]["pinned"]
 
 
 @pytest.mark.parametrize(("argv", "words"), [
@@ -165,6 +173,8 @@ def test_cli_plan_json_and_target_show(cli_store: str, monkeypatch, capsys) -> N
     (["plan", "--year", "2025", "--gmv", "1.234"], "两位小数"),
     (["edit", "--year", "2031", "--cell", "2031-03", "--gmv", "5"], "还没有目标分解"),
     (["edit", "--year", "2025", "--cell", "2025-13", "--gmv", "5"], "不是 2025 年目标中的格"),
+    (["edit", "--year", "2025", "--cell", "2025-Q1", "--aov", "5"], "只能在月份上修改"),
+    (["edit", "--year", "2025", "--cell", "2025-03"], "没有要修改的内容"),
 ])
 def test_cli_errors(cli_store: str, monkeypatch, capsys, argv: list[str], words: str) -> None:  # noqa: ANN001
     code, out, err = run_cli(["target", *argv, "--db", cli_store], monkeypatch, capsys)

@@ -285,30 +285,38 @@ def target_edit(
         "--conversion-rate", help="A month's conversion rate, 0..1 (its UV follows).")] = None,
     aov: Annotated[str | None, typer.Option("--aov", help="A month's AOV (its UV follows).")
                    ] = None,
+    uv: Annotated[str | None, typer.Option(
+        "--uv", help="A month's UV (its conversion rate follows, the AOV kept).")] = None,
+    unpin: Annotated[bool, typer.Option(
+        "--unpin", help="Let a cell set by hand follow its siblings again.")] = False,
     store: StoreOption = None,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """Change one cell of a saved plan: its GMV (pinned; the unpinned cells beside it
-    rebalance so that its parent's total holds), or a month's conversion rate or AOV."""
+    rebalance so that its parent's total holds), a month's conversion rate, AOV or UV, or
+    unpin it."""
     from storeops.common.cli_options import cli_actor
     from storeops.metrics import target_plan as tp
-    from storeops.metrics.target_plan_store import edit_cell, edit_month_rates
+    from storeops.metrics.target_plan_store import edit_cell, edit_month_rates, unpin_cell
 
-    url, st = _open_store(db, store)
     key = tp.parse_cell(year, cell, category)
-    if gmv is None and conversion_rate is None and aov is None:
-        raise tp.TargetPlanError("give --gmv, --conversion-rate or --aov",
+    rates = conversion_rate is not None or aov is not None or uv is not None
+    if gmv is None and not rates and not unpin:
+        raise tp.TargetPlanError("give --gmv, --conversion-rate, --aov, --uv or --unpin",
                                  key="target_plan.nothing_to_edit")
+    if rates and key[0] != tp.MONTH:
+        raise tp.TargetPlanError("--conversion-rate, --aov and --uv go with a month (--cell "
+                                 f"{year}-03)", key="target_plan.rates_need_month")
+    url, st = _open_store(db, store)
     plan = None
+    if unpin:
+        plan = unpin_cell(url, st.id, year, key, actor=cli_actor())
     if gmv is not None:
         plan = edit_cell(url, st.id, year, key, gmv, actor=cli_actor())
-    if conversion_rate is not None or aov is not None:
-        if key[0] != tp.MONTH:
-            raise tp.TargetPlanError("--conversion-rate and --aov go with a month (--cell "
-                                     f"{year}-03)", key="target_plan.rates_need_month")
+    if rates:
         plan = edit_month_rates(url, st.id, year, key[1], conversion_rate=conversion_rate,
-                                aov=aov, actor=cli_actor())
+                                aov=aov, uv=uv, actor=cli_actor())
     assert plan is not None
     _print_plan(st.name, plan, as_json, saved=True)
 
