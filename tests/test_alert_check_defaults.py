@@ -5,6 +5,7 @@ the channels once, and its words read as 商智 writes figures."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -82,6 +83,12 @@ def test_figures_baselines_and_severities(checked: Any) -> None:
         "2", "1")
     gmv = by[("gmv_anomaly", "store")]
     assert (gmv.value, gmv.baseline) == ("250.00", "1600.00")
+    detail = json.loads(gmv.detail_json)
+    assert detail["series"][-2:] == [["2026-11-18", "1600.00"], ["2026-11-19", "250.00"]]
+    assert len(detail["series"]) == 14 and detail["unit"] == "money"
+    assert detail["condition"] == {"kind": "anomaly", "direction": "down",
+                                   "sensitivity": "3.5"}
+    assert detail["rule_name"] == "成交金额异常下降" and detail["change"] == "-0.843750"
     assert {k[1] for k in by if k[0] == "sku_uv_anomaly"} == {"sku:A100", "sku:B200"}
 
 

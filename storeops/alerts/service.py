@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 UNRESOLVED = (lifecycle.OPEN, lifecycle.ACKNOWLEDGED)
 MAX_BACKTEST_DAYS = 731
+SERIES_POINTS = 14  # points of the series kept on an alert, for its page's chart
 _SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
@@ -175,7 +176,16 @@ def _detail(spec: RuleSpec, ev: Evaluation, series: Any, tz: str) -> dict[str, A
         "action_en": spec.action_en, "timezone": tz,
         "figures": {str(k): (str(v) if isinstance(v, Decimal | date | datetime) else v)
                     for k, v in extra.items()},
+        # the recent series the rule read (for the alert page's chart), oldest first
+        "series": [[p.period, decimal_text(_as_dec(p.value), spec.unit)]
+                   for p in getattr(series, "points", [])[-SERIES_POINTS:]],
     }
+
+
+def _as_dec(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
 
 
 def _summary(spec: RuleSpec, ev: Evaluation, scope_key: str, scope_label: str,
@@ -278,7 +288,7 @@ def _apply(session: Session, store_id: int, as_of: datetime, tz: str,
             if ev.fires:
                 severity = ev.severity or spec.severity
                 if open_alert is not None:
-                    _keep(session, open_alert, spec, ev, severity, as_of, actor, dry_run)
+                    _keep(session, open_alert, spec, ev, s, severity, as_of, actor, dry_run)
                     result.still_open.append(_summary(spec, ev, s.scope_key, s.scope_label,
                                                       open_alert.severity, open_alert,
                                                       status=open_alert.status))
@@ -331,8 +341,8 @@ def _suppressed(alerts: list[Alert], spec: RuleSpec, scope_key: str, ev: Evaluat
     return None
 
 
-def _keep(session: Session, alert: Alert, spec: RuleSpec, ev: Evaluation, severity: str,
-          as_of: datetime, actor: str | None, dry_run: bool) -> None:
+def _keep(session: Session, alert: Alert, spec: RuleSpec, ev: Evaluation, series: Any,
+          severity: str, as_of: datetime, actor: str | None, dry_run: bool) -> None:
     if dry_run or _aware(alert.last_seen_at) >= as_of:
         return
     alert.last_seen_at = as_of
@@ -341,7 +351,9 @@ def _keep(session: Session, alert: Alert, spec: RuleSpec, ev: Evaluation, severi
     alert.period_key = ev.period or alert.period_key
     data = json.loads(alert.detail_json or "{}")
     data.update(period=ev.period, change=None if ev.change is None
-                else decimal_text(ev.change, "rate"), score=ev.score)
+                else decimal_text(ev.change, "rate"), score=ev.score,
+                series=[[p.period, decimal_text(_as_dec(p.value), spec.unit)]
+                        for p in getattr(series, "points", [])[-SERIES_POINTS:]])
     alert.detail_json = json.dumps(data, ensure_ascii=False)
     if _SEVERITY_RANK.get(severity, 0) > _SEVERITY_RANK.get(alert.severity, 0):
         before = alert.severity
