@@ -270,3 +270,22 @@ def test_email_with_text_html_and_the_report_attached(sqlite_db_url: str, tmp_pa
         assert "451" in ch.last_error
         box.fail = False
         assert delivery.send_due(db_url, NOW + timedelta(minutes=1)) == 1
+
+
+def test_a_burst_is_paced_and_a_failing_channel_probed_once_per_run(
+        sqlite_db_url: str, fresh_robot: Robot) -> None:
+    db_url = sqlite_db_url
+    store_id = make_store(db_url)
+    add(db_url, store_id, "wecom", fresh_robot.wecom_url())
+    with unit_of_work(db_url) as s:
+        for _ in range(20):
+            delivery.enqueue_alert(s, make_alert(s, store_id))
+    fresh_robot.mode = "http500"
+    assert delivery.send_due(db_url, NOW) == 0
+    assert len(fresh_robot.received) == 1  # the others wait for the next run
+    fresh_robot.mode = "ok"
+    per_run = delivery.PER_CHANNEL_PER_RUN
+    assert delivery.send_due(db_url, NOW + timedelta(seconds=30)) == per_run
+    assert delivery.send_due(db_url, NOW + timedelta(minutes=1)) == 20 - per_run
+    with unit_of_work(db_url) as s:
+        assert {d.status for d in s.scalars(select(NotifyDelivery))} == {"sent"}

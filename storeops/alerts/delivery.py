@@ -12,7 +12,10 @@ a check or a report build never waits on a robot. ``send_due`` (the once-a-minut
   (``last_error``, ``last_error_at``), and the delivery is tried again after 1, 2, 4, 8 …
   minutes, capped at an hour; after ``MAX_ATTEMPTS`` tries it is marked ``failed`` but kept,
   listed on the channels page with a "send again" button (:func:`resend`);
-- deliveries of a disabled channel wait until it is enabled again; nothing is ever dropped.
+- deliveries of a disabled channel wait until it is enabled again; nothing is ever dropped;
+- one run sends at most ``PER_CHANNEL_PER_RUN`` messages to a channel (the robots' rate
+  limit is about 20 a minute), and after a channel fails, its other messages wait for the
+  next run instead of each waiting out a timeout.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 MAX_ATTEMPTS = 20  # 1+2+4+8+16+32 minutes then hourly: about 15 hours of trying
 BACKOFF_CAP = timedelta(hours=1)
 CLAIM_LEASE = timedelta(minutes=5)  # a claimed delivery is left alone this long
-BATCH = 200  # deliveries sent per call at most (the job runs every minute)
+BATCH = 500  # deliveries looked at per call at most (the job runs every minute)
+PER_CHANNEL_PER_RUN = 15  # DingTalk and WeCom robots accept about 20 messages a minute
 
 
 def backoff(attempts: int) -> timedelta:
@@ -140,11 +144,12 @@ def enqueue_test(session: Session, channel: NotifyChannel, store_name: str
 # --- sending ------------------------------------------------------------------------------
 
 def _due_ids(db_url: str, now: datetime, store_id: int | None = None,
-             ids: list[int] | None = None) -> list[int]:
+             ids: list[int] | None = None) -> list[tuple[int, int]]:
+    """(delivery id, channel id) of what is due, oldest first."""
     from storeops.db.engine import unit_of_work
 
     with unit_of_work(db_url) as session:
-        q = (select(NotifyDelivery.id)
+        q = (select(NotifyDelivery.id, NotifyDelivery.channel_id)
              .join(NotifyChannel, NotifyChannel.id == NotifyDelivery.channel_id)
              .where(NotifyDelivery.status == PENDING,
                     or_(NotifyDelivery.next_attempt_at.is_(None),
@@ -155,7 +160,7 @@ def _due_ids(db_url: str, now: datetime, store_id: int | None = None,
             q = q.where(NotifyChannel.enabled.is_(True))
         if store_id is not None:
             q = q.where(NotifyDelivery.store_id == store_id)
-        return list(session.scalars(q.order_by(NotifyDelivery.id).limit(BATCH)))
+        return [(d, c) for d, c in session.execute(q.order_by(NotifyDelivery.id).limit(BATCH))]
 
 
 def _claim(db_url: str, delivery_id: int, now: datetime) -> bool:
@@ -281,9 +286,19 @@ def send_due(db_url: str, now: datetime, *, store_id: int | None = None) -> int:
     """Send the deliveries due at ``now``; a failure is retried later with back-off. The
     number sent."""
     sent = 0
-    for delivery_id in _due_ids(db_url, now, store_id):
-        if send_one(db_url, delivery_id, now) == SENT:
+    tried: dict[int, int] = {}
+    failing: set[int] = set()
+    for delivery_id, channel_id in _due_ids(db_url, now, store_id):
+        # A channel that just failed is not tried again in this run (a robot that is down
+        # would cost a timeout per message); robots take about 20 messages a minute.
+        if channel_id in failing or tried.get(channel_id, 0) >= PER_CHANNEL_PER_RUN:
+            continue
+        tried[channel_id] = tried.get(channel_id, 0) + 1
+        status = send_one(db_url, delivery_id, now)
+        if status == SENT:
             sent += 1
+        elif status is not None:
+            failing.add(channel_id)
     return sent
 
 

@@ -24,6 +24,7 @@ import hmac
 import os
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
@@ -65,13 +66,23 @@ def _host(url: str) -> str:
         return "?"
 
 
+@lru_cache(maxsize=1)
+def _client() -> Any:
+    """One HTTP client per process (its TLS context is costly to build; connections are
+    reused between messages to the same robot)."""
+    import httpx
+
+    return httpx.Client(timeout=httpx.Timeout(HTTP_TIMEOUT_S, connect=5.0),
+                        follow_redirects=False, trust_env=True)
+
+
 def _post_json(url: str, body: dict[str, Any], *, label: str) -> None:
     import httpx
 
     host = _host(url)
     try:
-        resp = httpx.post(url, json=body, timeout=httpx.Timeout(HTTP_TIMEOUT_S, connect=5.0),
-                          headers={"Content-Type": "application/json; charset=utf-8"})
+        resp = _client().post(url, json=body,
+                              headers={"Content-Type": "application/json; charset=utf-8"})
     except httpx.TimeoutException:
         raise SendError(f"{label}: no answer from {host} within {HTTP_TIMEOUT_S:g} s") from None
     except httpx.HTTPError as exc:
