@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 
 from storeops.accounts.permissions import Permission
 from storeops.alerts import channels as channel_ops
@@ -73,7 +73,8 @@ def _outbox(session: Any, store_id: int, tz: str, lang: str,
         select(NotifyDelivery)
         .where(NotifyDelivery.store_id == store_id,
                NotifyDelivery.status.in_((delivery.PENDING, delivery.FAILED)))
-        .order_by(NotifyDelivery.status.desc(), NotifyDelivery.id).limit(OUTBOX_ROWS))
+        .order_by(case((NotifyDelivery.status == delivery.FAILED, 0), else_=1),
+                  NotifyDelivery.id).limit(OUTBOX_ROWS))
     out = []
     for d in rows:
         try:
