@@ -99,12 +99,19 @@ def unit_of(alert: Alert, d: Mapping[str, Any]) -> str:
 
 
 def figure(text: str | None, unit: str, currency: str, lang: str, *,
-           compact: bool = True) -> tuple[str, str]:
+           compact: bool = True, metric: str = "") -> tuple[str, str]:
     """(shown, exact) of an alert's value or baseline: money in ¥ and 万 (exact ¥ in the
-    title), rates as percentages, counts with separators; "—" when unknown."""
+    title), rates as percentages (ROAS a plain ratio), days and counts with separators; "—"
+    when unknown."""
     value = _decimal(text)
     if value is None:
         return fmt.DASH, ""
+    if metric in fmt.PLAIN_RATIOS:
+        return f"{value:,.2f}", ""
+    if unit == "days":
+        return t_(lang, "unit.days", n=_num_text(value.quantize(Decimal("0.1"))
+                                                 if value != value.to_integral_value()
+                                                 else value)), ""
     if unit == "money":
         exact = fmt.money(value, currency)
         return (fmt.money_compact(value, currency, lang) if compact else exact), exact
@@ -117,9 +124,8 @@ def figure(text: str | None, unit: str, currency: str, lang: str, *,
 
 def change_of(alert: Alert, d: Mapping[str, Any]) -> float | None:
     """The change against the baseline: the detail's ``change``, else value / baseline - 1."""
-    raw = d.get("change")
-    if raw is not None:
-        found = _decimal(raw)
+    if "change" in d:  # the check service's own (null for a threshold rule)
+        found = _decimal(d["change"])
         return None if found is None else float(found)
     value, base = _decimal(alert.value), _decimal(alert.baseline)
     if value is None or base is None or base == 0:
@@ -139,6 +145,7 @@ class Row:
     value_exact: str
     baseline: str
     baseline_exact: str
+    baseline_kind: str  # baseline | threshold (the rule compares with a fixed threshold)
     change: str
     change_css: str
     since: str
@@ -155,14 +162,18 @@ def alert_row(alert: Alert, names: Mapping[str, str], tz: str, currency: str,
               lang: str) -> Row:
     d = detail(alert)
     unit = unit_of(alert, d)
-    value, value_exact = figure(alert.value, unit, currency, lang)
-    base, base_exact = figure(alert.baseline, unit, currency, lang)
+    value, value_exact = figure(alert.value, unit, currency, lang, metric=alert.metric)
+    base, base_exact = figure(alert.baseline, unit, currency, lang, metric=alert.metric)
     change, css = fmt.change_badge(alert.metric, change_of(alert, d))
+    condition = d.get("condition")
+    kind = condition.get("kind") if isinstance(condition, Mapping) else None
     return Row(
         id=alert.id, href=f"/alerts/{alert.id}", severity=alert.severity,
         severity_label=t_(lang, f"severity.{alert.severity}"), rule=rule_name(alert, d, names),
         scope=alert.scope_label or alert.scope_key, value=value, value_exact=value_exact,
-        baseline=base, baseline_exact=base_exact, change=change, change_css=css,
+        baseline=base, baseline_exact=base_exact,
+        baseline_kind="threshold" if kind in ("above", "below") else "baseline",
+        change=change, change_css=css,
         since=local_time(alert.since or alert.raised_at, tz), status=alert.status,
         status_label=t_(lang, f"status.{alert.status}"), assignee=alert.assignee or fmt.DASH)
 
@@ -370,6 +381,12 @@ def series_chart(points: list[Any], unit: str, lang: str, currency: str,
     }
 
 
+def _advice(d: Mapping[str, Any], lang: str, lines: tuple[str, ...]) -> str:
+    """The rule's "what to do", unless the alert's words say it already."""
+    text = str((d.get("action_en") if lang == "en" else None) or d.get("action") or "")
+    return "" if not text or any(text in line for line in lines) else text
+
+
 def render_alert(request: Request, user: CurrentUser, alert_id: int, *, status: int = 200,
                  errors: Mapping[str, str] | None = None,
                  form: Mapping[str, Any] | None = None, done: str = "") -> Response:
@@ -387,8 +404,10 @@ def render_alert(request: Request, user: CurrentUser, alert_id: int, *, status: 
         words = alert_text(alert, lang)
         row = alert_row(alert, names, tz, currency, lang)
         history = event_rows(session, alert, tz, lang)
-        value_full, value_exact = figure(alert.value, unit, currency, lang)
-        base_full, base_exact = figure(alert.baseline, unit, currency, lang)
+        value_full, value_exact = figure(alert.value, unit, currency, lang,
+                                         metric=alert.metric)
+        base_full, base_exact = figure(alert.baseline, unit, currency, lang,
+                                       metric=alert.metric)
         chart = series_chart(d.get("series") or [], unit, lang, currency,
                              _decimal(alert.baseline))
         facts = {
@@ -407,7 +426,7 @@ def render_alert(request: Request, user: CurrentUser, alert_id: int, *, status: 
     can = user.can(Permission.ALERT_MANAGE)
     context = {
         "a": row, "words": words, "facts": facts, "unit": unit,
-        "advice": str((d.get("action_en") if lang == "en" else None) or d.get("action") or ""),
+        "advice": _advice(d, lang, words.lines),
         "value_full": value_full, "value_exact": value_exact,
         "base_full": base_full, "base_exact": base_exact,
         "history": history, "charts": {"series": chart} if chart else {},
@@ -558,18 +577,25 @@ def threshold_text(spec: Any) -> str:
     c = spec.condition
     if c.threshold is None:
         return ""
-    if c.kind == "change" or spec.unit == "rate":
+    if c.kind == "change" or (spec.unit == "rate" and spec.metric not in fmt.PLAIN_RATIOS):
         return _pct_text(c.threshold)
     return _num_text(c.threshold)
 
 
-def _figure_text(value: Decimal | None, unit: str, currency: str) -> str:
+def _figure_text(value: Decimal | None, unit: str, currency: str, lang: str = "zh-CN",
+                 metric: str = "") -> str:
+    """A rule's threshold or a test's figure, exact: ¥ to the cent, rates as percentages
+    (ROAS a plain ratio), days with their unit."""
     if value is None:
         return fmt.DASH
+    if metric in fmt.PLAIN_RATIOS:
+        return _num_text(value)
     if unit == "money":
         return fmt.money(value, currency)
     if unit == "rate":
         return _pct_text(value)
+    if unit == "days":
+        return t_(lang, "unit.days", n=_num_text(value))
     return _num_text(value)
 
 
@@ -578,7 +604,9 @@ def metric_text(metric: str, lang: str) -> str:
 
     if metric in METRICS:
         return metric_label(metric, lang)
-    return t_(lang, f"metric.{metric}")
+    key = f"alert_pages.metric.{metric}"
+    words = translate(lang, key)
+    return metric if words == key else words
 
 
 def scope_text(scope: Mapping[str, Any], lang: str) -> str:
@@ -596,10 +624,11 @@ def scope_text(scope: Mapping[str, Any], lang: str) -> str:
 def condition_text(spec: Any, lang: str, currency: str) -> str:
     c = spec.condition
     if c.kind in ("above", "below"):
-        text = t_(lang, f"cond.{c.kind}", value=_figure_text(c.threshold, spec.unit, currency))
+        text = t_(lang, f"cond.{c.kind}", value=_figure_text(c.threshold, spec.unit, currency,
+                                                             lang, spec.metric))
         for tier in c.tiers:
             text += t_(lang, "cond.tier", value=_figure_text(tier.threshold, spec.unit,
-                                                              currency),
+                                                              currency, lang, spec.metric),
                        severity=t_(lang, f"severity.{tier.severity}"))
     elif c.kind == "change":
         text = t_(lang, f"cond.change_{c.direction}", value=_pct_text(c.threshold),
@@ -824,13 +853,14 @@ def render_rule(request: Request, user: CurrentUser, code: str, store: str | Non
             firings = [{"day": f.day.isoformat() if isinstance(f.day, date) else str(f.day),
                         "scope": f.scope_label or f.scope_key,
                         "value": _figure_text(_decimal(f.value), spec.unit,
-                                              sc.store.currency),
+                                              sc.store.currency, lang, spec.metric),
                         "baseline": _figure_text(_decimal(f.baseline), spec.unit,
-                                                 sc.store.currency)}
+                                                 sc.store.currency, lang, spec.metric)}
                        for f in found[:FIRINGS_SHOWN]]
             firings_total = len(found)
             fired_days = len({f.day for f in found})
-            charts = {"backtest": firing_chart(found, rng.first, rng.last, lang)}
+            if found:
+                charts = {"backtest": firing_chart(found, rng.first, rng.last, lang)}
     context = {
         "r": view, "spec": spec,
         "form": dict(typed) if typed is not None else (_rule_form(spec) if spec else {}),
@@ -838,8 +868,9 @@ def render_rule(request: Request, user: CurrentUser, code: str, store: str | Non
         "severities": [(s, t_(lang, f"severity.{s}")) for s in lifecycle.SEVERITIES],
         "threshold_kind": "" if spec is None else (
             "sensitivity" if spec.condition.kind == "anomaly" else (
-                "percent" if spec.condition.kind == "change" or spec.unit == "rate"
-                else spec.unit)),
+                "percent" if spec.condition.kind == "change" or (
+                    spec.unit == "rate" and spec.metric not in fmt.PLAIN_RATIOS)
+                else "count" if spec.metric in fmt.PLAIN_RATIOS else spec.unit)),
         "can_manage": user.can(Permission.ALERT_MANAGE),
         "test": rng, "test_errors": rng.errors, "test_error": test_error, "ran": ran,
         "firings": firings, "fired_days": fired_days, "firings_total": firings_total,
