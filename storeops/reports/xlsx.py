@@ -238,7 +238,8 @@ def _refunds(b: _Book) -> None:
     b.cell(ws, 4, 1, r["rate"], "rate")
     rows = [{**x, "reason": x["reason"] or b.t("no_reason")} for x in r["reasons"]]
     b.table(ws, 6, [("reason", "text"), ("count", "count"), ("amount", "money"),
-                    ("share", "rate")], rows, widths={"reason": 30})
+                    ("reason_share", "rate")],
+            [{**x, "reason_share": x["share"]} for x in rows], widths={"reason": 30})
 
 
 def _promotions(b: _Book) -> None:
@@ -278,6 +279,12 @@ def _shipping(b: _Book) -> None:
                     ("on_time", "count"), ("late_open", "count"), ("rate", "rate")], s["days"])
 
 
+def _named(mover: dict[str, Any]) -> str:
+    """A SKU mover as the team reads it: its id and the start of its title."""
+    title = (mover.get("title") or "").strip()
+    return f"{mover['key']} {title[:16]}" if title else str(mover["key"])
+
+
 def why_lines(d: ReportData, lang: str) -> list[str]:
     """One sentence on GMV's change and its factors, and the largest SKU movers (the PDF and
     the workbook say the same)."""
@@ -294,10 +301,10 @@ def why_lines(d: ReportData, lang: str) -> list[str]:
     down = [m for m in skus if m["delta"] < 0][:3]
     if up:
         lines.append(translate(lang, "reports.why_up", skus="、".join(
-            f"{m['key']}（+{m['delta']:,.2f}）" for m in up)))
+            f"{_named(m)}（+{m['delta']:,.2f}）" for m in up)))
     if down:
         lines.append(translate(lang, "reports.why_down", skus="、".join(
-            f"{m['key']}（{m['delta']:,.2f}）" for m in down)))
+            f"{_named(m)}（{m['delta']:,.2f}）" for m in down)))
     return lines
 
 
