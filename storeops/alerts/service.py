@@ -257,6 +257,8 @@ def check_store(db_url: str, store_id: int, as_of: datetime, *, grain: str | Non
             result.errors.append({"rule": spec.code, "error": f"{type(exc).__name__}: {exc}"})
     result.rules_checked = len(measured)
     with unit_of_work(db_url) as session:
+        if not dry_run:
+            _lock_store(session, store_id)
         _apply(session, store_id, as_of, tz, measured, result, dry_run, actor)
         if dry_run:
             session.rollback()
@@ -264,6 +266,19 @@ def check_store(db_url: str, store_id: int, as_of: datetime, *, grain: str | Non
             result.released = release_held(session, store_id, as_of, tz)
     result.seconds = _time.perf_counter() - started
     return result
+
+
+def _lock_store(session: Session, store_id: int) -> None:
+    """Two checks of one store at once (the job and a command) must not both raise the same
+    alert: the second waits for the first (SQLite: the write lock; PostgreSQL: the store's
+    row) and then sees its alerts."""
+    from storeops.catalog.models import Store
+    from storeops.inventory.locking import lock_for_stock_write
+
+    if session.connection().dialect.name == "sqlite":
+        lock_for_stock_write(session)
+    else:
+        session.execute(select(Store.id).where(Store.id == store_id).with_for_update())
 
 
 def _apply(session: Session, store_id: int, as_of: datetime, tz: str,
