@@ -115,7 +115,7 @@ def alert_message(alert: Any, lang: str | None, *, event: str = "alert",
     if resolved and not (title.startswith(w["resolved"].strip())
                          or "恢复" in title or "Resolved" in title):
         title = w["resolved"] + title
-    if store_name:
+    if store_name and store_name not in title:
         lines.insert(0, f"{w['store']}{'：' if lang == 'zh-CN' else ': '}{store_name}")
     if resolved:
         when = _local(getattr(alert, "resolved_at", None), store_tz)
