@@ -42,7 +42,7 @@ def test_list_and_download(site: dict[str, Any]) -> None:
     login(c, "analyst")
     r = c.get(f"/reports?store={STORE_Q}")
     assert r.status_code == 200
-    row = re.search(r'<tr data-report="(\d+)">(.*?)</tr>', r.text, re.S)
+    row = re.search(r'<tr data-report="(\d+)"[^>]*>(.*?)</tr>', r.text, re.S)
     assert row and int(row.group(1)) == site["report"].id
     assert "2026-10" in row.group(2) and "月报" in row.group(2) and "¥20,053.00" in row.group(2)
     assert 'data-download="xlsx"' in row.group(2) and 'data-download="pdf"' not in row.group(2)
@@ -59,6 +59,14 @@ def test_list_and_download(site: dict[str, Any]) -> None:
     assert got.content == path.read_bytes()
     assert c.get(f"/reports/{site['report'].id}.pdf").status_code == 404  # none built
     assert c.get("/reports/999999.xlsx").status_code == 404
+    # A report's own address (the link the channels send): its store's list, its row marked.
+    link = c.get(f"/reports/{site['report'].id}", follow_redirects=False)
+    assert link.status_code == 303
+    assert link.headers["location"].endswith(f"report={site['report'].id}"
+                                             f"#report-{site['report'].id}")
+    marked = c.get(link.headers["location"]).text
+    assert re.search(rf'<tr data-report="{site["report"].id}"[^>]*aria-current="true"', marked)
+    assert c.get("/reports/999999").status_code == 404
     assert c.post(f"/reports/schedule?store={STORE_Q}", data={"at": "08:00"}).status_code == 403
 
 
@@ -80,7 +88,7 @@ def test_build_now_and_bad_period(site: dict[str, Any]) -> None:
     assert r.status_code == 303
     page = c.get(r.headers["location"])
     assert "已生成 周报 2026-W43" in page.text
-    row = re.search(r'<tr data-report="(\d+)">(?:(?!</tr>).)*2026-W43(?:(?!</tr>).)*</tr>',
+    row = re.search(r'<tr data-report="(\d+)"[^>]*>(?:(?!</tr>).)*2026-W43(?:(?!</tr>).)*</tr>',
                     page.text, re.S)
     assert row and "English" in row.group(0) and "user:operator" in row.group(0)
     pdf = c.get(f"/reports/{row.group(1)}.pdf")

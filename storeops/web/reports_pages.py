@@ -78,7 +78,8 @@ def _rows(db_url: str, sc: Scope, lang: str) -> list[dict[str, Any]]:
 def render_page(request: Request, user: CurrentUser, sc: Scope, *, status: int = 200,
                 form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                 notice: str = "", schedule_errors: dict[str, str] | None = None,
-                schedule_form: dict[str, Any] | None = None) -> Response:
+                schedule_form: dict[str, Any] | None = None, chosen: int | None = None
+                ) -> Response:
     lang = page_lang(request)
     db_url = db_url_of(request)
     with session_factory(db_url)() as session:
@@ -98,6 +99,7 @@ def render_page(request: Request, user: CurrentUser, sc: Scope, *, status: int =
             "pdf": schedule.pdf},
         "schedule_errors": schedule_errors or {},
         "store_q": urlencode({"store": sc.store.name}),
+        "chosen": chosen,
     }
     return render(request, "reports.html", context, user=user, sc=sc, status=status)
 
@@ -109,6 +111,7 @@ def reports_page(
     store: str | None = Query(None, max_length=STORE_NAME_CHARS),
     built: int | None = Query(None, ge=1, lt=2**31),
     saved: int | None = Query(None, ge=0, le=1),
+    report: int | None = Query(None, ge=1, lt=2**31),
 ) -> Response:
     sc = store_scope(request, store)
     lang = page_lang(request)
@@ -122,7 +125,25 @@ def reports_page(
                                period=row.period)
     elif saved:
         notice = translate(lang, "reports.page.saved")
-    return render_page(request, user, sc, notice=notice)
+    return render_page(request, user, sc, notice=notice, chosen=report or built)
+
+
+@router.get("/reports/{report_id:int}")
+def report_link(request: Request, report_id: int,
+                user: CurrentUser = Depends(viewer)) -> Response:
+    """A report's own address (the link the channels send): its store's list, its row
+    marked, with its downloads."""
+    from storeops.catalog.models import Store
+
+    if not 0 < report_id < 2**31:
+        raise StarletteHTTPException(404)
+    with session_factory(db_url_of(request))() as session:
+        row = session.get(Report, report_id)
+        store = session.get(Store, row.store_id) if row is not None else None
+    if row is None or store is None:
+        raise StarletteHTTPException(404)
+    query = urlencode({"store": store.name, "report": row.id})
+    return RedirectResponse(f"/reports?{query}#report-{row.id}", status_code=303)
 
 
 @router.post("/reports/build")
