@@ -289,3 +289,22 @@ def test_a_burst_is_paced_and_a_failing_channel_probed_once_per_run(
     assert delivery.send_due(db_url, NOW + timedelta(minutes=1)) == 20 - per_run
     with unit_of_work(db_url) as s:
         assert {d.status for d in s.scalars(select(NotifyDelivery))} == {"sent"}
+
+
+def test_a_lost_key_is_a_failure_on_the_channel_not_a_lost_alert(
+        sqlite_db_url: str, fresh_robot: Robot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.fernet import Fernet
+
+    db_url = sqlite_db_url
+    store_id = make_store(db_url)
+    add(db_url, store_id, "wecom", fresh_robot.wecom_url())
+    with unit_of_work(db_url) as s:
+        delivery.enqueue_alert(s, make_alert(s, store_id))
+    monkeypatch.setenv("STOREOPS_CONNECTOR_KEY", Fernet.generate_key().decode())
+    assert delivery.send_due(db_url, NOW) == 0
+    assert fresh_robot.received == []
+    with unit_of_work(db_url) as s:
+        d = s.scalars(select(NotifyDelivery)).one()
+        ch = s.scalars(select(NotifyChannel)).one()
+    assert d.status == "pending" and "cannot decrypt" in d.last_error
+    assert "remove the channel and add it again" in ch.last_error

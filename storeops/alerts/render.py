@@ -213,6 +213,8 @@ def dingtalk_body(msg: Message) -> dict[str, Any]:
     parts = [f"#### {_md_escape(msg.title)}"]
     parts += [_md_escape(line) for line in msg.lines]
     parts.append(f"[{msg.link_label}]({msg.link})")
+    if msg.footer:
+        parts.append(f"— {msg.footer}")  # "storeops": a keyword for robots that ask for one
     return {"msgtype": "markdown",
             "markdown": {"title": msg.title[:100], "text": "\n\n".join(parts)}}
 
@@ -226,11 +228,15 @@ def wecom_body(msg: Message) -> dict[str, Any]:
     head = f'**<font color="{colour}">{title}</font>**' if colour else f"**{title}**"
     parts = [head] + [f"> {_md_escape(line)}" for line in msg.lines]
     parts.append(f"[{msg.link_label}]({msg.link})")
+    if msg.footer:
+        parts.append(f'<font color="comment">— {msg.footer}</font>')
     content = "\n".join(parts)
     # WeCom refuses markdown content over 4,096 bytes.
-    while len(content.encode("utf-8")) > 4096 and len(parts) > 2:
-        parts.pop(-2)
+    while len(content.encode("utf-8")) > 4096 and len(parts) > 3:
+        parts.pop(-3)  # the last lines go first; the title, link and footer stay
         content = "\n".join(parts)
+    if len(content.encode("utf-8")) > 4096:
+        content = content.encode("utf-8")[:4096].decode("utf-8", "ignore")
     return {"msgtype": "markdown", "markdown": {"content": content}}
 
 
