@@ -6,8 +6,6 @@ fired on these days") with its bounded date range."""
 from __future__ import annotations
 
 import re
-import sys
-import types
 from datetime import date
 from typing import Any
 
@@ -15,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from web_seed import fast_hashing, login  # noqa: F401
 
+from storeops.alerts import service
 from storeops.alerts.models import AlertRule
 from storeops.db.engine import unit_of_work
 
@@ -80,19 +79,6 @@ def test_rules_list_toggle_and_edit(client: Any, seeded: tuple[str, int]) -> Non
     assert client.get("/alerts/rules/nope").status_code == 404
 
 
-def test_analyst_sees_rules_but_cannot_change_them(client: Any, seeded: tuple[str, int]
-                                                   ) -> None:
-    db_url, _ = seeded
-    login(client, "analyst")
-    page = client.get("/alerts/rules")
-    assert page.status_code == 200 and "hx-post" not in page.text
-    assert 'data-form="rule"' not in client.get("/alerts/rules/uv_drop").text
-    assert client.post("/alerts/rules/uv_drop/enabled", data={"enabled": "0"}
-                       ).status_code == 403
-    assert client.post("/alerts/rules/uv_drop", data={"threshold": "1%"}).status_code == 403
-    assert rule_row(db_url, "uv_drop").enabled is True
-
-
 @pytest.fixture
 def fake_backtest(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """service.backtest replaced: records its calls, fires on two days."""
@@ -108,24 +94,24 @@ def fake_backtest(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         return [Firing(date(2026, 10, 3), "store", "全店", "0.021", "0.025"),
                 Firing(date(2026, 10, 9), "store", "全店", "0.019", "0.025")]
 
-    try:
-        from storeops.alerts import service
-    except ImportError:
-        service = types.ModuleType("storeops.alerts.service")
-        monkeypatch.setitem(sys.modules, "storeops.alerts.service", service)
-        import storeops.alerts as package
-
-        monkeypatch.setattr(package, "service", service, raising=False)
-    monkeypatch.setattr(service, "backtest", backtest, raising=False)
+    monkeypatch.setattr(service, "backtest", backtest)
     return calls
 
 
-def test_rule_against_past_data(client: Any, seeded: tuple[str, int],
-                                fake_backtest: list[Any]) -> None:
+def test_analyst_sees_and_tests_rules_but_cannot_change_them(
+        client: Any, seeded: tuple[str, int], fake_backtest: list[Any]) -> None:
+    db_url, _ = seeded
+    login(client, "analyst")
+    page = client.get("/alerts/rules")
+    assert page.status_code == 200 and "hx-post" not in page.text
+    assert 'data-form="rule"' not in client.get("/alerts/rules/uv_drop").text
+    assert client.post("/alerts/rules/uv_drop/enabled", data={"enabled": "0"}
+                       ).status_code == 403
+    assert client.post("/alerts/rules/uv_drop", data={"threshold": "1%"}).status_code == 403
+    assert rule_row(db_url, "uv_drop").enabled is True
     from storeops.common.timeutil import local_date, utcnow
 
     today = local_date(utcnow(), "Asia/Shanghai").isoformat()
-    login(client, "analyst")
     page = client.get("/alerts/rules/conversion_low?test=1&test_from=2026-10-01"
                       "&test_to=2026-10-31")
     assert page.status_code == 200
