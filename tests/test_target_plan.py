@@ -4,6 +4,7 @@ edits that cannot balance are refused."""
 
 from __future__ import annotations
 
+import calendar
 from decimal import Decimal
 
 import pytest
@@ -229,3 +230,13 @@ def test_json_keys_are_stable() -> None:
                                        "conversion_rate", "aov"]
     assert list(data["categories"][0]) == ["category", "period", "gmv", "share", "pinned"]
     assert data["months"][0]["gmv"] == "100000.00"
+
+
+def test_partial_history_without_common_months_scales_by_the_day() -> None:
+    # Last year: January–October at 10 a day; the year before: only November and December
+    # at 5 a day (November 150, December 155): those months count twice as much last year.
+    known = {m: D(10 * calendar.monthrange(2026, m)[1]) for m in range(1, 11)}
+    p = tp.plan(2027, "3650", history(known, before={11: D(150), 12: D(155)}))
+    months = {c.period: c.gmv for c in p.level(MONTH)}
+    assert months["2027-11"] == D("300.00") and months["2027-12"] == D("310.00")
+    assert p.notes == ("2026-11: 2025-11 × 2.0000", "2026-12: 2025-12 × 2.0000")

@@ -8,8 +8,9 @@ the previous calendar year); a quarter is the sum of its months. Where last year
 history at all, every month gets the same share (1/12 of the year). Where it has only some
 months (a store opened in June, or last year's last months not yet over), a month without
 history is filled first from the same month two years before, scaled by how the months both
-years have grew (sum of last year / sum of the year before over those months); failing that,
-from the average GMV per day of last year's known months × the month's days. The plan's
+years have grew (sum of last year / sum of the year before over those months; with no month
+in common, last year's GMV per day / the year before's); failing that, from the average GMV
+per day of last year's known months × the month's days. The plan's
 ``basis`` says which: ``last_year``, ``partial`` or ``even``; ``notes`` name the filled months.
 
 **Categories** (optional) take last year's category shares: at the year level (the year's
@@ -267,12 +268,17 @@ def month_weights(history: History, year: int) -> tuple[dict[int, Decimal], str,
         return dict(known), "last_year", []
     weights: dict[int, Decimal] = dict(known)
     notes: list[str] = []
-    before = {m: v for m, v in history.before.items() if v > 0}
-    both = [m for m in known if m in before]
-    growth = (sum((known[m] for m in both), Decimal(0)) / sum((before[m] for m in both),
-                                                                 Decimal(0))) if both else None
+    before = {m: v for m, v in history.before.items() if 1 <= m <= 12 and v > 0}
     days = {m: calendar.monthrange(year - 1, m)[1] for m in range(1, 13)}
     per_day = sum(known.values(), Decimal(0)) / sum(days[m] for m in known)
+    both = [m for m in known if m in before]
+    growth: Decimal | None = None
+    if both:  # the months both years have
+        growth = sum((known[m] for m in both), Decimal(0)) / sum(
+            (before[m] for m in both), Decimal(0))
+    elif before:  # none in common: the two years' GMV per day
+        before_days = sum(calendar.monthrange(year - 2, m)[1] for m in before)
+        growth = per_day / (sum(before.values(), Decimal(0)) / before_days)
     for m in range(1, 13):
         if m in known:
             continue

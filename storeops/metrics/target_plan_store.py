@@ -206,7 +206,11 @@ def make_plan(db_url: str, store_id: int, year: int, gmv: Any, *, today: date,
 
 
 def _change(db_url: str, store_id: int, year: int, actor: str | None, how: Any) -> tp.Plan:
+    """Read, change and save the plan in one transaction; on PostgreSQL the plan's row is
+    locked first, so that two people editing at once rebalance one after the other."""
     with unit_of_work(db_url) as session:
+        session.execute(select(TargetPlan.id).where(
+            TargetPlan.store_id == store_id, TargetPlan.year == year).with_for_update())
         current = load_plan(session, store_id, year)
         if current is None:
             raise tp.TargetPlanError(f"no plan for {year} yet: make one first "
