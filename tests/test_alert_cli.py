@@ -174,3 +174,30 @@ def test_rule_file_round_trip_and_errors(db: str, monkeypatch: Any, capsys: Any,
     code, _, err = cli(monkeypatch, capsys, "alert", "rules", "--db", db, "--store", "calm",
                        "--import", str(bad), "--export", str(out_file), lang="en")
     assert code == 2 and "not both" in err
+
+
+def test_check_puts_each_new_alert_in_the_inbox_once(db: str, monkeypatch: Any,
+                                                     capsys: Any) -> None:
+    """With the real outbox (no stand-in): every alert raised reaches the store's inbox, a dry
+    run and a second check add nothing."""
+    from sqlalchemy import func, select
+
+    from storeops.alerts.models import InboxMessage
+    from storeops.db.engine import unit_of_work
+
+    monkeypatch.undo()
+    store_id = build_store(db, "hot2", hot=True)
+
+    def inbox() -> int:
+        with unit_of_work(db) as s:
+            return s.scalar(select(func.count()).select_from(InboxMessage)
+                            .where(InboxMessage.store_id == store_id))
+
+    cli_json(monkeypatch, capsys, "alert", "check", "--db", db, "--store", "hot2", "--at", AT,
+             "--dry-run")
+    assert inbox() == 0
+    first = cli_json(monkeypatch, capsys, "alert", "check", "--db", db, "--store", "hot2",
+                     "--at", AT)
+    assert inbox() == len(first["raised"]) > 0
+    cli_json(monkeypatch, capsys, "alert", "check", "--db", db, "--store", "hot2", "--at", AT)
+    assert inbox() == len(first["raised"])
