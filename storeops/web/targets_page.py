@@ -142,7 +142,7 @@ def plan_view(p: tp.Plan, currency: str, lang: str, today: date) -> dict[str, An
     basis = translate(lang, f"target_plan.basis.{p.basis}")
     return {
         "year": p.year, "gmv": fmt.money(p.gmv, currency), "value": format(p.gmv, "f"),
-        "basis": basis, "notes": list(p.notes), "by_category": p.by_category,
+        "basis": basis, "by_category": p.by_category,
         "quarters": [row(c) for c in p.level(tp.QUARTER)], "months": months,
         "categories": [row(c) for c in p.level(tp.CATEGORY)], "matrix": matrix,
     }
