@@ -293,6 +293,24 @@ def top_skus(db_url: str, wh: Warehouse, first: date, last: date, n: int) -> lis
     return [pid for _, pid in _cached(key, compute)[:max(0, int(n))]]
 
 
+def first_day(db_url: str, wh: Warehouse) -> str | None:
+    """The store's first day with any fact (an order, a refund, traffic, ad spend), ISO; None
+    for a store without any. Days before it have no figures (None), not zeros: a store's
+    history starts there, and an anomaly check must not read a run of zeros as its past."""
+    key = (*_snapshot_key(db_url, wh), "first_day")
+
+    def compute() -> str | None:
+        rows = wh.run(
+            "SELECT MIN(d) FROM (SELECT MIN(placed_date) AS d FROM {lines}"
+            " UNION ALL SELECT MIN(refund_date) AS d FROM {refunds}"
+            " UNION ALL SELECT MIN(day) AS d FROM {traffic}"
+            " UNION ALL SELECT MIN(day) AS d FROM {ads}) t")
+        found = rows[0][0] if rows else None
+        return None if found is None else str(found)[:10]
+
+    return _cached(key, compute)
+
+
 def _as_value(value: Any) -> Decimal | None:
     if value is None:
         return None
@@ -324,8 +342,9 @@ def _kpi_series(db_url: str, store_id: int, metric: str, scope: Mapping[str, Any
     fams = _families([metric], cut)
     if kind == "store":
         facts = daily_facts(db_url, wh, "day", first, last, fams)
-        points = [Point(d, _as_value(derive(facts.get(d, {}), "day", [metric])[metric]))
-                  for d in days]
+        start = first_day(db_url, wh) or "9999"
+        points = [Point(d, _as_value(derive(facts.get(d, {}), "day", [metric])[metric])
+                        if d >= start else None) for d in days]
         return [ScopeSeries("store", _store_name(db_url, store_id), points, unit)]
 
     value = _scope_value(scope)
@@ -350,6 +369,7 @@ def _kpi_series(db_url: str, store_id: int, metric: str, scope: Mapping[str, Any
             found.sort(key=int)
         members = found
     needs_on_sale = "products" in queries.families_for(base_facts([metric]))
+    start = first_day(db_url, wh) or "9999"
     on_sale = _on_sale_by(db_url, wh, cut) if needs_on_sale else {}
     out = []
     for member in members:
@@ -362,6 +382,9 @@ def _kpi_series(db_url: str, store_id: int, metric: str, scope: Mapping[str, Any
             label = member
         points = []
         for d in days:
+            if d < start:
+                points.append(Point(d, None))
+                continue
             group = dict(facts.get((d, member), {}))
             if needs_on_sale:
                 group["on_sale_products"] = on_sale.get(member, 0)
