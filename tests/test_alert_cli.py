@@ -201,3 +201,48 @@ def test_check_puts_each_new_alert_in_the_inbox_once(db: str, monkeypatch: Any,
     assert inbox() == len(first["raised"]) > 0
     cli_json(monkeypatch, capsys, "alert", "check", "--db", db, "--store", "hot2", "--at", AT)
     assert inbox() == len(first["raised"])
+
+
+def test_check_sends_to_the_stores_robot(db: str, monkeypatch: Any, capsys: Any) -> None:
+    """`alert check` without --dry-run sends what it raised to the store's channels: a WeCom
+    robot on a local HTTP server gets the alerts' words (markdown)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    got: list[dict[str, Any]] = []
+
+    class Robot(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server name
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = b'{"errcode": 0, "errmsg": "ok"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    monkeypatch.undo()
+    build_store(db, "hot3", hot=True)
+    server = HTTPServer(("127.0.0.1", 0), Robot)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/cgi-bin/webhook/send?key=k"
+        code, _, err = cli(monkeypatch, capsys, "notify", "add", "--db", db, "--store", "hot3",
+                           "--kind", "wecom", "--target", url)
+        assert code == 0, err
+        first = cli_json(monkeypatch, capsys, "alert", "check", "--db", db, "--store", "hot3",
+                         "--at", AT)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert first["sent"] == len(got) > 0
+    texts = [m["markdown"]["content"] for m in got]
+    names = {a["rule_name"] for a in first["raised"]}
+    for text in texts:  # each message: one raised alert's words, the store, its figures
+        assert any(name in text.splitlines()[0] for name in names), text
+        assert "hot3" in text and "/alerts/" in text
+    assert any("点击单价：¥20.00，阈值 ¥15.00" in t for t in texts) or len(texts) < len(names)

@@ -195,10 +195,26 @@ def check_command(
     moment = parse_at(at, tz) if at is not None else utcnow()
     result = check_store(url, store_id, moment, grain=grain, dry_run=dry_run,
                          actor=None)
+    sent = 0 if dry_run else _send_now(url, store_id)
     if as_json:
-        _echo_json({"store": name, **result.as_dict()})
+        _echo_json({"store": name, **result.as_dict(), "sent": sent})
         return
     _print_check(name, tz, result)
+
+
+def _send_now(url: str, store_id: int) -> int:
+    """Send what the check queued for the store's channels now (the worker would within a
+    minute); a channel that fails is retried later by the worker, never an error here."""
+    import logging
+
+    from storeops.alerts.delivery import send_due
+    from storeops.common.timeutil import utcnow
+
+    try:
+        return send_due(url, utcnow(), store_id=store_id)
+    except Exception:  # noqa: BLE001 - the alerts are saved and stay queued
+        logging.getLogger(__name__).exception("sending the queued alerts failed")
+        return 0
 
 
 def _print_check(store: str, tz: str, result: Any) -> None:
