@@ -108,6 +108,10 @@ def test_schedule_settings(site: dict[str, Any]) -> None:
     field = re.search(r'<input type="text" name="at"[^>]*>', r.text).group(0)
     assert 'value="25:00"' in field and 'aria-invalid="true"' in field
     assert "时间“25:00”无效" in r.text
+    r = c.post(f"/reports/schedule?store={STORE_Q}&lang=en",
+               data={"monthly": "1", "at": "9h", "lang": "en"})
+    assert r.status_code == 422 and "bad time &#39;9h&#39;: expected HH:MM" in r.text
+    c.get("/reports?lang=zh-CN")
     r = c.post(f"/reports/schedule?store={STORE_Q}",
                data={"monthly": "1", "at": "07:30", "lang": "en"}, follow_redirects=False)
     assert r.status_code == 303

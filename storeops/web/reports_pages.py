@@ -24,7 +24,7 @@ from storeops.api.limits import STORE_NAME_CHARS
 from storeops.common.errors import StoreopsError, localise
 from storeops.common.timeutil import utcnow, zone
 from storeops.db.engine import session_factory, unit_of_work
-from storeops.reports.data import previous_label
+from storeops.reports.data import ReportError, previous_label
 from storeops.reports.jobs import schedule_of
 from storeops.reports.models import Report, ReportSchedule
 from storeops.web import format as fmt
@@ -191,9 +191,11 @@ def reports_schedule(
     found = _TIME.match(at.strip())
     errors = {}
     if not found:
-        errors["at"] = translate(page, "errors.reports.bad_time", text=at)
+        errors["at"] = localise(ReportError(f"bad time {at!r}: expected HH:MM such as 09:00",
+                                            key="reports.bad_time", text=at), page)
     if lang not in ("zh-CN", "en"):
-        errors["lang"] = translate(page, "errors.reports.bad_lang", lang=lang)
+        errors["lang"] = localise(ReportError(f"unknown language {lang!r}: choose zh-CN or en",
+                                              key="reports.bad_lang", lang=lang), page)
     if errors:
         return render_page(request, user, sc, status=422, schedule_errors=errors,
                            schedule_form={"weekly": bool(weekly), "monthly": bool(monthly),
