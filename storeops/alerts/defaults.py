@@ -16,7 +16,7 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {"code": "uv_drop", "name": "访客数下降超过15%", "name_en": "Traffic down more than 15%",
      "metric": "uv", "scope": {"kind": "store"}, "grain": "daily",
      "condition": {"kind": "change", "baseline": "same_weekday_last_week",
-                   "direction": "down", "threshold": "0.15"},
+                   "direction": "down", "threshold": "0.15", "min_baseline": "100"},
      "severity": "warning", "quiet_hours": _NIGHT, "cooldown_hours": 24,
      "action": "排查流量来源：搜索排名、活动、推荐位的变化",
      "action_en": "Investigate: search rank, campaigns, recommendation slots"},
