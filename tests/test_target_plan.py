@@ -219,6 +219,9 @@ def test_daily_pace() -> None:
     assert tp.expected_by(D("100"), 30, 0) == D("0.00")
     assert tp.expected_by(D("100"), 30, 45) == D("100.00")
     assert tp.expected_by(D("100"), 3, 1) == D("33.33")
+    days = tp.daily_targets(D("100"), 3)  # each day's step of the pace: 100 in all
+    assert days == [D("33.33"), D("33.34"), D("33.33")] and sum(days) == D("100")
+    assert sum(tp.daily_targets(D("1234567.89"), 31)) == D("1234567.89")
 
 
 def test_json_keys_are_stable() -> None:

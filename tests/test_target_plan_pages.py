@@ -63,6 +63,13 @@ def test_plan_made_on_the_page_with_its_pace(app_client: PageClient) -> None:
     assert text(r.text, "pace-expected") == ["¥33,333.33"]
     assert text(r.text, "pace-actual") == ["¥0.00"]
     assert "落后进度 ¥33,333.33" in r.text and "¥5,000.00" in r.text  # per day left
+    # Day by day: each day's target, the pace to date, the GMV of the days over.
+    days = re.findall(r'<tr data-day="(2026-11-\d\d)"[^>]*>(.*?)</tr>', r.text)
+    assert len(days) == 30
+    tenth = dict(days)["2026-11-10"]
+    assert re.findall(r">([^<]+)</td>", tenth) == [
+        "2026-11-10", "¥3,333.33", "¥33,333.33", "¥0.00", "¥0.00"]
+    assert re.findall(r">([^<]+)</td>", dict(days)["2026-11-11"])[3:] == ["—", "—"]
     # By category, next year: last year's (2026's) shares with months filled in.
     make_plan(c, 2027, "2400000", by_category="1")
     r = c.get(f"/targets?store={STORE}&year=2027")

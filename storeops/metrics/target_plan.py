@@ -478,6 +478,13 @@ def expected_by(target: Decimal, days_in_month: int, days_over: int) -> Decimal:
     return (target * days / days_in_month).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def daily_targets(target: Decimal, days_in_month: int) -> list[Decimal]:
+    """Each day's share of a month's GMV target: the steps of :func:`expected_by`, so that
+    they add up to the target exactly and their running sum is the pace to date."""
+    marks = [expected_by(target, days_in_month, n) for n in range(days_in_month + 1)]
+    return [marks[n] - marks[n - 1] for n in range(1, days_in_month + 1)]
+
+
 def to_dict(p: Plan) -> dict[str, Any]:
     """The plan as JSON-ready data with stable keys (money and rates as decimal strings)."""
 

@@ -80,6 +80,7 @@ def month_pace(db_url: str, sc: Scope, today: date, lang: str) -> dict[str, Any]
     needed = max(target - actual, Decimal(0)) / left if left else Decimal(0)
     cur = sc.store.currency
     return {
+        "days_table": _day_rows(db_url, sc, today, target, days),
         "month": month, "target": fmt.money(target, cur), "days_over": over, "days": days,
         "time_progress": fmt.percent(over / days, 1),
         "expected": fmt.money(expected, cur), "actual": fmt.money(actual, cur),
@@ -89,6 +90,35 @@ def month_pace(db_url: str, sc: Scope, today: date, lang: str) -> dict[str, Any]
         "text": translate(lang, "target_plan.pace.behind" if gap < 0 else
                           "target_plan.pace.ahead", gap=fmt.money(abs(gap), cur)),
     }
+
+
+def _day_rows(db_url: str, sc: Scope, today: date, target: Decimal,
+              days: int) -> list[dict[str, Any]]:
+    """The month day by day: the day's target and the pace to date, the day's GMV and the
+    GMV to date (days over only), ahead or behind."""
+    from storeops.metrics.service import kpi_series
+
+    first = today.replace(day=1)
+    actuals: dict[str, Decimal] = {}
+    if today > first:
+        for row in kpi_series(db_url, sc.store.id, first, today - timedelta(days=1), by="day"):
+            actuals[row["period"]] = Decimal(row["gmv"] or 0)
+    cur = sc.store.currency
+    rows, to_date, pace = [], Decimal(0), Decimal(0)
+    for n, share in enumerate(tp.daily_targets(target, days), start=1):
+        day = first.replace(day=n)
+        pace += share
+        actual = actuals.get(day.isoformat()) if day < today else None
+        if actual is not None:
+            to_date += actual
+        rows.append({
+            "day": day.isoformat(), "target": fmt.money(share, cur),
+            "pace": fmt.money(pace, cur), "today": day == today,
+            "actual": fmt.money(actual, cur) if actual is not None else fmt.DASH,
+            "to_date": fmt.money(to_date, cur) if actual is not None else fmt.DASH,
+            "css": "" if actual is None else ("behind" if to_date < pace else "ahead"),
+        })
+    return rows
 
 
 def overview_pace(targets: dict[str, Any], first: date, last: date, today: date, lang: str,
