@@ -308,3 +308,25 @@ def test_a_lost_key_is_a_failure_on_the_channel_not_a_lost_alert(
         ch = s.scalars(select(NotifyChannel)).one()
     assert d.status == "pending" and "cannot decrypt" in d.last_error
     assert "remove the channel and add it again" in ch.last_error
+
+
+def test_a_resolution_never_arrives_before_its_alert(db_url: str, fresh_robot: Robot) -> None:
+    from storeops.alerts.lifecycle import resolve
+
+    store_id = make_store(db_url)
+    add(db_url, store_id, "wecom", fresh_robot.wecom_url())
+    with unit_of_work(db_url) as s:
+        alert = make_alert(s, store_id)
+        delivery.enqueue_alert(s, alert)
+    fresh_robot.mode = "http500"
+    assert delivery.send_due(db_url, NOW) == 0  # the alert backs off for a minute
+    fresh_robot.mode = "ok"
+    with unit_of_work(db_url) as s:
+        alert = s.get(Alert, alert.id)
+        resolve(s, alert, None, at=NOW + timedelta(seconds=20))
+        delivery.enqueue_alert(s, alert, event="resolved")
+    # The resolution is due, but waits for the alert.
+    assert delivery.send_due(db_url, NOW + timedelta(seconds=30)) == 0
+    assert delivery.send_due(db_url, NOW + timedelta(minutes=1)) == 2
+    contents = [r.body["markdown"]["content"] for r in fresh_robot.received[1:]]
+    assert "已恢复" not in contents[0] and "已恢复" in contents[1]

@@ -143,21 +143,31 @@ def enqueue_test(session: Session, channel: NotifyChannel, store_name: str
 
 # --- sending ------------------------------------------------------------------------------
 
-def _due_ids(db_url: str, now: datetime, store_id: int | None = None,
-             ids: list[int] | None = None) -> list[tuple[int, int]]:
+def _alert_waiting() -> Any:
+    """True for a resolution whose alert has not reached that channel yet: it waits, so a
+    group never reads "resolved" before the alert."""
+    from sqlalchemy.orm import aliased
+
+    earlier = aliased(NotifyDelivery)
+    return (select(earlier.id)
+            .where(earlier.channel_id == NotifyDelivery.channel_id,
+                   earlier.alert_id == NotifyDelivery.alert_id,
+                   earlier.id < NotifyDelivery.id,
+                   earlier.status == PENDING)
+            .exists())
+
+
+def _due_ids(db_url: str, now: datetime, store_id: int | None = None
+             ) -> list[tuple[int, int]]:
     """(delivery id, channel id) of what is due, oldest first."""
     from storeops.db.engine import unit_of_work
 
     with unit_of_work(db_url) as session:
         q = (select(NotifyDelivery.id, NotifyDelivery.channel_id)
              .join(NotifyChannel, NotifyChannel.id == NotifyDelivery.channel_id)
-             .where(NotifyDelivery.status == PENDING,
+             .where(NotifyDelivery.status == PENDING, NotifyChannel.enabled.is_(True),
                     or_(NotifyDelivery.next_attempt_at.is_(None),
                         NotifyDelivery.next_attempt_at <= now)))
-        if ids is not None:
-            q = q.where(NotifyDelivery.id.in_(ids))
-        else:
-            q = q.where(NotifyChannel.enabled.is_(True))
         if store_id is not None:
             q = q.where(NotifyDelivery.store_id == store_id)
         return [(d, c) for d, c in session.execute(q.order_by(NotifyDelivery.id).limit(BATCH))]
@@ -165,7 +175,8 @@ def _due_ids(db_url: str, now: datetime, store_id: int | None = None,
 
 def _claim(db_url: str, delivery_id: int, now: datetime) -> bool:
     """Take ``delivery_id`` for this worker (one conditional UPDATE): false when another
-    worker took it or it is no longer due."""
+    worker took it, it is no longer due, or it is a resolution whose alert has not gone to
+    that channel yet."""
     from storeops.db.engine import unit_of_work
 
     with unit_of_work(db_url) as session:
@@ -173,7 +184,8 @@ def _claim(db_url: str, delivery_id: int, now: datetime) -> bool:
             update(NotifyDelivery)
             .where(NotifyDelivery.id == delivery_id, NotifyDelivery.status == PENDING,
                    or_(NotifyDelivery.next_attempt_at.is_(None),
-                       NotifyDelivery.next_attempt_at <= now))
+                       NotifyDelivery.next_attempt_at <= now),
+                   or_(NotifyDelivery.kind != "resolved", ~_alert_waiting()))
             .values(next_attempt_at=now + CLAIM_LEASE)
             .execution_options(synchronize_session=False))
         return result.rowcount == 1
