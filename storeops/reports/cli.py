@@ -85,9 +85,7 @@ def weekly(
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """The week's operations report: KPIs against last week and the target, daily trend,
-    traffic and funnel, top and bottom SKUs, what changed, refunds, promotions, stock and
-    shipping."""
+    """The week's operations report (Monday to Sunday) as XLSX and PDF, against last week."""
     _run("weekly", week, store, xlsx, pdf, lang, as_json, db)
 
 
@@ -102,7 +100,7 @@ def monthly(
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """The month's operations report (the same sections, against last month)."""
+    """The month's operations report as XLSX and PDF, against last month."""
     _run("monthly", month, store, xlsx, pdf, lang, as_json, db)
 
 
