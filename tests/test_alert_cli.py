@@ -105,14 +105,19 @@ def test_check_and_list_tables_in_the_terminal_language(db: str, monkeypatch: An
     assert "calm 预警检查" in out and "新预警 0 条" in out and "试运行" in out
     code, out, err = cli(monkeypatch, capsys, "alert", "rules", "--db", db, "--store", "calm")
     assert code == 0, err
-    assert "较上周同日下降超过 15.0%" in out and "低于 2.50%" in out
+    assert "低于 2.50%" in out and "每日" in out
+    zh = cli_json(monkeypatch, capsys, "alert", "rules", "--db", db, "--store", "calm")
+    texts = {r["code"]: r["condition_text"] for r in zh["rules"]}
+    assert texts["uv_drop"] == "较上周同日下降超过 15.0%（基准不低于 100）"
+    assert texts["campaign_cpc_high"] == "高于 ¥15.00（¥25.00 警告，¥35.00 严重）"
     code, out, err = cli(monkeypatch, capsys, "alert", "rules", "--db", db, "--store", "calm",
                          lang="en")
     assert code == 0 and "Alert rules of calm (15)" in out
     code, out, err = cli(monkeypatch, capsys, "alert", "rules", "--db", db, "--store", "calm",
                          "--json", lang="en")
     texts = {r["code"]: r["condition_text"] for r in json.loads(out)["rules"]}
-    assert texts["uv_drop"] == "down more than 15.0% vs the same weekday last week"
+    assert texts["uv_drop"] == ("down more than 15.0% vs the same weekday last week"
+                                " (baseline at least 100)")
     assert texts["refund_rate_high"] == "above 1.50%, 3 days running"
 
 

@@ -115,6 +115,9 @@ def describe_condition(condition: dict[str, Any], metric: str, unit: str,
         text = _t(lang, f"condition.change_{condition.get('direction', 'down')}",
                   threshold=f"{threshold * 100:.1f}%",
                   baseline=_t(lang, f"baseline.{condition.get('baseline')}"))
+        if condition.get("min_baseline") is not None:
+            text += _t(lang, "condition.min_baseline", value=format_figure(
+                metric, unit, condition["min_baseline"], lang))
     else:
         text = _t(lang, f"condition.anomaly_{condition.get('direction', 'any')}",
                   sensitivity=condition.get("sensitivity", "3.5"))
