@@ -77,6 +77,32 @@ def test_rules_list_toggle_and_edit(client: Any, seeded: tuple[str, int]) -> Non
     client.cookies.delete("lang")
     assert "Traffic down more than 15%" in en.text and "Below 3%, 2 periods running" in en.text
     assert client.get("/alerts/rules/nope").status_code == 404
+    # the rule file: exported, imported back unchanged, an edit replaces one rule, a bad one
+    # is refused naming the file, the rule and the field, and writes nothing
+    exported = client.get("/alerts/rules.yaml")
+    assert exported.status_code == 200 and "alert_rules.yaml" in \
+        exported.headers["content-disposition"]
+    assert "code: conversion_low" in exported.text
+
+    def upload(text: str, name: str = "rules.yaml") -> Any:
+        return client.post("/alerts/rules", files={"file": (name, text.encode(),
+                                                           "application/yaml")})
+
+    n = exported.text.count("- code:")
+    r = upload(exported.text)
+    assert r.status_code == 200 and f"新增 0，修改 0，未变 {n}" in r.text
+    edited = exported.text.replace("threshold: '0.15'", "threshold: '0.2'", 1)
+    assert edited != exported.text
+    r = upload(edited)
+    assert r.status_code == 200 and f"新增 0，修改 1，未变 {n - 1}" in r.text
+    bad = edited.replace("threshold: '0.2'", "threshold: lots", 1)
+    r = upload(bad, "我的规则.yaml")
+    error = re.search(r'data-error="import">([^<]+)<', r.text).group(1)
+    assert r.status_code == 422 and "我的规则.yaml" in error and "uv_drop" in error
+    assert "condition.threshold" in error
+    assert upload("x.yaml", "path.yaml").status_code == 422  # text, never a path
+    assert client.post("/alerts/rules", data={"x": "1"}).status_code == 422
+    assert "threshold: '0.2'" in client.get("/alerts/rules.yaml").text
 
 
 @pytest.fixture
@@ -109,6 +135,10 @@ def test_analyst_sees_and_tests_rules_but_cannot_change_them(
                        ).status_code == 403
     assert client.post("/alerts/rules/uv_drop", data={"threshold": "1%"}).status_code == 403
     assert rule_row(db_url, "uv_drop").enabled is True
+    assert client.get("/alerts/rules.yaml").status_code == 200
+    assert 'data-action="import"' not in page.text
+    assert client.post("/alerts/rules", files={"file": ("r.yaml", b"rules: []\n")}
+                       ).status_code == 403
     from storeops.common.timeutil import local_date, utcnow
 
     today = local_date(utcnow(), "Asia/Shanghai").isoformat()

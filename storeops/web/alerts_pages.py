@@ -672,12 +672,8 @@ def rule_view(row: AlertRule, lang: str, currency: str, store_name: str) -> dict
             "grain": t_(lang, f"grain.{spec.grain}"), "spec": spec}
 
 
-@router.get("/alerts/rules")
-def rules_page(
-    request: Request,
-    user: CurrentUser = require(Permission.ALERT_VIEW),
-    store: str | None = Query(None, max_length=STORE_NAME_CHARS),
-) -> Response:
+def render_rules(request: Request, user: CurrentUser, store: str | None, *, status: int = 200,
+                 import_error: str = "", imported: dict[str, Any] | None = None) -> Response:
     from storeops.alerts.rules_store import list_rules
 
     sc = store_scope(request, store)
@@ -685,8 +681,76 @@ def rules_page(
     with unit_of_work(db_url_of(request)) as session:  # the defaults are added when missing
         rows = [rule_view(r, lang, sc.store.currency, sc.store.name)
                 for r in list_rules(session, sc.store.id)]
-    context = {"rules": rows, "can_manage": user.can(Permission.ALERT_MANAGE)}
-    return render(request, "alerts_rules.html", context, user=user, sc=sc)
+    context = {"rules": rows, "can_manage": user.can(Permission.ALERT_MANAGE),
+               "import_error": import_error, "imported": imported,
+               "export_href": f"/alerts/rules.yaml?store={_q(sc.store.name)}",
+               "import_action": f"/alerts/rules?store={_q(sc.store.name)}"}
+    return render(request, "alerts_rules.html", context, status=status, user=user, sc=sc)
+
+
+@router.get("/alerts/rules")
+def rules_page(
+    request: Request,
+    user: CurrentUser = require(Permission.ALERT_VIEW),
+    store: str | None = Query(None, max_length=STORE_NAME_CHARS),
+) -> Response:
+    return render_rules(request, user, store)
+
+
+@router.get("/alerts/rules.yaml")
+def rules_export(
+    request: Request,
+    user: CurrentUser = require(Permission.ALERT_VIEW),
+    store: str | None = Query(None, max_length=STORE_NAME_CHARS),
+) -> Response:
+    """The store's rules as the rule file ``storeops alert rules --export`` writes."""
+    from storeops.alerts.rules_store import export_rules
+
+    sc = store_scope(request, store)
+    with unit_of_work(db_url_of(request)) as session:
+        text = export_rules(session, sc.store.id)
+    name = quote(f"{sc.store.name}_alert_rules.yaml", safe="")
+    return Response(text.encode("utf-8"), media_type="application/yaml; charset=utf-8",
+                    headers={"Content-Disposition":
+                             f"attachment; filename=\"alert_rules.yaml\"; "
+                             f"filename*=UTF-8''{name}"})
+
+
+@router.post("/alerts/rules")
+async def rules_import(
+    request: Request,
+    user: CurrentUser = require(Permission.ALERT_MANAGE),
+    store: str | None = Query(None, max_length=STORE_NAME_CHARS),
+) -> Response:
+    """Import an uploaded rule file into the page's store: all or nothing (the first bad rule
+    named with the file and the field), rules matched by code, others kept."""
+    from storeops.alerts.rules_store import MAX_FILE_BYTES, import_rules, parse_rule_file
+
+    lang = page_lang(request)
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return render_rules(request, user, store, status=422,
+                            import_error=translate(lang, "pages.form.required"))
+    raw = await upload.read(MAX_FILE_BYTES + 1)
+    name = (upload.filename or "rules.yaml")[:120]
+    if len(raw) > MAX_FILE_BYTES:
+        return render_rules(request, user, store, status=422, import_error=t_(
+            lang, "rules.import_too_large", name=name, limit=f"{MAX_FILE_BYTES:,}"))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return render_rules(request, user, store, status=422,
+                            import_error=t_(lang, "rules.import_not_text", name=name))
+    text += "\n"  # always read as the file's text, never as a path
+    sc = store_scope(request, store)
+    try:
+        parse_rule_file(text, name)  # the errors name the uploaded file
+        with unit_of_work(db_url_of(request)) as session:
+            result = import_rules(session, sc.store.id, text, actor_of(user))
+    except StoreopsError as exc:
+        return render_rules(request, user, store, status=422, import_error=localise(exc, lang))
+    return render_rules(request, user, store, imported=result.as_dict())
 
 
 @router.post("/alerts/rules/{code}/enabled")
