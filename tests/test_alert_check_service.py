@@ -192,3 +192,30 @@ def test_backtest_lists_the_days_a_rule_would_have_fired(sqlite_store: Any) -> N
     with pytest.raises(AlertCheckError):
         backtest(db_url, store_id, spec, LAST_DAY, date(2026, 11, 1))
     assert _alerts(db_url, store_id) == []
+
+
+def test_an_alert_whose_member_left_the_scope_is_resolved(sqlite_db_url: str,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """Campaigns B, C and D ran one day at ¥20-40 a click: three alerts; once they are no
+    longer running (no ads rows in the days read) their alerts are resolved. A check of an
+    earlier time never resolves a later alert."""
+    from storeops.alerts import delivery
+    from storeops.alerts.defaults import DEFAULT_RULES
+    from storeops.alerts.service import check_store
+
+    monkeypatch.setattr(delivery, "enqueue_alert", lambda *a, **k: 0)
+    db_url = sqlite_db_url
+    store_id = build_store(db_url, "ads", hot=True)
+    cpc = next(r for r in DEFAULT_RULES if r["code"] == "campaign_cpc_high")
+    only_rules(db_url, store_id, [cpc])
+    raised = check_store(db_url, store_id, at(LAST_DAY)).raised
+    assert sorted(a["scope"] for a in raised) == [
+        "campaign:快车-B", "campaign:快车-C", "campaign:快车-D"]
+    assert check_store(db_url, store_id, at(LAST_DAY - timedelta(days=3))).resolved == []
+    assert {a.status for a in _alerts(db_url, store_id)} == {"open"}
+    later = check_store(db_url, store_id, at(LAST_DAY + timedelta(days=9)))
+    assert sorted((a["scope"], a["reason"]) for a in later.resolved) == [
+        ("campaign:快车-B", "out_of_scope"), ("campaign:快车-C", "out_of_scope"),
+        ("campaign:快车-D", "out_of_scope")]
+    assert {a.status for a in _alerts(db_url, store_id)} == {"resolved"}

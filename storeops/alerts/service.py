@@ -325,22 +325,47 @@ def _apply(session: Session, store_id: int, as_of: datetime, tz: str,
                 unresolved[key] = alert
                 result.raised.append(_summary(spec, ev, s.scope_key, s.scope_label, severity,
                                               alert, held=held, status=alert.status))
-            elif ev.known and open_alert is not None:
+            elif ev.known and open_alert is not None and _before(open_alert, as_of):
                 summary = _summary(spec, ev, s.scope_key, s.scope_label, open_alert.severity,
                                    open_alert, status=lifecycle.RESOLVED)
                 result.resolved.append(summary)
-                if dry_run:
-                    continue
-                held = _is_held(open_alert)
-                lifecycle.resolve(session, open_alert, actor, at=as_of,
-                                  data={"value": summary["value"],
-                                        "baseline": summary["baseline"],
-                                        "period": ev.period, "auto": True})
-                del unresolved[key]
-                if held:  # never sent: nothing to take back on the channels
-                    _set_held(open_alert, False)
-                else:
-                    _notify(session, open_alert, "resolved")
+                if not dry_run:
+                    _auto_resolve(session, open_alert, actor, as_of,
+                                  {"value": summary["value"], "baseline": summary["baseline"],
+                                   "period": ev.period, "auto": True})
+                    del unresolved[key]
+        # A member the scope no longer holds (a SKU out of the top 50 or off sale, a campaign
+        # no longer running): its alert is resolved, the problem being gone with it.
+        seen = {s.scope_key for s in all_series}
+        for (code, scope_key), open_alert in list(unresolved.items()):
+            if code != spec.code or scope_key in seen or not _before(open_alert, as_of):
+                continue
+            result.resolved.append({"id": open_alert.id, "rule": code, "scope": scope_key,
+                                    "scope_label": open_alert.scope_label,
+                                    "value": None, "baseline": None,
+                                    "severity": open_alert.severity, "metric": spec.metric,
+                                    "unit": spec.unit, "status": lifecycle.RESOLVED,
+                                    "reason": "out_of_scope"})
+            if not dry_run:
+                _auto_resolve(session, open_alert, actor, as_of,
+                              {"auto": True, "reason": "out_of_scope"})
+                del unresolved[(code, scope_key)]
+
+
+def _before(alert: Alert, as_of: datetime) -> bool:
+    """Whether ``alert`` was raised by a check at or before ``as_of`` (a check of an earlier
+    time never resolves a later alert)."""
+    return _aware(alert.raised_at) <= as_of
+
+
+def _auto_resolve(session: Session, alert: Alert, actor: str | None, as_of: datetime,
+                  data: dict[str, Any]) -> None:
+    held = _is_held(alert)
+    lifecycle.resolve(session, alert, actor, at=as_of, data=data)
+    if held:  # never sent: nothing to take back on the channels
+        _set_held(alert, False)
+    else:
+        _notify(session, alert, "resolved")
 
 
 def _suppressed(alerts: list[Alert], spec: RuleSpec, scope_key: str, ev: Evaluation,
