@@ -89,7 +89,9 @@ def _outbox(session: Any, store_id: int, tz: str, lang: str,
             link = ""
         out.append({
             "id": d.id, "status": d.status,
-            "status_text": translate(lang, f"notify.page.status_{d.status}"),
+            "status_text": translate(lang, "notify.page.status_queued"
+                                     if d.status == delivery.PENDING and not d.attempts
+                                     else f"notify.page.status_{d.status}"),
             "kind": translate(lang, f"notify.page.msg_{d.kind}"), "title": title,
             "link": link, "channel": names.get(d.channel_id, str(d.channel_id)),
             "created": local_time(d.created_at, tz), "attempts": d.attempts or 0,
