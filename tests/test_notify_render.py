@@ -75,6 +75,8 @@ def test_email_html_is_escaped() -> None:
     body = render.payload("email", render.alert_message(alert(scope_label="<b>x</b>"),
                                                         "zh-CN"))["body"]
     assert "<b>x</b>" in body["subject"] and "&lt;b&gt;x&lt;/b&gt;" in body["html"]
+    two_lines = render.payload("email", render.alert_message(alert(), "zh-CN"))["body"]
+    assert "\n" not in two_lines["subject"] and "# 无线耳机 - 降噪" in two_lines["subject"]
     assert "<b>x</b>" not in body["html"]
     assert "查看详情: https://ops.example.com/alerts/42" in body["text"]
 

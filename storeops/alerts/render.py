@@ -250,7 +250,8 @@ def email_body(msg: Message) -> dict[str, Any]:
         f'<p><a href="{html.escape(msg.link, quote=True)}">{html.escape(msg.link_label)}</a></p>'
         f'<p style="color:#888;font-size:12px">{html.escape(msg.footer)}</p>'
         "</body></html>")
-    return {"subject": msg.title, "text": text, "html": body_html,
+    subject = " ".join(msg.title.split())[:200]  # one header line, whatever the title holds
+    return {"subject": subject, "text": text, "html": body_html,
             "attachments": list(msg.attachments)}
 
 
