@@ -170,6 +170,7 @@ def test_analyst_sees_but_cannot_act(client: Any, seeded: tuple[str, int],
     page = client.get(f"/alerts/{aid}")
     assert page.status_code == 200 and 'data-action=' not in page.text
     assert "转化率低于 2.5%" in page.text
+    assert 'href="/sku/1001?store=%E6%97%97%E8%88%B0%E5%BA%97" data-link="sku"' in page.text
     for action in ("acknowledge", "assign", "note", "resolve", "reopen"):
         r = client.post(f"/alerts/{aid}/{action}", data={"note": "x", "assignee": "me"},
                         follow_redirects=False)

@@ -422,11 +422,16 @@ def render_alert(request: Request, user: CurrentUser, alert_id: int, *, status: 
                          if alert.resolved_at else ""),
         }
         store_name, status_now, rule_code = store.name, alert.status, alert.rule_code
+        scope_key, held = alert.scope_key, bool(d.get("held"))
     sc = store_scope(request, store_name)
     can = user.can(Permission.ALERT_MANAGE)
     context = {
         "a": row, "words": words, "facts": facts, "unit": unit,
         "advice": _advice(d, lang, words.lines),
+        "held": held,
+        # a SKU's alert links to the SKU's page
+        "scope_href": (f"/sku/{_q(scope_key.removeprefix('sku:'))}?store={_q(store_name)}"
+                       if scope_key.startswith("sku:") else ""),
         "value_full": value_full, "value_exact": value_exact,
         "base_full": base_full, "base_exact": base_exact,
         "history": history, "charts": {"series": chart} if chart else {},
