@@ -260,3 +260,13 @@ def test_report_figures_on_each_backend(db_url: str, tmp_path: Path, monkeypatch
     for key in ("gmv", "aov", "refund_amount", "uv_value"):
         assert as_money(kpis[key]["This period"].value) == expected[key], key
     assert kpis["orders"]["This period"].value == expected["orders"]
+
+
+def test_both_languages_have_every_word() -> None:
+    from storeops.web.i18n import catalog
+
+    zh = {k for k in catalog("zh-CN") if k.startswith("reports.")}
+    en = {k for k in catalog("en") if k.startswith("reports.")}
+    assert zh == en and len(zh) > 100
+    errors = {k.split(".")[-1] for k in catalog("zh-CN") if k.startswith("errors.reports.")}
+    assert {"bad_kind", "bad_week", "cannot_write", "bad_time", "bad_lang"} <= errors
