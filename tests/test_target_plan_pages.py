@@ -115,6 +115,13 @@ def test_inline_edit_rebalances_and_refusals_change_nothing(app_client: PageClie
     r = c.post("/targets/cell", headers=HTMX, data={
         "store": STORE, "year": "2026", "cell": "2026", "gmv": "2400000"})
     assert month_value(r.text, "2026-03") == "300000.00"
+    # A month's target set apart on the overview's form shows beside the plan's figure.
+    r = c.post(f"/targets?store={STORE}", data={"month": "2026-05", "gmv": "123"},
+               follow_redirects=False)
+    assert r.status_code == 303
+    r = c.get(f"/targets?store={STORE}&year=2026")
+    apart = [n.split("；")[0] for n in text(r.text, "apart")]
+    assert apart == ["月目标现为 ¥123.00（已在经营概览单独修改"]
     # The overview reads the month's target the plan wrote, and says where it should be.
     r = c.get(f"/?store={STORE}&from=2026-10-01&to=2026-10-31")
     pace = text(r.text, "gmv-pace")

@@ -152,7 +152,23 @@ def _rate_input(value: Decimal | None) -> str:
     return "" if value is None else format((value * 100).normalize(), "f")
 
 
-def plan_view(p: tp.Plan, currency: str, lang: str, today: date) -> dict[str, Any]:
+def month_gmv_targets(db_url: str, store_id: int, year: int) -> dict[str, Decimal]:
+    """The GMV target of each month of ``year`` as ``monthly_targets`` holds it now."""
+    from sqlalchemy import select
+
+    from storeops.metrics.models import MonthlyTarget
+
+    with session_factory(db_url)() as session:
+        rows = session.execute(select(MonthlyTarget.month, MonthlyTarget.value).where(
+            MonthlyTarget.store_id == store_id, MonthlyTarget.metric == "gmv",
+            MonthlyTarget.month.like(f"{year:04d}-%")))
+        return {month: Decimal(value) for month, value in rows}
+
+
+def plan_view(p: tp.Plan, currency: str, lang: str, today: date,
+              month_targets: dict[str, Decimal] | None = None) -> dict[str, Any]:
+    """``month_targets``: the months' GMV targets now; one set apart from the plan (by the
+    overview's month form) is shown beside the plan's figure."""
     def row(c: tp.Cell, **more: Any) -> dict[str, Any]:
         return {"period": c.period, "category": c.category, "gmv": fmt.money(c.gmv, currency),
                 "value": format(c.gmv, "f"), "share": _pct(c.share),
@@ -163,7 +179,9 @@ def plan_view(p: tp.Plan, currency: str, lang: str, today: date) -> dict[str, An
     months = [row(c, uv=fmt.count(c.uv), conversion=_pct(c.conversion_rate),
                   conversion_input=_rate_input(c.conversion_rate),
                   aov=fmt.money(c.aov, currency), aov_input="" if c.aov is None else str(c.aov),
-                  current=c.period == this_month) for c in p.level(tp.MONTH)]
+                  current=c.period == this_month,
+                  apart=_apart((month_targets or {}).get(c.period), c.gmv, currency))
+              for c in p.level(tp.MONTH)]
     cats = p.categories() if p.by_category else []
     matrix = []
     for name in cats:
@@ -176,6 +194,10 @@ def plan_view(p: tp.Plan, currency: str, lang: str, today: date) -> dict[str, An
         "quarters": [row(c) for c in p.level(tp.QUARTER)], "months": months,
         "categories": [row(c) for c in p.level(tp.CATEGORY)], "matrix": matrix,
     }
+
+
+def _apart(target: Decimal | None, planned: Decimal, currency: str) -> str | None:
+    return None if target is None or target == planned else fmt.money(target, currency)
 
 
 def _context(request: Request, sc: Scope, year: int, *, error: str | None = None,
@@ -194,7 +216,8 @@ def _context(request: Request, sc: Scope, year: int, *, error: str | None = None
             "%Y-%m-%d %H:%M")
     return {
         "year": year, "years": [year - 1, year, year + 1], "this_year": today.year,
-        "plan": plan_view(found, sc.store.currency, lang, today) if found else None,
+        "plan": plan_view(found, sc.store.currency, lang, today,
+                          month_gmv_targets(db, sc.store.id, year)) if found else None,
         "updated_by": info["updated_by"] if info else None, "updated_at": updated_at,
         "pace": month_pace(db, sc, today, lang),
         "error": error, "typed": typed or {},
