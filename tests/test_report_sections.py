@@ -98,3 +98,20 @@ def test_promotions_stock_shipping_and_refunds(store: tuple[str, int], tmp_path:
     assert day[1:] == (2, 2, 1, 0, 0.5)
     reasons = list(wb["Refunds"].iter_rows(min_row=8, values_only=True))
     assert reasons[:2] == [("七天无理由退货", 1, 45, 0.5), ("质量问题", 2, 45, 0.5)]
+
+
+def test_a_failing_area_leaves_its_section_out(store: tuple[str, int], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    from storeops.reports import data as report_data
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("stock ledger unreadable")
+
+    monkeypatch.setattr(report_data, "_stock", broken)
+    url, store_id = store
+    build_report(url, store_id, "weekly", WEEK, "zh-CN", tmp_path / "w.xlsx", pdf=False)
+    wb = openpyxl.load_workbook(tmp_path / "w.xlsx")
+    assert wb["库存"]["A3"].value == "本期无数据。"
+    assert wb["促销"]["A4"].value == "P1111" or wb["促销"]["A4"].value == "LIVE"
+    assert "report section stock could not be read" in caplog.text

@@ -390,11 +390,14 @@ def _shipping(session: Session, store_id: int, tz: str, p: Period,
                       "late_open": d.late_open, "rate": d.rate} for d in days]}
 
 
-def _optional(what: str, read: Any) -> Any:
-    """A section of an area that may hold nothing for this store; a failure there leaves the
-    section out rather than the whole report."""
+def _optional(db_url: str, what: str, read: Any) -> Any:
+    """A section of an area that may hold nothing for this store, read in a session of its
+    own; a failure there leaves the section out rather than the whole report."""
+    from storeops.db.engine import session_factory
+
     try:
-        return read()
+        with session_factory(db_url)() as session:
+            return read(session)
     except Exception:  # noqa: BLE001 - the report's core sections must still be written
         log.exception("report section %s could not be read; left out", what)
         return None
@@ -448,8 +451,8 @@ def gather(db_url: str, store_id: int, kind: str, period: str,
         data.movers = _movers(db_url, store_id, p, now_skus, before_skus, gmv_delta)
         data.drivers = _drivers(data.summary, data.previous)
         data.refunds = _refunds(session, store_id, p, data.summary["gmv"])
-        data.promotions = _optional("promotions", lambda: _promotions(session, store, p))
-        data.stock = _optional("stock", lambda: _stock(session, store_id))
-        data.shipping = _optional("shipping", lambda: _shipping(session, store_id,
-                                                                store.timezone, p, moment))
+    data.promotions = _optional(db_url, "promotions", lambda s: _promotions(s, store, p))
+    data.stock = _optional(db_url, "stock", lambda s: _stock(s, store_id))
+    data.shipping = _optional(db_url, "shipping", lambda s: _shipping(s, store_id,
+                                                                      store.timezone, p, moment))
     return data
