@@ -243,3 +243,31 @@ def test_partial_history_without_common_months_scales_by_the_day() -> None:
     months = {c.period: c.gmv for c in p.level(MONTH)}
     assert months["2027-11"] == D("300.00") and months["2027-12"] == D("310.00")
     assert p.notes == ("2026-11: 2025-11 × 2.0000", "2026-12: 2025-12 × 2.0000")
+
+
+CELLS = [tp.year_key(2027), *[tp.quarter_key(2027, q) for q in range(1, 5)],
+         *[tp.month_key(2027, m) for m in range(1, 13)],
+         *[(CATEGORY, "2027", c) for c in ("数码", "家居")],
+         *[(MONTH_CATEGORY, f"2027-{m:02d}", c) for m in (1, 6) for c in ("数码", "家居")]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(edits=st.lists(st.tuples(st.sampled_from(CELLS),
+                                st.decimals(min_value=0, max_value=5_000_000, places=2)),
+                      min_size=1, max_size=8))
+def test_any_sequence_of_edits_keeps_every_total(edits: list[tuple[tp.Key, Decimal]]) -> None:
+    p = tp.plan(2027, "7800000", history(categories={"数码": D(3), "家居": D(1)}),
+                by_category=True)
+    for key, value in edits:
+        try:
+            after = tp.edit(p, key, value)
+        except tp.TargetPlanError as exc:
+            assert exc.key in ("target_plan.pinned_over", "target_plan.all_pinned")
+            continue
+        sums_hold(after)
+        got = after.gmv if key == tp.year_key(2027) else after.cell(key).gmv
+        assert got == value  # the cell edited holds what was typed
+        for k, c in p.cells.items():  # cells pinned before stay as they were
+            if c.pinned and k != key:
+                assert after.cells[k].gmv == c.gmv and after.cells[k].pinned
+        p = after
