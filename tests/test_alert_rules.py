@@ -74,6 +74,10 @@ def test_percent_and_yuan_forms_are_accepted() -> None:
         "quiet_hours": {"start": "22:00", "end": "08:00"}})
     assert spec.condition.threshold == Decimal("0.15")
     assert spec.quiet_hours == (time(22), time(8))
+    unquoted = yaml.safe_load("{start: 22:00, end: 08:30}")  # YAML 1.1 reads 22:00 as 1320
+    assert parse_rule({"code": "c", "metric": "uv", "quiet_hours": unquoted,
+                       "condition": {"kind": "above", "threshold": 1}}).quiet_hours == (
+        time(22), time(8, 30))
     assert in_quiet_hours(spec, time(23, 30)) and in_quiet_hours(spec, time(7, 59))
     assert not in_quiet_hours(spec, time(8, 0)) and not in_quiet_hours(spec, time(12))
 
@@ -296,8 +300,17 @@ def test_import_is_all_or_nothing_and_names_the_rule(store_session: Any,
     dup = RULE_FILE + RULE_FILE.split("rules:")[1]
     with pytest.raises(RuleSpecError, match="rule uv_drop, field code: appears twice"):
         import_rules(session, store_id, dup, "x")
-    with pytest.raises(RuleSpecError, match="not valid YAML"):
+    with pytest.raises(RuleSpecError, match="not valid YAML") as caught:
         import_rules(session, store_id, "rules: [\n  - {code: x", "x")
+    assert localise(caught.value, "zh-CN").startswith("rules：不是有效的 YAML（第 ")
+    with pytest.raises(RuleSpecError) as caught:
+        import_rules(session, store_id, tmp_path / "missing.yaml", "x")
+    assert localise(caught.value, "en") == "missing.yaml: No such file or directory"
+    assert localise(caught.value, "zh-CN") == "missing.yaml：无法读取：No such file or directory"
+    with pytest.raises(RuleSpecError) as caught:
+        import_rules(session, store_id, "just: text\n", "x")
+    assert localise(caught.value, "zh-CN") == 'rules：文件必须在 "rules:" 下列出规则'
+
     with pytest.raises(RuleSpecError, match=r"rule #1, field code: is required"):
         import_rules(session, store_id, "rules:\n  - {metric: uv}\n", "x")
 

@@ -86,9 +86,12 @@ class RuleSpecError(StoreopsError, ValueError):
     def __init__(self, code: str, field_name: str, problem: str, *, where: str = "",
                  problem_key: str = "invalid", **params: Any) -> None:
         prefix = f"{where}: " if where else ""
-        super().__init__(f"{prefix}rule {code}, field {field_name}: {problem}",
-                         key="alert_rules.spec" if where else "alert_rules.spec_nowhere",
-                         where=where, code=code, field=field_name,
+        if code == "-":  # the file as a whole (unreadable, not YAML, no list of rules)
+            message, key = f"{prefix}{problem}", "alert_rules.spec_file"
+        else:
+            message = f"{prefix}rule {code}, field {field_name}: {problem}"
+            key = "alert_rules.spec" if where else "alert_rules.spec_nowhere"
+        super().__init__(message, key=key, where=where or "-", code=code, field=field_name,
                          problem=Problem(problem, problem_key, **params))
         self.code_name = code
         self.field = field_name
