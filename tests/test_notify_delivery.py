@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from notify_robot import Mailbox, Robot, expected_sign
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storeops.alerts import channels, delivery
 from storeops.alerts.models import Alert, AlertEvent, InboxMessage, NotifyChannel, NotifyDelivery
@@ -56,10 +56,11 @@ def make_alert(session, store_id: int, severity: str = "warning", **kw) -> Alert
               "condition": {"kind": "change", "direction": "down", "threshold": "0.15",
                             "baseline": "previous_period"},
               "unit": "count", "period": "2026-11-01", "change": "-0.32"}
-    alert = Alert(store_id=store_id, rule_code="traffic_drop", metric="uv", scope_key="store",
+    fields = dict(store_id=store_id, rule_code="traffic_drop", metric="uv", scope_key="store",
                   scope_label="全店", severity=severity, status="open", value="1360",
                   baseline="2000", period_key="2026-11-01", detail_json=json.dumps(detail),
-                  since=NOW - timedelta(hours=2), raised_at=NOW, last_seen_at=NOW, **kw)
+                  since=NOW - timedelta(hours=2), raised_at=NOW, last_seen_at=NOW)
+    alert = Alert(**{**fields, **kw})
     session.add(alert)
     session.flush()
     return alert
@@ -212,7 +213,8 @@ def test_min_severity_disabled_channels_and_resolution(sqlite_db_url: str,
     assert delivery.send_due(db_url, NOW + timedelta(hours=1)) == 4
     keys = [r.query["key"] for r in fresh_robot.received]
     assert sorted(keys) == ["all", "all", "all", "critical"]
-    resolved = fresh_robot.received[-1].body["markdown"]["content"]
+    resolved = next(r.body["markdown"]["content"] for r in fresh_robot.received
+                    if "已恢复" in r.body["markdown"]["content"])
     assert "已恢复" in resolved and "自动恢复" in resolved
     assert resolved.count("已恢复") == 1
 
@@ -272,23 +274,59 @@ def test_email_with_text_html_and_the_report_attached(sqlite_db_url: str, tmp_pa
         assert delivery.send_due(db_url, NOW + timedelta(minutes=1)) == 1
 
 
-def test_a_burst_is_paced_and_a_failing_channel_probed_once_per_run(
+def test_a_burst_is_one_message_and_a_failing_channel_is_probed_once_per_run(
         sqlite_db_url: str, fresh_robot: Robot) -> None:
     db_url = sqlite_db_url
     store_id = make_store(db_url)
-    add(db_url, store_id, "wecom", fresh_robot.wecom_url())
+    add(db_url, store_id, "dingtalk", fresh_robot.dingtalk_url(), secret=SECRET)
     with unit_of_work(db_url) as s:
-        for _ in range(20):
-            delivery.enqueue_alert(s, make_alert(s, store_id))
+        ids = [make_alert(s, store_id, scope_label=f"SKU {i}").id for i in range(3)]
+        for alert_id in ids:
+            delivery.enqueue_alert(s, s.get(Alert, alert_id))
     fresh_robot.mode = "http500"
     assert delivery.send_due(db_url, NOW) == 0
     assert len(fresh_robot.received) == 1  # the others wait for the next run
     fresh_robot.mode = "ok"
-    per_run = delivery.PER_CHANNEL_PER_RUN
-    assert delivery.send_due(db_url, NOW + timedelta(seconds=30)) == per_run
-    assert delivery.send_due(db_url, NOW + timedelta(minutes=1)) == 20 - per_run
+    assert delivery.send_due(db_url, NOW + timedelta(seconds=30)) == 2  # three: not a burst
+    with unit_of_work(db_url) as s:
+        for i in range(40):
+            delivery.enqueue_alert(s, make_alert(s, store_id, scope_label=f"SKU 1{i:02d}"))
+    fresh_robot.received.clear()
+    # 41 due: one message of 30, then one of the other 11.
+    assert delivery.send_due(db_url, NOW + timedelta(minutes=1)) == delivery.DIGEST_MAX
+    assert delivery.send_due(db_url, NOW + timedelta(minutes=2)) == 11
+    assert len(fresh_robot.received) == 2 and all(not r.problems for r in fresh_robot.received)
+    first = fresh_robot.received[0].body["markdown"]
+    assert first["title"] == "【预警汇总】旗舰店 30 条预警通知"
+    assert first["text"].count("[详情](https://ops.example.com/alerts/") == 30
+    assert "SKU 0" in first["text"] and "SKU 100" in first["text"]
+    assert "[查看全部预警](https://ops.example.com/alerts?store=%E6%97%97%E8%88%B0%E5%BA%97)" \
+        in first["text"]
     with unit_of_work(db_url) as s:
         assert {d.status for d in s.scalars(select(NotifyDelivery))} == {"sent"}
+        # Each alert's history says it was notified.
+        assert s.scalar(select(func.count()).select_from(AlertEvent)
+                        .where(AlertEvent.action == "notified")) == 43
+
+
+def test_a_failed_burst_is_retried_whole(sqlite_db_url: str, fresh_robot: Robot) -> None:
+    db_url = sqlite_db_url
+    store_id = make_store(db_url)
+    add(db_url, store_id, "wecom", fresh_robot.wecom_url(), lang="en")
+    with unit_of_work(db_url) as s:
+        for i in range(8):
+            delivery.enqueue_alert(s, make_alert(s, store_id, scope_label=f"SKU {i}"))
+    fresh_robot.mode = "errcode"
+    assert delivery.send_due(db_url, NOW) == 0
+    with unit_of_work(db_url) as s:
+        rows = s.scalars(select(NotifyDelivery)).all()
+    assert {(d.status, d.attempts) for d in rows} == {("pending", 1)}
+    assert all("errcode 130101" in d.last_error for d in rows)
+    fresh_robot.mode = "ok"
+    assert delivery.send_due(db_url, NOW + timedelta(minutes=1)) == 8
+    content = fresh_robot.received[-1].body["markdown"]["content"]
+    assert content.startswith("**[Alerts] 8 alert notifications for 旗舰店**")
+    assert content.count("[details](https://ops.example.com/alerts/") == 8
 
 
 def test_a_lost_key_is_a_failure_on_the_channel_not_a_lost_alert(

@@ -15,7 +15,9 @@ a check or a report build never waits on a robot. ``send_due`` (the once-a-minut
 - deliveries of a disabled channel wait until it is enabled again; nothing is ever dropped;
 - one run sends at most ``PER_CHANNEL_PER_RUN`` messages to a channel (the robots' rate
   limit is about 20 a minute), and after a channel fails, its other messages wait for the
-  next run instead of each waiting out a timeout.
+  next run instead of each waiting out a timeout;
+- more than ``DIGEST_OVER`` alerts (or resolutions) due to one channel at once go as one
+  message listing each with its link (up to ``DIGEST_MAX``; the rest in the next run).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ BACKOFF_CAP = timedelta(hours=1)
 CLAIM_LEASE = timedelta(minutes=5)  # a claimed delivery is left alone this long
 BATCH = 500  # deliveries looked at per call at most (the job runs every minute)
 PER_CHANNEL_PER_RUN = 15  # DingTalk and WeCom robots accept about 20 messages a minute
+DIGEST_OVER = 5  # more alerts than this due to one channel at once are sent as one message
+DIGEST_MAX = 30  # alerts in one such message at most (the rest in the next run)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -158,19 +162,20 @@ def _alert_waiting() -> Any:
 
 
 def _due_ids(db_url: str, now: datetime, store_id: int | None = None
-             ) -> list[tuple[int, int]]:
-    """(delivery id, channel id) of what is due, oldest first."""
+             ) -> list[tuple[int, int, str]]:
+    """(delivery id, channel id, kind) of what is due, oldest first."""
     from storeops.db.engine import unit_of_work
 
     with unit_of_work(db_url) as session:
-        q = (select(NotifyDelivery.id, NotifyDelivery.channel_id)
+        q = (select(NotifyDelivery.id, NotifyDelivery.channel_id, NotifyDelivery.kind)
              .join(NotifyChannel, NotifyChannel.id == NotifyDelivery.channel_id)
              .where(NotifyDelivery.status == PENDING, NotifyChannel.enabled.is_(True),
                     or_(NotifyDelivery.next_attempt_at.is_(None),
                         NotifyDelivery.next_attempt_at <= now)))
         if store_id is not None:
             q = q.where(NotifyDelivery.store_id == store_id)
-        return [(d, c) for d, c in session.execute(q.order_by(NotifyDelivery.id).limit(BATCH))]
+        return [(d, c, k) for d, c, k in
+                session.execute(q.order_by(NotifyDelivery.id).limit(BATCH))]
 
 
 def _claim(db_url: str, delivery_id: int, now: datetime) -> bool:
@@ -294,23 +299,71 @@ def _safe_error(exc: Exception) -> str:
     return f"{type(exc).__name__}"
 
 
+def send_digest(db_url: str, delivery_ids: list[int], now: datetime) -> tuple[int, bool]:
+    """Claim ``delivery_ids`` (alerts and resolutions due to one channel) and send them as
+    one message; each is recorded as if sent alone. (number sent, whether it failed)."""
+    from storeops.alerts.channels import target_of
+    from storeops.alerts.senders import SendError, send
+    from storeops.db.engine import unit_of_work
+
+    claimed = [i for i in delivery_ids if _claim(db_url, i, now)]
+    if not claimed:
+        return 0, False
+    error: str | None = None
+    try:
+        with unit_of_work(db_url) as session:
+            rows = list(session.scalars(select(NotifyDelivery)
+                                        .where(NotifyDelivery.id.in_(claimed))
+                                        .order_by(NotifyDelivery.id)))
+            channel = session.get(NotifyChannel, rows[0].channel_id)
+            store = _store(session, channel.store_id)
+            store_name = store.name if store else ""
+            target = target_of(db_url, channel, store_name=store_name)
+            items = []
+            for row in rows:
+                payload = json.loads(row.payload_json)
+                items.append((str(payload.get("title") or ""), str(payload.get("link") or "")))
+            kind, lang = channel.kind, channel.lang
+        send(target, render.digest_payload(kind, lang, store_name, items)["body"])
+    except SendError as exc:
+        error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - recorded and retried, never lost
+        error = _safe_error(exc)
+        log.warning("a digest of %d deliveries failed: %s", len(claimed), error)
+    for delivery_id in claimed:
+        _record(db_url, delivery_id, now, error)
+    return (0, True) if error else (len(claimed), False)
+
+
 def send_due(db_url: str, now: datetime, *, store_id: int | None = None) -> int:
     """Send the deliveries due at ``now``; a failure is retried later with back-off. The
     number sent."""
+    by_channel: dict[int, list[tuple[int, str]]] = {}
+    for delivery_id, channel_id, kind in _due_ids(db_url, now, store_id):
+        by_channel.setdefault(channel_id, []).append((delivery_id, kind))
     sent = 0
-    tried: dict[int, int] = {}
-    failing: set[int] = set()
-    for delivery_id, channel_id in _due_ids(db_url, now, store_id):
-        # A channel that just failed is not tried again in this run (a robot that is down
-        # would cost a timeout per message); robots take about 20 messages a minute.
-        if channel_id in failing or tried.get(channel_id, 0) >= PER_CHANNEL_PER_RUN:
-            continue
-        tried[channel_id] = tried.get(channel_id, 0) + 1
-        status = send_one(db_url, delivery_id, now)
-        if status == SENT:
-            sent += 1
-        elif status is not None:
-            failing.add(channel_id)
+    for items in by_channel.values():
+        tried = 0
+        alerts = [d for d, kind in items if kind in ("alert", "resolved")]
+        if len(alerts) > DIGEST_OVER:
+            # A burst (a check that raised many alerts at once) is one message, not one each.
+            done, failed = send_digest(db_url, alerts[:DIGEST_MAX], now)
+            sent += done
+            if failed:
+                continue  # the channel failed: the rest waits for the next run
+            tried = 1
+            items = [(d, k) for d, k in items if k not in ("alert", "resolved")]
+        for delivery_id, _kind in items:
+            # Robots take about 20 messages a minute; after a failure the channel's other
+            # messages wait for the next run (a robot that is down costs a timeout each).
+            if tried >= PER_CHANNEL_PER_RUN:
+                break
+            tried += 1
+            status = send_one(db_url, delivery_id, now)
+            if status == SENT:
+                sent += 1
+            elif status is not None:
+                break
     return sent
 
 

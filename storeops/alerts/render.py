@@ -39,6 +39,9 @@ _WORDS = {
         "test_line": "这是一条测试消息：渠道「{name}」可以收到 {store} 的预警和报表。",
         "test_view": "通知渠道",
         "footer": "storeops 店铺运营预警",
+        "digest_title": "【预警汇总】{store} {n} 条预警通知",
+        "digest_view": "查看全部预警",
+        "detail": "详情",
     },
     "en": {
         "store": "Store",
@@ -58,6 +61,9 @@ _WORDS = {
                      " of {store}.",
         "test_view": "Notification channels",
         "footer": "storeops store alerts",
+        "digest_title": "[Alerts] {n} alert notifications for {store}",
+        "digest_view": "All alerts",
+        "detail": "details",
     },
 }
 
@@ -266,3 +272,46 @@ def payload(kind: str, msg: Message) -> dict[str, Any]:
     else:
         raise ValueError(f"unknown channel kind {kind!r}")
     return {"title": msg.title, "link": msg.link, "body": body}
+
+
+def digest_payload(kind: str, lang: str | None, store_name: str,
+                   items: list[tuple[str, str]]) -> dict[str, Any]:
+    """Several alert messages to one channel at once, as one message: each message's title
+    as a link to its page (``items``: (title, absolute link)), then a link to the store's
+    alerts. A burst of alerts is one message in the group, not one each."""
+    from urllib.parse import quote
+
+    w = words(lang)
+    title = w["digest_title"].format(store=store_name, n=len(items))
+    all_link = absolute(f"/alerts?store={quote(store_name)}")
+    footer = w["footer"]
+    if kind == "dingtalk":
+        lines = [f"- {' '.join(t.split())} [{w['detail']}]({link})" for t, link in items]
+        text = "\n".join([f"#### {_md_escape(title)}", "", *lines, "",
+                          f"[{w['digest_view']}]({all_link})", "", f"— {footer}"])
+        body: dict[str, Any] = {"msgtype": "markdown",
+                                "markdown": {"title": title[:100], "text": text}}
+    elif kind == "wecom":
+        head = f"**{_md_escape(title)}**"
+        tail = [f"[{w['digest_view']}]({all_link})", f'<font color="comment">— {footer}</font>']
+        lines = [f"> {' '.join(t.split())} [{w['detail']}]({link})" for t, link in items]
+        while lines and len("\n".join([head, *lines, *tail]).encode("utf-8")) > 4096:
+            lines.pop()
+        body = {"msgtype": "markdown", "markdown": {"content": "\n".join([head, *lines,
+                                                                          *tail])}}
+    elif kind == "email":
+        text = "\n".join([title, "", *(f"- {t}\n  {link}" for t, link in items), "",
+                          f"{w['digest_view']}: {all_link}", "", "-- ", footer])
+        lis = "".join(f'<li><a href="{html.escape(link, quote=True)}">{html.escape(t)}</a></li>'
+                      for t, link in items)
+        body_html = ('<!doctype html><html><body style="font-family:sans-serif">'
+                     f"<h3>{html.escape(title)}</h3><ul>{lis}</ul>"
+                     f'<p><a href="{html.escape(all_link, quote=True)}">'
+                     f"{html.escape(w['digest_view'])}</a></p>"
+                     f'<p style="color:#888;font-size:12px">{html.escape(footer)}</p>'
+                     "</body></html>")
+        body = {"subject": " ".join(title.split())[:200], "text": text, "html": body_html,
+                "attachments": []}
+    else:
+        raise ValueError(f"unknown channel kind {kind!r}")
+    return {"title": title, "link": all_link, "body": body}
