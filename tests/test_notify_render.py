@@ -93,3 +93,18 @@ def test_report_and_test_messages_in_both_languages() -> None:
     test = render.test_message(channel, "en", store_name="旗舰店")
     assert "o***@example.com" in test.lines[0]
     assert test.link == "https://ops.example.com/alerts/channels?store=%E6%97%97%E8%88%B0%E5%BA%97"
+
+
+def test_a_digest_per_kind() -> None:
+    items = [(f"【警告】访客数下降：SKU {i}", f"https://ops.example.com/alerts/{i}")
+             for i in range(1, 8)]
+    mail = render.digest_payload("email", "zh-CN", "旗舰店", items)["body"]
+    assert mail["subject"] == "【预警汇总】旗舰店 7 条预警通知"
+    assert mail["html"].count('<li><a href="https://ops.example.com/alerts/') == 7
+    assert "https://ops.example.com/alerts/7" in mail["text"]
+    many = [(f"[Warning] Traffic down — SKU {'x' * 200} {i}", f"https://x/alerts/{i}")
+            for i in range(30)]
+    wecom = render.digest_payload("wecom", "en", "Flagship", many)["body"]["markdown"]
+    assert len(wecom["content"].encode()) <= 4096
+    assert wecom["content"].endswith("storeops store alerts</font>")
+    assert "[All alerts](https://ops.example.com/alerts?store=Flagship)" in wecom["content"]
