@@ -219,3 +219,34 @@ def test_an_alert_whose_member_left_the_scope_is_resolved(sqlite_db_url: str,
         ("campaign:快车-B", "out_of_scope"), ("campaign:快车-C", "out_of_scope"),
         ("campaign:快车-D", "out_of_scope")]
     assert {a.status for a in _alerts(db_url, store_id)} == {"resolved"}
+
+
+def test_an_intraday_problem_that_comes_back_after_the_cooldown_is_a_new_alert(
+        sqlite_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ship_overdue (every 15 minutes, cooldown 2 h): a late order raises an alert; shipped,
+    the alert resolves; another order late 2 h later the same day is a new alert."""
+    from sqlalchemy import update
+    from test_alert_check_support import AS_OF
+
+    from storeops.alerts import delivery
+    from storeops.alerts.defaults import DEFAULT_RULES
+    from storeops.alerts.service import check_store
+    from storeops.db.engine import unit_of_work
+    from storeops.orders.models import Order
+
+    monkeypatch.setattr(delivery, "enqueue_alert", lambda *a, **k: 0)
+    db_url = sqlite_db_url
+    store_id = build_store(db_url, "ship", hot=True)
+    only_rules(db_url, store_id, [r for r in DEFAULT_RULES if r["code"] == "ship_overdue"])
+    first = check_store(db_url, store_id, AS_OF)
+    assert [(a["rule"], a["value"]) for a in first.raised] == [("ship_overdue", "1")]
+    with unit_of_work(db_url) as s:
+        s.execute(update(Order).where(Order.platform_order_id == "ship-LATE")
+                  .values(shipped_at=AS_OF, stage="shipped"))
+    cleared = check_store(db_url, store_id, AS_OF + timedelta(hours=1))
+    assert [a["rule"] for a in cleared.resolved] == ["ship_overdue"]
+    soon = check_store(db_url, store_id, AS_OF + timedelta(hours=2, minutes=15))
+    assert soon.raised == [] and [a["reason"] for a in soon.suppressed] == ["cooldown"]
+    back = check_store(db_url, store_id, AS_OF + timedelta(hours=3, minutes=15))
+    assert [(a["rule"], a["value"]) for a in back.raised] == [("ship_overdue", "1")]
+    assert [a.status for a in _alerts(db_url, store_id)] == ["resolved", "open"]

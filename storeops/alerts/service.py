@@ -374,7 +374,10 @@ def _suppressed(alerts: list[Alert], spec: RuleSpec, scope_key: str, ev: Evaluat
     for a in alerts:
         if a.rule_code != spec.code or a.scope_key != scope_key:
             continue
-        if a.period_key == (ev.period or "") and a.raised_at is not None:
+        # raised already for this day (daily) or by a check of this very time (intraday, whose
+        # period is the day so far and may see a problem come back after it cleared)
+        same_day = spec.grain == "daily" and a.period_key == (ev.period or "")
+        if same_day or (a.raised_at is not None and _aware(a.raised_at) == as_of):
             return "same_period"
         resolved_at = _aware(a.resolved_at) if a.resolved_at else None
         if resolved_at is not None and as_of - resolved_at < cooldown:
