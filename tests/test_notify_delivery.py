@@ -368,3 +368,19 @@ def test_a_resolution_never_arrives_before_its_alert(db_url: str, fresh_robot: R
     assert delivery.send_due(db_url, NOW + timedelta(minutes=1)) == 2
     contents = [r.body["markdown"]["content"] for r in fresh_robot.received[1:]]
     assert "已恢复" not in contents[0] and "已恢复" in contents[1]
+
+
+def test_two_workers_send_each_message_once(db_url: str, fresh_robot: Robot) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store_id = make_store(db_url)
+    for key in ("a", "b", "c"):
+        add(db_url, store_id, "wecom", fresh_robot.wecom_url(key))
+    with unit_of_work(db_url) as s:
+        for i in range(4):
+            delivery.enqueue_alert(s, make_alert(s, store_id, scope_label=f"SKU {i}"))
+    with ThreadPoolExecutor(2) as pool:
+        sent = sum(pool.map(lambda _: delivery.send_due(db_url, NOW), range(2)))
+    assert sent == 12 and len(fresh_robot.received) == 12
+    with unit_of_work(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(AlertEvent)) == 12
