@@ -2,8 +2,8 @@
 
 ``enqueue_alert`` / ``enqueue_report`` run inside the caller's transaction: they render the
 message once per channel (in the channel's language) and queue it; nothing is sent there, so
-a check or a report build never waits on a robot. ``send_due`` (the once-a-minute job, and
-``storeops notify test``) sends what is due:
+a check or a report build never waits on a robot. ``send_due`` (the once-a-minute job,
+``storeops notify send``, ``storeops alert check``) sends what is due:
 
 - each delivery is claimed in a short transaction of its own (its ``next_attempt_at`` moved a
   lease ahead, so another worker leaves it alone and a crash mid-send only delays it), sent
@@ -127,7 +127,7 @@ def enqueue_report(session: Session, report: Any) -> int:
     inbox = render.report_message(report, report.lang or "zh-CN", store_name=store_name)
     session.add(InboxMessage(
         store_id=report.store_id, report_id=report.id, kind="report", severity=None,
-        title=inbox.title, body="\n".join(inbox.lines[:1]), link=f"/reports/{report.id}"))
+        title=inbox.title, body="\n".join(inbox.lines), link=f"/reports/{report.id}"))
     session.flush()
     return queued
 
