@@ -109,6 +109,17 @@ def test_inline_edit_rebalances_and_refusals_change_nothing(app_client: PageClie
         "store": STORE, "year": "2026", "cell": "2026-05", "conversion_rate": "2",
         "aov": ""})
     assert 'value="2"' in r.text
+    assert re.search(r'name="uv" value="(\d+)"[^>]*data-uv="2026-05"', r.text).group(1) == \
+        str(round(100000 / (0.02 * float(re.search(
+            r'name="aov" value="([\d.]+)"[^>]*2026-05', r.text).group(1)))))
+    # Its UV typed: the conversion follows.
+    r = c.post("/targets/cell", headers=HTMX, data={
+        "store": STORE, "year": "2026", "cell": "2026-05", "uv": "10,000"})
+    assert re.search(r'name="uv" value="(\d+)"[^>]*data-uv="2026-05"', r.text).group(1) \
+        == "10000"
+    r = c.post("/targets/cell", headers=HTMX, data={
+        "store": STORE, "year": "2026", "cell": "2026-05", "uv": "-3"})
+    assert "访客数应为大于 0 的整数" in r.text
     # Unpinning March: the year's total edited, March follows again.
     c.post("/targets/cell", headers=HTMX, data={
         "store": STORE, "year": "2026", "cell": "2026-03", "unpin": "1"})

@@ -176,7 +176,8 @@ def plan_view(p: tp.Plan, currency: str, lang: str, today: date,
                 "cell": c.period, **more}
 
     this_month = f"{today.year:04d}-{today.month:02d}"
-    months = [row(c, uv=fmt.count(c.uv), conversion=_pct(c.conversion_rate),
+    months = [row(c, uv=fmt.count(c.uv), uv_input="" if c.uv is None else str(c.uv),
+                  conversion=_pct(c.conversion_rate),
                   conversion_input=_rate_input(c.conversion_rate),
                   aov=fmt.money(c.aov, currency), aov_input="" if c.aov is None else str(c.aov),
                   current=c.period == this_month,
@@ -290,12 +291,13 @@ def post_cell(
     gmv: str = Form("", max_length=TARGET_VALUE_CHARS),
     conversion_rate: str = Form("", max_length=TARGET_VALUE_CHARS),  # a percentage
     aov: str = Form("", max_length=TARGET_VALUE_CHARS),
+    uv: str = Form("", max_length=TARGET_VALUE_CHARS),
     unpin: str = Form(""),
 ) -> Response:
     """One cell edited: its GMV (pinned, the rest rebalancing), a month's conversion rate (as a
-    percentage) or AOV, or a pinned cell let go. HTMX gets the plan's table back (with the
-    reason above it when the edit is refused, nothing changed); a plain form post comes back
-    to the page (422 with the reason when refused)."""
+    percentage), AOV or UV (its conversion follows), or a pinned cell let go. HTMX gets the
+    plan's table back (with the reason above it when the edit is refused, nothing changed); a
+    plain form post comes back to the page (422 with the reason when refused)."""
     from storeops.metrics import target_plan_store as store_io
 
     sc = _scope(request, store)
@@ -311,14 +313,15 @@ def post_cell(
             store_io.unpin_cell(db, sid, chosen, key, actor=who)
         elif gmv.strip():
             store_io.edit_cell(db, sid, chosen, key, gmv.strip(), actor=who)
-        elif conversion_rate.strip() or aov.strip():
+        elif conversion_rate.strip() or aov.strip() or uv.strip():
             if key[0] != tp.MONTH:
-                raise tp.TargetPlanError("conversion and AOV belong to a month",
+                raise tp.TargetPlanError("conversion, AOV and UV belong to a month",
                                          key="target_plan.rates_need_month")
             rate = parse_decimal(conversion_rate) if conversion_rate.strip() else None
             store_io.edit_month_rates(db, sid, chosen, key[1],
                                       conversion_rate=None if rate is None else rate / 100,
-                                      aov=aov.strip() or None, actor=who)
+                                      aov=aov.strip() or None,
+                                      uv=uv.strip().replace(",", "") or None, actor=who)
         else:
             raise tp.TargetPlanError("nothing to change", key="target_plan.nothing_to_edit")
     except StoreopsError as exc:
