@@ -257,10 +257,15 @@ def _utc_start(day: date, tz: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone(tz))
 
 
+ACTIVE = (lifecycle.OPEN, lifecycle.ACKNOWLEDGED)  # not resolved (IN: the status index serves)
+
+
 def alert_query(store_id: int, f: AlertFilters, tz: str) -> Select[Any]:
-    query = select(Alert).where(Alert.store_id == store_id)
+    """The ids of the alerts the filters keep, newest raised first (ids only: the sort and
+    the offset stay narrow; the page's rows are read by id afterwards)."""
+    query = select(Alert.id).where(Alert.store_id == store_id)
     if f.status == "active":
-        query = query.where(Alert.status != lifecycle.RESOLVED)
+        query = query.where(Alert.status.in_(ACTIVE))
     elif f.status != "all":
         query = query.where(Alert.status == f.status)
     if f.severity:
@@ -299,7 +304,10 @@ def alerts_page(
             f.errors["page"] = t_(lang, "filter.bad_page", max=MAX_PAGE)
             number = "1"
         paging, found = paged(session, alert_query(sid, f, tz), int(number), PAGE_SIZE)
-        rows = [alert_row(a, names, tz, sc.store.currency, lang) for (a,) in found]
+        ids = [i for (i,) in found]
+        by_id = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(ids)))} \
+            if ids else {}
+        rows = [alert_row(by_id[i], names, tz, sc.store.currency, lang) for i in ids]
     params = {"store": sc.store.name, **f.params()}
     context = {
         "filters": f, "typed": f.typed, "errors": f.errors, "paging": paging,
@@ -528,7 +536,7 @@ def overview_card(db_url: str, user: CurrentUser, sc: Scope, lang: str) -> dict[
     if not user.can(Permission.ALERT_VIEW):
         return None
     sid = sc.store.id
-    active = and_(Alert.store_id == sid, Alert.status != lifecycle.RESOLVED)
+    active = and_(Alert.store_id == sid, Alert.status.in_(ACTIVE))
     with session_factory(db_url)() as session:
         counts = dict(session.execute(select(Alert.severity, func.count())
                                       .where(active).group_by(Alert.severity)).all())
