@@ -250,3 +250,39 @@ def test_check_sends_to_the_stores_robot(db: str, monkeypatch: Any, capsys: Any)
     for text in texts:  # the alerts' words, the store, the links to their pages
         assert any(name in text for name in names), text
         assert "hot3" in text and "/alerts" in text
+
+
+def test_enable_disable_and_backtest(db: str, monkeypatch: Any, capsys: Any) -> None:
+    build_store(db, "bt", hot=True)
+    code, out, err = cli(monkeypatch, capsys, "alert", "disable", "--db", db, "--store", "bt",
+                         "--rule", "roas_low")
+    assert code == 0 and "roas_low 已停用" in out, err
+    rules = cli_json(monkeypatch, capsys, "alert", "rules", "--db", db, "--store", "bt")["rules"]
+    assert {r["code"]: r["enabled"] for r in rules}["roas_low"] is False
+    checked = cli_json(monkeypatch, capsys, "alert", "check", "--db", db, "--store", "bt",
+                       "--at", AT, "--dry-run")
+    assert "roas_low" not in {a["rule"] for a in checked["raised"]}
+    code, out, _ = cli(monkeypatch, capsys, "alert", "enable", "--db", db, "--store", "bt",
+                       "--rule", "roas_low", lang="en")
+    assert code == 0 and "Rule roas_low is on" in out
+    code, _, err = cli(monkeypatch, capsys, "alert", "enable", "--db", db, "--store", "bt",
+                       "--rule", "nope", lang="en")
+    assert code == 2 and "rule nope, field code: no such rule" in err
+
+    data = cli_json(monkeypatch, capsys, "alert", "backtest", "--db", db, "--store", "bt",
+                    "--rule", "refund_rate_high", "--from", "2026-11-01", "--to", "2026-11-19")
+    assert [(f["day"], f["scope"], f["value"]) for f in data["firings"]] == [
+        ("2026-11-19", "store", "0.200000")]  # over 1.5% on the 17th, 18th and 19th
+    data = cli_json(monkeypatch, capsys, "alert", "backtest", "--db", db, "--store", "bt",
+                    "--rule", "uv_drop", "--from", "2026-10-01", "--to", "2026-11-19")
+    assert [f["day"] for f in data["firings"]] == ["2026-11-19"]
+    code, out, err = cli(monkeypatch, capsys, "alert", "backtest", "--db", db, "--store", "bt",
+                         "--rule", "uv_drop", "--from", "2026-11-01", "--to", "2026-11-19")
+    assert code == 0 and "会触发 1 次" in out, err
+    code, _, err = cli(monkeypatch, capsys, "alert", "backtest", "--db", db, "--store", "bt",
+                       "--rule", "uv_drop", "--from", "2026-11-31", "--to", "2026-11-19")
+    assert code == 2 and "--from 2026-11-31" in err
+    code, _, err = cli(monkeypatch, capsys, "alert", "backtest", "--db", db, "--store", "bt",
+                       "--rule", "uv_drop", "--from", "2026-11-19", "--to", "2026-11-01",
+                       lang="en")
+    assert code == 2 and "2026-11-19 is after 2026-11-01" in err

@@ -390,3 +390,109 @@ def assign_command(alert_id: IdOption,
     from storeops.alerts import lifecycle
 
     _move(store, alert_id, db, lambda s, a: lifecycle.assign(s, a, cli_actor(), to))
+
+
+RuleOption = Annotated[str, typer.Option("--rule", help="The rule's code (see `storeops alert "
+                                         "rules`).", show_default=False)]
+
+
+def _set_enabled(store: str | None, code: str, enabled: bool, db: str | None) -> None:
+    from storeops.alerts.rules_store import set_enabled
+    from storeops.catalog.stores import resolve_store
+    from storeops.db.engine import unit_of_work
+
+    with unit_of_work(database_url(db)) as session:
+        st = resolve_store(session, store)
+        set_enabled(session, st.id, code, enabled, cli_actor())
+    typer.echo(_t("enabled" if enabled else "disabled", rule=code))
+
+
+@alert_app.command("enable")
+def enable_command(rule: RuleOption, store: StoreOption = None, db: DbOption = None) -> None:
+    """Turn a rule on."""
+    _set_enabled(store, rule, True, db)
+
+
+@alert_app.command("disable")
+def disable_command(rule: RuleOption, store: StoreOption = None, db: DbOption = None) -> None:
+    """Turn a rule off (its open alerts stay until someone resolves them)."""
+    _set_enabled(store, rule, False, db)
+
+
+@alert_app.command("backtest")
+def backtest_command(
+    rule: RuleOption,
+    first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.",
+                                       show_default=False)],
+    last: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.",
+                                      show_default=False)],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """The days a rule would have fired on between two days (store-local), with the figure and
+    its baseline; nothing is saved or sent."""
+    from datetime import date
+
+    from storeops.alerts.rules import RuleSpecError
+    from storeops.alerts.rules_store import ensure_default_rules, get_rule, spec_of
+    from storeops.alerts.service import AlertCheckError, backtest
+    from storeops.catalog.stores import resolve_store
+    from storeops.db.engine import unit_of_work
+
+    days = []
+    for name, text in (("--from", first), ("--to", last)):
+        try:
+            days.append(date.fromisoformat(text.strip()))
+        except ValueError:
+            raise AlertCheckError(f"{name} {text}: not a date YYYY-MM-DD",
+                                  key="alert_rules.bad_day", option=name, value=text) from None
+    url = database_url(db)
+    with unit_of_work(url) as session:
+        st = resolve_store(session, store)
+        ensure_default_rules(session, st.id)
+        row = get_rule(session, st.id, rule)
+        if row is None:
+            raise RuleSpecError(rule, "code", "no such rule in this store",
+                                problem_key="no_such_rule")
+        spec, store_id, name = spec_of(row), st.id, st.name
+    firings = backtest(url, store_id, spec, days[0], days[1])
+    rows = [{"day": f.day.isoformat(), "scope": f.scope_key, "scope_label": f.scope_label,
+             "value": _text(f.value, spec.unit), "baseline": _text(f.baseline, spec.unit),
+             "change": _text(f.change, "rate"), "severity": f.severity} for f in firings]
+    if as_json:
+        _echo_json({"store": name, "rule": spec.code, "from": days[0].isoformat(),
+                    "to": days[1].isoformat(), "firings": rows})
+        return
+    _print_backtest(name, spec, days[0], days[1], rows)
+
+
+def _text(value: Any, unit: str) -> str | None:
+    from storeops.alerts.service import decimal_text
+
+    return decimal_text(value, unit)
+
+
+def _print_backtest(store: str, spec: Any, first: Any, last: Any,
+                    rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from storeops.alerts.messages import format_figure
+
+    lang = cli_lang()
+    console = Console(highlight=False, width=160)
+    console.print(escape(_t("backtest_title", store=store, rule=spec.display_name(lang),
+                            first=first, last=last, n=len(rows))))
+    if not rows:
+        return
+    table = Table()
+    for col in ("col_day", "col_scope", "col_value", "col_baseline", "col_severity"):
+        table.add_column(_t(col))
+    for r in rows:
+        table.add_row(r["day"], escape(r["scope_label"] or r["scope"]),
+                      format_figure(spec.metric, spec.unit, r["value"], lang),
+                      format_figure(spec.metric, spec.unit, r["baseline"], lang),
+                      _severity(r["severity"] or spec.severity, lang))
+    console.print(table)

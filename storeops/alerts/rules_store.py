@@ -134,6 +134,7 @@ def save_rule(session: Session, store_id: int, spec: RuleSpec, actor: str | None
 def set_enabled(session: Session, store_id: int, code: str, enabled: bool,
                 actor: str | None) -> AlertRule:
     """Turn the rule ``code`` on or off."""
+    ensure_default_rules(session, store_id)
     row = get_rule(session, store_id, code)
     if row is None:
         raise RuleSpecError(code, "code", "no such rule in this store",
