@@ -6,6 +6,8 @@
 * ``storeops alert list --store S [--status open|acknowledged|resolved|unresolved] [--json]``
 * ``storeops alert ack|resolve --store S --id N [--note TEXT]``, ``storeops alert assign
   --store S --id N --to NAME``
+* ``storeops alert enable|disable --store S --rule CODE``
+* ``storeops alert backtest --store S --rule CODE --from DAY --to DAY [--json]``
 
 Words come from the ``alert_rules`` catalogs in the terminal's language.
 """
