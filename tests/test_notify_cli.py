@@ -52,6 +52,9 @@ def test_add_list_test_and_remove(sqlite_db_url: str, robot: Robot, monkeypatch:
     added = json.loads(out)
     assert added["kind"] == "wecom" and added["lang"] == "en"
     assert added["min_severity"] == "critical" and "key=ke…ef" in added["target"]
+    code, out, err = cli(db, monkeypatch, capsys, "add", "--store", "旗舰店", "--kind", "wecom",
+                         "--target", robot.wecom_url())
+    assert code == 2 and "本店铺已有发往该地址的渠道（编号 2）" in err
     with Mailbox() as box:
         for k, v in box.env().items():
             monkeypatch.setenv(k, v)

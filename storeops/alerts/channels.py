@@ -177,6 +177,10 @@ def add_channel(session: Session, db_url: str, store_id: int, *, kind: str, targ
         raise ChannelError("the signing secret is longer than 500 characters",
                            key="notify.secret_too_long")
     name = (name or "").strip()[:120] or None
+    same = _same_target(session, db_url, store_id, kind, target)
+    if same is not None:
+        raise ChannelError(f"this store already sends to that {kind} target: channel {same}",
+                           key="notify.duplicate", channel=same)
     channel = NotifyChannel(
         store_id=store_id, kind=kind, name=name, target_enc=_encrypt(db_url, target),
         target_hint=mask_target(kind, target),
@@ -185,6 +189,24 @@ def add_channel(session: Session, db_url: str, store_id: int, *, kind: str, targ
     session.add(channel)
     session.flush()
     return channel
+
+
+def _same_target(session: Session, db_url: str, store_id: int, kind: str, target: str
+                 ) -> int | None:
+    """The id of the store's channel of ``kind`` sending to ``target`` already, if any."""
+    from storeops.connectors.jd.secrets import SecretKeyError, decrypt
+
+    wanted = target.lower() if kind == "email" else target
+    for channel_id, sealed in session.execute(
+            select(NotifyChannel.id, NotifyChannel.target_enc)
+            .where(NotifyChannel.store_id == store_id, NotifyChannel.kind == kind)):
+        try:
+            known = decrypt(db_url, sealed)
+        except SecretKeyError:
+            continue  # sealed under another key: cannot be compared
+        if (known.lower() if kind == "email" else known) == wanted:
+            return channel_id
+    return None
 
 
 def get_channel(session: Session, store_id: int, channel_id: int) -> NotifyChannel:

@@ -152,7 +152,7 @@ _FIELD_OF_KEY = {
     "notify.target_too_long": "target", "notify.bad_email": "target",
     "notify.bad_webhook": "target", "notify.bad_lang": "lang",
     "notify.bad_severity": "min_severity", "notify.secret_not_dingtalk": "secret",
-    "notify.secret_too_long": "secret",
+    "notify.secret_too_long": "secret", "notify.duplicate": "target",
 }
 
 
