@@ -160,6 +160,9 @@ def test_lifecycle_through_the_pages(client: Any, seeded: tuple[str, int],
         assert actors == ["system"] + ["user:operator"] * 5
     assert client.post("/alerts/999999/acknowledge", data={}).status_code == 404
     assert client.get("/alerts/999999").status_code == 404
+    assert client.get("/alerts/99999999999999999999").status_code == 404
+    assert client.post("/alerts/99999999999999999999/note", data={"note": "x"}
+                       ).status_code == 404
 
 
 def test_analyst_sees_but_cannot_act(client: Any, seeded: tuple[str, int],

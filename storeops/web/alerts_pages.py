@@ -63,6 +63,7 @@ NOTE_CHARS = 1000
 ASSIGNEE_CHARS = 120
 CARD_LATEST = 5  # alerts the overview's card lists
 TIMELINE_MAX = 500  # events of one alert shown (the newest)
+MAX_ID = 2**63 - 1  # a larger id in the URL is no alert (and no database integer)
 
 STATUS_CHOICES = ("active", "open", "acknowledged", "resolved", "all")  # active: not resolved
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -399,6 +400,8 @@ def render_alert(request: Request, user: CurrentUser, alert_id: int, *, status: 
                  errors: Mapping[str, str] | None = None,
                  form: Mapping[str, Any] | None = None, done: str = "") -> Response:
     lang = page_lang(request)
+    if not 0 < alert_id <= MAX_ID:
+        return render_error(request, 404, "error.not_found")
     with session_factory(db_url_of(request))() as session:
         alert = session.get(Alert, alert_id)
         if alert is None:
@@ -477,6 +480,8 @@ async def _act(request: Request, user: CurrentUser, alert_id: int, action: str) 
         return render_alert(request, user, alert_id, status=422, form=form, errors={
             action: translate(lang, "pages.form.too_long", limit=limit)})
     actor = actor_of(user)
+    if not 0 < alert_id <= MAX_ID:
+        return render_error(request, 404, "error.not_found")
     try:
         with unit_of_work(db_url_of(request)) as session:
             alert = session.get(Alert, alert_id)
