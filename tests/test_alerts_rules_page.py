@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from web_seed import fast_hashing, login  # noqa: F401
 
 from storeops.alerts import service
@@ -103,6 +103,18 @@ def test_rules_list_toggle_and_edit(client: Any, seeded: tuple[str, int]) -> Non
     assert upload("x.yaml", "path.yaml").status_code == 422  # text, never a path
     assert client.post("/alerts/rules", data={"x": "1"}).status_code == 422
     assert "threshold: '0.2'" in client.get("/alerts/rules.yaml").text
+    # a stored rule that no longer reads (written around the checks) is shown marked, and the
+    # rest of the page works
+    with unit_of_work(db_url) as s:
+        s.execute(update(AlertRule).where(AlertRule.code == "roas_low")
+                  .values(spec_json='{"code": "roas_low", "metric": "nope"}'))
+    page = client.get("/alerts/rules")
+    assert page.status_code == 200 and 'data-rule="roas_low"' in page.text
+    assert "roas_low" in re.search(r'<tr id="rule-roas_low".*?</tr>', page.text, re.S).group(0)
+    assert 'class="field-error"' in page.text
+    assert client.get("/alerts/rules/roas_low").status_code == 200
+    r = client.get("/alerts/rules.yaml")
+    assert r.status_code == 422 and "roas_low" in r.text
 
 
 @pytest.fixture
