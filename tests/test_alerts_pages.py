@@ -191,7 +191,7 @@ def test_overview_card(client: Any, shop: dict[str, int]) -> None:
     assert 'data-open="2"' in card
     assert 'data-count="critical">严重 1<' in card and 'data-count="warning">警告 1<' in card
     assert f'href="/alerts/{shop["gmv"]}"' in card and f'/alerts/{shop["src"]}"' not in card
-    assert "未处理预警" in card
+    assert "未解决预警" in card
 
 
 def test_page_words_exist_in_both_languages() -> None:

@@ -536,7 +536,7 @@ async def alert_reopen(request: Request, alert_id: int,
 # --- the overview's card -----------------------------------------------------------------------
 
 def overview_card(db_url: str, user: CurrentUser, sc: Scope, lang: str) -> dict[str, Any] | None:
-    """The overview's 未处理预警 card: alerts not resolved, counted by severity, the latest few
+    """The overview's 未解决预警 card: alerts not resolved, counted by severity, the latest few
     with links; None for a user who may not see alerts. Two indexed queries."""
     if not user.can(Permission.ALERT_VIEW):
         return None
