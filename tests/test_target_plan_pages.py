@@ -152,3 +152,31 @@ def test_viewers_see_the_plan_but_cannot_edit(app_client: PageClient) -> None:
     assert r.status_code == 403
     assert c.get(f"/targets?store={STORE}&year=1999").status_code == 422
     assert c.get(f"/targets?store={STORE}&year=2026&lang=en").text.count("Year targets") >= 1
+
+
+def test_plan_as_xlsx(app_client: PageClient) -> None:
+    import io
+
+    import openpyxl
+
+    c = app_client
+    login(c, "analyst")
+    assert c.get(f"/targets/plan.xlsx?store={STORE}&year=2026").status_code == 404
+    login(c, "owner")
+    make_plan(c, gmv="1200000.05", by_category="1")
+    c.post("/targets/cell", headers=HTMX, data={
+        "store": STORE, "year": "2026", "cell": "2026-03", "gmv": "150000"})
+    r = c.get(f"/targets/plan.xlsx?store={STORE}&year=2026")
+    assert r.status_code == 200 and r.headers["content-type"].startswith(
+        "application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("层级", "周期", "类目", "成交金额目标", "占上级", "访客数", "成交转化率",
+                       "客单价", "锁定")
+    assert rows[1][:4] == ("全年", "2026", None, 1200000.05) or rows[1][:4] == (
+        "全年", "2026", "", 1200000.05)
+    months = [r for r in rows if r[0] == "月"]
+    assert len(months) == 12 and round(sum(r[3] for r in months), 2) == 1200000.05
+    march = next(r for r in months if r[1] == "2026-03")
+    assert march[3] == 150000 and march[8] == "已锁定"
+    assert len([r for r in rows if r[0] == "月·类目"]) == 24

@@ -333,3 +333,57 @@ def post_cell(
         context = _context(request, sc, chosen, error=error)
         return render(request, "targets.html", context, user=user, sc=sc, status=422)
     return RedirectResponse(_page_url(sc, chosen, saved="1"), status_code=303)
+
+
+# --- the plan as XLSX --------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (("level", "text"), ("period", "text"), ("category", "text"),
+                  ("gmv", "money"), ("share", "rate"), ("uv", "count"),
+                  ("conversion_rate", "rate"), ("aov", "money"), ("pinned", "text"))
+
+
+def export_rows(p: tp.Plan, lang: str) -> list[dict[str, Any]]:
+    """The year, then every cell in the page's order (quarters, months, categories, months'
+    categories); shares of the parent, rates as fractions."""
+    words = {level: translate(lang, f"target_plan.level.{level}") for level in tp.LEVELS}
+    pinned = translate(lang, "target_plan.pinned")
+    rows = [{"level": words[tp.YEAR], "period": str(p.year), "category": "", "gmv": p.gmv,
+             "share": Decimal(1), "uv": None, "conversion_rate": None, "aov": None,
+             "pinned": ""}]
+    for c in p.cells.values():
+        rows.append({"level": words[c.level], "period": c.period, "category": c.category,
+                     "gmv": c.gmv, "share": c.share, "uv": c.uv,
+                     "conversion_rate": c.conversion_rate, "aov": c.aov,
+                     "pinned": pinned if c.pinned else ""})
+    return rows
+
+
+@router.get("/targets/plan.xlsx")
+def plan_xlsx(
+    request: Request,
+    user: CurrentUser = require(Permission.KPI_VIEW),
+    store: str | None = Query(None, max_length=STORE_NAME_CHARS),
+    year: str | None = Query(None, max_length=FORM_WORD_CHARS),
+) -> Response:
+    from storeops.metrics.target_plan_store import load_plan
+    from storeops.web.exports_page import xlsx_response
+    from storeops.web.pages import render_error
+    from storeops.web.table_export import Column
+
+    sc = _scope(request, store)
+    lang = page_lang(request)
+    try:
+        chosen = _year(year, today_of(sc).year)
+    except StoreopsError as exc:
+        return render_error(request, 422, None, detail=localise(exc, lang))
+    with session_factory(db_url_of(request))() as session:
+        found = load_plan(session, sc.store.id, chosen)
+    if found is None:
+        return render_error(request, 404, None,
+                            detail=translate(lang, "target_plan.no_plan", year=chosen))
+    columns = [Column(key, translate(lang, f"target_plan.export.{key}"), kind)
+               for key, kind in EXPORT_COLUMNS]
+    name = f"{sc.store.name}_{chosen}_targets.xlsx"
+    return xlsx_response(columns, export_rows(found, lang), name,
+                         sheet_name=translate(lang, "target_plan.export.sheet", year=chosen),
+                         currency_symbol=fmt.currency_symbol(sc.store.currency))
