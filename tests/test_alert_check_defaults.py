@@ -119,6 +119,9 @@ def test_the_alert_reads_as_shangzhi_writes_it(checked: Any) -> None:
     assert conv.lines[0].endswith(": 1.50%, threshold 2.50%")
     cpc = alert_text(by[("campaign_cpc_high", "campaign:快车-D")], "zh-CN")
     assert cpc.title.startswith("【严重】") and "¥40.00" in cpc.lines[0]
+    share = by[("source_concentration", "source:search")]
+    assert alert_text(share, "zh-CN").title == "【提示】单一流量来源占比超过60%：搜索"
+    assert alert_text(share, "en").title.endswith("— Search")
     stock = alert_text(by[("stock_below_safety", "sku:A100")], "zh-CN")
     assert stock.lines[0] == "库存可售天数：1.7天，阈值 7.0天"
     assert any(line.startswith("建议：补货") for line in stock.lines)

@@ -224,7 +224,7 @@ def _print_check(store: str, tz: str, result: Any) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from storeops.alerts.messages import format_figure, when_text
+    from storeops.alerts.messages import format_figure, scope_words, when_text
 
     lang = cli_lang()
     console = Console(highlight=False, width=160)
@@ -240,7 +240,7 @@ def _print_check(store: str, tz: str, result: Any) -> None:
         for a in result.raised:
             held = " " + _t("held") if a.get("held") else ""
             table.add_row(str(a["id"] or "-"), escape(a["rule"]), escape(a["rule_name"]),
-                          escape(a["scope_label"] or a["scope"]),
+                          escape(scope_words(a["scope"], a["scope_label"], lang)),
                           format_figure(a["metric"], a["unit"], a["value"], lang),
                           format_figure(a["metric"], a["unit"], a["baseline"], lang),
                           _severity(a["severity"], lang) + held)
@@ -248,7 +248,7 @@ def _print_check(store: str, tz: str, result: Any) -> None:
     else:
         console.print(_t("none_raised"))
     for a in result.resolved:
-        console.print(escape(f"✓ {a['rule']} {a['scope_label'] or a['scope']}"))
+        console.print(escape(f"✓ {a['rule']} {scope_words(a['scope'], a['scope_label'], lang)}"))
     for e in result.errors:
         console.print(escape(_t("rule_failed", rule=e["rule"], error=e["error"])))
 
@@ -319,7 +319,7 @@ def _print_list(store: str, tz: str | None, alerts: list[dict[str, Any]], lang: 
     from rich.markup import escape
     from rich.table import Table
 
-    from storeops.alerts.messages import format_figure, when_text
+    from storeops.alerts.messages import format_figure, scope_words, when_text
 
     console = Console(highlight=False, width=160)
     if not alerts:
@@ -332,7 +332,7 @@ def _print_list(store: str, tz: str | None, alerts: list[dict[str, Any]], lang: 
     for a in alerts:
         raised = datetime.fromisoformat(a["raised_at"]) if a["raised_at"] else None
         table.add_row(str(a["id"]), when_text(raised, tz), escape(a["rule"]),
-                      escape(a["scope_label"] or a["scope"]),
+                      escape(scope_words(a["scope"], a["scope_label"], lang)),
                       format_figure(a["metric"], a["unit"] or "count", a["value"], lang),
                       format_figure(a["metric"], a["unit"] or "count", a["baseline"], lang),
                       _severity(a["severity"], lang),
@@ -481,7 +481,7 @@ def _print_backtest(store: str, spec: Any, first: Any, last: Any,
     from rich.markup import escape
     from rich.table import Table
 
-    from storeops.alerts.messages import format_figure
+    from storeops.alerts.messages import format_figure, scope_words
 
     lang = cli_lang()
     console = Console(highlight=False, width=160)
@@ -493,7 +493,7 @@ def _print_backtest(store: str, spec: Any, first: Any, last: Any,
     for col in ("col_day", "col_scope", "col_value", "col_baseline", "col_severity"):
         table.add_column(_t(col))
     for r in rows:
-        table.add_row(r["day"], escape(r["scope_label"] or r["scope"]),
+        table.add_row(r["day"], escape(scope_words(r["scope"], r["scope_label"], lang)),
                       format_figure(spec.metric, spec.unit, r["value"], lang),
                       format_figure(spec.metric, spec.unit, r["baseline"], lang),
                       _severity(r["severity"] or spec.severity, lang))

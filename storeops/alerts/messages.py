@@ -156,7 +156,7 @@ def alert_text(alert: Alert, lang: str = "zh-CN", *, resolved: bool | None = Non
     d = detail(alert)
     name = (d.get("rule_name_en") if lang == "en" else d.get("rule_name")) or \
         d.get("rule_name") or alert.rule_code
-    scope = alert.scope_label or alert.scope_key
+    scope = scope_words(alert.scope_key, alert.scope_label, lang)
     sev = _t(lang, f"severity.{alert.severity}")
     is_resolved = alert.status == "resolved" if resolved is None else resolved
     prefix = _t(lang, "message.resolved") if is_resolved else ""
@@ -187,6 +187,16 @@ def alert_text(alert: Alert, lang: str = "zh-CN", *, resolved: bool | None = Non
     if action and not is_resolved:
         lines.append(_t(lang, "message.action", action=action))
     return AlertText(title=title, lines=tuple(lines), path=f"/alerts/{alert.id}")
+
+
+def scope_words(scope_key: str, scope_label: str | None, lang: str = "zh-CN") -> str:
+    """An alert's scope for people: a traffic source by its name in ``lang`` (搜索, 活动 …),
+    anything else by its label."""
+    if scope_key.startswith("source:"):
+        from storeops.web.i18n import label_or_raw
+
+        return label_or_raw(lang, "source", scope_key.removeprefix("source:"))
+    return scope_label or scope_key
 
 
 def severity_word(severity: str, lang: str = "zh-CN") -> str:
