@@ -148,6 +148,17 @@ def test_failed_messages_are_listed_and_sent_again(client: Any, app_db: tuple[st
     assert "访客数下降" in robot.received[-1].body["markdown"]["content"]
 
 
+def test_an_email_channel_without_smtp_is_flagged(client: Any, app_db: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STOREOPS_SMTP_HOST", raising=False)
+    login(client, "operator")
+    assert 'data-warning="smtp"' not in client.get("/alerts/channels" + Q).text
+    r = client.post("/alerts/channels" + Q, data={"kind": "email", "target": "a@example.com"})
+    assert 'data-warning="smtp"' in r.text and "服务器没有设置 STOREOPS_SMTP_HOST" in r.text
+    monkeypatch.setenv("STOREOPS_SMTP_HOST", "smtp.example.com")
+    assert 'data-warning="smtp"' not in client.get("/alerts/channels" + Q).text
+
+
 def test_who_may_see_and_change_channels(client: Any, app_db: Any) -> None:
     login(client, "analyst")
     page = client.get("/alerts/channels" + Q)

@@ -128,10 +128,17 @@ def render_channels(request: Request, user: CurrentUser, store: str | None, *,
         "done": done if done in DONE else "",
         "done_name": (request.query_params.get("name") or "")[:120],
         "done_error": (request.query_params.get("error") or "")[:300],
+        "smtp_missing": any(v.kind == "email" for v in views) and not _smtp_host(),
         "kinds": channel_ops.KINDS, "severities": channel_ops.SEVERITIES,
         "langs": channel_ops.LANGS,
     }
     return render(request, "notify_channels.html", context, status=status, user=user, sc=sc)
+
+
+def _smtp_host() -> str:
+    import os
+
+    return os.environ.get("STOREOPS_SMTP_HOST", "").strip()
 
 
 @router.get("/alerts/channels")
