@@ -108,3 +108,14 @@ def test_a_digest_per_kind() -> None:
     assert len(wecom["content"].encode()) <= 4096
     assert wecom["content"].endswith("storeops store alerts</font>")
     assert "[All alerts](https://ops.example.com/alerts?store=Flagship)" in wecom["content"]
+
+
+def test_masked_targets() -> None:
+    from storeops.alerts.channels import mask_target
+
+    assert mask_target("dingtalk", "https://oapi.dingtalk.com/robot/send?access_token="
+                       "0123456789abcdef") == \
+        "https://oapi.dingtalk.com/robot/send?access_token=01…ef"
+    assert mask_target("wecom", "https://bot:pw@hooks.example.com:8443/x?key=abc") == \
+        "https://hooks.example.com:8443/x?key=…"
+    assert mask_target("email", "Boss@Example.com") == "B***@Example.com"

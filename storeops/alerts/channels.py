@@ -137,7 +137,11 @@ def mask_target(kind: str, target: str) -> str:
     parts = urlsplit(target)
     query = "&".join(f"{k}={_mask_token(v)}" for k, v in parse_qsl(parts.query,
                                                                    keep_blank_values=True))
-    hint = f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    # A user and password in the address (user:pass@host) are never shown.
+    hint = f"{parts.scheme}://{host}{parts.path}" + (f"?{query}" if query else "")
     return hint[:200]
 
 
