@@ -160,7 +160,7 @@ def test_analyst_sees_and_tests_rules_but_cannot_change_them(
     assert fake_backtest == [("conversion_low", date(2026, 10, 1), date(2026, 10, 31))]
     assert "2026-10-01 至 2026-10-31 期间，这条规则会在 2 天触发" in page.text
     assert re.findall(r'data-fired="([\d-]+)"', page.text) == ["2026-10-03", "2026-10-09"]
-    assert "2.1%" in page.text and 'data-chart="backtest"' in page.text
+    assert ">2.10%<" in page.text and 'data-chart="backtest"' in page.text
     for query, message in (("test_from=2025-01-01&test_to=2026-10-31", "日期范围最长 366 天"),
                            ("test_from=2026-10-31&test_to=2026-10-01", "开始日期晚于结束日期"),
                            ("test_from=2026-02-30", "test-test_from-error"),

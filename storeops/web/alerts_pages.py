@@ -934,10 +934,10 @@ def render_rule(request: Request, user: CurrentUser, code: str, store: str | Non
             ran = True
             firings = [{"day": f.day.isoformat() if isinstance(f.day, date) else str(f.day),
                         "scope": f.scope_label or f.scope_key,
-                        "value": _figure_text(_decimal(f.value), spec.unit,
-                                              sc.store.currency, lang, spec.metric),
-                        "baseline": _figure_text(_decimal(f.baseline), spec.unit,
-                                                 sc.store.currency, lang, spec.metric)}
+                        "value": figure(f.value, spec.unit, sc.store.currency, lang,
+                                        compact=False, metric=spec.metric)[0],
+                        "baseline": figure(f.baseline, spec.unit, sc.store.currency, lang,
+                                           compact=False, metric=spec.metric)[0]}
                        for f in found[:FIRINGS_SHOWN]]
             firings_total = len(found)
             fired_days = len({f.day for f in found})
@@ -955,6 +955,8 @@ def render_rule(request: Request, user: CurrentUser, code: str, store: str | Non
                 else "count" if spec.metric in fmt.PLAIN_RATIOS else spec.unit)),
         "can_manage": user.can(Permission.ALERT_MANAGE),
         "test": rng, "test_errors": rng.errors, "test_error": test_error, "ran": ran,
+        "baseline_kind": "threshold" if spec is not None and spec.condition.kind in (
+            "above", "below") else "baseline",
         "firings": firings, "fired_days": fired_days, "firings_total": firings_total,
         "charts": charts, "range_max": RANGE_MAX_DAYS,
         "list_href": f"/alerts/rules?store={_q(sc.store.name)}",
