@@ -14,6 +14,7 @@ from storeops.ads.models import AdSpendDaily
 from storeops.alerts import figures
 from storeops.alerts.figures import FiguresError, Point, series
 from storeops.catalog.stores import bump_data_version
+from storeops.common.errors import localise
 from storeops.db.engine import unit_of_work
 from storeops.metrics import service
 from storeops.metrics.definitions import METRIC_KEYS, METRICS
@@ -45,25 +46,25 @@ def _by_day(found: list[figures.ScopeSeries]) -> dict[str, dict[str, Decimal | N
 
 
 def test_kpi_figures_equal_storeops_kpi_per_day_and_scope(db_url: str) -> None:
-    stats = build_demo_store(db_url, days=10, end=END, seed=5, skus=8)
+    stats = build_demo_store(db_url, days=7, end=END, seed=5, skus=8)
     sid = stats.store_id
     days = [END - timedelta(days=i) for i in (0, 1, 4)]
     # The store: every metric of the cockpit, each day, to the cent.
     for metric in METRIC_KEYS:
-        got = series(db_url, sid, metric, {"kind": "store"}, "daily", AS_OF, 10)
-        assert len(got) == 1 and got[0].scope_key == "store" and len(got[0].points) == 10
+        got = series(db_url, sid, metric, {"kind": "store"}, "daily", AS_OF, 7)
+        assert len(got) == 1 and got[0].scope_key == "store" and len(got[0].points) == 7
         assert got[0].points[-1].period == "2026-03-20"
         values = _by_day(got)["store"]
         for day in days:
             kpi = service.kpi_summary(db_url, sid, day, day)
             assert values[day.isoformat()] == _kpi_value(kpi[metric]), (metric, day)
     # The top SKUs by GMV over the window, each day, against the SKU's own summary.
-    top = service.kpi_by(db_url, sid, END - timedelta(days=9), END, dimension="sku",
+    top = service.kpi_by(db_url, sid, END - timedelta(days=6), END, dimension="sku",
                          metrics=["gmv"], limit=3)
     sku_metrics = ("gmv", "units", "orders", "buyers", "aov", "uv", "conversion_rate",
                    "refund_amount", "add_to_cart_rate")
     for metric in sku_metrics:
-        got = series(db_url, sid, metric, {"kind": "sku", "top": 3}, "daily", AS_OF, 10)
+        got = series(db_url, sid, metric, {"kind": "sku", "top": 3}, "daily", AS_OF, 7)
         assert [s.scope_key for s in got] == [f"sku:{r['platform_sku_id']}" for r in top]
         values = _by_day(got)
         for row in top:
@@ -72,14 +73,14 @@ def test_kpi_figures_equal_storeops_kpi_per_day_and_scope(db_url: str) -> None:
                 assert values[f"sku:{row['platform_sku_id']}"][day.isoformat()] == _kpi_value(
                     kpi[metric]), (metric, row["platform_sku_id"], day)
     one = top[1]["platform_sku_id"]
-    got = series(db_url, sid, "gmv", {"kind": "sku", "value": one}, "daily", AS_OF, 10)
+    got = series(db_url, sid, "gmv", {"kind": "sku", "value": one}, "daily", AS_OF, 7)
     assert [s.scope_key for s in got] == [f"sku:{one}"]
     # Categories and sources: as `storeops kpi --by category|source` for one day.
     for kind, metrics in (("category", ("gmv", "orders", "refund_rate", "sell_through", "uv")),
                           ("source", ("gmv", "uv", "conversion_rate", "bounce_rate"))):
         for metric in metrics:
             values = _by_day(series(db_url, sid, metric, {"kind": kind, "value": "all"},
-                                    "daily", AS_OF, 10))
+                                    "daily", AS_OF, 7))
             for day in days:
                 rows = service.kpi_by(db_url, sid, day, day, dimension=kind, metrics=[metric])
                 assert rows
@@ -128,6 +129,8 @@ def test_a_figure_that_cannot_be_measured_is_a_clear_error(metric, scope, key) -
         figures.check_metric_scope(metric, scope)
     assert err.value.key == key
     assert metric in str(err.value) or scope["kind"] in str(err.value)
+    said = localise(err.value, "zh-CN")
+    assert said != str(err.value) and (metric in said or scope["kind"] in said)
 
 
 def test_bad_grain_or_periods_is_an_error() -> None:
