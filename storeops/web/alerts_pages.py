@@ -155,8 +155,10 @@ class Row:
     assignee: str
 
 
-def rule_name(alert: Alert, d: Mapping[str, Any], names: Mapping[str, str]) -> str:
-    return str(d.get("rule_name") or names.get(alert.rule_code) or alert.rule_code)
+def rule_name(alert: Alert, d: Mapping[str, Any], names: Mapping[str, str],
+              lang: str = "zh-CN") -> str:
+    english = d.get("rule_name_en") if lang == "en" else None
+    return str(english or d.get("rule_name") or names.get(alert.rule_code) or alert.rule_code)
 
 
 def alert_row(alert: Alert, names: Mapping[str, str], tz: str, currency: str,
@@ -170,7 +172,8 @@ def alert_row(alert: Alert, names: Mapping[str, str], tz: str, currency: str,
     kind = condition.get("kind") if isinstance(condition, Mapping) else None
     return Row(
         id=alert.id, href=f"/alerts/{alert.id}", severity=alert.severity,
-        severity_label=t_(lang, f"severity.{alert.severity}"), rule=rule_name(alert, d, names),
+        severity_label=t_(lang, f"severity.{alert.severity}"),
+        rule=rule_name(alert, d, names, lang),
         scope=alert.scope_label or alert.scope_key, value=value, value_exact=value_exact,
         baseline=base, baseline_exact=base_exact,
         baseline_kind="threshold" if kind in ("above", "below") else "baseline",
