@@ -194,16 +194,23 @@ class _DayBy(Grouping):
 
 _cache_lock = threading.Lock()
 _facts_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-CACHE_SIZE = 64
+CACHE_SIZE = 24
+SNAPSHOT_KEY_LEN = 5  # (db_url, store_id, base path, delta path, data_version)
 
 
 def _cached(key: tuple[Any, ...], compute: Any) -> Any:
+    """``compute()``, kept under ``key`` (which starts with the snapshot's key) for the next
+    calls; entries of an older snapshot of the same store are dropped when a newer one
+    arrives, and the least recently used beyond CACHE_SIZE."""
     with _cache_lock:
         if key in _facts_cache:
             _facts_cache.move_to_end(key)
             return _facts_cache[key]
     value = compute()
+    snapshot, store = key[:SNAPSHOT_KEY_LEN], key[:2]
     with _cache_lock:
+        for old in [k for k in _facts_cache if k[:2] == store and k[:SNAPSHOT_KEY_LEN] != snapshot]:
+            del _facts_cache[old]
         _facts_cache[key] = value
         while len(_facts_cache) > CACHE_SIZE:
             _facts_cache.popitem(last=False)
