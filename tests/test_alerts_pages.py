@@ -147,17 +147,22 @@ def test_lifecycle_through_the_pages(client: Any, seeded: tuple[str, int],
     assert r.status_code == 422 and "最多 1000 个字符" in r.text
     assert post("resolve", note="已恢复").status_code == 303
     assert post("reopen").status_code == 303
+    with unit_of_work(db_url) as s:
+        lifecycle.record_event(s, s.get(Alert, aid), "escalated", None,
+                               data={"from": "warning", "to": "critical"})
     page = client.get(f"/alerts/{aid}?done=reopen")
     assert 'data-done="reopen"' in page.text and "已重新打开" in page.text
     events = re.findall(r'<li data-event="(\w+)">', page.text)
-    assert events == ["raised", "acknowledged", "assigned", "noted", "resolved", "reopened"]
+    assert events == ["raised", "acknowledged", "assigned", "noted", "resolved", "reopened",
+                      "escalated"]
+    assert "级别升高</strong> · 系统 · 警告 → 严重" in page.text
     assert "负责人：小王" in page.text and "流量下降，检查推广计划" in page.text
     with unit_of_work(db_url) as s:
         alert = s.get(Alert, aid)
         assert (alert.status, alert.assignee) == ("open", "小王")
         actors = s.scalars(select(AlertEvent.actor).where(AlertEvent.alert_id == aid)
                            .order_by(AlertEvent.id)).all()
-        assert actors == ["system"] + ["user:operator"] * 5
+        assert actors == ["system"] + ["user:operator"] * 5 + ["system"]
     assert client.post("/alerts/999999/acknowledge", data={}).status_code == 404
     assert client.get("/alerts/999999").status_code == 404
     assert client.get("/alerts/99999999999999999999").status_code == 404

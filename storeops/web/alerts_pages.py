@@ -337,6 +337,10 @@ def event_rows(session: Session, alert: Alert, tz: str, lang: str) -> list[dict[
         extra = ""
         if ev.action == "assigned":
             extra = t_(lang, "event.assigned_to", who=data.get("to") or t_(lang, "nobody"))
+        elif ev.action == "escalated" and data.get("to") in lifecycle.SEVERITIES:
+            extra = (t_(lang, f"severity.{data.get('from')}") + " → "
+                     if data.get("from") in lifecycle.SEVERITIES else "") + \
+                t_(lang, f"severity.{data['to']}")
         key = f"alert_pages.event.{ev.action}"
         words = translate(lang, key)
         out.append({"at": local_time(ev.at, tz), "action": ev.action,
