@@ -1,6 +1,7 @@
 """Each default rule, end to end with data in the database: it fires on the store whose
 figures were made to cross it, and stays quiet on the store whose figures do not
-(``test_alert_check_support``); the alert carries the figure and its baseline, is queued for
+(``test_alert_check_support``), nor on the one whose figures sit just inside every line;
+the alert carries the figure and its baseline, is queued for
 the channels once, and its words read as 商智 writes figures."""
 
 from __future__ import annotations
@@ -25,14 +26,16 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> Any:
     url = _migrated_sqlite(tmp_path_factory, tmp_path_factory.mktemp("alert_defaults"))
     calm = build_store(url, "calm")
     hot = build_store(url, "hot", hot=True)
+    edge = build_store(url, "edge", edge=True)
     sent: list[tuple[int, str]] = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(delivery, "enqueue_alert",
                    lambda session, alert, *, event="alert": sent.append((alert.id, event)) or 1)
-        results = {"calm": check_store(url, calm, AS_OF), "hot": check_store(url, hot, AS_OF)}
+        results = {"calm": check_store(url, calm, AS_OF), "hot": check_store(url, hot, AS_OF),
+                   "edge": check_store(url, edge, AS_OF)}
         sent_first = list(sent)
         again = check_store(url, hot, AS_OF)
-    return {"url": url, "ids": {"calm": calm, "hot": hot}, "results": results,
+    return {"url": url, "ids": {"calm": calm, "hot": hot, "edge": edge}, "results": results,
             "sent": sent_first, "sent_all": sent, "again": again}
 
 
@@ -59,6 +62,33 @@ def test_default_rule_fires_when_crossed_and_not_otherwise(checked: Any, code: s
     assert hot, f"{code} did not fire on the store made to cross it"
     assert all(a.status == "open" and a.value is not None for a in hot)
     assert calm == [], f"{code} fired on the calm store: {[(a.value, a.baseline) for a in calm]}"
+    edge = [a for a in _alerts(checked, "edge") if a.rule_code == code]
+    assert edge == [], f"{code} fired on the edge store: {[(a.value, a.baseline) for a in edge]}"
+
+
+def test_the_edge_store_is_measured_just_inside_every_line(checked: Any) -> None:
+    """Quiet because each figure is inside its line, not because it is unknown."""
+    from storeops.alerts.defaults import default_specs
+    from storeops.alerts.evaluate import evaluate
+    from storeops.alerts.figures import series
+
+    seen = {}
+    for spec in default_specs():
+        for s in series(checked["url"], checked["ids"]["edge"], spec.metric, spec.scope_dict,
+                        spec.grain, AS_OF, spec.periods_needed()):
+            ev = evaluate(s.points, spec)
+            assert ev.known and not ev.fires, (spec.code, s.scope_key, ev)
+            seen[(spec.code, s.scope_key)] = str(ev.value)
+    assert {k: seen[k] for k in [
+        ("uv_drop", "store"), ("conversion_low", "store"), ("refund_rate_high", "store"),
+        ("roas_low", "store"), ("campaign_cpc_high", "campaign:快车-A"),
+        ("stock_below_safety", "sku:A100"), ("stock_above_max", "sku:B200"),
+        ("source_concentration", "source:search")]} == {
+        ("uv_drop", "store"): "344", ("conversion_low", "store"): "0.026163",
+        ("refund_rate_high", "store"): "0.013571", ("roas_low", "store"): "3.1",
+        ("campaign_cpc_high", "campaign:快车-A"): "15.00",
+        ("stock_below_safety", "sku:A100"): "8.0", ("stock_above_max", "sku:B200"): "44.2",
+        ("source_concentration", "source:search"): "0.581395"}
 
 
 def test_figures_baselines_and_severities(checked: Any) -> None:

@@ -7,6 +7,10 @@ stock, ending on ``LAST_DAY`` (checked as of ``AS_OF``, 09:00 Shanghai the day a
 * the *calm* store keeps every figure inside the rules: 1,600 GMV and 400 visitors a day
   (conversion 5%, search 50% of visitors), no refunds, ROAS 4, CPC ¥10, on target pace,
   20 days of stock, no order near its ship deadline;
+* the *edge* store keeps every figure just inside its line: visitors down 14% on the same
+  weekday (344), conversion 2.5% then 2.6%, search 58%, refunds 1.36–1.38% three days
+  running, ROAS 3.1, CPC exactly ¥15, 92% of the target's pace, 8.0 and 44.3 days of stock,
+  an order due in 5 h, GMV down 12.5% and a SKU's 17% (inside the anomaly check's spread);
 * the *hot* store has the same history, then on its last day GMV falls to 250 and visitors
   to 200 (80% from search, conversion 1.5%), refunds run over 1.5% for 3 days, ROAS is 1,
   three new campaigns pay ¥20/¥30/¥40 a click, the target is 200,000 (pace ~0.24), SKU A has
@@ -44,10 +48,11 @@ def _noon(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 12, 0, tzinfo=SH).astimezone(UTC)
 
 
-def build_store(db_url: str, name: str, *, hot: bool = False,
+def build_store(db_url: str, name: str, *, hot: bool = False, edge: bool = False,
                 uv_by_day: dict[date, int] | None = None, orders: bool = True) -> int:
-    """Insert a store as the module says; ``uv_by_day`` overrides the store's visitors of
-    given days (split 50/50 over the SKUs, all from search). Returns its id."""
+    """Insert a store as the module says (``edge``: every figure just inside its rule's line,
+    see :data:`EDGE`); ``uv_by_day`` overrides the store's visitors of given days (split 50/50
+    over the SKUs, all from search). Returns its id."""
     with unit_of_work(db_url) as s:
         store = Store(name=name, timezone="Asia/Shanghai", currency="CNY", data_version=0)
         s.add(store)
@@ -57,6 +62,8 @@ def build_store(db_url: str, name: str, *, hot: bool = False,
             stock = (240, 160)[no]
             if hot:
                 stock = (20, 2000)[no]
+            if edge:
+                stock = (48, 177)[no]
             p = Product(store_id=store.id, platform_sku_id=sku, title=title, category=cat,
                         status="on_sale", list_price_cents=_price, stock=stock)
             s.add(p)
@@ -69,6 +76,8 @@ def build_store(db_url: str, name: str, *, hot: bool = False,
             last = back == 0
             at = _noon(day)
             counts = (2, 1) if hot and last else (12, 8)
+            if edge:
+                counts = (5, 4) if last else (6, 4)
             if orders:
                 for i, pid in enumerate(pids):
                     price = SKUS[i][3]
@@ -78,9 +87,10 @@ def build_store(db_url: str, name: str, *, hot: bool = False,
                         order_rows.append((store.id, oid, "finished", False, at, day, at, price,
                                            0, 0, price, "app", f"h{oid}", at))
                         lines.append((oid, store.id, 1, pid, 1, price * 100, price))
-                if hot and back < 3:
+                if (hot or edge) and back < 3:
                     oid = f"{name}-{n:06d}"
-                    refunds.append((store.id, f"R{name}{back}", 1, oid, oid, pids[1], 1, 5000,
+                    cents = 5000 if hot else (950 if last else 1100)
+                    refunds.append((store.id, f"R{name}{back}", 1, oid, oid, pids[1], 1, cents,
                                     at + timedelta(hours=2), day))
             if uv_by_day is not None and day in uv_by_day:
                 per = uv_by_day[day] // 2
@@ -91,12 +101,16 @@ def build_store(db_url: str, name: str, *, hot: bool = False,
                 mix = ({"search": 80, "campaign": 10, "recommend": 5, "category": 5}
                        if hot and last else
                        {"search": 100, "campaign": 50, "recommend": 30, "category": 20})
+                if edge and last:
+                    mix = {"search": 100, "campaign": 40, "recommend": 20, "category": 12}
                 for pid in pids:
                     for src, uv in mix.items():
                         traffic.append((store.id, day, pid, src, uv, uv * 3, uv * 20, uv,
                                         uv // 5, uv // 3))
             if orders:
-                if hot and last:
+                if edge:
+                    ads.append((store.id, day, "快车-A", 45000, 5000, 30, 3, 139500))
+                elif hot and last:
                     ads.append((store.id, day, "快车-A", 30000, 5000, 30, 1, 30000))
                     for camp, spend in (("快车-B", 40000), ("快车-C", 60000), ("快车-D", 80000)):
                         ads.append((store.id, day, camp, spend, 2000, 20, 1, 10000))
@@ -125,11 +139,11 @@ def build_store(db_url: str, name: str, *, hot: bool = False,
                 "attributed_orders", "attributed_gmv_cents"), ads)
         if orders:
             s.add(MonthlyTarget(store_id=store.id, month="2026-11", metric="gmv",
-                                value=Decimal(200000 if hot else 48000)))
-        if hot:
+                                value=Decimal(200000 if hot else 26000 if edge else 48000)))
+        if hot or edge:
             now = AS_OF.astimezone(UTC)
-            for oid, due in (("DUE-SOON", now + timedelta(hours=2)),
-                             ("LATE", now - timedelta(hours=1))):
+            late = (("DUE-SOON", now + timedelta(hours=2)), ("LATE", now - timedelta(hours=1)))
+            for oid, due in late if hot else (("DUE-LATER", now + timedelta(hours=5)),):
                 paid = now - timedelta(minutes=30)
                 o = Order(store_id=store.id, platform_order_id=f"{name}-{oid}",
                           status="wait_stock_out", deleted=False, placed_at=paid,
