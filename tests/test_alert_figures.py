@@ -227,6 +227,8 @@ def test_stock_cover_in_days_of_sales(db_url: str) -> None:
 
 
 def test_ship_deadline_counts_open_orders_due_soon_or_late(db_url: str) -> None:
+    from storeops.orders.models import Order
+
     f = Facts(db_url)
     a = f.product("A")
     # as_of: 2024-03-02 12:00 Shanghai. Paid 21 h before: due in 3 h (soon); 30 h before:
@@ -236,14 +238,30 @@ def test_ship_deadline_counts_open_orders_due_soon_or_late(db_url: str) -> None:
     f.order("2024-03-02 02:00", [(a, 1, 100)], status="wait_stock_out")
     f.order("2024-03-01 05:00", [(a, 1, 100)], status="shipped")
     f.order("2024-03-01 05:00", [(a, 1, 100)], status="wait_pay", paid=False)
+    # A day earlier (03-01 12:00): one order was late then (due 10:00, shipped 14:00) and one
+    # due soon (due 14:00, cancelled at 13:00); both owe nothing now.
+    shipped_late = f.order("2024-02-29 10:00", [(a, 1, 100)], status="shipped")
+    f.order("2024-02-29 14:00", [(a, 1, 100)], cancelled="2024-03-01 13:00")
+    with unit_of_work(db_url) as s:
+        s.get(Order, shipped_late).shipped_at = f.at("2024-03-01 14:00")
     as_of = datetime(2024, 3, 2, 4, 0, tzinfo=UTC)
     (soon_or_late,) = series(db_url, f.store_id, "ship_deadline", {"kind": "store"},
-                             "intraday", as_of, 1)
-    assert soon_or_late.points == [Point("2024-03-02", Decimal(2))]
+                             "intraday", as_of, 2)
+    assert soon_or_late.points == [Point("2024-03-01", Decimal(2)),
+                                   Point("2024-03-02", Decimal(2))]
     assert soon_or_late.detail == {"due_soon": 1, "overdue": 1, "hours": 24}
     (late,) = series(db_url, f.store_id, "ship_overdue", {"kind": "store"}, "intraday",
-                     as_of, 1)
-    assert late.points[0].value == Decimal(1)
+                     as_of, 2)
+    assert [p.value for p in late.points] == [Decimal(1), Decimal(1)]
+    # A daily check (and a backtest) reads the closed days at the same time of day.
+    (daily,) = series(db_url, f.store_id, "ship_deadline", {"kind": "store"}, "daily",
+                      as_of, 2)
+    assert daily.points == [Point("2024-02-29", Decimal(0)), Point("2024-03-01", Decimal(2))]
+    # Rebuilt from the orders' times, the moment of the check counts as the SLA board does.
+    from storeops.alerts.figures import _past_due_counts
+
+    with unit_of_work(db_url) as s:
+        assert _past_due_counts(s, f.store_id, 24, [as_of]) == [(1, 1)]
 
 
 def test_campaign_cost_per_click(db_url: str) -> None:

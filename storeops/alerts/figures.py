@@ -425,7 +425,7 @@ def _special_series(db_url: str, store_id: int, metric: str, scope: Mapping[str,
     if metric == "stock_cover":
         return _stock_cover(db_url, store_id, scope, as_of)
     if metric in ("ship_deadline", "ship_overdue"):
-        return _ship_deadline(db_url, store_id, metric, as_of)
+        return _ship_deadline(db_url, store_id, metric, as_of, first, last)
     return _campaign_series(db_url, store_id, metric, scope, first, last)
 
 
@@ -568,10 +568,16 @@ def _stock_cover(db_url: str, store_id: int, scope: Mapping[str, Any],
     return out
 
 
-def _ship_deadline(db_url: str, store_id: int, metric: str,
-                   as_of: datetime | date) -> list[ScopeSeries]:
-    """Open paid orders due within the next hours or already late, as of ``as_of`` (the
-    SLA board's rules, :mod:`storeops.orders.sla_board`): one point."""
+def _ship_deadline(db_url: str, store_id: int, metric: str, as_of: datetime | date,
+                   first: date, last: date) -> list[ScopeSeries]:
+    """Open paid orders due within the next hours or already late (the SLA board's rules,
+    :mod:`storeops.orders.sla_board`), at ``as_of``'s time of day on each day of the window.
+
+    The last point, when it is ``as_of`` itself, is the SLA board's own count; earlier moments
+    are rebuilt from the orders' times: paid (cash on delivery: placed) by then, neither
+    shipped nor cancelled by then. Orders held now (locked, paused) and orders closed without
+    a shipping time (finished in a file export) are left out of the earlier moments, as the
+    board leaves them out now."""
     from storeops.db.engine import unit_of_work
     from storeops.orders.sla_board import board
 
@@ -579,14 +585,93 @@ def _ship_deadline(db_url: str, store_id: int, metric: str,
     now = as_of if isinstance(as_of, datetime) else datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
+    local = now.astimezone(ZoneInfo(tz))
+    moments = [datetime.combine(date.fromisoformat(d), local.timetz()).astimezone(UTC)
+               for d in _days(first, last)]
+    counts: list[tuple[int, int]] = []
     with unit_of_work(db_url) as session:
         found = board(session, store_id, tz, now, days=1)
-    value = found.overdue_count + (found.due_soon_count if metric == "ship_deadline" else 0)
-    detail = {"due_soon": found.due_soon_count, "overdue": found.overdue_count,
-              "hours": found.hours}
-    day = local_day(now, tz).isoformat()
-    return [ScopeSeries("store", _store_name(db_url, store_id),
-                        [Point(day, Decimal(value))], "count", detail)]
+        earlier = [m for m in moments if m < now - timedelta(minutes=1)]
+        if earlier:
+            counts = _past_due_counts(session, store_id, found.hours, earlier)
+    out_points = []
+    detail: dict[str, Any] = {}
+    for k, moment in enumerate(moments):
+        if k < len(counts):
+            soon, late = counts[k]
+        elif moment <= now + timedelta(minutes=1):
+            soon, late = found.due_soon_count, found.overdue_count
+            detail = {"due_soon": soon, "overdue": late, "hours": found.hours}
+        else:  # later than the check: not known yet
+            out_points.append(Point(moment.astimezone(ZoneInfo(tz)).date().isoformat(), None))
+            continue
+        value = late + (soon if metric == "ship_deadline" else 0)
+        out_points.append(Point(moment.astimezone(ZoneInfo(tz)).date().isoformat(),
+                                Decimal(value)))
+        if not detail or k < len(counts):
+            detail = {"due_soon": soon, "overdue": late, "hours": found.hours}
+    return [ScopeSeries("store", _store_name(db_url, store_id), out_points, "count", detail)]
+
+
+def _past_due_counts(session: Any, store_id: int, hours: int,
+                     moments: list[datetime]) -> list[tuple[int, int]]:
+    """(due soon, late) at each of ``moments`` (sorted, aware), from the orders' times."""
+    from bisect import bisect_left, bisect_right
+
+    from sqlalchemy import or_, select
+
+    from storeops.orders.models import Order
+    from storeops.orders.sla import DUE_SOON_HOURS, MAX_SLA_HOURS, due_time
+    from storeops.orders.sla_board import CLOSED, LOOK_BACK_DAYS
+
+    soon_span = timedelta(hours=DUE_SOON_HOURS)
+    look_back = timedelta(days=LOOK_BACK_DAYS)
+    lo, hi = moments[0], moments[-1]
+    rows = session.execute(
+        select(Order.paid_at, Order.placed_at, Order.cod, Order.due_at, Order.shipped_at,
+               Order.cancelled_at, Order.status, Order.stage)
+        .where(Order.store_id == store_id, Order.deleted.is_(False),
+               Order.placed_at >= lo - look_back - timedelta(hours=MAX_SLA_HOURS),
+               Order.placed_at <= hi,
+               or_(Order.shipped_at.is_(None), Order.shipped_at > lo),
+               or_(Order.cancelled_at.is_(None), Order.cancelled_at > lo))
+    ).all()
+    soon = [0] * (len(moments) + 1)  # difference arrays over the moments' indexes
+    late = [0] * (len(moments) + 1)
+    held = ("locked", "paused")
+
+    def add(counter: list[int], start: datetime, end: datetime, *, closed_end: bool) -> None:
+        """+1 at every moment in [start, end] (closed_end) or [start, end)."""
+        i = bisect_left(moments, start)
+        j = bisect_right(moments, end) if closed_end else bisect_left(moments, end)
+        if i < j:
+            counter[i] += 1
+            counter[j] -= 1
+
+    for paid_at, placed_at, cod, due_at, shipped_at, cancelled_at, status, stage in rows:
+        if stage in held or status in held:
+            continue
+        if shipped_at is None and (status in CLOSED or stage in CLOSED) and (
+                status != "cancelled" or cancelled_at is None):
+            continue  # closed without a shipping time: unknown, as on the board
+        due = due_at or due_time(paid_at, hours, cod=bool(cod), placed_at=placed_at)
+        owed_from = placed_at if cod else paid_at
+        if due is None or owed_from is None:
+            continue
+        ends = [t for t in (shipped_at, cancelled_at) if t is not None]
+        end = min(ends) if ends else hi + timedelta(days=1)  # open until shipped / cancelled
+        # due soon: from due - 4 h (once owed) to the due time itself
+        start = max(owed_from, due - soon_span)
+        add(soon, start, min(due, end - timedelta(microseconds=1)), closed_end=True)
+        # late: after the due time, for up to LOOK_BACK_DAYS (the board's horizon)
+        add(late, max(owed_from, due + timedelta(microseconds=1)),
+            min(end, due + look_back + timedelta(microseconds=1)), closed_end=False)
+    out, running_soon, running_late = [], 0, 0
+    for k in range(len(moments)):
+        running_soon += soon[k]
+        running_late += late[k]
+        out.append((running_soon, running_late))
+    return out
 
 
 def _campaign_series(db_url: str, store_id: int, metric: str, scope: Mapping[str, Any],
