@@ -26,6 +26,11 @@ def apportion(total: int, weights: list[int]) -> list[int]:
     parts = [total * w // weight_sum for w in weights]
     residue = total - sum(parts)
     if residue:
+        top = weights.index(max(weights))  # the largest line, the first of equal ones
+        room = weights[top] - parts[top]
+        if room >= residue:  # the usual case: it takes the whole residue
+            parts[top] += residue
+            return parts
         for i in sorted(range(n), key=lambda k: (-weights[k], k)):
             room = weights[i] - parts[i]
             take = room if room < residue else residue

@@ -70,25 +70,40 @@ __all__ = ["bundle_discount", "compile_offers", "cross_discount", "item_unit_pri
            "price_cart", "price_cart_compiled"]
 
 
+_YUAN: dict[int, Decimal] = {}  # cents -> Decimal yuan (immutable values, shared)
+_YUAN_SIZE = 20_000
+
+
 def from_cents(cents: int) -> Decimal:
     """Cents as yuan with two decimals."""
-    return Decimal(cents).scaleb(-2)
+    d = _YUAN.get(cents)
+    if d is None:
+        d = Decimal(cents).scaleb(-2)
+        if len(_YUAN) < _YUAN_SIZE:
+            _YUAN[cents] = d
+    return d
+
+
+_new = object.__new__
 
 
 def _ld(pid: str, cents: int, kind: str, text: str) -> LineDiscount:
     """A LineDiscount without the frozen dataclass' slow __init__ (the same value)."""
-    d = object.__new__(LineDiscount)
-    d.__dict__.update(id=pid, amount=Decimal(cents).scaleb(-2), kind=kind, text=text)
+    d = _new(LineDiscount)
+    amount = _YUAN.get(cents)
+    if amount is None:
+        amount = from_cents(cents)
+    d.__dict__.update(id=pid, amount=amount, kind=kind, text=text)
     return d
 
 
 def _priced(it: ItemLine, final: int, discounts: list[LineDiscount],
             cross: str | None) -> PricedLine:
     """A PricedLine without the frozen dataclass' slow __init__ (the same value)."""
-    p = object.__new__(PricedLine)
-    p.__dict__.update(sku=it.line.sku, qty=it.line.qty,
-                      list_amount=Decimal(it.list_amount).scaleb(-2),
-                      final_amount=Decimal(final).scaleb(-2), discounts=tuple(discounts),
+    p = _new(PricedLine)
+    line = it.line
+    p.__dict__.update(sku=line.sku, qty=line.qty, list_amount=from_cents(it.list_unit * line.qty),
+                      final_amount=from_cents(final), discounts=tuple(discounts),
                       cross_promotion=cross)
     return p
 

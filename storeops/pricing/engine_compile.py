@@ -70,6 +70,10 @@ class CPromo:
     bundle_skus: frozenset[str] = frozenset()
     rate: Ratio = (1, 1)  # an upper bound of discount / amount (cross-item), for the search
     always: bool = False  # no start and no end
+    # the tiers for the search (non-repeating cross-item kinds): (qty, threshold, off, k1, k2,
+    # k3), 0 for a missing qty/threshold; a percent tier has k3 > 0 and takes
+    # amount - (2 x amount x k1 + k2) // k3 off (percent_of, written out)
+    fast: tuple[tuple[int, int, int, int, int, int], ...] = ()
     texts: dict[int, str] = field(default_factory=dict)  # explanation per tier (engine's cache)
 
 
@@ -127,6 +131,15 @@ def compile_promotion(p: Promotion) -> CPromo:
     cp.bundle_skus = frozenset(b.sku for b in p.bundle_items)
     if p.kind in CROSS_ITEM and p.kind != PromotionKind.BUNDLE:
         cp.rate = _rate(cp)
+        fast = []
+        for t in cp.tiers:
+            if t.pct is None:
+                fast.append((t.qty or 0, t.threshold or 0, t.off or 0, 0, 0, 0))
+            else:
+                num, den = t.pct
+                fast.append((t.qty or 0, t.threshold or 0, 0, 100 * den - num, 100 * den,
+                             200 * den))
+        cp.fast = tuple(fast)
     return cp
 
 

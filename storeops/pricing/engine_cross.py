@@ -74,6 +74,25 @@ def tier_discount_cents(cp: CPromo, amount: int, pieces: int) -> tuple[int, CTie
     return (best if best < amount else amount), best_tier, 1 if best_tier else 0
 
 
+def cut_cents(cp: CPromo, amount: int, pieces: int) -> int:
+    """``tier_discount_cents(cp, amount, pieces)[0]``, faster (the search's inner loop)."""
+    if amount <= 0:
+        return 0
+    if cp.repeat or not cp.fast:
+        return tier_discount_cents(cp, amount, pieces)[0]
+    best = 0
+    for q, th, off, k1, k2, k3 in cp.fast:
+        if pieces >= q and amount >= th:
+            if k3:
+                off = amount - (2 * amount * k1 + k2) // k3
+            if off > best:
+                best = off
+    cap = cp.cap
+    if cap is not None and best > cap:
+        best = cap
+    return best if best < amount else amount
+
+
 def bundle_discount_cents(cp: CPromo,
                           units: dict[str, list[tuple[int, int]]]) -> tuple[int, int]:
     """(cents off, sets) of a bundle; ``units[sku]`` lists (unit price in cents, units) of the

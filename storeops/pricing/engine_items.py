@@ -51,14 +51,24 @@ def _unit_price(cp: CPromo, list_unit: int, cart: Cart) -> int | None:
     return None
 
 
+_CENTS: dict[Decimal, int] = {}  # list price -> cents (most carts repeat a store's prices)
+_CENTS_SIZE = 20_000
+
+
 def price_items(cart: Cart, compiled: CompiledOffers, at: datetime | None) -> list[ItemLine]:
     left: dict[str, int] = {}  # flash sale id -> units left at its price in this order
     out: list[ItemLine] = []
+    cents_of = _CENTS
+    promotions_for, index = compiled.promotions_for, compiled.item_index
     for line in cart.lines:
-        list_unit = to_cents(line.price)
+        list_unit = cents_of.get(line.price)
+        if list_unit is None:
+            list_unit = to_cents(line.price)
+            if len(cents_of) < _CENTS_SIZE:
+                cents_of[line.price] = list_unit
         rest, rest_promo = list_unit, None
         flashes: list[CPromo] = []
-        for cp in compiled.promotions_for(compiled.item_index, line.sku, line.category, at):
+        for cp in promotions_for(index, line.sku, line.category, at):
             if cp.kind == PromotionKind.FLASH_SALE:
                 if cp.price is not None:
                     flashes.append(cp)
@@ -83,9 +93,12 @@ def price_items(cart: Cart, compiled: CompiledOffers, at: datetime | None) -> li
             qty -= k
         if qty > 0 or not segments:
             segments.append((qty, rest, rest_promo))
-        segments.sort(key=lambda s: -s[1])
-        amount = sum(n * u for n, u, _ in segments)
-        out.append(ItemLine(line=line, list_unit=list_unit, segments=segments, amount=amount))
+        if len(segments) > 1:
+            segments.sort(key=lambda s: -s[1])
+            amount = sum(n * u for n, u, _ in segments)
+        else:
+            amount = segments[0][0] * segments[0][1]
+        out.append(ItemLine(line, list_unit, segments, amount))
     return out
 
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 from storeops.pricing.apportion import apportion
 from storeops.pricing.engine_compile import CCoupon, CPromo
-from storeops.pricing.engine_cross import bundle_discount_cents, tier_discount_cents
+from storeops.pricing.engine_cross import bundle_discount_cents, cut_cents
 from storeops.pricing.model import PromotionKind
 
 NODE_BUDGET = 50_000
@@ -85,7 +85,7 @@ class Problem:
             for i in members:
                 amount += self.amounts[i]
                 pieces += self.qtys[i]
-            value = tier_discount_cents(cp, amount, pieces)[0]
+            value = cut_cents(cp, amount, pieces)
         self.memo[key] = value
         return value
 
@@ -268,7 +268,7 @@ class _Search:
         key = (p, amount, pieces)
         hit = self.dmemo.get(key)
         if hit is None:
-            hit = tier_discount_cents(self.pb.promos[p], amount, pieces)[0]
+            hit = cut_cents(self.pb.promos[p], amount, pieces)
             self.dmemo[key] = hit
         return hit
 
@@ -320,11 +320,11 @@ class _Search:
         memo = self.dmemo
         now = memo.get((p, amt, pcs))
         if now is None:
-            now = memo[(p, amt, pcs)] = tier_discount_cents(self.pb.promos[p], amt, pcs)[0]
+            now = memo[(p, amt, pcs)] = cut_cents(self.pb.promos[p], amt, pcs)
         key = (p, amt + sign * self.pb.amounts[i], pcs + sign * self.pb.qtys[i])
         then = memo.get(key)
         if then is None:
-            then = memo[key] = tier_discount_cents(self.pb.promos[p], key[1], key[2])[0]
+            then = memo[key] = cut_cents(self.pb.promos[p], key[1], key[2])
         return then - now
 
     def _place(self, i: int, p: int, sign: int) -> None:
@@ -341,26 +341,37 @@ class _Search:
 
     def _greedy_cross(self) -> list[int]:
         """Greedy (dearest line first, best gain) and single-line moves, on the running sums
-        of each promotion (the search's hot loop: written out flat)."""
+        of each promotion (the search's hot loop: written out flat). Starts and ends with
+        every promotion empty."""
         pb = self.pb
         amounts, qtys, cands, promos = pb.amounts, pb.qtys, pb.cands, pb.promos
         memo = self.dmemo
         amt, pcs = self.amt, self.pcs
         bundle = self.bundle
-        cut = tier_discount_cents
+        cut = cut_cents
+        now = dict.fromkeys(self.promos, 0)  # each promotion's cut at its running sums
+        move_gain, place_bundle = self._move_gain, self._place
 
         def gain(i: int, p: int, sign: int) -> int:
             if p in bundle:
-                return self._move_gain(i, p, sign)
-            a0, n0 = amt[p], pcs[p]
-            now = memo.get((p, a0, n0))
-            if now is None:
-                now = memo[(p, a0, n0)] = cut(promos[p], a0, n0)[0]
-            key = (p, a0 + sign * amounts[i], n0 + sign * qtys[i])
+                return move_gain(i, p, sign)
+            key = (p, amt[p] + sign * amounts[i], pcs[p] + sign * qtys[i])
             then = memo.get(key)
             if then is None:
-                then = memo[key] = cut(promos[p], key[1], key[2])[0]
-            return then - now
+                then = memo[key] = cut(promos[p], key[1], key[2])
+            return then - now[p]
+
+        def place(i: int, p: int, sign: int) -> None:
+            if p in bundle:
+                place_bundle(i, p, sign)
+                return
+            a = amt[p] = amt[p] + sign * amounts[i]
+            n = pcs[p] = pcs[p] + sign * qtys[i]
+            key = (p, a, n)
+            v = memo.get(key)
+            if v is None:
+                v = memo[key] = cut(promos[p], a, n)
+            now[p] = v
 
         assign = list(self.base)
         for i in self.order:
@@ -375,7 +386,7 @@ class _Search:
                     if g > best:
                         best, best_p = g, p
             assign[i] = best_p
-            self._place(i, best_p, 1)
+            place(i, best_p, 1)
         for _ in range(self.rounds):
             better = False
             for i in self.order:
@@ -386,20 +397,22 @@ class _Search:
                 out = gain(i, cur, -1)
                 if out < 0 and self.budget <= 0:
                     continue  # large carts: only lines their promotion does not need move
-                self._place(i, cur, -1)
+                place(i, cur, -1)
                 best, best_p = 0, cur
                 for p in mine:
                     if p != cur:
                         g = out + gain(i, p, 1)
                         if g > best:
                             best, best_p = g, p
-                self._place(i, best_p, 1)
+                place(i, best_p, 1)
                 if best_p != cur:
                     assign[i], better = best_p, True
             if not better:
                 break
-        for i in self.order:
-            self._place(i, assign[i], -1)
+        for p in self.promos:
+            amt[p] = pcs[p] = 0
+        for p in bundle:
+            self.mem[p].clear()
         return assign
 
     def improve(self, assign: list[int]) -> list[int]:
@@ -572,27 +585,37 @@ class _Search:
         assign[i] = NONE
 
 
-def components(problem: Problem, lines: list[int]) -> list[list[int]]:
-    """Lines linked by a shared candidate promotion."""
-    parent = {i: i for i in lines}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    first: dict[int, int] = {}
+def components(problem: Problem, lines: list[int],
+               every: dict[int, list[int]] | None = None) -> list[list[int]]:
+    """Lines linked by a shared candidate promotion, in the order of their first line
+    (``every``: each promotion's candidate lines, when known)."""
+    cands = problem.cands
+    if every is None:
+        every = {}
+        for i in lines:
+            for p in cands[i]:
+                every.setdefault(p, []).append(i)
+    seen = set()
+    done: set[int] = set()
+    out = []
     for i in lines:
-        for p in problem.cands[i]:
-            if p in first:
-                parent[find(i)] = find(first[p])
-            else:
-                first[p] = i
-    groups: dict[int, list[int]] = {}
-    for i in lines:
-        groups.setdefault(find(i), []).append(i)
-    return list(groups.values())
+        if i in seen:
+            continue
+        seen.add(i)
+        group = [i]
+        stack = [i]
+        while stack:
+            for p in cands[stack.pop()]:
+                if p in done:
+                    continue
+                done.add(p)
+                for j in every[p]:
+                    if j not in seen:
+                        seen.add(j)
+                        group.append(j)
+                        stack.append(j)
+        out.append(group)
+    return out
 
 
 def unsafe_coupons(problem: Problem, every: dict[int, list[int]] | None = None,
@@ -613,9 +636,10 @@ def unsafe_coupons(problem: Problem, every: dict[int, list[int]] | None = None,
         cut = {p: problem.disc(p, tuple(m)) for p, m in every.items()}
     whole = sum(cut.values())
     amounts = problem.amounts
+    total = sum(amounts)
     out = []
     for k, (c, lines) in enumerate(zip(problem.coupons, problem.elig, strict=True)):
-        e = _eligible(amounts, c, lines)
+        e = total if c.all_lines else sum(amounts[i] for i in lines)
         if e <= 0 or e < c.threshold:
             continue
         if c.all_lines:
@@ -663,7 +687,18 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
     for i, cs in enumerate(problem.cands):
         for p in cs:
             every.setdefault(p, []).append(i)
-    cut = {p: problem.disc(p, tuple(m)) for p, m in every.items()}
+    amounts, qtys, promos = problem.amounts, problem.qtys, problem.promos
+    cut = {}
+    for p, m in every.items():  # problem.disc(p, tuple(m)), without its memo
+        cp = promos[p]
+        if cp.kind == PromotionKind.BUNDLE:
+            cut[p] = problem.disc(p, tuple(m))
+        else:
+            amount = pieces = 0
+            for i in m:
+                amount += amounts[i]
+                pieces += qtys[i]
+            cut[p] = cut_cents(cp, amount, pieces)
     dead = {p for p, v in cut.items() if v == 0}
     if dead:  # a promotion no choice can bring to a tier: joining it is joining nothing
         problem.cands = [[p for p in cs if p not in dead] for cs in problem.cands]
@@ -681,7 +716,7 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
         return sorted(lines, key=lambda i: (-problem.amounts[i], -len(problem.cands[i]),
                                             problem.cands[i], i))
 
-    for comp in components(problem, open_lines):
+    for comp in components(problem, open_lines, every):
         if covered and any(i in covered for i in comp):
             joint.extend(comp)
             continue
