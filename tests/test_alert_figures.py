@@ -298,3 +298,17 @@ def test_campaign_cost_per_click(db_url: str) -> None:
 def test_every_metric_has_a_unit() -> None:
     for metric in (*METRICS, *figures.SPECIAL_METRICS):
         assert figures._unit(metric) in ("money", "rate", "count", "days")
+
+
+def test_too_many_figures_at_once_is_an_error(db_url: str, monkeypatch) -> None:  # noqa: ANN001
+    f = Facts(db_url)
+    a, b = f.product("A"), f.product("B")
+    f.order("2024-03-01 09:00", [(a, 1, 100), (b, 1, 100)])
+    as_of = datetime(2024, 3, 3, 4, tzinfo=UTC)
+    monkeypatch.setattr(figures, "MAX_POINTS", 5)
+    with pytest.raises(FiguresError) as err:
+        series(db_url, f.store_id, "gmv", {"kind": "sku", "value": "all"}, "daily", as_of, 3)
+    assert err.value.key == "alerts.figures.too_many" and "top N" in str(err.value)
+    # A top N within the limit is fine.
+    assert len(series(db_url, f.store_id, "gmv", {"kind": "sku", "top": 1}, "daily", as_of,
+                      3)) == 1

@@ -57,6 +57,8 @@ SCOPE_KINDS = ("store", "sku", "category", "source", "campaign")
 SPECIAL_METRICS = ("source_share", "gmv_pace", "stock_cover", "ship_deadline", "ship_overdue",
                    "campaign_cpc")
 MAX_PERIODS = 800
+# Points one call may return (members × days): a year of every one of 2,000 SKUs is ~730,000.
+MAX_POINTS = 800_000
 DEFAULT_PERIODS = 57  # the checked day and 8 weeks before it (the anomaly check's history)
 
 
@@ -375,6 +377,11 @@ def _kpi_series(db_url: str, store_id: int, metric: str, scope: Mapping[str, Any
         if kind == "sku":
             found.sort(key=int)
         members = found
+    if len(members) * len(days) > MAX_POINTS:
+        raise FiguresError(
+            f"{len(members)} {kind} × {len(days)} days is more than {MAX_POINTS:,} figures:"
+            " choose a top N, fewer members or fewer days", key="alerts.figures.too_many",
+            members=len(members), kind=kind, days=len(days), limit=f"{MAX_POINTS:,}")
     needs_on_sale = "products" in queries.families_for(base_facts([metric]))
     start = first_day(db_url, wh) or "9999"
     on_sale = _on_sale_by(db_url, wh, cut) if needs_on_sale else {}
