@@ -190,6 +190,7 @@ def test_gmv_pace_against_the_months_target(db_url: str) -> None:
 
 def test_stock_cover_in_days_of_sales(db_url: str) -> None:
     from storeops.catalog.models import Product
+    from storeops.inventory.models import StockMovement
     from storeops.inventory.service import receive, set_safety_buffer
 
     f = Facts(db_url)
@@ -197,33 +198,45 @@ def test_stock_cover_in_days_of_sales(db_url: str) -> None:
                                                                           status="off_shelf")
     # A: 56 units sold in the 28 days to 03-30 (2 a day); B: 28 (1 a day); C: none.
     f.order("2024-03-05 10:00", [(a, 56, 5600), (b, 28, 2800)])
-    f.order("2024-03-01 10:00", [(a, 100, 10000)])  # 2024-03-02 is the window's first day
+    f.order("2024-03-02 10:00", [(a, 100, 10000)])  # before 03-03, the 28 days' first day
     with unit_of_work(db_url) as s:
         for pid, units in ((a, 10), (b, 60), (c, 5), (d, 1)):
             s.get(Product, pid).stock = units
         bump_data_version(s, f.store_id)
-    as_of = datetime(2024, 3, 31, 4, tzinfo=UTC)
+    as_of = datetime(2024, 3, 31, 4, tzinfo=UTC)  # 12:00 in Shanghai: 03-30 is the last day
     got = {s.scope_key: s for s in series(db_url, f.store_id, "stock_cover",
-                                          {"kind": "sku", "value": "all"}, "daily", as_of)}
+                                          {"kind": "sku", "value": "all"}, "daily", as_of, 2)}
     assert set(got) == {"sku:A", "sku:B", "sku:C"}  # on sale only
-    assert got["sku:A"].points == [Point("2024-03-31", Decimal("5.0"))]  # 10 units / 2 a day
-    assert got["sku:B"].points[0].value == Decimal("60.0")
-    assert got["sku:C"].points[0].value is None  # no sales: no cover to speak of
+    # The products' stock figure is known now only: the last day has it, the day before not.
+    assert got["sku:A"].points == [Point("2024-03-29", None),
+                                   Point("2024-03-30", Decimal("5.0"))]  # 10 units / 2 a day
+    assert got["sku:B"].points[-1].value == Decimal("60.0")
+    assert got["sku:C"].points[-1].value is None  # no sales: no cover to speak of
     assert got["sku:A"].detail["safety_days"] == Decimal("7")
     assert got["sku:A"].detail["max_days"] == Decimal("45")
+    assert got["sku:A"].detail["daily_units"] == Decimal("2.00")
     assert got["sku:A"].unit == "days"
-    # The inventory ledger, where a SKU has one, wins over the products' stock figure; its
-    # safety buffer becomes the SKU's safety line in days when that is longer than 7.
+    # The inventory ledger, where a SKU has one, wins over the products' stock figure and
+    # gives past days too; its safety buffer becomes the SKU's safety line in days when that
+    # is longer than 7.
     with unit_of_work(db_url) as s:
         receive(s, f.store_id, "A", 40, actor="test")
         set_safety_buffer(s, f.store_id, "A", 30)
+        for move in s.query(StockMovement).filter(StockMovement.store_id == f.store_id):
+            move.at = f.at("2024-03-30 09:00")  # received on the 30th
         bump_data_version(s, f.store_id)
     figures.clear_cache()
     (a_now,) = series(db_url, f.store_id, "stock_cover", {"kind": "sku", "value": "A"},
-                      "daily", as_of)
-    assert a_now.points[0].value == Decimal("20.0")  # 40 units / 2 a day
+                      "daily", as_of, 2)
+    # 03-29: nothing yet (0 days, whatever the sales); 03-30: 40 units / 2 a day.
+    assert a_now.points == [Point("2024-03-29", Decimal("0.0")),
+                            Point("2024-03-30", Decimal("20.0"))]
     assert a_now.detail["available"] == 40
     assert a_now.detail["safety_days"] == Decimal("15.0")  # 30 units / 2 a day
+    # A check at 12:00 on the 30th, today so far: the receipt at 09:00 is in.
+    (today,) = series(db_url, f.store_id, "stock_cover", {"kind": "sku", "value": "A"},
+                      "intraday", datetime(2024, 3, 30, 4, tzinfo=UTC), 1)
+    assert today.points == [Point("2024-03-30", Decimal("20.0"))]
 
 
 def test_ship_deadline_counts_open_orders_due_soon_or_late(db_url: str) -> None:

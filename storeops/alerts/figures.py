@@ -156,7 +156,7 @@ def check_metric_scope(metric: str, scope: Mapping[str, Any] | None) -> None:
     kind = _scope_kind(scope)
     if metric in SPECIAL_METRICS:
         allowed = {"source_share": ("source",), "gmv_pace": ("store",),
-                   "stock_cover": ("store", "sku"), "ship_deadline": ("store",),
+                   "stock_cover": ("sku",), "ship_deadline": ("store",),
                    "ship_overdue": ("store",),
                    "campaign_cpc": ("store", "campaign")}[metric]
     elif metric in METRICS:
@@ -430,7 +430,7 @@ def _special_series(db_url: str, store_id: int, metric: str, scope: Mapping[str,
     if metric == "gmv_pace":
         return _gmv_pace(db_url, store_id, first, last)
     if metric == "stock_cover":
-        return _stock_cover(db_url, store_id, scope, as_of)
+        return _stock_cover(db_url, store_id, scope, as_of, first, last)
     if metric in ("ship_deadline", "ship_overdue"):
         return _ship_deadline(db_url, store_id, metric, as_of, first, last)
     return _campaign_series(db_url, store_id, metric, scope, first, last)
@@ -506,72 +506,126 @@ MAX_DAYS = 45  # maximum stock 30–45 days (the high end)
 COVER_SALES_DAYS = 28  # average daily sales over these days (four whole weeks)
 
 
-def _stock_units(db_url: str, store_id: int) -> tuple[dict[int, int | None], dict[int, int]]:
-    """(units available per product id, safety buffer per product id): the inventory ledger's
-    on hand less reserved, summed over warehouses, where the SKU has stock levels; else the
-    products' stock figure (None: unknown)."""
+def _stock_units(db_url: str, store_id: int, moments: list[datetime],
+                 ) -> tuple[dict[int, list[int | None]], dict[int, int]]:
+    """(units available per product id at each of ``moments``, safety buffer per product id).
+
+    Where a SKU has inventory stock levels: on hand less reserved, summed over its warehouses,
+    now, less the ledger's movements after each moment (never below 0). Else the products'
+    stock figure, known now only: the last moment gets it, earlier ones None (None throughout
+    when the stock is unknown). The safety buffer is the current one."""
+    from bisect import bisect_left
+
     from sqlalchemy import func, select
 
     from storeops.catalog.models import Product
     from storeops.db.engine import get_engine
-    from storeops.inventory.models import StockLevel
+    from storeops.inventory.models import StockLevel, StockMovement
 
+    n = len(moments)
     with get_engine(db_url).connect() as conn:
-        stock = {int(pid): (None if units is None else int(units)) for pid, units in
-                 conn.execute(select(Product.id, Product.stock)
-                              .where(Product.store_id == store_id))}
+        stock: dict[int, list[int | None]] = {
+            int(pid): [None] * (n - 1) + [None if units is None else int(units)]
+            for pid, units in conn.execute(select(Product.id, Product.stock)
+                                           .where(Product.store_id == store_id))}
         buffers: dict[int, int] = {}
+        now: dict[int, int] = {}
         for pid, on_hand, reserved, buffer in conn.execute(
             select(StockLevel.product_id, func.sum(StockLevel.on_hand),
                    func.sum(StockLevel.reserved), func.sum(StockLevel.safety_buffer))
             .where(StockLevel.store_id == store_id).group_by(StockLevel.product_id)
         ):
-            stock[int(pid)] = max(0, int(on_hand or 0) - int(reserved or 0))
+            now[int(pid)] = int(on_hand or 0) - int(reserved or 0)
             buffers[int(pid)] = int(buffer or 0)
+        after: dict[int, list[int]] = {pid: [0] * (n + 1) for pid in now}
+        if now:
+            for pid, at, delta in conn.execute(
+                select(StockMovement.product_id, StockMovement.at,
+                       StockMovement.on_hand_delta - StockMovement.reserved_delta)
+                .where(StockMovement.store_id == store_id, StockMovement.at > moments[0])
+            ):
+                diff = after.get(int(pid))
+                if diff is None or not delta:
+                    continue
+                k = bisect_left(moments, at if at.tzinfo else at.replace(tzinfo=UTC))
+                diff[0] += int(delta)  # moved after moments[0 .. k-1]
+                diff[k] -= int(delta)
+    for pid, current in now.items():
+        running, values = 0, []
+        diff = after[pid]
+        for k in range(n):
+            running += diff[k]
+            values.append(max(0, current - running))
+        stock[pid] = values
     return stock, buffers
 
 
 def _stock_cover(db_url: str, store_id: int, scope: Mapping[str, Any],
-                 as_of: datetime | date) -> list[ScopeSeries]:
-    """Per SKU: days of sales the available stock covers (one point, now)."""
+                 as_of: datetime | date, first: date, last: date) -> list[ScopeSeries]:
+    """Per SKU, each day of the window: the days of sales (the 28 days ending that day) the
+    available stock at the day's end (the last day: at ``as_of`` when that is earlier)
+    covers."""
     tz = store_timezone(db_url, store_id)
-    today = local_day(as_of, tz)
-    last = today - timedelta(days=1)
-    first = last - timedelta(days=COVER_SALES_DAYS - 1)
+    zone = ZoneInfo(tz)
+    now = as_of if isinstance(as_of, datetime) else datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    days = _days(first, last)
+    moments = [min(now, datetime.combine(date.fromisoformat(d) + timedelta(days=1),
+                                         datetime.min.time(), zone).astimezone(UTC))
+               for d in days]
+    sales_first = first - timedelta(days=COVER_SALES_DAYS - 1)
     wh = open_store(db_url, store_id)
     products = _products(db_url, wh)
-    sold_key = (*_snapshot_key(db_url, wh), "units", first, last)
-    sold = _cached(sold_key, lambda: {
-        k: int(f.get("units") or 0)
-        for k, f in queries.collect_facts(wh, Grouping("sku", first, last), ("sales",)).items()
-        if k is not None})
-    stock, buffers = _stock_units(db_url, store_id)
     kind = _scope_kind(scope)
     value = _scope_value(scope)
+    only: tuple[int, ...] | None = None
     if kind == "sku" and scope.get("top") is not None:
-        wanted = top_skus(db_url, wh, first, last, int(scope["top"]))
+        only = tuple(top_skus(db_url, wh, last - timedelta(days=COVER_SALES_DAYS - 1), last,
+                              int(scope["top"])))
+        wanted = list(only)
     elif kind == "sku" and value is not None:
         wanted = [pid for pid, info in products.items() if info[0] == value]
+        only = tuple(wanted)
     else:  # every SKU on sale
         wanted = sorted(pid for pid, info in products.items() if info[3] == "on_sale")
+    if len(wanted) * len(days) > MAX_POINTS:
+        raise FiguresError(
+            f"{len(wanted)} sku × {len(days)} days is more than {MAX_POINTS:,} figures:"
+            " choose a top N, fewer members or fewer days", key="alerts.figures.too_many",
+            members=len(wanted), kind="sku", days=len(days), limit=f"{MAX_POINTS:,}")
+    facts = daily_facts(db_url, wh, "sku", sales_first, last, ("sales",), only)
+    sold: dict[str, dict[str, int]] = {}
+    for (day, member), group in facts.items():
+        sold.setdefault(member, {})[day] = int(group.get("units") or 0)
+    all_days = _days(sales_first, last)
+    stock, buffers = _stock_units(db_url, store_id, moments)
     out = []
     for pid in wanted:
         info = products.get(pid, (str(pid), None, None, ""))
-        units = stock.get(pid)
-        daily = Decimal(sold.get(pid, 0)) / COVER_SALES_DAYS
-        cover = None
-        if units is not None and daily > 0:
-            cover = (Decimal(units) / daily).quantize(Decimal("0.1"))
+        by_day = sold.get(str(pid), {})
+        running = [0]
+        for d in all_days:
+            running.append(running[-1] + by_day.get(d, 0))
+        units_now = stock.get(pid, [None] * len(days))
         buffer = buffers.get(pid, 0)
-        safety = Decimal(SAFETY_DAYS)
-        if buffer and daily > 0:
-            safety = max(safety, (Decimal(buffer) / daily).quantize(Decimal("0.1")))
-        detail = {"available": units, "daily_units": daily.quantize(Decimal("0.01")),
-                  "safety_days": safety, "max_days": Decimal(MAX_DAYS),
-                  "safety_buffer": buffer, "sales_days": COVER_SALES_DAYS}
+        points, detail = [], {}
+        for k, d in enumerate(days):
+            end = k + COVER_SALES_DAYS  # index in all_days of day d, plus one
+            daily = Decimal(running[end] - running[end - COVER_SALES_DAYS]) / COVER_SALES_DAYS
+            units = units_now[k]
+            cover = None
+            if units is not None and daily > 0:
+                cover = (Decimal(units) / daily).quantize(Decimal("0.1"))
+            safety = Decimal(SAFETY_DAYS)
+            if buffer and daily > 0:
+                safety = max(safety, (Decimal(buffer) / daily).quantize(Decimal("0.1")))
+            points.append(Point(d, cover))
+            detail = {"available": units, "daily_units": daily.quantize(Decimal("0.01")),
+                      "safety_days": safety, "max_days": Decimal(MAX_DAYS),
+                      "safety_buffer": buffer, "sales_days": COVER_SALES_DAYS}
         label = f"{info[0]} {info[1]}" if info[1] else info[0]
-        out.append(ScopeSeries(f"sku:{info[0]}", label, [Point(today.isoformat(), cover)],
-                               "days", detail))
+        out.append(ScopeSeries(f"sku:{info[0]}", label, points, "days", detail))
     return out
 
 
