@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from storeops.accounts import csrf, passwords
+from storeops.accounts import users as accounts_users
 from storeops.accounts.users import create_user
 from storeops.ads.models import AdSpendDaily
 from storeops.aftersales.models import Refund
@@ -95,6 +97,21 @@ def login(client: TestClient, username: str, next_url: str = "/") -> None:
     client.headers[csrf.HEADER] = session_csrf_token(client)
 
 
+# PASSWORD hashed once per process and set of Argon2 parameters: hashing costs ~0.2 s of CPU
+# with the default parameters, three users per seeded store. A hash made once verifies like
+# one made per user (each carries its own parameters and salt).
+_password_hashes: dict[tuple[Any, ...], str] = {}
+
+
+def _seed_password_hash(password: str) -> str:
+    hasher = passwords._hasher
+    key = (password, hasher.time_cost, hasher.memory_cost, hasher.parallelism,
+           hasher.hash_len, hasher.salt_len, hasher.type)
+    if key not in _password_hashes:
+        _password_hashes[key] = passwords.hash_password(password)
+    return _password_hashes[key]
+
+
 def seed_store(db_url: str, *, users: bool = True) -> int:
     """Insert the store, its SKUs, 60 days of orders, refunds, traffic and ads, and one user
     per role (password PASSWORD); returns the store id."""
@@ -156,8 +173,9 @@ def seed_store(db_url: str, *, users: bool = True) -> int:
             "attributed_orders", "attributed_gmv_cents"), ads)
         bump_data_version(s, store.id)
         if users:
-            for name in ("owner", "operator", "analyst"):
-                create_user(s, name, PASSWORD, name, display_name=f"{name} 用户")
+            with mock.patch.object(accounts_users, "hash_password", _seed_password_hash):
+                for name in ("owner", "operator", "analyst"):
+                    create_user(s, name, PASSWORD, name, display_name=f"{name} 用户")
         return store.id
 
 
