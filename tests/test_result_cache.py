@@ -22,6 +22,9 @@ from storeops.metrics import service
 from storeops.metrics.cache import ResultCache, data_version, results
 from storeops.metrics.cockpit import overview_figures
 
+# Logins check passwords with cheap Argon2 parameters: hashing is not what is tested here.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
+
 FIRST = date(2026, 10, 2)
 
 

@@ -15,6 +15,9 @@ from web_seed import fast_hashing, login  # noqa: F401
 from storeops.metrics import service
 from storeops.web.format import change_badge
 
+# Logins check passwords with cheap Argon2 parameters: hashing is not what is tested here.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
+
 FIRST, LAST = date(2026, 10, 2), date(2026, 10, 31)
 
 

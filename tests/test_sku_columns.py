@@ -19,6 +19,9 @@ from storeops.catalog.stock import IN_STOCK, LOW, OUT, UNKNOWN, stock_status
 from storeops.db.engine import session_factory, unit_of_work
 from storeops.metrics import service
 
+# Logins check passwords with cheap Argon2 parameters: hashing is not what is tested here.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
+
 PERIOD = "store=旗舰店&from=2026-10-02&to=2026-10-31"
 DAYS = 30
 ROW = re.compile(r'<tr><td><a class="sku-link" href="([^"]+)"[^>]*>([^<]+)</a></td>(.*?)</tr>',

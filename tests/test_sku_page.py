@@ -9,6 +9,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from web_seed import SOURCES, fast_hashing, login  # noqa: F401
@@ -17,6 +18,9 @@ from storeops.aftersales.models import Refund
 from storeops.catalog.models import Product
 from storeops.db.engine import session_factory, unit_of_work
 from storeops.metrics import service
+
+# Logins check passwords with cheap Argon2 parameters: hashing is not what is tested here.
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 PERIOD = "store=旗舰店&from=2026-10-02&to=2026-10-31"
 FIRST, LAST = date(2026, 10, 2), date(2026, 10, 31)
