@@ -325,3 +325,38 @@ def test_too_many_figures_at_once_is_an_error(db_url: str, monkeypatch) -> None:
     # A top N within the limit is fine.
     assert len(series(db_url, f.store_id, "gmv", {"kind": "sku", "top": 1}, "daily", as_of,
                       3)) == 1
+
+
+def test_intraday_figures_are_each_day_up_to_the_same_time(db_url: str) -> None:
+    from storeops.metrics.realtime import realtime
+    from storeops.metrics.realtime_query import window_orders
+
+    f = Facts(db_url)
+    a = f.product("A")
+    alice = f.customer("alice")
+    f.order("2024-03-01 09:00", [(a, 1, 10000)], customer=alice, freight=600)
+    f.order("2024-03-01 15:00", [(a, 1, 20000)])  # after 12:00: not in 03-01's point
+    f.order("2024-03-02 08:00", [(a, 2, 5000)], customer=alice)
+    f.order("2024-03-02 11:00", [(a, 1, 3000)], paid="2024-03-02 13:00")  # paid after 12:00
+    f.order("2024-03-03 10:00", [(a, 1, 7000)])
+    f.order("2024-03-03 11:30", [(a, 1, 1000)], paid=False)
+    as_of = datetime(2024, 3, 3, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai on 03-03
+    got = {m: series(db_url, f.store_id, m, {"kind": "store"}, "intraday", as_of, 4)[0]
+           for m in ("gmv", "orders", "placed_orders", "placed_amount", "aov")}
+    assert [p.value for p in got["gmv"].points] == [
+        None, Decimal("106.00"), Decimal("50.00"), Decimal("70.00")]  # 02-29: before the store
+    assert [p.value for p in got["orders"].points] == [None, Decimal(1), Decimal(1), Decimal(1)]
+    assert [p.value for p in got["placed_orders"].points][1:] == [Decimal(1), Decimal(2),
+                                                                  Decimal(2)]
+    assert got["placed_amount"].points[-1].value == Decimal("80.00")
+    assert got["gmv"].detail == {"time_of_day": "12:00"}
+    # The last two points are 今日实时's today and yesterday up to the same time.
+    view = realtime(window_orders(db_url, f.store_id, D("2024-03-02"), D("2024-03-03"),
+                                  f.at("2024-03-02 00:00"), f.at("2024-03-04 00:00")),
+                    as_of, "Asia/Shanghai")
+    for metric in ("gmv", "orders", "aov"):
+        assert got[metric].points[-1].value == _kpi_value(view.today[metric])
+        assert got[metric].points[-2].value == _kpi_value(view.yesterday[metric])
+    # Other metrics, or a daily check, read whole days.
+    (daily,) = series(db_url, f.store_id, "gmv", {"kind": "store"}, "daily", as_of, 2)
+    assert [p.value for p in daily.points] == [Decimal("306.00"), Decimal("80.00")]
