@@ -102,8 +102,9 @@ def test_window_ends_on_the_last_closed_store_local_day(db_url: str) -> None:
     assert daily[0].points == [Point("2024-02-29", None),
                                Point("2024-03-01", Decimal("100.00")),
                                Point("2024-03-02", Decimal("20.00"))]
+    # Intraday: today so far, against the day before up to the same time (01:00).
     today = series(db_url, f.store_id, "gmv", {"kind": "store"}, "intraday", as_of, 2)
-    assert today[0].points == [Point("2024-03-02", Decimal("20.00")),
+    assert today[0].points == [Point("2024-03-02", Decimal("0.00")),
                                Point("2024-03-03", Decimal("5.00"))]
     # No traffic imported: visitors are unknown, not zero.
     uv = series(db_url, f.store_id, "uv", {"kind": "store"}, "daily", as_of, 1)
