@@ -5,8 +5,11 @@ Writes through the ORM and bumps the store's data version, as importers do.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from itertools import count
+from typing import Any
 
 from storeops.ads.models import AdSpendDaily
 from storeops.aftersales.models import Refund
@@ -31,9 +34,29 @@ class Facts:
             s.flush()
             self.store_id = store.id
         self.name = name
+        self._batch: Any = None
+
+    @contextmanager
+    def batch(self) -> Iterator[Facts]:
+        """Every fact added inside goes into one transaction (committed at the end) instead of
+        one each: the same rows and data version, far fewer commits for a large store."""
+        with unit_of_work(self.db_url) as s:
+            self._batch = s
+            try:
+                yield self
+            finally:
+                self._batch = None
+
+    @contextmanager
+    def _session(self) -> Iterator[Any]:
+        if self._batch is not None:
+            yield self._batch
+        else:
+            with unit_of_work(self.db_url) as s:
+                yield s
 
     def _add(self, obj):  # noqa: ANN001, ANN202
-        with unit_of_work(self.db_url) as s:
+        with self._session() as s:
             s.add(obj)
             s.flush()
             bump_data_version(s, self.store_id)
@@ -63,7 +86,7 @@ class Facts:
         placed = self.at(when)
         paid_at = placed if paid is True else self.at(paid) if paid else None
         n = next(_ids)
-        with unit_of_work(self.db_url) as s:
+        with self._session() as s:
             order = Order(
                 store_id=self.store_id, platform_order_id=f"O{n}",
                 status="cancelled" if cancelled else status,

@@ -34,33 +34,34 @@ def shop(db_url: str) -> Facts:
     same day and later, guests, repeat buyers), refunds, traffic and ad spend."""
     rng = random.Random(11)
     f = Facts(db_url)
-    products = [f.product(f"S{i}", category=f"c{i % 3}", status="on_sale" if i % 4 else
-                          "off_shelf") for i in range(8)]
-    customers = [f.customer(f"u{i}") for i in range(12)] + [None, None]
-    start = D("2024-01-20")
-    for _ in range(90):
-        day = start + timedelta(days=rng.randrange(76))
-        when = f"{day} {rng.randrange(24):02d}:{rng.randrange(60):02d}"
-        kind = rng.randrange(6)
-        pay = day + timedelta(days=rng.choice([0, 0, 1]))
-        f.order(
-            when, [(rng.choice(products), rng.randint(1, 3), rng.randint(100, 9000))
-                   for _ in range(rng.randint(1, 3))],
-            customer=rng.choice(customers), freight=rng.choice([0, 0, 600]),
-            source=rng.choice(["app", "pc", None]), cod=kind == 1,
-            paid=False if kind in (1, 2) else f"{pay} 23:5{rng.randrange(10)}",
-            cancelled=(f"{pay + timedelta(days=rng.choice([0, 2]))} 23:59" if kind == 3
-                       else None),
-            status="cancelled" if kind == 4 else "finished",
-        )
-    for i in range(10):
-        f.refund(f"{start + timedelta(days=7 * i)} 12:00", 300 + i,
-                 product=products[i % len(products)])
-    for i in range(0, 76, 2):
-        day = str(start + timedelta(days=i))
-        f.traffic(day, products[i % 8], rng.choice(["search", "campaign"]), uv=50 + i, pv=120,
-                  exposure=900, clicks=60, cart=9, bounce=20)
-        f.ad(day, 1000 + i, 4000)
+    with f.batch():  # one transaction: ~200 commits cost seconds on PostgreSQL
+        products = [f.product(f"S{i}", category=f"c{i % 3}", status="on_sale" if i % 4 else
+                              "off_shelf") for i in range(8)]
+        customers = [f.customer(f"u{i}") for i in range(12)] + [None, None]
+        start = D("2024-01-20")
+        for _ in range(90):
+            day = start + timedelta(days=rng.randrange(76))
+            when = f"{day} {rng.randrange(24):02d}:{rng.randrange(60):02d}"
+            kind = rng.randrange(6)
+            pay = day + timedelta(days=rng.choice([0, 0, 1]))
+            f.order(
+                when, [(rng.choice(products), rng.randint(1, 3), rng.randint(100, 9000))
+                       for _ in range(rng.randint(1, 3))],
+                customer=rng.choice(customers), freight=rng.choice([0, 0, 600]),
+                source=rng.choice(["app", "pc", None]), cod=kind == 1,
+                paid=False if kind in (1, 2) else f"{pay} 23:5{rng.randrange(10)}",
+                cancelled=(f"{pay + timedelta(days=rng.choice([0, 2]))} 23:59" if kind == 3
+                           else None),
+                status="cancelled" if kind == 4 else "finished",
+            )
+        for i in range(10):
+            f.refund(f"{start + timedelta(days=7 * i)} 12:00", 300 + i,
+                     product=products[i % len(products)])
+        for i in range(0, 76, 2):
+            day = str(start + timedelta(days=i))
+            f.traffic(day, products[i % 8], rng.choice(["search", "campaign"]), uv=50 + i, pv=120,
+                      exposure=900, clicks=60, cart=9, bounce=20)
+            f.ad(day, 1000 + i, 4000)
     return f
 
 
