@@ -7,7 +7,10 @@ checks:
 
 * ``grain="daily"``: store-local days ending on the last *closed* day, the day before
   ``as_of``'s store-local day (``periods`` days in all);
-* ``grain="intraday"``: the same, ending on ``as_of``'s own day (today so far).
+* ``grain="intraday"``: the same, ending on ``as_of``'s own day (today so far); the store's
+  order figures (:data:`INTRADAY_METRICS`) are then every day's up to ``as_of``'s time of day.
+
+Days before the store's first fact are None (no history), not zeros.
 
 Metrics are every key of :data:`storeops.metrics.definitions.METRICS` on the cuts it supports
 (``store`` is the day cut; ``sku``, ``category`` and ``source`` are the KPI engine's
@@ -415,14 +418,14 @@ def series(db_url: str, store_id: int, metric: str, scope: Mapping[str, Any] | N
     scope = dict(scope or {"kind": "store"})
     check_metric_scope(metric, scope)
     tz = store_timezone(db_url, store_id)
-    first, last = window(as_of or datetime.now(UTC), tz, grain, periods)
+    moment = datetime.now(UTC) if as_of is None else as_of
+    first, last = window(moment, tz, grain, periods)
     if (grain == "intraday" and metric in INTRADAY_METRICS and _scope_kind(scope) == "store"
-            and isinstance(as_of, datetime)):
-        return _intraday_series(db_url, store_id, metric, as_of, tz, first, last)
+            and isinstance(moment, datetime)):
+        return _intraday_series(db_url, store_id, metric, moment, tz, first, last)
     if metric in METRICS and _scope_kind(scope) != "campaign":
         return _kpi_series(db_url, store_id, metric, scope, first, last)
-    return _special_series(db_url, store_id, metric, scope, grain,
-                           as_of or datetime.now(UTC), first, last)
+    return _special_series(db_url, store_id, metric, scope, grain, moment, first, last)
 
 
 # Store figures an intraday check reads up to the same time of day on every day (the
