@@ -1,0 +1,171 @@
+"""The best stack when a whole-cart coupon's threshold competes with the promotions, against an
+exhaustive enumeration.
+
+Each case has 7-8 lines with up to 4 candidate cross-item promotions per line and a whole-cart
+shop coupon (300 off) whose threshold is the goods minus about half of what the promotions can
+take: the coupon counts only when the lines give up part of their promotions, so the engine
+must find the largest promotion cut that still leaves the threshold. The reference enumerates
+every assignment of every line to one of its promotions or none (as the distinct per-promotion
+sums of amount and pieces, which is every assignment's outcome), prices each with its own tier
+arithmetic and coupon rules, and keeps the lowest payable. Each case runs twice: as the engine
+chooses, and with the short branch and bound turned off so that the dynamic program over the
+cross-item totals (``optimizer.by_cut_values``) decides alone.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+
+from storeops.pricing import optimizer
+from storeops.pricing.engine import price_cart
+from storeops.pricing.model import (
+    Cart,
+    CartLine,
+    Coupon,
+    CouponScope,
+    Offers,
+    Promotion,
+    PromotionKind,
+    Scope,
+    Tier,
+)
+
+K = PromotionKind
+
+
+def cents(d: Decimal) -> int:
+    return int((d * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def tier_cut(p: Promotion, amount: int, pieces: int) -> int:
+    best = 0
+    for t in p.tiers:
+        if (t.qty is None or pieces >= t.qty) and (t.threshold is None
+                                                   or amount >= cents(t.threshold)):
+            if t.off is not None:
+                cut = cents(t.off)
+            else:
+                kept = (Decimal(amount) * (100 - t.percent) / 100).quantize(
+                    Decimal(1), rounding=ROUND_HALF_UP)
+                cut = amount - int(kept)
+            best = max(best, cut)
+    return min(best, amount)
+
+
+def make_case(seed: int, n: int, shared: bool, pair: bool) -> tuple[Cart, Offers, set[int]]:
+    rng = random.Random(seed)
+    lines = [CartLine(f"S{i}", rng.randint(1, 3),
+                      Decimal(rng.choice(["19.90", "49.00", "89.00", "129.00", "259.00"])),
+                      "c") for i in range(n)]
+    skus = [ln.sku for ln in lines]
+    promos: list[Promotion] = []
+    for j in range(4 if shared else 6):
+        scope = Scope() if shared else Scope(skus=frozenset(rng.sample(skus, n // 2 + 1)))
+        kind = j % 3
+        if kind == 0:
+            t = rng.choice([99, 199, 299])
+            promos.append(Promotion(f"fr{j}", K.FULL_REDUCTION, scope, tiers=(
+                Tier(threshold=Decimal(t), off=Decimal(rng.choice([20, 30]))),
+                Tier(threshold=Decimal(2 * t), off=Decimal(rng.choice([60, 90]))))))
+        elif kind == 1:
+            promos.append(Promotion(f"mb{j}", K.MULTI_BUY, scope, tiers=(
+                Tier(qty=3, percent=Decimal("10")), Tier(qty=5, percent=Decimal("20")))))
+        else:
+            promos.append(Promotion(f"fd{j}", K.FULL_DISCOUNT, scope, tiers=(
+                Tier(threshold=Decimal(rng.choice([200, 300])), percent=Decimal("15")),)))
+    if not shared:  # at most 4 candidates per line
+        for ln in lines:
+            mine = [p for p in promos if p.scope.covers(ln.sku)]
+            for p in mine[4:]:
+                k = promos.index(p)
+                promos[k] = Promotion(p.id, p.kind, Scope(skus=p.scope.skus - {ln.sku}),
+                                      tiers=p.tiers)
+    goods = sum(cents(ln.price) * ln.qty for ln in lines)
+    totals = reachable(lines, promos)
+    most = max(totals)
+    coupons = [Coupon("big", CouponScope.SHOP, Decimal("300"),
+                      Decimal(goods - most // 2 - rng.randint(0, 99)) / 100)]
+    if pair:
+        coupons.append(Coupon("plat", CouponScope.PLATFORM, Decimal("100"),
+                              Decimal(goods - most // 3) / 100))
+    return Cart(tuple(lines)), Offers(tuple(promos), tuple(coupons)), totals
+
+
+def reachable(lines: list[CartLine], promos: list[Promotion]) -> set[int]:
+    """Every cross-item total some assignment reaches: line by line, every choice, as the
+    per-promotion (amount, pieces) each assignment leads to."""
+    states = {tuple((0, 0) for _ in promos)}
+    for ln in lines:
+        a, q = cents(ln.price) * ln.qty, ln.qty
+        mine = [j for j, p in enumerate(promos) if p.scope.covers(ln.sku, ln.category)]
+        new = set(states)
+        for s in states:
+            for j in mine:
+                t = list(s)
+                t[j] = (s[j][0] + a, s[j][1] + q)
+                new.add(tuple(t))
+        states = new
+    return {sum(tier_cut(p, a, n) for p, (a, n) in zip(promos, s, strict=True))
+            for s in states}
+
+
+def lowest_payable(cart: Cart, offers: Offers, totals: set[int]) -> int:
+    goods = sum(cents(ln.price) * ln.qty for ln in cart.lines)
+    best = None
+    shops = [None] + [c for c in offers.coupons if c.scope == CouponScope.SHOP]
+    plats = [None] + [c for c in offers.coupons if c.scope == CouponScope.PLATFORM]
+    for x in totals:
+        after = goods - x
+        for shop in shops:
+            for plat in plats:
+                left = after
+                for c in (shop, plat):  # whole-cart coupons: thresholds on the amount after
+                    if c is not None and after > 0 and after >= cents(c.threshold):
+                        left -= min(cents(c.off), left)
+                best = left if best is None else min(best, left)
+    return best
+
+
+CASES = [(seed, n, shared, pair) for seed, n, shared, pair in [
+    (1, 8, True, False), (2, 8, False, False), (3, 7, True, True), (4, 8, False, True),
+    (5, 7, False, False), (6, 8, True, False)]]
+
+
+@pytest.fixture(scope="module")
+def references() -> dict[tuple, tuple[Cart, Offers, int, int]]:
+    """Per case: the cart, the offers, the lowest payable and the largest cross-item total."""
+    out = {}
+    for case in CASES:
+        cart, offers, totals = make_case(*case)
+        out[case] = (cart, offers, lowest_payable(cart, offers, totals), max(totals))
+    return out
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("forced", [False, True], ids=["engine", "value-dp-alone"])
+def test_competing_whole_cart_coupon_exact(case, forced: bool, references,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    cart, offers, payable, _ = references[case]
+    if forced:
+        monkeypatch.setattr(optimizer, "SHORT_NODES", 0)
+    result = price_cart(cart, offers)
+    assert cents(result.payable) == payable
+    assert result.notes == ()  # proven exact
+    assert sum(ln.final_amount for ln in result.lines) == result.payable
+    for ln in result.lines:
+        assert sum(d.amount for d in ln.discounts) == ln.list_amount - ln.final_amount
+
+
+def test_the_cases_compete(references) -> None:
+    # the coupon wins in these cases, and only by giving up part of the promotions
+    for cart, offers, payable, most in references.values():
+        result = price_cart(cart, offers)
+        goods = sum(cents(ln.price) * ln.qty for ln in cart.lines)
+        assert "big" in result.applied
+        cross = goods - cents(result.payable) - sum(
+            cents(d.amount) for ln in result.lines for d in ln.discounts if d.kind == "coupon")
+        assert 0 < cross < most
+        assert goods - most > payable  # the coupon beats taking every promotion
