@@ -29,26 +29,27 @@ def shop(db_url: str) -> Facts:
     Day 2 (2024-03-02): alice 1 more order, a refund of a day-1 order, traffic, ads.
     """
     f = Facts(db_url)
-    f.a = f.product("A", "shoes")
-    f.b = f.product("B", "shoes")
-    f.c = f.product("C", "hats")
-    f.off = f.product("OFF", "hats", status="off_shelf")
-    alice, bob, carol = f.customer("alice"), f.customer("bob"), f.customer("carol")
-    f.o1 = f.order("2024-03-01 09:00", [(f.a, 2, 10000), (f.b, 1, 5000)], customer=alice,
-                   freight=800)
-    f.order("2024-03-01 12:00", [(f.a, 1, 5000)], customer=alice, source="pc")
-    f.order("2024-03-01 13:00", [(f.b, 3, 9000)], customer=bob, paid=False)
-    f.order("2024-03-01 14:00", [(f.a, 1, 1500)], customer=None, freight=200)
-    f.order("2024-03-01 15:00", [(f.c, 5, 99999)], customer=carol, status="cancelled")
-    f.order("2024-03-02 10:00", [(f.b, 1, 2000)], customer=alice)
-    f.refund("2024-03-02 11:00", 3000, order=f.o1, product=f.a)
-    f.traffic("2024-03-01", f.a, "search", uv=100, pv=300, exposure=2000, clicks=150, cart=30,
-              bounce=40)
-    f.traffic("2024-03-01", f.b, "recommend", uv=50, pv=80, exposure=1000, clicks=50, cart=5,
-              bounce=10)
-    f.traffic("2024-03-02", f.a, "search", uv=50, pv=100, exposure=1000, clicks=100, cart=10,
-              bounce=5)
-    f.ad("2024-03-02", 5000, 20000)
+    with f.batch():
+        f.a = f.product("A", "shoes")
+        f.b = f.product("B", "shoes")
+        f.c = f.product("C", "hats")
+        f.off = f.product("OFF", "hats", status="off_shelf")
+        alice, bob, carol = f.customer("alice"), f.customer("bob"), f.customer("carol")
+        f.o1 = f.order("2024-03-01 09:00", [(f.a, 2, 10000), (f.b, 1, 5000)], customer=alice,
+                       freight=800)
+        f.order("2024-03-01 12:00", [(f.a, 1, 5000)], customer=alice, source="pc")
+        f.order("2024-03-01 13:00", [(f.b, 3, 9000)], customer=bob, paid=False)
+        f.order("2024-03-01 14:00", [(f.a, 1, 1500)], customer=None, freight=200)
+        f.order("2024-03-01 15:00", [(f.c, 5, 99999)], customer=carol, status="cancelled")
+        f.order("2024-03-02 10:00", [(f.b, 1, 2000)], customer=alice)
+        f.refund("2024-03-02 11:00", 3000, order=f.o1, product=f.a)
+        f.traffic("2024-03-01", f.a, "search", uv=100, pv=300, exposure=2000, clicks=150, cart=30,
+                  bounce=40)
+        f.traffic("2024-03-01", f.b, "recommend", uv=50, pv=80, exposure=1000, clicks=50, cart=5,
+                  bounce=10)
+        f.traffic("2024-03-02", f.a, "search", uv=50, pv=100, exposure=1000, clicks=100, cart=10,
+                  bounce=5)
+        f.ad("2024-03-02", 5000, 20000)
     return f
 
 

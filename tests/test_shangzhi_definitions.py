@@ -169,15 +169,16 @@ def test_two_orders_on_one_day_are_a_repurchase(shop: Facts) -> None:
 def test_trailing_repurchase_by_day_matches_a_plain_count(db_url: str) -> None:
     """The one-pass window count against counting each window directly."""
     f = Facts(db_url)
-    p = f.product("P")
     rng = random.Random(5)
-    customers = [f.customer(f"c{i}") for i in range(6)]
     start = D("2024-01-01")
     deals: list[tuple[int, date]] = []
-    for _ in range(40):
-        c, d = rng.choice(customers), start + timedelta(days=rng.randrange(150))
-        f.order(f"{d} 12:00", [(p, 1, 100)], customer=c)
-        deals.append((c, d))
+    with f.batch():
+        p = f.product("P")
+        customers = [f.customer(f"c{i}") for i in range(6)]
+        for _ in range(40):
+            c, d = rng.choice(customers), start + timedelta(days=rng.randrange(150))
+            f.order(f"{d} 12:00", [(p, 1, 100)], customer=c)
+            deals.append((c, d))
     first, last = D("2024-02-01"), D("2024-05-31")
     rows = service.kpi_series(db_url, f.store_id, first, last, by="day")
     for row in rows:
