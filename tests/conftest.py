@@ -288,6 +288,24 @@ def db_url(backend: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactor
         _release_pg_schema(schema, url)
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[str]:
+    """A database at the newest schema on each backend, shared by the tests of a module that
+    only read what a module-scoped fixture built in it (build once, read many times)."""
+    if request.param == "sqlite":
+        yield _migrated_sqlite(tmp_path_factory, tmp_path_factory.mktemp("module_db"))
+        return
+    reason = _pg_unavailable()
+    if reason:
+        pytest.skip(reason)
+    schema, url = _migrated_pg()
+    try:
+        yield url
+    finally:
+        _release_pg_schema(schema, url)
+
+
 @pytest.fixture
 def sqlite_db_url(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated SQLite database, for tests that need not run on both backends."""

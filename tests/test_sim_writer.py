@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,9 +30,16 @@ def _count(session, model, store_id: int) -> int:
         model.store_id == store_id))
 
 
-def test_written_store_round_trips(db_url: str) -> None:
-    stats = build_demo_store(db_url, **SMALL)
-    sim = generate_store(SimConfig(end=END, days=14, seed=3, skus=40))
+@pytest.fixture(scope="module")
+def small(module_db_url: str) -> tuple[str, Any, Any]:
+    """(database URL, build stats, the simulated store) of the SMALL demo store, built once
+    per backend for the tests that only read it."""
+    stats = build_demo_store(module_db_url, **SMALL)
+    return module_db_url, stats, generate_store(SimConfig(end=END, days=14, seed=3, skus=40))
+
+
+def test_written_store_round_trips(small: tuple[str, Any, Any]) -> None:
+    db_url, stats, sim = small
     assert stats.orders == len(sim.orders) > 1000
     assert stats.first_day == date(2026, 3, 7) and stats.last_day == END
     tz = ZoneInfo("Asia/Shanghai")
@@ -110,8 +118,8 @@ def test_default_end_is_today_in_shanghai_and_nothing_is_in_the_future(db_url: s
         assert latest <= utcnow()
 
 
-def test_rows_carry_the_build_version_and_the_payment_facts(db_url: str) -> None:
-    stats = build_demo_store(db_url, **SMALL)
+def test_rows_carry_the_build_version_and_the_payment_facts(small: tuple[str, Any, Any]) -> None:
+    db_url, stats, _sim = small
     with unit_of_work(db_url) as session:
         version = session.scalar(select(Store.data_version).where(Store.id == stats.store_id))
         for model in (Product, Order, Refund, TrafficDaily, AdSpendDaily):
@@ -125,15 +133,14 @@ def test_rows_carry_the_build_version_and_the_payment_facts(db_url: str) -> None
 
 
 def test_kpis_of_a_built_store_match_the_simulated_deals(
-    db_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+    small: tuple[str, Any, Any], tmp_path, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
 ) -> None:
     """The warehouse's 成交 rules (SQL) and the simulator's reading of them agree, day by day."""
     from storeops.metrics import service
     from storeops.sim.model import daily_figures
 
     monkeypatch.setenv("STOREOPS_WAREHOUSE_DIR", str(tmp_path / "wh"))
-    stats = build_demo_store(db_url, **SMALL)
-    sim = generate_store(SimConfig(end=END, days=14, seed=3, skus=40))
+    db_url, stats, sim = small
     figures = daily_figures(sim)
     rows = service.kpi_series(db_url, stats.store_id, stats.first_day, END, by="day")
     assert [(r["period"], r["gmv"], r["buyers"]) for r in rows] == [
