@@ -117,7 +117,7 @@ def test_figures_baselines_and_severities(checked: Any) -> None:
     assert detail["series"][-2:] == [["2026-11-18", "1600.00"], ["2026-11-19", "250.00"]]
     assert len(detail["series"]) == 14 and detail["unit"] == "money"
     assert detail["condition"] == {"kind": "anomaly", "direction": "down",
-                                   "sensitivity": "3.5"}
+                                   "sensitivity": "3"}
     assert detail["rule_name"] == "成交金额异常下降" and detail["change"] == "-0.843750"
     assert {k[1] for k in by if k[0] == "sku_uv_anomaly"} == {"sku:A100", "sku:B200"}
 

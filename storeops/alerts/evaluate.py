@@ -18,7 +18,7 @@ from decimal import Decimal
 from statistics import median
 from typing import Any
 
-from storeops.alerts.rules import Condition, RuleSpec
+from storeops.alerts.rules import DEFAULT_SENSITIVITY, Condition, RuleSpec
 
 _BACK = {"previous_period": 1, "same_weekday_last_week": 7}
 
@@ -106,7 +106,7 @@ def _at(points: Sequence[Any], values: Sequence[Decimal | None], i: int, c: Cond
     from storeops.alerts.anomaly import detect
 
     watch = {"any": "both"}.get(c.direction, c.direction)
-    found = detect(points[:i + 1], float(c.sensitivity or 3.5), watch=watch)
+    found = detect(points[:i + 1], float(c.sensitivity or DEFAULT_SENSITIVITY), watch=watch)
     if found.baseline is None:
         return _At(None, value, None, None)
     return _At(bool(found.is_anomaly), value, found.baseline, _change(value, found.baseline),

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+import storeops.reports.models  # noqa: F401 - deliveries and the inbox point at reports
 from storeops.common.timeutil import utcnow
 from storeops.db.base import Base
 from storeops.db.types import UTCDateTime

@@ -205,7 +205,6 @@ def _summary(spec: RuleSpec, ev: Evaluation, scope_key: str, scope_label: str,
 
 def _notify(session: Session, alert: Alert, event: str) -> None:
     """Queue ``alert`` for the channels; a failure to queue never loses the alert."""
-    import storeops.reports.models  # noqa: F401 - the inbox's foreign key names its table
     from storeops.alerts import delivery
 
     try:
