@@ -83,11 +83,16 @@ def test_two_threads_create_the_same_store_at_once(db_url: str, tmp_path: Path) 
         assert s.scalar(select(Store.data_version)) == 2
 
 
-def _hold_write_lock(db: Path, seconds: float, held: threading.Event) -> None:
+def _hold_write_lock(db: Path, seconds: float, held: threading.Event,
+                     release: threading.Event | None = None) -> None:
+    """Hold SQLite's write lock for ``seconds``, or until ``release`` is set."""
     conn = sqlite3.connect(db)
     conn.execute("BEGIN IMMEDIATE")
     held.set()
-    time.sleep(seconds)
+    if release is None:
+        time.sleep(seconds)
+    else:
+        release.wait(seconds)
     conn.rollback()
     conn.close()
 
@@ -110,14 +115,18 @@ def test_an_import_waits_for_the_database_then_runs(tmp_path: Path) -> None:
 def test_an_import_that_waits_too_long_fails_clearly(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     upgrade(f"sqlite:///{db}")
-    held = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(db, 6.0, held))
+    held, release = threading.Event(), threading.Event()
+    # Held until the command has given up (not a fixed time: it may be slow to start).
+    holder = threading.Thread(target=_hold_write_lock, args=(db, 120.0, held, release))
     holder.start()
     held.wait(10)
-    proc = _cli(db, _orders_file(tmp_path / "a.csv", 1, 10),
-                env={"STOREOPS_IMPORT_WAIT_SECONDS": "0.5"})
-    out, err = proc.communicate(timeout=120)
-    holder.join()
+    try:
+        proc = _cli(db, _orders_file(tmp_path / "a.csv", 1, 10),
+                    env={"STOREOPS_IMPORT_WAIT_SECONDS": "0.5"})
+        out, err = proc.communicate(timeout=120)
+    finally:
+        release.set()
+        holder.join()
     assert proc.returncode == 2, err
     assert "error: 数据库正忙" in err and "0.5 秒" in err  # zh-CN by default
     assert "STOREOPS_IMPORT_WAIT_SECONDS" in err
