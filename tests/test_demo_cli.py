@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from storeops.accounts.users import authenticate, create_user
+from storeops.alerts.models import Alert, AlertRule
 from storeops.catalog.models import Store
 from storeops.cli import app
 from storeops.db.engine import unit_of_work
 from storeops.db.migrate import upgrade
+from storeops.metrics.models import TargetPlan
 from storeops.metrics.warehouse import store_dir
 from storeops.orders.models import Order
 
@@ -41,6 +43,12 @@ def test_demo_builds_prints_the_login_and_can_run_twice(tmp_path: Path) -> None:
         store = session.scalar(select(Store).where(Store.name == "demo"))
         orders = session.scalar(select(func.count()).select_from(Order))
         assert orders > 1000
+        alerts = session.scalar(select(func.count()).select_from(Alert))
+        plan = session.scalar(select(TargetPlan).where(TargetPlan.store_id == store.id))
+        assert plan.year == 2027 and plan.gmv >= 10000 and plan.by_category
+        assert session.scalar(select(func.count()).select_from(AlertRule)) >= 15  # defaults
+    said = " ".join(first.output.split())  # the console wraps long lines
+    assert f"{alerts} alerts raised by the default rules; a 2027 GMV plan of" in said
     # The analytics snapshot is built before serving, not on the first page view.
     assert any(store_dir(url, store.id).iterdir())
 
@@ -56,6 +64,9 @@ def test_demo_builds_prints_the_login_and_can_run_twice(tmp_path: Path) -> None:
         assert session.scalar(select(func.count()).select_from(Store)) == 1
         assert session.scalar(select(Store.id).where(Store.name == "demo")) == store.id
         assert session.scalar(select(func.count()).select_from(Order)) == orders
+        # The first morning's alerts and next year's plan are made again, not added to.
+        assert session.scalar(select(func.count()).select_from(Alert)) == alerts
+        assert session.scalar(select(func.count()).select_from(TargetPlan)) == 1
 
 
 def test_demo_takes_over_an_existing_admin_as_owner(tmp_path: Path) -> None:

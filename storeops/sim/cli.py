@@ -22,6 +22,7 @@ STAGES = {
     "targets": "设置月度目标 / monthly targets",
     "promotions": "促销与价格底线 / promotions, price floors",
     "warehouse": "生成分析快照 / analytics snapshot",
+    "watch": "检查预警规则、制定明年目标 / alert rules, next year's plan",
 }
 
 
@@ -83,6 +84,7 @@ def demo_command(
     from storeops.metrics.periods import parse_day
     from storeops.metrics.warehouse import refresh
     from storeops.sim.demo import DEMO_STORE, prepare_demo_login, reset_live_data
+    from storeops.sim.watch import seed_demo_watch
     from storeops.sim.writer import build_demo_store
 
     if password is not None:  # refuse before minutes of work, not after
@@ -112,6 +114,8 @@ def demo_command(
         # Built now rather than on the first page view, which would otherwise wait for it.
         step("warehouse")
         refresh(url, stats.store_id)
+        step("watch")
+        watch = seed_demo_watch(url, stats.store_id, stats.last_day)
         bar.update(task, completed=len(STAGES), description="完成 / done")
     login = prepare_demo_login(url, password)
     action = "rebuilt" if stats.replaced else "built"
@@ -119,7 +123,8 @@ def demo_command(
         f"demo store {stats.store!r} {action}: {stats.first_day}..{stats.last_day}, "
         f"{stats.products} SKUs, {stats.orders:,} orders, {stats.customers:,} customers, "
         f"{stats.refunds:,} refunds, {stats.traffic_rows:,} traffic rows, "
-        f"{stats.promotions} promotions; campaign {stats.event}",
+        f"{stats.promotions} promotions; campaign {stats.event}; {watch.alerts} alerts "
+        f"raised by the default rules; a {watch.plan_year} GMV plan of ¥{watch.plan_gmv:,.0f}",
         highlight=False,
     )
     address = f"http://{host}:{port}/"

@@ -136,6 +136,27 @@ def _prepare_store(session: Session, name: str, replace: bool) -> tuple[Store, b
 
 
 def _delete_store_facts(session: Session, store_id: int) -> None:
+    from storeops.alerts.models import (
+        Alert,
+        AlertCheckRun,
+        AlertEvent,
+        InboxMessage,
+        InboxRead,
+        NotifyDelivery,
+    )
+    from storeops.metrics.models import TargetPlan, TargetPlanCell
+    from storeops.reports.models import Report
+
+    # What the demo's first morning raised and planned on the old facts (sim/watch.py); the
+    # store's rules and channels are its team's settings and stay.
+    alerts = select(Alert.id).where(Alert.store_id == store_id)
+    messages = select(InboxMessage.id).where(InboxMessage.store_id == store_id)
+    plans = select(TargetPlan.id).where(TargetPlan.store_id == store_id)
+    session.execute(delete(AlertEvent).where(AlertEvent.alert_id.in_(alerts)))
+    session.execute(delete(InboxRead).where(InboxRead.message_id.in_(messages)))
+    session.execute(delete(TargetPlanCell).where(TargetPlanCell.plan_id.in_(plans)))
+    for model in (NotifyDelivery, InboxMessage, Alert, AlertCheckRun, TargetPlan, Report):
+        session.execute(delete(model).where(model.store_id == store_id))
     # Children first: the foreign keys have no cascade on SQLite without the ORM.
     for model in (PricingChange, PriceChange, PromotionRecord, CategoryCommission,
                   PricingSettings, Refund, OrderLine, Order, TrafficDaily, AdSpendDaily,
