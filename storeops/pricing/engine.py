@@ -188,6 +188,18 @@ def _coupon_text(c: CCoupon) -> str:
     return c.text
 
 
+_RATIOS: dict[Decimal, tuple[int, int]] = {}
+
+
+def _share_ratio(share: Decimal) -> tuple[int, int]:
+    hit = _RATIOS.get(share)
+    if hit is None:
+        hit = ratio(share)
+        if len(_RATIOS) < 1000:
+            _RATIOS[share] = hit
+    return hit
+
+
 def price_cart(cart: Cart, offers: Offers, at: datetime | None = None) -> PricingResult:
     """The lowest-payable pricing of ``cart`` under the ``offers`` active at ``at``."""
     return price_cart_compiled(cart, compile_offers(offers), at)
@@ -214,7 +226,7 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
                 label += f"（{cart.member_tier}）"
             count = f"{units}件" if len(it.segments) > 1 else ""
             text = f"{label}：{count}单价{_y(it.list_unit)}→{_y(unit)}"
-            discounts[i].append(_ld(cp.id, units * (it.list_unit - unit), cp.kind.value, text))
+            discounts[i].append(_ld(cp.id, units * (it.list_unit - unit), cp.kind_value, text))
             use(cp.id)
 
     # 2. cross item: candidates, coupons, the best assignment
@@ -231,11 +243,26 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
                 promos.append(cp)
             mine.append(promo_pos[key])
         cands.append(mine)
-    coupons = [c for c in compiled.coupons if c.coupon.active_at(at)]
+    coupons = (list(compiled.coupons) if at is None else
+               [c for c in compiled.coupons if c.coupon.active_at(at)])
     everyone = list(range(n))
-    elig = [everyone if c.all_lines else
-            [i for i, it in enumerate(items)
-             if c.coupon.skus.covers(it.line.sku, it.line.category)] for c in coupons]
+    covers = compiled.coupon_covers
+    elig = []
+    for c in coupons:
+        if c.all_lines:
+            elig.append(everyone)
+            continue
+        mine = []
+        for i, it in enumerate(items):
+            key = (c.id, it.line.sku, it.line.category)
+            hit = covers.get(key)
+            if hit is None:
+                hit = c.coupon.skus.covers(it.line.sku, it.line.category)
+                if len(covers) < 200_000:
+                    covers[key] = hit
+            if hit:
+                mine.append(i)
+        elig.append(mine)
     problem = Problem(amounts=[it.amount for it in items], qtys=[it.line.qty for it in items],
                       skus=[it.line.sku for it in items],
                       segs=[[(u, k) for k, u, _ in it.segments] for it in items],
@@ -258,12 +285,16 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
             continue
         use(cp.id)
         detail = _cross_detail(cp, members, items)
+        pid, kind = cp.id, cp.kind_value
         for i, share in zip(members, apportion(off, [items[i].amount for i in members]),
                             strict=True):
             amounts[i] -= share
             if share:
-                discounts[i].append(_ld(cp.id, share, cp.kind.value,
-                                        f"{detail}，本行分摊{share // 100}.{share % 100:02d}元"))
+                d = _new(LineDiscount)
+                d.__dict__.update(id=pid, amount=_YUAN.get(share) or from_cents(share),
+                                  kind=kind,
+                                  text=f"{detail}，本行分摊{share // 100}.{share % 100:02d}元")
+                discounts[i].append(d)
 
     # gifts: reached on the covered lines' amount after item-level prices (or pieces)
     gifts: list[Gift] = []
@@ -286,11 +317,14 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
     for k, _off, shares in coupon_shares(amounts, coupons, elig, chosen):
         c = coupons[k]
         use(c.id)
-        text = _coupon_text(c)
+        text, pid = _coupon_text(c), c.id
         for i, share in enumerate(shares):
             if share:
-                discounts[i].append(_ld(c.id, share, "coupon",
-                                        f"{text}，本行分摊{share // 100}.{share % 100:02d}元"))
+                d = _new(LineDiscount)
+                d.__dict__.update(id=pid, amount=_YUAN.get(share) or from_cents(share),
+                                  kind="coupon",
+                                  text=f"{text}，本行分摊{share // 100}.{share % 100:02d}元")
+                discounts[i].append(d)
                 amounts[i] -= share
 
     # 4. points
@@ -298,18 +332,22 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
     rule = compiled.offers.points
     payable = sum(amounts)
     if rule is not None and rule.balance > 0 and rule.rate > 0 and payable > 0:
-        num, den = ratio(rule.max_share)
+        num, den = _share_ratio(rule.max_share)
         by_share = payable * num // den
         by_balance = rule.balance * 100 // rule.rate
         cents = max(0, min(by_share, by_balance, payable))
         if cents:
             points_used = -(-cents * rule.rate // 100)
             use("points")
+            head = f"京豆抵扣{points_used}个，本行分摊"
             for i, share in enumerate(apportion(cents, amounts)):
                 if share:
                     amounts[i] -= share
-                    discounts[i].append(_ld("points", share, "points", f"京豆抵扣{points_used}个，"
-                                            f"本行分摊{share // 100}.{share % 100:02d}元"))
+                    d = _new(LineDiscount)
+                    d.__dict__.update(id="points", amount=_YUAN.get(share) or from_cents(share),
+                                      kind="points",
+                                      text=f"{head}{share // 100}.{share % 100:02d}元")
+                    discounts[i].append(d)
             payable -= cents
 
     lines = tuple(_priced(it, amounts[i], discounts[i], cross_of[i])

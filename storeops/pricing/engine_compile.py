@@ -70,6 +70,7 @@ class CPromo:
     bundle_skus: frozenset[str] = frozenset()
     rate: Ratio = (1, 1)  # an upper bound of discount / amount (cross-item), for the search
     always: bool = False  # no start and no end
+    kind_value: str = ""  # kind.value (an enum's value is a slow property)
     # the tiers for the search (non-repeating cross-item kinds): (qty, threshold, off, k1, k2,
     # k3), 0 for a missing qty/threshold; a percent tier has k3 > 0 and takes
     # amount - (2 x amount x k1 + k2) // k3 off (percent_of, written out)
@@ -113,7 +114,8 @@ def _rate(cp: CPromo) -> Ratio:
 
 
 def compile_promotion(p: Promotion) -> CPromo:
-    cp = CPromo(promo=p, id=p.id, kind=p.kind, always=p.start is None and p.end is None)
+    cp = CPromo(promo=p, id=p.id, kind=p.kind, always=p.start is None and p.end is None,
+                kind_value=p.kind.value)
     if p.price is not None:
         cp.price = to_cents(p.price)
     if p.off is not None:
@@ -187,6 +189,8 @@ class CompiledOffers:
     gift_index: _Index
 
     scoped: dict[tuple[int, str, str | None], list[CPromo]] = field(default_factory=dict)
+    # (coupon id, sku, category) -> whether a scoped coupon covers it (the engine's cache)
+    coupon_covers: dict[tuple[str, str, str | None], bool] = field(default_factory=dict)
 
     def promotions_for(self, index: _Index, sku: str, category: str | None,
                        at: datetime | None) -> list[CPromo]:

@@ -380,10 +380,18 @@ class _Search:
             mine = cands[i]
             best_p = mine[0]
             if len(mine) > 1:
-                best = gain(i, best_p, 1)
-                for p in mine[1:]:
-                    g = gain(i, p, 1)
-                    if g > best:
+                a, q = amounts[i], qtys[i]
+                best = None
+                for p in mine:  # gain(i, p, 1), written out
+                    if p in bundle:
+                        g = move_gain(i, p, 1)
+                    else:
+                        key = (p, amt[p] + a, pcs[p] + q)
+                        then = memo.get(key)
+                        if then is None:
+                            then = memo[key] = cut(promos[p], key[1], key[2])
+                        g = then - now[p]
+                    if best is None or g > best:
                         best, best_p = g, p
             assign[i] = best_p
             place(i, best_p, 1)
@@ -674,11 +682,87 @@ def _repair(problem: Problem, assign: list[int], unsafe: list[int], lines: list[
                 assign[:] = trial
 
 
-def by_cut_values(problem: Problem, lines: list[int], base: list[int], unsafe: list[int],
-                  budget: int, plan_only: bool = False) -> tuple[list[int], bool] | None:
-    """The best assignment of ``lines`` (every line that has a candidate) when every coupon
-    whose value depends on the assignment covers the whole cart: ``(assign, exact)``, or None
-    when the work would exceed VALUE_DP_WORK (``plan_only``: only say whether it would).
+@dataclass
+class _ValuePlan:
+    """What ``by_cut_values`` computes before its dynamic program."""
+
+    lines: list[int]
+    breaks: list[int]  # the cross-item totals at which a whole-cart coupon drops out
+    promos: list[int]  # in the order of the steps
+    cand_mask: dict[int, int]  # per promotion: its candidate lines, as bits of ``lines``
+    later: list[int]  # per step: the lines a later promotion may still take
+    cuts: list[dict[int, int]]  # per step: the promotion's cut for each subset of its lines
+
+
+def value_plan(problem: Problem, lines: list[int], unsafe: list[int]) -> _ValuePlan | None:
+    """The plan of ``by_cut_values`` for ``lines``, or None when its work (subset steps, if
+    every set of tracked lines is reached) would exceed VALUE_DP_WORK."""
+    n = len(lines)
+    cands, amounts, qtys = problem.cands, problem.amounts, problem.qtys
+    total = sum(amounts)
+    breaks = sorted({total - max(problem.coupons[k].threshold, 1) for k in unsafe}, reverse=True)
+    breaks = [b for b in breaks if b >= 0]
+    if not breaks:
+        return None
+    bit = {i: 1 << j for j, i in enumerate(lines)}
+    promos = sorted({p for i in lines for p in cands[i]})
+    cand_mask = {p: sum(bit[i] for i in lines if p in cands[i]) for p in promos}
+    width = {p: bin(cand_mask[p]).count("1") for p in promos}
+    if sum(2 ** w for w in width.values()) > VALUE_DP_WORK:
+        return None
+    cut_of: dict[int, dict[int, int]] = {}
+    for p in promos:
+        whole = cand_mask[p]
+        cp = problem.promos[p]
+        table = {0: 0}
+        if cp.kind == PromotionKind.BUNDLE:
+            members = [lines[j] for j in range(n) if whole >> j & 1]
+            sub = whole
+            while sub:
+                table[sub] = problem.disc(p, tuple(i for i in members if bit[i] & sub))
+                sub = (sub - 1) & whole
+        else:  # subsets in increasing order: each adds its lowest line to a smaller one
+            amt, pcs = {0: 0}, {0: 0}
+            sub = (0 - whole) & whole
+            while sub:
+                low = sub & -sub
+                i = lines[low.bit_length() - 1]
+                rest = sub ^ low
+                a = amt[sub] = amt[rest] + amounts[i]
+                q = pcs[sub] = pcs[rest] + qtys[i]
+                table[sub] = cut_cents(cp, a, q)
+                sub = (sub - whole) & whole
+        cut_of[p] = table
+    # order: promotions whose lines are shared with few others first keeps the sets small;
+    # last, of the widest, the one with the fewest distinct cuts (its step is a closure)
+    promos.sort(key=lambda p: (width[p], p))
+    widest = max(width.values())
+    last = min((p for p in promos if width[p] == widest),
+               key=lambda p: (len(set(cut_of[p].values())), p))
+    promos.remove(last)
+    promos.append(last)
+    later = [0] * (len(promos) + 1)
+    for j in range(len(promos) - 1, -1, -1):
+        later[j] = later[j + 1] | cand_mask[promos[j]]
+    estimate, seen = 0, 0
+    for j, p in enumerate(promos):
+        whole, tracked = cand_mask[p], seen & later[j]
+        if later[j + 1]:
+            estimate += (3 ** bin(tracked & whole).count("1")
+                         * 2 ** bin(tracked ^ whole).count("1"))
+        else:
+            estimate += 2 ** bin(tracked).count("1") * len(set(cut_of[p].values()))
+        seen |= whole
+    if estimate > VALUE_DP_WORK:
+        return None
+    return _ValuePlan(lines, breaks, promos, cand_mask, later, [cut_of[p] for p in promos])
+
+
+def by_cut_values(problem: Problem, plan: _ValuePlan, base: list[int],
+                  budget: int) -> tuple[list[int], bool]:
+    """The best assignment of ``plan.lines`` (every line that has a candidate) when every
+    coupon whose value depends on the assignment covers the whole cart: ``(assign, exact)``
+    (exact when the cross-item search below finishes within ``budget``).
 
     Then the objective depends on the assignment only through X, the total cross-item
     discount: each whole-cart coupon counts while goods - X reaches its threshold (and stays
@@ -691,58 +775,11 @@ def by_cut_values(problem: Problem, lines: list[int], base: list[int], unsafe: l
     each promotion takes any subset of its free candidate lines. The largest X overall comes
     from the exact cross-item search; every candidate is priced with ``evaluate``.
     """
+    lines, breaks, promos = plan.lines, plan.breaks, plan.promos
+    cand_mask, later, cuts = plan.cand_mask, plan.later, plan.cuts
     n = len(lines)
-    cands = problem.cands
-    amounts = problem.amounts
-    total = sum(amounts)
-    breaks = sorted({total - max(problem.coupons[k].threshold, 1) for k in unsafe}, reverse=True)
-    breaks = [b for b in breaks if b >= 0]
-    if not breaks:
-        return None
     top = breaks[0]
-    bit = {i: 1 << j for j, i in enumerate(lines)}
-    promos = sorted({p for i in lines for p in cands[i]})
-    cand_mask = {p: sum(bit[i] for i in lines if p in cands[i]) for p in promos}
-    cut_of: dict[int, dict[int, int]] = {}
-    for p in promos:
-        whole = cand_mask[p]
-        members = [lines[j] for j in range(n) if whole >> j & 1]
-        table: dict[int, int] = {}
-        sub = whole
-        while sub:
-            table[sub] = problem.disc(p, tuple(i for i in members if bit[i] & sub))
-            sub = (sub - 1) & whole
-        table[0] = 0
-        cut_of[p] = table
-    # order: promotions whose lines are shared with few others first keeps the sets small;
-    # last, of the widest, the one with the fewest distinct cuts (its step is a closure)
-    width = {p: bin(cand_mask[p]).count("1") for p in promos}
-    promos.sort(key=lambda p: (width[p], p))
-    widest = max(width.values())
-    last = min((p for p in promos if width[p] == widest),
-               key=lambda p: (len(set(cut_of[p].values())), p))
-    promos.remove(last)
-    promos.append(last)
-    later = [0] * (len(promos) + 1)  # lines some later promotion may still take
-    for j in range(len(promos) - 1, -1, -1):
-        later[j] = later[j + 1] | cand_mask[promos[j]]
-    cuts = [cut_of[p] for p in promos]
-    # the most subset steps this can take (every set of tracked lines reached)
-    estimate, seen = 0, 0
-    for j, p in enumerate(promos):
-        whole, tracked = cand_mask[p], seen & later[j]
-        if later[j + 1]:
-            estimate += (3 ** bin(tracked & whole).count("1")
-                         * 2 ** bin(tracked ^ whole).count("1"))
-        else:
-            estimate += 2 ** bin(tracked).count("1") * len(set(cut_of[p].values()))
-        seen |= whole
-    if estimate > VALUE_DP_WORK:
-        return None
-    if plan_only:
-        return base, False
     limit = (1 << (top + 1)) - 1
-    work = 0
     stages: list[dict[int, int]] = [{0: 1}]
     for j, p in enumerate(promos):
         table, whole, keep = cuts[j], cand_mask[p], later[j + 1]
@@ -761,16 +798,12 @@ def by_cut_values(problem: Problem, lines: list[int], base: list[int], unsafe: l
                     low = values & -values
                     out |= bits << (low.bit_length() - 1)
                     values ^= low
-                    work += 1
-                if work > VALUE_DP_WORK:
-                    return None
             stages.append({0: out & limit})
             continue
         for m, bits in stages[-1].items():
             free = whole & ~m
             sub = free
             while True:
-                work += 1
                 c = table[sub]
                 if c <= top:
                     key = (m | sub) & keep
@@ -778,8 +811,6 @@ def by_cut_values(problem: Problem, lines: list[int], base: list[int], unsafe: l
                 if not sub:
                     break
                 sub = (sub - 1) & free
-            if work > VALUE_DP_WORK:
-                return None
         stages.append({m: v & limit for m, v in new.items()})
     reached = stages[-1].get(0, 0)
     # the largest X overall: the exact cross-item search over the same lines
@@ -892,22 +923,17 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
         order = order_of(joint)
         # whole-cart coupons only: a short search, then (when it does not finish) the exact
         # dynamic program over the cross-item totals
-        by_values = len(joint) == len(open_lines) and all(
-            problem.coupons[k].all_lines for k in unsafe) and by_cut_values(
-                problem, order, base, unsafe, budget, plan_only=True) is not None
+        plan = value_plan(problem, order, unsafe) if len(joint) == len(open_lines) and all(
+            problem.coupons[k].all_lines for k in unsafe) else None
         out = _Search(problem, order, base, True,
-                      min(budget, SHORT_NODES) if by_values else budget).run()
+                      min(budget, SHORT_NODES) if plan else budget).run()
         assign = out.assign
         nodes += out.nodes
-        if not out.exact and by_values:
-            found = by_cut_values(problem, order, base, unsafe, budget)
-            if found is not None:
-                better, found_exact = found
-                if problem.evaluate(better) > problem.evaluate(assign):
-                    assign = better
-                exact = exact and found_exact
-            else:
-                exact = False
+        if not out.exact and plan:
+            better, found_exact = by_cut_values(problem, plan, base, budget)
+            if problem.evaluate(better) > problem.evaluate(assign):
+                assign = better
+            exact = exact and found_exact
         else:
             exact = exact and out.exact
     elif joint:
