@@ -55,11 +55,13 @@ def tier_cut(p: Promotion, amount: int, pieces: int) -> int:
     return min(best, amount)
 
 
-def make_case(seed: int, n: int, shared: bool, pair: bool) -> tuple[Cart, Offers, set[int]]:
+def make_case(seed: int, n: int, shared: bool, pair: bool,
+              alike: bool = False) -> tuple[Cart, Offers, set[int]]:
+    """``alike``: lines of two prices, one piece each (many interchangeable lines)."""
     rng = random.Random(seed)
-    lines = [CartLine(f"S{i}", rng.randint(1, 3),
-                      Decimal(rng.choice(["19.90", "49.00", "89.00", "129.00", "259.00"])),
-                      "c") for i in range(n)]
+    prices = ["49.00", "89.00"] if alike else ["19.90", "49.00", "89.00", "129.00", "259.00"]
+    lines = [CartLine(f"S{i}", 1 if alike else rng.randint(1, 3),
+                      Decimal(rng.choice(prices)), "c") for i in range(n)]
     skus = [ln.sku for ln in lines]
     promos: list[Promotion] = []
     for j in range(4 if shared else 6):
@@ -129,9 +131,9 @@ def lowest_payable(cart: Cart, offers: Offers, totals: set[int]) -> int:
     return best
 
 
-CASES = [(seed, n, shared, pair) for seed, n, shared, pair in [
-    (1, 8, True, False), (2, 8, False, False), (3, 7, True, True), (4, 8, False, True),
-    (5, 7, False, False), (6, 8, True, False)]]
+CASES = [(1, 8, True, False), (2, 8, False, False), (3, 7, True, True), (4, 8, False, True),
+         (5, 7, False, False), (6, 8, True, False), (7, 8, True, False, True),
+         (8, 8, False, False, True)]
 
 
 @pytest.fixture(scope="module")

@@ -692,6 +692,7 @@ class _ValuePlan:
     cand_mask: dict[int, int]  # per promotion: its candidate lines, as bits of ``lines``
     later: list[int]  # per step: the lines a later promotion may still take
     cuts: list[dict[int, int]]  # per step: the promotion's cut for each subset of its lines
+    groups: list[list[list[int]]]  # per step: its lines by group of interchangeable lines
 
 
 def value_plan(problem: Problem, lines: list[int], unsafe: list[int]) -> _ValuePlan | None:
@@ -744,18 +745,38 @@ def value_plan(problem: Problem, lines: list[int], unsafe: list[int]) -> _ValueP
     later = [0] * (len(promos) + 1)
     for j in range(len(promos) - 1, -1, -1):
         later[j] = later[j + 1] | cand_mask[promos[j]]
+    # interchangeable lines (same amount, pieces and candidates: the same cuts whichever of
+    # them joins, a bundle aside) are taken in their order: the first k of a group
+    alike: dict[tuple, int] = {}
+    if not any(problem.promos[p].kind == PromotionKind.BUNDLE for p in promos):
+        for j, i in enumerate(lines):
+            key = (amounts[i], qtys[i], tuple(cands[i]))
+            alike[key] = alike.get(key, 0) | 1 << j
+    else:
+        alike = {(j,): 1 << j for j in range(n)}
+    groups = [[1 << j for j in range(n) if g >> j & 1] for g in alike.values()]
     estimate, seen = 0, 0
     for j, p in enumerate(promos):
         whole, tracked = cand_mask[p], seen & later[j]
-        if later[j + 1]:
-            estimate += (3 ** bin(tracked & whole).count("1")
-                         * 2 ** bin(tracked ^ whole).count("1"))
-        else:
-            estimate += 2 ** bin(tracked).count("1") * len(set(cut_of[p].values()))
+        steps = 1
+        if later[j + 1]:  # (states, subsets) pairs
+            for g in groups:
+                k = len(g)
+                if g[0] & whole and g[0] & tracked:
+                    steps *= (k + 1) * (k + 2) // 2
+                elif g[0] & (whole | tracked):
+                    steps *= k + 1
+        else:  # states times the distinct cuts of the last promotion
+            steps = len(set(cut_of[p].values()))
+            for g in groups:
+                if g[0] & tracked:
+                    steps *= len(g) + 1
+        estimate += steps
         seen |= whole
     if estimate > VALUE_DP_WORK:
         return None
-    return _ValuePlan(lines, breaks, promos, cand_mask, later, [cut_of[p] for p in promos])
+    return _ValuePlan(lines, breaks, promos, cand_mask, later, [cut_of[p] for p in promos],
+                      [[g for g in groups if g[0] & cand_mask[p]] for p in promos])
 
 
 def by_cut_values(problem: Problem, plan: _ValuePlan, base: list[int],
@@ -801,16 +822,20 @@ def by_cut_values(problem: Problem, plan: _ValuePlan, base: list[int],
             stages.append({0: out & limit})
             continue
         for m, bits in stages[-1].items():
-            free = whole & ~m
-            sub = free
-            while True:
+            subs = [0]
+            for g in plan.groups[j]:  # the first free lines of each group
+                prefixes, acc = [0], 0
+                for b in g:
+                    if not m & b:
+                        acc |= b
+                        prefixes.append(acc)
+                if len(prefixes) > 1:
+                    subs = [x | y for x in subs for y in prefixes]
+            for sub in subs:
                 c = table[sub]
                 if c <= top:
                     key = (m | sub) & keep
                     new[key] = new.get(key, 0) | (bits << c)
-                if not sub:
-                    break
-                sub = (sub - 1) & free
         stages.append({m: v & limit for m, v in new.items()})
     reached = stages[-1].get(0, 0)
     # the largest X overall: the exact cross-item search over the same lines
