@@ -26,8 +26,16 @@ payable after points grows with the payable before them). Search:
 5. Exactness: the search is exact when it finishes within ``NODE_BUDGET`` (50,000) nodes.
    Carts of 12 lines with 4 candidates each take a few thousand nodes when coupons do not
    compete with the promotions (tests/test_pricing_engine_optimal.py checks them against a
-   subset DP); when a coupon's threshold is in tension with many promotions the budget can
-   run out, and the best assignment found is kept (``exact=False``; ``notes`` says so).
+   subset DP). When every coupon whose value depends on the choice covers the whole cart
+   (the usual 店铺券/平台券), the objective depends only on the total cross-item cut X, and a
+   short search (``SHORT_NODES``) that does not finish hands over to ``by_cut_values``: a
+   dynamic program over the promotions that finds every achievable X (as bits of an integer,
+   per set of lines taken), then the largest X under each coupon's breakpoint
+   (tests/test_pricing_engine_exact.py checks it against an exhaustive enumeration). It runs
+   when its estimated work is at most ``VALUE_DP_WORK`` (12 lines with 4 store-wide
+   promotions fit). Otherwise, when a threshold is in tension with many promotions the
+   budget can run out, and the best assignment found is kept (``exact=False``; ``notes`` says
+   so): e.g. a competing coupon scoped to some SKUs.
 6. Beyond 12 lines (the heuristic): greedy + one round of single-line moves of the lines their
    promotion does not need (no branch and bound: ``HEURISTIC_NODES``), then, for unsafe
    coupons, lines of a coupon whose threshold was missed are taken out of their promotion
