@@ -39,26 +39,27 @@ def store(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Facts
     monkeypatch.setenv("STOREOPS_WAREHOUSE_DIR", str(tmp_path / "wh"))
     monkeypatch.setattr(realtime_query, "now", lambda: NOW)
     f = Facts(db_url, name="旗舰店")
-    p = f.product("P")
-    c1, c2 = f.customer("c1"), f.customer("c2")
-    # Today: 07:30 (23:30 UTC the day before), 10:05, 00:01, a cash-on-delivery order at
-    # 09:10, one placed two days ago, then an unpaid and a cancelled one (下单 only).
-    f.order(local("2026-12-03 23:30"), [(p, 1, 10000)], freight=1000, customer=c1)
-    f.order(local("2026-12-04 01:50"), [(p, 1, 5000)], paid=local("2026-12-04 02:05"))
-    f.order(local("2026-12-03 15:59"), [(p, 1, 3000)], paid=local("2026-12-03 16:01"),
-            customer=c1)
-    f.order(local("2026-12-04 01:10"), [(p, 1, 2000)], paid=False, cod=True, customer=c2)
-    # Placed two days ago, paid this morning at 08:05: a deal of today.
-    f.order(local("2026-12-02 03:00"), [(p, 1, 1500)], paid=local("2026-12-04 00:05"),
-            customer=c2)
-    f.order(local("2026-12-04 00:30"), [(p, 1, 7000)], paid=False, status="wait_pay")
-    f.order(local("2026-12-04 00:40"), [(p, 1, 8000)], status="cancelled")
-    # Yesterday: 09:00, 10:14 (before the 10:15 cut) and 10:16 (after it), and one paid at
-    # 09:30 but cancelled this morning, which stays a deal of yesterday.
-    f.order(local("2026-12-03 01:00"), [(p, 2, 20000)], customer=c2)
-    f.order(local("2026-12-03 02:14"), [(p, 1, 4000)], customer=c2)
-    f.order(local("2026-12-03 02:16"), [(p, 1, 50000)])
-    f.order(local("2026-12-03 01:30"), [(p, 1, 6000)], cancelled=local("2026-12-04 01:00"))
+    with f.batch():
+        p = f.product("P")
+        c1, c2 = f.customer("c1"), f.customer("c2")
+        # Today: 07:30 (23:30 UTC the day before), 10:05, 00:01, a cash-on-delivery order at
+        # 09:10, one placed two days ago, then an unpaid and a cancelled one (下单 only).
+        f.order(local("2026-12-03 23:30"), [(p, 1, 10000)], freight=1000, customer=c1)
+        f.order(local("2026-12-04 01:50"), [(p, 1, 5000)], paid=local("2026-12-04 02:05"))
+        f.order(local("2026-12-03 15:59"), [(p, 1, 3000)], paid=local("2026-12-03 16:01"),
+                customer=c1)
+        f.order(local("2026-12-04 01:10"), [(p, 1, 2000)], paid=False, cod=True, customer=c2)
+        # Placed two days ago, paid this morning at 08:05: a deal of today.
+        f.order(local("2026-12-02 03:00"), [(p, 1, 1500)], paid=local("2026-12-04 00:05"),
+                customer=c2)
+        f.order(local("2026-12-04 00:30"), [(p, 1, 7000)], paid=False, status="wait_pay")
+        f.order(local("2026-12-04 00:40"), [(p, 1, 8000)], status="cancelled")
+        # Yesterday: 09:00, 10:14 (before the 10:15 cut) and 10:16 (after it), and one paid at
+        # 09:30 but cancelled this morning, which stays a deal of yesterday.
+        f.order(local("2026-12-03 01:00"), [(p, 2, 20000)], customer=c2)
+        f.order(local("2026-12-03 02:14"), [(p, 1, 4000)], customer=c2)
+        f.order(local("2026-12-03 02:16"), [(p, 1, 50000)])
+        f.order(local("2026-12-03 01:30"), [(p, 1, 6000)], cancelled=local("2026-12-04 01:00"))
     with unit_of_work(db_url) as s:
         for name in ("owner", "analyst"):
             create_user(s, name, PASSWORD, name)
