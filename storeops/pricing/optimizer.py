@@ -787,11 +787,9 @@ def value_plan(problem: Problem, lines: list[int], unsafe: list[int]) -> _ValueP
                       [[g for g in groups if g[0] & cand_mask[p]] for p in promos])
 
 
-def by_cut_values(problem: Problem, plan: _ValuePlan, base: list[int],
-                  budget: int) -> tuple[list[int], bool]:
+def by_cut_values(problem: Problem, plan: _ValuePlan, base: list[int]) -> tuple[list[int], bool]:
     """The best assignment of ``plan.lines`` (every line that has a candidate) when every
-    coupon whose value depends on the assignment covers the whole cart: ``(assign, exact)``
-    (exact when the cross-item search below finishes within ``budget``).
+    coupon whose value depends on the assignment covers the whole cart: ``(assign, True)``.
 
     Then the objective depends on the assignment only through X, the total cross-item
     discount: each whole-cart coupon counts while goods - X reaches its threshold (and stays
@@ -801,35 +799,47 @@ def by_cut_values(problem: Problem, plan: _ValuePlan, base: list[int],
     achievable X at most b, or the largest achievable X at all. A dynamic program over the
     promotions, one after the other, keeps for every set of lines already taken (forgetting
     lines no later promotion can take) the set of achievable totals as the bits of an integer;
-    each promotion takes any subset of its free candidate lines. The largest X overall comes
-    from the exact cross-item search; every candidate is priced with ``evaluate``.
+    each promotion takes any subset of its free candidate lines. An assignment reaching each
+    candidate X is traced back through the steps and priced with ``evaluate``.
     """
     lines, breaks, promos = plan.lines, plan.breaks, plan.promos
     cand_mask, later, cuts = plan.cand_mask, plan.later, plan.cuts
     n = len(lines)
-    top = breaks[0]
+    top = breaks[0]  # the bits keep totals up to the highest breakpoint ...
     limit = (1 << (top + 1)) - 1
     stages: list[dict[int, int]] = [{0: 1}]
+    highs: list[dict[int, int]] = [{0: 0}]  # ... and, apart, the largest total of each state
     for j, p in enumerate(promos):
         table, whole, keep = cuts[j], cand_mask[p], later[j + 1]
         new: dict[int, int] = {}
+        new_high: dict[int, int] = {}
+        before = stages[-1]
         if not keep:  # the last step: every subset of the free lines, as a closure
             reach = {sub: (1 << c if c <= top else 0) for sub, c in table.items()}
+            most = dict(table)
             for k in range(n):
                 if whole >> k & 1:
                     for sub in reach:
                         if sub >> k & 1:
                             reach[sub] |= reach[sub ^ (1 << k)]
-            out = 0
-            for m, bits in stages[-1].items():
-                values = reach[whole & ~m]
+                            if most[sub ^ (1 << k)] > most[sub]:
+                                most[sub] = most[sub ^ (1 << k)]
+            out, high = 0, 0
+            for m, h in highs[-1].items():
+                free = whole & ~m
+                if h + most[free] > high:
+                    high = h + most[free]
+                bits = before.get(m, 0)
+                values = reach[free] if bits else 0
                 while values:
                     low = values & -values
                     out |= bits << (low.bit_length() - 1)
                     values ^= low
             stages.append({0: out & limit})
+            highs.append({0: high})
             continue
-        for m, bits in stages[-1].items():
+        for m, h in highs[-1].items():
+            bits = before.get(m, 0)
             subs = [0]
             for g in plan.groups[j]:  # the first free lines of each group
                 prefixes, acc = [0], 0
@@ -841,28 +851,30 @@ def by_cut_values(problem: Problem, plan: _ValuePlan, base: list[int],
                     subs = [x | y for x in subs for y in prefixes]
             for sub in subs:
                 c = table[sub]
-                if c <= top:
-                    key = (m | sub) & keep
+                key = (m | sub) & keep
+                if h + c > new_high.get(key, -1):
+                    new_high[key] = h + c
+                if bits and c <= top:
                     new[key] = new.get(key, 0) | (bits << c)
         stages.append({m: v & limit for m, v in new.items()})
+        highs.append(new_high)
     reached = stages[-1].get(0, 0)
-    # the largest X overall: the exact cross-item search over the same lines
-    cross = _Search(problem, lines, base, False, budget).run()
-    candidates = [cross.assign]
-    for b in breaks:
-        low = reached & ((1 << (b + 1)) - 1)
-        if low:
+    candidates = [_witness(problem, lines, base, promos, cuts, cand_mask, later, highs,
+                           highs[-1][0], False)]  # the largest X overall
+    for x in sorted({(reached & ((1 << (b + 1)) - 1)).bit_length() - 1 for b in breaks},
+                    reverse=True):
+        if x >= 0:
             candidates.append(_witness(problem, lines, base, promos, cuts, cand_mask, later,
-                                       stages, low.bit_length() - 1))
-    best = max(candidates, key=problem.evaluate)
-    return best, cross.exact
+                                       stages, x, True))
+    return max(candidates, key=problem.evaluate), True
 
 
 def _witness(problem: Problem, lines: list[int], base: list[int], promos: list[int],
              cuts: list[dict[int, int]], cand_mask: dict[int, int], later: list[int],
-             stages: list[dict[int, int]], x: int) -> list[int]:
-    """An assignment of ``lines`` whose cross-item discount is ``x`` (backwards through the
-    stages of ``by_cut_values``)."""
+             stages: list[dict[int, int]], x: int, as_bits: bool) -> list[int]:
+    """An assignment of ``lines`` whose cross-item discount is ``x``, backwards through the
+    steps of ``by_cut_values``: ``stages`` are its sets of totals (``as_bits``) or the largest
+    total of each state (x is then the largest of all)."""
     assign = list(base)
     for i in lines:
         assign[i] = NONE
@@ -870,12 +882,13 @@ def _witness(problem: Problem, lines: list[int], base: list[int], promos: list[i
     for j in range(len(promos) - 1, -1, -1):
         table, whole, keep = cuts[j], cand_mask[promos[j]], later[j + 1]
         found = None
-        for m, bits in stages[j].items():
+        for m, value in stages[j].items():
             free = whole & ~m
             sub = free
             while True:
                 c = table[sub]
-                if (m | sub) & keep == state and c <= want and bits >> (want - c) & 1:
+                if (m | sub) & keep == state and c <= want and (
+                        value >> (want - c) & 1 if as_bits else value == want - c):
                     found = (m, sub, c)
                     break
                 if not sub:
@@ -963,7 +976,7 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
         assign = out.assign
         nodes += out.nodes
         if not out.exact and plan:
-            better, found_exact = by_cut_values(problem, plan, base, budget)
+            better, found_exact = by_cut_values(problem, plan, base)
             if problem.evaluate(better) > problem.evaluate(assign):
                 assign = better
             exact = exact and found_exact
