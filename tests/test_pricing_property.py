@@ -295,3 +295,43 @@ def test_engine_matches_brute_force_and_keeps_invariants(case: tuple[Cart, Offer
         assert sum((d.amount for d in ln.discounts), Decimal("0")) == \
             ln.list_amount - ln.final_amount
         assert all(d.amount > 0 for d in ln.discounts)
+
+
+@st.composite
+def whole_cart_cases(draw) -> tuple[Cart, Offers]:
+    """Cases whose coupons all cover the whole cart, with thresholds that compete."""
+    lines = tuple(
+        CartLine(sku, draw(st.integers(1, 3)), draw(st.sampled_from(PRICES)), CATS[sku])
+        for sku in draw(st.lists(st.sampled_from(SKUS), min_size=2, max_size=6)))
+    cart = Cart(lines, member_tier=draw(st.sampled_from([None, "plus"])))
+    promos = [draw(item_promos(i)) for i in range(draw(st.integers(0, 2)))]
+    promos += [draw(cross_promos(i)) for i in range(draw(st.integers(1, 3)))]
+    offers = Offers(tuple(promos), (), draw(st.one_of(st.none(), st.builds(
+        PointsRule, balance=st.integers(0, 5000), rate=st.just(100),
+        max_share=st.sampled_from([Decimal("0.1"), Decimal("1")])))))
+    goods = sum(ln.price * ln.qty for ln in lines)
+    coupons = tuple(  # thresholds a little under the goods: promotions may break them
+        Coupon(f"W{i}", draw(st.sampled_from(list(CouponScope))), off=draw(money),
+               threshold=max(Decimal("100"), (goods * draw(st.sampled_from(
+                   [Decimal("0.7"), Decimal("0.8"), Decimal("0.9"), Decimal("0.95")])))
+                   .quantize(Decimal("1"))))
+        for i in range(draw(st.integers(1, 3))))
+    return cart, Offers(offers.promotions, coupons, offers.points)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(whole_cart_cases())
+def test_value_dynamic_program_alone_matches_brute_force(case: tuple[Cart, Offers]) -> None:
+    # the same, with the short branch and bound off: whenever only whole-cart coupons depend
+    # on the choice, optimizer.by_cut_values decides alone (bundles, pairs of coupons, points)
+    from storeops.pricing import optimizer
+
+    cart, offers = case
+    saved = optimizer.SHORT_NODES
+    optimizer.SHORT_NODES = 0
+    try:
+        result = price_cart(cart, offers)
+    finally:
+        optimizer.SHORT_NODES = saved
+    assert cents(result.payable) == bf_payable(cart, offers)
+    assert sum(ln.final_amount for ln in result.lines) == result.payable
