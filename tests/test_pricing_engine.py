@@ -373,3 +373,37 @@ def test_empty_cart_and_no_offers() -> None:
     assert r.payable == D("0.00") and r.lines == () and r.applied == ()
     r = price_cart(cart(("A", 3, "9.99", None)), Offers())
     assert r.payable == D("29.97") and r.lines[0].discounts == ()
+
+
+def test_the_search_tier_arithmetic_equals_the_engine_one() -> None:
+    # engine_cross.cut_cents (the search's precompiled tiers) == tier_discount_cents, on
+    # random multi-buys, full reductions (also 每满 with a cap) and full discounts
+    import random
+
+    from storeops.pricing.engine_compile import compile_promotion
+    from storeops.pricing.engine_cross import cut_cents, tier_discount_cents
+
+    rng = random.Random(1)
+
+    def tier() -> Tier:
+        kw: dict = {}
+        basis = rng.choice(["qty", "threshold", "none"])
+        if basis == "qty":
+            kw["qty"] = rng.randint(1, 5)
+        elif basis == "threshold":
+            kw["threshold"] = D(rng.choice(["0", "50", "99.5", "199", "300"]))
+        if rng.random() < 0.5:
+            kw["off"] = D(rng.choice(["5", "10.5", "30", "80"]))
+        else:
+            kw["percent"] = D(rng.choice(["5", "10", "12.5", "33.33"]))
+        return Tier(**kw)
+
+    for _ in range(400):
+        kind = rng.choice([K.MULTI_BUY, K.FULL_REDUCTION, K.FULL_DISCOUNT])
+        repeat = kind == K.FULL_REDUCTION and rng.random() < 0.5
+        tiers = (tier(),) if repeat else tuple(tier() for _ in range(rng.randint(1, 3)))
+        cap = D(rng.choice(["20", "50"])) if repeat and rng.random() < 0.5 else None
+        cp = compile_promotion(Promotion("x", kind, tiers=tiers, repeat=repeat, cap=cap))
+        for _ in range(20):
+            amount, pieces = rng.randint(-5, 100_000), rng.randint(0, 12)
+            assert cut_cents(cp, amount, pieces) == tier_discount_cents(cp, amount, pieces)[0]

@@ -76,10 +76,18 @@ def tier_discount_cents(cp: CPromo, amount: int, pieces: int) -> tuple[int, CTie
 
 def cut_cents(cp: CPromo, amount: int, pieces: int) -> int:
     """``tier_discount_cents(cp, amount, pieces)[0]``, faster (the search's inner loop)."""
-    if amount <= 0:
-        return 0
-    if cp.repeat or not cp.fast:
-        return tier_discount_cents(cp, amount, pieces)[0]
+    if amount <= 0 or not cp.fast:
+        return tier_discount_cents(cp, amount, pieces)[0] if amount > 0 else 0
+    if cp.repeat:  # the first tier, as often as it fits
+        q, th, off, k1, k2, k3 = cp.fast[0]
+        times = amount // th if th else (pieces // q if q else 1)
+        if times <= 0:
+            return 0
+        off = amount - (2 * amount * k1 + k2) // k3 if k3 else off * times
+        cap = cp.cap
+        if cap is not None and off > cap:
+            off = cap
+        return off if off < amount else amount
     best = 0
     for q, th, off, k1, k2, k3 in cp.fast:
         if pieces >= q and amount >= th:
