@@ -859,41 +859,49 @@ def by_cut_values(problem: Problem, plan: _ValuePlan, base: list[int]) -> tuple[
         stages.append({m: v & limit for m, v in new.items()})
         highs.append(new_high)
     reached = stages[-1].get(0, 0)
-    candidates = [_witness(problem, lines, base, promos, cuts, cand_mask, later, highs,
-                           highs[-1][0], False)]  # the largest X overall
+    candidates = [_witness(problem, plan, base, highs, highs[-1][0], False)]  # the largest X
     for x in sorted({(reached & ((1 << (b + 1)) - 1)).bit_length() - 1 for b in breaks},
                     reverse=True):
         if x >= 0:
-            candidates.append(_witness(problem, lines, base, promos, cuts, cand_mask, later,
-                                       stages, x, True))
+            candidates.append(_witness(problem, plan, base, stages, x, True))
     return max(candidates, key=problem.evaluate), True
 
 
-def _witness(problem: Problem, lines: list[int], base: list[int], promos: list[int],
-             cuts: list[dict[int, int]], cand_mask: dict[int, int], later: list[int],
-             stages: list[dict[int, int]], x: int, as_bits: bool) -> list[int]:
+def _witness(problem: Problem, plan: _ValuePlan, base: list[int], stages: list[dict[int, int]],
+             x: int, as_bits: bool) -> list[int]:
     """An assignment of ``lines`` whose cross-item discount is ``x``, backwards through the
     steps of ``by_cut_values``: ``stages`` are its sets of totals (``as_bits``) or the largest
     total of each state (x is then the largest of all)."""
+    lines, promos, cuts = plan.lines, plan.promos, plan.cuts
+    cand_mask, later = plan.cand_mask, plan.later
+    groups = list(plan.groups)
     assign = list(base)
     for i in lines:
         assign[i] = NONE
     state, want = 0, x
     for j in range(len(promos) - 1, -1, -1):
         table, whole, keep = cuts[j], cand_mask[promos[j]], later[j + 1]
+        if not keep:  # the last step took any subset (a closure)
+            groups[j] = [[b] for g in groups[j] for b in g]
         found = None
         for m, value in stages[j].items():
-            free = whole & ~m
-            sub = free
-            while True:
+            if m & keep & ~whole != state & ~whole:
+                continue  # the lines this promotion cannot take must already match
+            subs = [0]
+            for g in groups[j]:  # the steps' subsets: the first free lines of each group
+                prefixes, acc = [0], 0
+                for b in g:
+                    if not m & b:
+                        acc |= b
+                        prefixes.append(acc)
+                if len(prefixes) > 1:
+                    subs = [x | y for x in subs for y in prefixes]
+            for sub in subs:
                 c = table[sub]
                 if (m | sub) & keep == state and c <= want and (
                         value >> (want - c) & 1 if as_bits else value == want - c):
                     found = (m, sub, c)
                     break
-                if not sub:
-                    break
-                sub = (sub - 1) & free
             if found:
                 break
         if found is None:  # cannot happen: the stages say x is reachable
