@@ -45,9 +45,12 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -320,15 +323,78 @@ def export_tables(db_url: str, jobs: Sequence[Job], expected_rows: int | None = 
     rows = [0] * len(jobs)
     order = [i for unit in _units(jobs) for i in unit]
     if kind == "postgresql":
-        import adbc_driver_postgresql.dbapi as driver
-
-        with driver.connect(_adbc_uri(db_url)) as conn:
-            for i in order:
-                rows[i] = write(adbc_read(conn, jobs[i].sql, jobs[i].schema, False), jobs[i])
+        uri = _adbc_uri(db_url)
+        reused = False
+        try:
+            with pg_connection(uri) as (conn, reused):
+                for i in order:
+                    rows[i] = write(adbc_read(conn, jobs[i].sql, jobs[i].schema, False),
+                                    jobs[i])
+        except Exception:
+            if not reused:
+                raise
+            # A kept connection the server has dropped meanwhile: once more on a new one
+            # (every job rewrites its whole file).
+            with pg_connection(uri, fresh=True) as (conn, _):
+                for i in order:
+                    rows[i] = write(adbc_read(conn, jobs[i].sql, jobs[i].schema, False),
+                                    jobs[i])
         return rows
     for i in order:
         rows[i] = write(read_frame(db_url, jobs[i].sql, jobs[i].schema), jobs[i])
     return rows
+
+
+# Idle ADBC connections to PostgreSQL kept by this process, most recently used last: opening
+# one costs about 0.2 s of CPU (libpq and the driver's type catalogue), more than a small
+# incremental export itself. Few in all, whatever the number of databases (URLs) used.
+PG_IDLE_MAX = 3
+_pg_idle: OrderedDict[tuple[int, str], list[Any]] = OrderedDict()
+_pg_idle_lock = threading.Lock()
+
+
+@contextmanager
+def pg_connection(uri: str, *, fresh: bool = False) -> Iterator[tuple[Any, bool]]:
+    """(an ADBC DBAPI connection to ``uri``, whether it was kept from an earlier export).
+    Given back after use with its read transaction rolled back (an idle connection holds no
+    snapshot and no lock); closed instead after an error. Keyed by process too: a forked
+    child never uses its parent's socket."""
+    import adbc_driver_postgresql.dbapi as driver
+
+    key = (os.getpid(), uri)
+    conn = None
+    if not fresh:
+        with _pg_idle_lock:
+            idle = _pg_idle.get(key)
+            if idle:
+                conn = idle.pop()
+    reused = conn is not None
+    if conn is None:
+        conn = driver.connect(uri)
+    try:
+        yield conn, reused
+        conn.rollback()
+    except BaseException:
+        _close_quietly(conn)
+        raise
+    evicted: list[Any] = []
+    with _pg_idle_lock:
+        _pg_idle.setdefault(key, []).append(conn)
+        _pg_idle.move_to_end(key)
+        while sum(len(v) for v in _pg_idle.values()) > PG_IDLE_MAX:
+            oldest = next(iter(_pg_idle))
+            evicted.append(_pg_idle[oldest].pop(0))
+            if not _pg_idle[oldest]:
+                del _pg_idle[oldest]
+    for old in evicted:
+        _close_quietly(old)
+
+
+def _close_quietly(conn: Any) -> None:
+    try:
+        conn.close()
+    except Exception:  # already broken: nothing to give back
+        log.debug("closing an ADBC connection failed", exc_info=True)
 
 
 def _units(jobs: Sequence[Job]) -> list[list[int]]:
