@@ -31,13 +31,16 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.orm import make_transient_to_detached
 
 from storeops.catalog.models import Product
+from storeops.common.timeutil import utcnow
+from storeops.inventory.locking import lock_for_stock_write
 from storeops.members.masking import mask_contact
 from storeops.members.models import Customer
 from storeops.orders import service
-from storeops.orders.models import Order, OrderEvent, Shipment, ShipmentLine
+from storeops.orders.models import Order, OrderEvent, OrderLine, Shipment, ShipmentLine
 from storeops.orders.states import OrderStatus
 
 if TYPE_CHECKING:
@@ -67,6 +70,7 @@ class IntakeBatch:
     # warehouse ids)
     shipments: list[tuple[int, list[Shipment], list[dict[int, int]], dict[str, Any],
                           list[int]]] = field(default_factory=list)
+    written: list[NewOrder] = field(default_factory=list)  # new orders written by Core
 
 
 def _chunks(values: list[str]) -> list[list[str]]:
@@ -110,20 +114,74 @@ def _prefetch(session: Session, store: Store, orders: Sequence[IncomingOrder]) -
         Customer(store_id=store.id, platform_account=account,
                  masked_contact=mask_contact(o.buyer_phone))
         for account, o in first_order.items() if account not in batch.customers]
-    if new_products or new_customers:
-        session.add_all(new_products)
-        session.add_all(new_customers)
-        session.flush()  # one INSERT … VALUES list per table
-        batch.products.update((p.platform_sku_id, p) for p in new_products)
+    if new_customers:  # one Core insert; the objects then join the session as stored
+        lock_for_stock_write(session)  # SQLite: the ids below are ours until the commit
+        now = utcnow()
+        rows = []
+        for customer, customer_id in zip(new_customers, _new_ids(
+                session, Customer.__table__, len(new_customers)), strict=True):
+            customer.id, customer.created_at = customer_id, now
+            rows.append({"id": customer_id, "store_id": store.id, "created_at": now,
+                         "platform_account": customer.platform_account,
+                         "masked_contact": customer.masked_contact})
+        session.execute(insert(Customer.__table__), rows)
+        for customer in new_customers:
+            make_transient_to_detached(customer)
+            session.add(customer)
         batch.customers.update((c.platform_account, c) for c in new_customers)
+    if new_products:
+        session.add_all(new_products)
+        session.flush()  # one INSERT … VALUES list
+        batch.products.update((p.platform_sku_id, p) for p in new_products)
     return batch
 
 
+class NewOrder:
+    """A new order of the page, its row written by a Core insert (not an ORM object): its
+    column values as attributes, read and changed by review and allocation as an ``Order``
+    would be; what they change is written back with one UPDATE per page
+    (:func:`_write_back`)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(dict.fromkeys(Order.__table__.c.keys()))
+        self.__dict__.update(values)
+        self.__dict__["_changed"] = {}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__[name] = value
+        self._changed[name] = value
+
+
+class NewLine:
+    """A line of a new order of the page (written by a Core insert)."""
+
+    __slots__ = ("id", "order_id", "store_id", "line_no", "product_id", "quantity",
+                 "unit_price_e4", "amount_cents")
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        for name in self.__slots__:
+            setattr(self, name, row[name])
+
+
+def _new_ids(session: Session, table: Any, n: int) -> list[int]:
+    """``n`` ids for new rows of ``table``: the ones SQLite would give them (max + 1…; the
+    caller holds the write lock) or the next values of the PostgreSQL sequence."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        top = conn.execute(select(func.max(table.c.id))).scalar() or 0
+        return list(range(top + 1, top + 1 + n))
+    return sorted(conn.execute(text(
+        f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id'))"
+        " FROM generate_series(1, :n)"), {"n": n}).scalars())
+
+
 def _insert_new(session: Session, store: Store, incoming_list: Sequence[IncomingOrder],
-                batch: IntakeBatch) -> dict[str, tuple[Order, list[Any], Any]]:
+                batch: IntakeBatch) -> dict[str, tuple[Any, list[Any], Any]]:
     """The rows of the page's new orders (those once in the page) and their lines, written
-    with one flush each; their events, review and stock follow order by order. Not when the
+    with one Core insert each (the orders as :class:`NewOrder`, their lines as
+    :class:`NewLine`); their events, review and stock follow order by order. Not when the
     brushing rule is on: it counts the orders stored before each one."""
+    from storeops.orders.lifecycle import stage_for_status
     from storeops.orders.review import brushing_on
 
     if brushing_on(service.settings_for(session, store.id)):
@@ -136,17 +194,64 @@ def _insert_new(session: Session, store: Store, incoming_list: Sequence[Incoming
             and batch.orders.get(incoming.platform_order_id) is None]
     if not todo:
         return {}
+    lock_for_stock_write(session)  # SQLite: the ids below are ours until the commit
     prepared = [service.prepare(session, store, incoming) for incoming in todo]
-    orders = [service.insert_order_row(session, store, incoming, values)
-              for incoming, (_settings, _lines, values) in zip(todo, prepared, strict=True)]
-    session.flush()
+    version = service.store_version(session, store.id)
+    order_ids = _new_ids(session, Order.__table__, len(todo))
+    order_rows = []
+    for incoming, order_id, (_settings, _lines, values) in zip(todo, order_ids, prepared,
+                                                                strict=True):
+        # as service.insert_order_row
+        status = OrderStatus(values["status"])
+        order_rows.append({
+            "id": order_id, "store_id": store.id,
+            "platform_order_id": incoming.platform_order_id, "deleted": False,
+            "customer_id": service._customer(session, store, incoming),
+            "row_version": version, "stage": stage_for_status(status, None).value,
+            "shipped_at": incoming.modified_at if status is OrderStatus.SHIPPED else None,
+            **values})
+    line_rows = []
+    per_order = []
+    for incoming, row, (_settings, lines, _values) in zip(todo, order_rows, prepared,
+                                                          strict=True):
+        # as service.insert_line_rows
+        products = service._products(session, store, incoming, version)
+        mine = [{"order_id": row["id"], "store_id": store.id, "line_no": r["line_no"],
+                 "product_id": products[r["sku"]], "quantity": r["quantity"],
+                 "unit_price_e4": r["unit_price_e4"], "amount_cents": r["amount_cents"]}
+                for r in lines]
+        line_rows.extend(mine)
+        per_order.append(mine)
+    session.execute(insert(Order.__table__), order_rows)
+    if line_rows:
+        for line_id, r in zip(_new_ids(session, OrderLine.__table__, len(line_rows)),
+                              line_rows, strict=True):
+            r["id"] = line_id
+        session.execute(insert(OrderLine.__table__), line_rows)
     written = {}
-    for incoming, order, (settings, lines, _values) in zip(todo, orders, prepared, strict=True):
-        order_lines = service.insert_line_rows(session, store, order, incoming, lines)
-        written[incoming.platform_order_id] = (order, order_lines, settings)
+    for incoming, row, mine, (settings, _lines, _values) in zip(
+            todo, order_rows, per_order, prepared, strict=True):
+        order = NewOrder(row)
+        written[incoming.platform_order_id] = (order, [NewLine(r) for r in mine], settings)
         batch.orders[incoming.platform_order_id] = order
-    session.flush()
+        batch.written.append(order)
     return written
+
+
+def _write_back(session: Session, batch: IntakeBatch) -> None:
+    """What review and allocation changed on the page's :class:`NewOrder` rows: one
+    executemany UPDATE per set of changed columns."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for order in batch.written:
+        if order._changed:
+            keys = tuple(sorted(order._changed))
+            groups.setdefault(keys, []).append(
+                {"b_id": order.id, **{f"b_{k}": v for k, v in order._changed.items()}})
+            order._changed.clear()
+    table = Order.__table__
+    for keys, rows in groups.items():
+        session.execute(update(table).where(table.c.id == bindparam("b_id"))
+                        .values({k: bindparam(f"b_{k}") for k in keys}), rows)
 
 
 def write_shipments(session: Session, batch: IntakeBatch) -> None:
@@ -170,10 +275,12 @@ def write_shipments(session: Session, batch: IntakeBatch) -> None:
 
 
 def upsert_orders(session: Session, store: Store, incoming_list: Sequence[IncomingOrder], *,
-                  actor: str) -> list[tuple[Order, str]]:
+                  actor: str, load_orders: bool = True) -> list[tuple[Any, str]]:
     """``upsert_order`` of each incoming order, in order, with the page's reads done once:
     the same orders, lines, events, stages, reservations and movements as one by one.
-    Returns (order, "created" | "updated" | "unchanged") per incoming order."""
+    Returns (order, "created" | "updated" | "unchanged") per incoming order; the new orders
+    written by Core inserts are read back as ``Order`` objects (one query) unless
+    ``load_orders`` is off (then they are :class:`NewOrder`: their values, for reading)."""
     if not incoming_list:
         return []
     if session.info.get(KEY) is not None:
@@ -207,6 +314,15 @@ def upsert_orders(session: Session, store: Store, incoming_list: Sequence[Incomi
                 write_shipments(session, batch)
             if batch.events:  # one executemany, in the order they happened
                 session.execute(insert(OrderEvent.__table__), batch.events)
-            return out
+            _write_back(session, batch)
+        if load_orders and batch.written:
+            ids = [o.id for o in batch.written]
+            loaded = {}
+            for i in range(0, len(ids), CHUNK):
+                loaded.update((o.id, o) for o in session.scalars(
+                    select(Order).where(Order.id.in_(ids[i:i + CHUNK]))))
+            out = [(loaded[o.id] if isinstance(o, NewOrder) else o, outcome)
+                   for o, outcome in out]
+        return out
     finally:
         session.info.pop(KEY, None)

@@ -458,8 +458,8 @@ class _Puller:
 
         try:
             with session.begin_nested():  # the page's reads and writes done together
-                return [outcome for _order, outcome in
-                        upsert_orders(session, store, orders, actor=ACTOR)]
+                return [outcome for _order, outcome in upsert_orders(
+                    session, store, orders, actor=ACTOR, load_orders=False)]
         except StoreopsError:
             pass
         outcomes = []
