@@ -164,6 +164,7 @@ def test_lifecycle_through_the_pages(client: Any, seeded: tuple[str, int],
                            .order_by(AlertEvent.id)).all()
         assert actors == ["system"] + ["user:operator"] * 5 + ["system"]
     assert client.post("/alerts/999999/acknowledge", data={}).status_code == 404
+    assert client.post(f"/alerts/{aid}/delete", data={}).status_code == 404  # no such action
     assert client.get("/alerts/999999").status_code == 404
     assert client.get("/alerts/99999999999999999999").status_code == 404
     assert client.post("/alerts/99999999999999999999/note", data={"note": "x"}

@@ -510,34 +510,13 @@ async def _act(request: Request, user: CurrentUser, alert_id: int, action: str) 
     return RedirectResponse(f"/alerts/{alert_id}?done={action}", status_code=303)
 
 
-@router.post("/alerts/{alert_id:int}/acknowledge")
-async def alert_acknowledge(request: Request, alert_id: int,
-                            user: CurrentUser = require(Permission.ALERT_MANAGE)) -> Response:
-    return await _act(request, user, alert_id, "acknowledge")
-
-
-@router.post("/alerts/{alert_id:int}/assign")
-async def alert_assign(request: Request, alert_id: int,
+@router.post("/alerts/{alert_id:int}/{action}")
+async def alert_action(request: Request, alert_id: int, action: str,
                        user: CurrentUser = require(Permission.ALERT_MANAGE)) -> Response:
-    return await _act(request, user, alert_id, "assign")
-
-
-@router.post("/alerts/{alert_id:int}/note")
-async def alert_note(request: Request, alert_id: int,
-                     user: CurrentUser = require(Permission.ALERT_MANAGE)) -> Response:
-    return await _act(request, user, alert_id, "note")
-
-
-@router.post("/alerts/{alert_id:int}/resolve")
-async def alert_resolve(request: Request, alert_id: int,
-                        user: CurrentUser = require(Permission.ALERT_MANAGE)) -> Response:
-    return await _act(request, user, alert_id, "resolve")
-
-
-@router.post("/alerts/{alert_id:int}/reopen")
-async def alert_reopen(request: Request, alert_id: int,
-                       user: CurrentUser = require(Permission.ALERT_MANAGE)) -> Response:
-    return await _act(request, user, alert_id, "reopen")
+    """acknowledge, assign, note, resolve or reopen (one form each on the alert's page)."""
+    if action not in ACTIONS:
+        return render_error(request, 404, "error.not_found")
+    return await _act(request, user, alert_id, action)
 
 
 # --- the overview's card -----------------------------------------------------------------------
