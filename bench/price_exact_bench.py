@@ -21,10 +21,13 @@ import random
 import statistics
 import sys
 import time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from pricing_oracle import cents, tier_cut  # noqa: E402
 
 from storeops.pricing.engine import price_cart  # noqa: E402
 from storeops.pricing.model import (  # noqa: E402
@@ -40,25 +43,6 @@ from storeops.pricing.model import (  # noqa: E402
 )
 
 K = PromotionKind
-
-
-def cents(d: Decimal) -> int:
-    return int((d * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def tier_cut(p: Promotion, amount: int, pieces: int) -> int:
-    best = 0
-    for t in p.tiers:
-        if (t.qty is None or pieces >= t.qty) and (t.threshold is None
-                                                   or amount >= cents(t.threshold)):
-            if t.off is not None:
-                cut = cents(t.off)
-            else:
-                kept = (Decimal(amount) * (100 - t.percent) / 100).quantize(
-                    Decimal(1), rounding=ROUND_HALF_UP)
-                cut = amount - int(kept)
-            best = max(best, cut)
-    return min(best, amount)
 
 
 def greedy_cut(lines: list[CartLine], promos: list[Promotion]) -> int:

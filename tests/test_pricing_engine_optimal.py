@@ -9,9 +9,10 @@ the best total for every set of lines, trying every subset of them for the promo
 from __future__ import annotations
 
 import random
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pytest
+from pricing_oracle import cents, tier_cut
 
 from storeops.pricing.engine import price_cart
 from storeops.pricing.model import (
@@ -25,26 +26,6 @@ from storeops.pricing.model import (
 )
 
 K = PromotionKind
-
-
-def cents(d: Decimal) -> int:
-    return int((d * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def tier_cut(p: Promotion, amount: int, pieces: int) -> int:
-    """Multi-buy / full reduction / full discount, written out again: the best reached tier."""
-    best = 0
-    for t in p.tiers:
-        if (t.qty is None or pieces >= t.qty) and (t.threshold is None
-                                                   or amount >= cents(t.threshold)):
-            if t.off is not None:
-                cut = cents(t.off)
-            else:
-                kept = (Decimal(amount) * (100 - t.percent) / 100).quantize(
-                    Decimal(1), rounding=ROUND_HALF_UP)
-                cut = amount - int(kept)
-            best = max(best, cut)
-    return min(best, amount)
 
 
 def best_by_subsets(lines: list[CartLine], promos: list[Promotion]) -> int:
