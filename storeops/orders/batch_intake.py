@@ -31,8 +31,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import func, select, text
 
 from storeops.catalog.models import Product
 from storeops.common.timeutil import utcnow
@@ -61,7 +60,7 @@ class IntakeBatch:
     store_id: int
     orders: dict[str, Order | None] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
-    customers: dict[str, Customer] = field(default_factory=dict)
+    customers: dict[str, Any] = field(default_factory=dict)  # Customer or NewCustomer
     fresh_lines: dict[int, Sequence[Any]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)  # order_events rows, in order
     new_ids: set[int] = field(default_factory=set)  # the orders this page created
@@ -70,7 +69,7 @@ class IntakeBatch:
     # warehouse ids)
     shipments: list[tuple[int, list[Shipment], list[dict[int, int]], dict[str, Any],
                           list[int]]] = field(default_factory=list)
-    written: list[NewOrder] = field(default_factory=list)  # new orders written by Core
+    written: list[NewRow] = field(default_factory=list)  # rows written by Core inserts
 
 
 def _chunks(values: list[str]) -> list[list[str]]:
@@ -110,25 +109,20 @@ def _prefetch(session: Session, store: Store, orders: Sequence[IncomingOrder]) -
         version = service.store_version(session, store.id)
         for product in new_products:
             product.row_version = version
-    new_customers = [
-        Customer(store_id=store.id, platform_account=account,
-                 masked_contact=mask_contact(o.buyer_phone))
-        for account, o in first_order.items() if account not in batch.customers]
-    if new_customers:  # one Core insert; the objects then join the session as stored
+    new_customers = {account: mask_contact(o.buyer_phone)
+                     for account, o in first_order.items() if account not in batch.customers}
+    if new_customers:  # one insert; as NewCustomer rows in the page
         lock_for_stock_write(session)  # SQLite: the ids below are ours until the commit
         now = utcnow()
-        rows = []
-        for customer, customer_id in zip(new_customers, _new_ids(
-                session, Customer.__table__, len(new_customers)), strict=True):
-            customer.id, customer.created_at = customer_id, now
-            rows.append({"id": customer_id, "store_id": store.id, "created_at": now,
-                         "platform_account": customer.platform_account,
-                         "masked_contact": customer.masked_contact})
-        session.execute(insert(Customer.__table__), rows)
-        for customer in new_customers:
-            make_transient_to_detached(customer)
-            session.add(customer)
-        batch.customers.update((c.platform_account, c) for c in new_customers)
+        rows = [{"id": customer_id, "store_id": store.id, "platform_account": account,
+                 "masked_contact": masked, "created_at": now}
+                for customer_id, (account, masked) in zip(_new_ids(
+                    session, Customer.__table__, len(new_customers)), new_customers.items(),
+                    strict=True)]
+        insert_rows(session, Customer.__table__, rows)
+        customers = [NewCustomer(row) for row in rows]
+        batch.written.extend(customers)
+        batch.customers.update((c.platform_account, c) for c in customers)
     if new_products:
         session.add_all(new_products)
         session.flush()  # one INSERT … VALUES list
@@ -136,20 +130,33 @@ def _prefetch(session: Session, store: Store, orders: Sequence[IncomingOrder]) -
     return batch
 
 
-class NewOrder:
-    """A new order of the page, its row written by a Core insert (not an ORM object): its
-    column values as attributes, read and changed by review and allocation as an ``Order``
-    would be; what they change is written back with one UPDATE per page
-    (:func:`_write_back`)."""
+class NewRow:
+    """A row written by a Core insert in this page (not an ORM object): its column values as
+    attributes, read and changed as the ORM object would be; what is changed afterwards is
+    written back at the page's end (:func:`_write_back`: one UPDATE per set of columns)."""
+
+    table: Any = None
 
     def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(dict.fromkeys(Order.__table__.c.keys()))
+        self.__dict__.update(dict.fromkeys(self.table.c.keys()))
         self.__dict__.update(values)
         self.__dict__["_changed"] = {}
 
     def __setattr__(self, name: str, value: Any) -> None:
         self.__dict__[name] = value
         self._changed[name] = value
+
+
+class NewOrder(NewRow):
+    """A new order of the page: review and allocation read and change it as an ``Order``."""
+
+    table = Order.__table__
+
+
+class NewCustomer(NewRow):
+    """A customer new in this page (a later order may change its masked contact)."""
+
+    table = Customer.__table__
 
 
 class NewLine:
@@ -161,6 +168,77 @@ class NewLine:
     def __init__(self, row: dict[str, Any]) -> None:
         for name in self.__slots__:
             setattr(self, name, row[name])
+
+
+_SQL: dict[tuple[Any, ...], tuple[str, list[Any], tuple[Any, ...]]] = {}
+
+
+def _statement(conn: Any, table: Any, keys: tuple[str, ...], update_by_id: bool
+               ) -> tuple[str, list[Any], tuple[str, ...]]:
+    """The driver's SQL for an INSERT of ``keys`` (or an UPDATE … WHERE id of them), each
+    column's bind processor, and the columns SQLAlchemy would fill itself (Python-side
+    ``default`` on insert, ``onupdate`` on update; callables are called once per call)."""
+    dialect = conn.dialect
+    cache_key = (dialect.name, dialect.paramstyle, table.name, keys, update_by_id)
+    if cache_key not in _SQL:
+        extra = tuple(c.key for c in table.c if c.key not in keys and not c.primary_key
+                      and (c.onupdate if update_by_id else c.default) is not None)
+        names = [*keys, *extra]
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        quote = dialect.identifier_preparer.quote
+        target = dialect.identifier_preparer.format_table(table)
+        if update_by_id:
+            sets = ", ".join(f"{quote(table.c[k].name)} = {mark}" for k in names)
+            sql = f"UPDATE {target} SET {sets} WHERE {quote(table.c.id.name)} = {mark}"
+            names.append("id")
+        else:
+            cols = ", ".join(quote(table.c[k].name) for k in names)
+            sql = f"INSERT INTO {target} ({cols}) VALUES ({', '.join([mark] * len(names))})"
+        _SQL[cache_key] = (sql, [table.c[k].type._cached_bind_processor(dialect)
+                                 for k in names], extra)
+    return _SQL[cache_key]
+
+
+def _default(column: Any, update_by_id: bool) -> Any:
+    spec = column.onupdate if update_by_id else column.default
+    if spec.is_scalar:
+        return spec.arg
+    if spec.is_callable:
+        return spec.arg(None)
+    raise TypeError(f"column {column.key}: a default this writer cannot compute")
+
+
+def _execute_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]], *,
+                  update_by_id: bool = False) -> None:
+    """One executemany of ``rows`` (dicts of the same keys; for an update, "id" says which
+    row), the values bound as SQLAlchemy binds them, without its per-row statement work."""
+    if not rows:
+        return
+    conn = session.connection()
+    keys = tuple(k for k in rows[0] if not (update_by_id and k == "id"))
+    sql, processors, extra = _statement(conn, table, keys, update_by_id)
+    width = len(keys)
+    filled = [_default(table.c[k], update_by_id) for k in extra]
+    filled = [v if p is None or v is None else p(v)
+              for p, v in zip(processors[width:width + len(extra)], filled, strict=True)]
+    convert = [(i, p) for i, p in enumerate(processors[:width]) if p is not None]
+    params = []
+    for row in rows:
+        values = [row[k] for k in keys]
+        for i, p in convert:
+            v = values[i]
+            if v is not None:
+                values[i] = p(v)
+        values.extend(filled)
+        if update_by_id:
+            values.append(row["id"])
+        params.append(tuple(values))
+    conn.exec_driver_sql(sql, params)
+
+
+def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``table`` with one executemany."""
+    _execute_rows(session, table, rows)
 
 
 def _new_ids(session: Session, table: Any, n: int) -> list[int]:
@@ -222,12 +300,12 @@ def _insert_new(session: Session, store: Store, incoming_list: Sequence[Incoming
                 for r in lines]
         line_rows.extend(mine)
         per_order.append(mine)
-    session.execute(insert(Order.__table__), order_rows)
+    insert_rows(session, Order.__table__, order_rows)
     if line_rows:
         for line_id, r in zip(_new_ids(session, OrderLine.__table__, len(line_rows)),
                               line_rows, strict=True):
             r["id"] = line_id
-        session.execute(insert(OrderLine.__table__), line_rows)
+        insert_rows(session, OrderLine.__table__, line_rows)
     written = {}
     for incoming, row, mine, (settings, _lines, _values) in zip(
             todo, order_rows, per_order, prepared, strict=True):
@@ -239,19 +317,16 @@ def _insert_new(session: Session, store: Store, incoming_list: Sequence[Incoming
 
 
 def _write_back(session: Session, batch: IntakeBatch) -> None:
-    """What review and allocation changed on the page's :class:`NewOrder` rows: one
-    executemany UPDATE per set of changed columns."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for order in batch.written:
-        if order._changed:
-            keys = tuple(sorted(order._changed))
-            groups.setdefault(keys, []).append(
-                {"b_id": order.id, **{f"b_{k}": v for k, v in order._changed.items()}})
-            order._changed.clear()
-    table = Order.__table__
-    for keys, rows in groups.items():
-        session.execute(update(table).where(table.c.id == bindparam("b_id"))
-                        .values({k: bindparam(f"b_{k}") for k in keys}), rows)
+    """What review, allocation and later orders changed on the page's :class:`NewRow` rows:
+    one executemany UPDATE per table and set of changed columns."""
+    groups: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for row in batch.written:
+        if row._changed:
+            keys = tuple(sorted(row._changed))
+            groups.setdefault((row.table, keys), []).append({**row._changed, "id": row.id})
+            row._changed.clear()
+    for (table, _keys), rows in groups.items():
+        _execute_rows(session, table, rows, update_by_id=True)
 
 
 def write_shipments(session: Session, batch: IntakeBatch) -> None:
@@ -270,7 +345,7 @@ def write_shipments(session: Session, batch: IntakeBatch) -> None:
                                          "warehouses": warehouses}, ensure_ascii=False,
                                         sort_keys=True)
     if rows:
-        session.execute(insert(ShipmentLine.__table__), rows)
+        insert_rows(session, ShipmentLine.__table__, rows)
     batch.shipments.clear()
 
 
@@ -313,10 +388,10 @@ def upsert_orders(session: Session, store: Store, incoming_list: Sequence[Incomi
             if batch.shipments:
                 write_shipments(session, batch)
             if batch.events:  # one executemany, in the order they happened
-                session.execute(insert(OrderEvent.__table__), batch.events)
+                insert_rows(session, OrderEvent.__table__, batch.events)
             _write_back(session, batch)
-        if load_orders and batch.written:
-            ids = [o.id for o in batch.written]
+        ids = [o.id for o in batch.written if isinstance(o, NewOrder)]
+        if load_orders and ids:
             loaded = {}
             for i in range(0, len(ids), CHUNK):
                 loaded.update((o.id, o) for o in session.scalars(
