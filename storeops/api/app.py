@@ -63,18 +63,20 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)  # added last: outermost, on every response
     install_error_handlers(app)
     install_docs(app)
+    # The own channel's order and price routes first: a request walks the routes in order,
+    # and these take the highest request rates (a flash sale's sold-out answers).
+    app.include_router(orders_api_router)
+    app.include_router(pricing_api_router)
     app.include_router(api_router)
     app.include_router(realtime_api_router)
     app.include_router(pages_router)
     app.include_router(sku_page_router)
     app.include_router(realtime_router)
     app.include_router(exports_router)
-    app.include_router(orders_api_router)
     app.include_router(orders_pages_router)
     app.include_router(stock_pages_router)
     app.include_router(sla_router)
     app.include_router(connector_router)
-    app.include_router(pricing_api_router)
     # Fixed /promotions/… paths before the promotion pages' /promotions/{id}.
     app.include_router(promo_audit_router)
     app.include_router(price_protection_router)
