@@ -59,8 +59,8 @@ class IntakeBatch:
 
     store_id: int
     orders: dict[str, Order | None] = field(default_factory=dict)
-    products: dict[str, Product] = field(default_factory=dict)
-    customers: dict[str, Any] = field(default_factory=dict)  # Customer or NewCustomer
+    products: dict[str, PageProduct] = field(default_factory=dict)
+    customers: dict[str, PageCustomer] = field(default_factory=dict)
     fresh_lines: dict[int, Sequence[Any]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)  # order_events rows, in order
     new_ids: set[int] = field(default_factory=set)  # the orders this page created
@@ -69,7 +69,7 @@ class IntakeBatch:
     # warehouse ids)
     shipments: list[tuple[int, list[Shipment], list[dict[int, int]], dict[str, Any],
                           list[int]]] = field(default_factory=list)
-    written: list[NewRow] = field(default_factory=list)  # rows written by Core inserts
+    written: list[PageRow] = field(default_factory=list)  # written back at the end
 
 
 def _chunks(values: list[str]) -> list[list[str]]:
@@ -88,51 +88,63 @@ def _prefetch(session: Session, store: Store, orders: Sequence[IncomingOrder]) -
     for o in orders:
         for line in o.lines:
             first_line.setdefault(line.sku, line)
+    session.flush()  # the rows below are read by Core statements (no autoflush)
+    products = Product.__table__
     for chunk in _chunks(list(first_line)):
-        for product in session.scalars(select(Product).where(
-                Product.store_id == store.id, Product.platform_sku_id.in_(chunk))):
+        for row in session.execute(select(products).where(
+                products.c.store_id == store.id, products.c.platform_sku_id.in_(chunk))
+                ).mappings():
+            product = PageProduct(dict(row))
             batch.products[product.platform_sku_id] = product
+            batch.written.append(product)
     first_order: dict[str, IncomingOrder] = {}
     for o in orders:
         account = (o.buyer_account or "").strip()[:120]
         if account:
             first_order.setdefault(account, o)
+    customers = Customer.__table__
     for chunk in _chunks(list(first_order)):
-        for customer in session.scalars(select(Customer).where(
-                Customer.store_id == store.id, Customer.platform_account.in_(chunk))):
+        for row in session.execute(select(customers).where(
+                customers.c.store_id == store.id,
+                customers.c.platform_account.in_(chunk))).mappings():
+            customer = PageCustomer(dict(row))
             batch.customers[customer.platform_account] = customer
-    new_products = [
-        Product(store_id=store.id, platform_sku_id=sku, title=line.title,
-                seller_code=line.seller_code, status="on_sale", row_version=0)
-        for sku, line in first_line.items() if sku not in batch.products]
-    if new_products:
-        version = service.store_version(session, store.id)
-        for product in new_products:
-            product.row_version = version
+            batch.written.append(customer)
+    new_products = {sku: line for sku, line in first_line.items() if sku not in batch.products}
     new_customers = {account: mask_contact(o.buyer_phone)
                      for account, o in first_order.items() if account not in batch.customers}
-    if new_customers:  # one insert; as NewCustomer rows in the page
-        lock_for_stock_write(session)  # SQLite: the ids below are ours until the commit
+    if new_products or new_customers:  # SQLite: the ids given below are ours until the commit
+        lock_for_stock_write(session)
+    if new_products:  # one insert, as one by one would (words of each one's first line)
+        version = service.store_version(session, store.id)
+        rows = [{"id": product_id, "store_id": store.id, "platform_sku_id": sku,
+                 "title": line.title, "seller_code": line.seller_code, "status": "on_sale",
+                 "row_version": version}
+                for product_id, (sku, line) in zip(_new_ids(
+                    session, products, len(new_products)), new_products.items(), strict=True)]
+        insert_rows(session, products, rows)
+        for row in rows:
+            product = PageProduct(row)
+            batch.products[product.platform_sku_id] = product
+            batch.written.append(product)
+    if new_customers:  # one insert (masked contact of each one's first order)
         now = utcnow()
         rows = [{"id": customer_id, "store_id": store.id, "platform_account": account,
                  "masked_contact": masked, "created_at": now}
                 for customer_id, (account, masked) in zip(_new_ids(
-                    session, Customer.__table__, len(new_customers)), new_customers.items(),
+                    session, customers, len(new_customers)), new_customers.items(),
                     strict=True)]
-        insert_rows(session, Customer.__table__, rows)
-        customers = [NewCustomer(row) for row in rows]
-        batch.written.extend(customers)
-        batch.customers.update((c.platform_account, c) for c in customers)
-    if new_products:
-        session.add_all(new_products)
-        session.flush()  # one INSERT … VALUES list
-        batch.products.update((p.platform_sku_id, p) for p in new_products)
+        insert_rows(session, customers, rows)
+        for row in rows:
+            customer = PageCustomer(row)
+            batch.customers[customer.platform_account] = customer
+            batch.written.append(customer)
     return batch
 
 
-class NewRow:
-    """A row written by a Core insert in this page (not an ORM object): its column values as
-    attributes, read and changed as the ORM object would be; what is changed afterwards is
+class PageRow:
+    """A row the page read or wrote with Core statements (not an ORM object): its column
+    values as attributes, read and changed as the ORM object would be; what is changed is
     written back at the page's end (:func:`_write_back`: one UPDATE per set of columns)."""
 
     table: Any = None
@@ -147,14 +159,20 @@ class NewRow:
         self._changed[name] = value
 
 
-class NewOrder(NewRow):
+class PageProduct(PageRow):
+    """A product of the page's orders (an order may give it the words it lacks)."""
+
+    table = Product.__table__
+
+
+class NewOrder(PageRow):
     """A new order of the page: review and allocation read and change it as an ``Order``."""
 
     table = Order.__table__
 
 
-class NewCustomer(NewRow):
-    """A customer new in this page (a later order may change its masked contact)."""
+class PageCustomer(PageRow):
+    """A customer of the page's orders (a later order may change its masked contact)."""
 
     table = Customer.__table__
 
@@ -317,7 +335,7 @@ def _insert_new(session: Session, store: Store, incoming_list: Sequence[Incoming
 
 
 def _write_back(session: Session, batch: IntakeBatch) -> None:
-    """What review, allocation and later orders changed on the page's :class:`NewRow` rows:
+    """What review, allocation and later orders changed on the page's :class:`PageRow` rows:
     one executemany UPDATE per table and set of changed columns."""
     groups: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
     for row in batch.written:

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
@@ -254,16 +255,19 @@ def address_key(full: str) -> str | None:
 
 def _address_parts(incoming: IncomingOrder) -> rules.AddressParts:
     """Province, city, county and the rest: as given, else read from the address text."""
-    parsed = rules.split_address(incoming.address)
-    given = bool(incoming.province or incoming.city)
-    if given:
-        detail = (incoming.address or "").strip()
-        for part in (incoming.province, incoming.city, incoming.county):
+    return _parts_of(incoming.address, incoming.province, incoming.city, incoming.county)
+
+
+@lru_cache(maxsize=1024)  # pure; an order's parts are asked for twice (values, review)
+def _parts_of(address: str | None, province: str | None, city: str | None,
+              county: str | None) -> rules.AddressParts:
+    if province or city:
+        detail = (address or "").strip()
+        for part in (province, city, county):
             if part and detail.startswith(part.strip()):
                 detail = detail[len(part.strip()):].strip()
-        return rules.AddressParts(incoming.province, incoming.city, incoming.county,
-                                  detail or None)
-    return parsed
+        return rules.AddressParts(province, city, county, detail or None)
+    return rules.split_address(address)
 
 
 def mask_name(name: str | None) -> str | None:
