@@ -26,7 +26,7 @@ kept: run it in a savepoint, as the connector does, and take the orders one by o
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -76,11 +76,12 @@ def _chunks(values: list[str]) -> list[list[str]]:
     return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
-def _prefetch(session: Session, store: Store, orders: Sequence[IncomingOrder]) -> IntakeBatch:
+def _prefetch(session: Session, store: Store, orders: Sequence[IncomingOrder],
+              absent: Collection[str] = ()) -> IntakeBatch:
     batch = IntakeBatch(store.id)
     ids = list(dict.fromkeys(o.platform_order_id for o in orders))
     batch.orders = dict.fromkeys(ids)
-    for chunk in _chunks(ids):
+    for chunk in _chunks([i for i in ids if i not in absent]):
         for order in session.scalars(select(Order).where(
                 Order.store_id == store.id, Order.platform_order_id.in_(chunk))):
             batch.orders[order.platform_order_id] = order
@@ -150,7 +151,11 @@ class PageRow:
     table: Any = None
 
     def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(dict.fromkeys(self.table.c.keys()))
+        blank = type(self).__dict__.get("_blank")
+        if blank is None:
+            blank = dict.fromkeys(self.table.c.keys())
+            type.__setattr__(type(self), "_blank", blank)
+        self.__dict__.update(blank)
         self.__dict__.update(values)
         self.__dict__["_changed"] = {}
 
@@ -368,17 +373,20 @@ def write_shipments(session: Session, batch: IntakeBatch) -> None:
 
 
 def upsert_orders(session: Session, store: Store, incoming_list: Sequence[IncomingOrder], *,
-                  actor: str, load_orders: bool = True) -> list[tuple[Any, str]]:
+                  actor: str, load_orders: bool = True, absent: Collection[str] = ()
+                  ) -> list[tuple[Any, str]]:
     """``upsert_order`` of each incoming order, in order, with the page's reads done once:
     the same orders, lines, events, stages, reservations and movements as one by one.
     Returns (order, "created" | "updated" | "unchanged") per incoming order; the new orders
     written by Core inserts are read back as ``Order`` objects (one query) unless
-    ``load_orders`` is off (then they are :class:`NewOrder`: their values, for reading)."""
+    ``load_orders`` is off (then they are :class:`NewOrder`: their values, for reading).
+    ``absent``: platform order ids the caller has just read are not stored (in this
+    transaction): not looked for again."""
     if not incoming_list:
         return []
     if session.info.get(KEY) is not None:
         raise RuntimeError("upsert_orders: a batch is open on this session already")
-    batch = _prefetch(session, store, incoming_list)
+    batch = _prefetch(session, store, incoming_list, absent)
     # the products of the new orders that will want stock at once (paid, waiting to ship)
     wanting = {batch.products[line.sku].id for o in incoming_list
                if batch.orders.get(o.platform_order_id) is None

@@ -436,7 +436,9 @@ class _Puller:
                     result.unchanged += 1  # JD says it has not changed since we took it
                     continue
                 changed.append(incoming)
-            outcomes = self._upsert_all(session, store, changed, upsert_order)
+            outcomes = self._upsert_all(session, store, changed, upsert_order,
+                                        absent={o.platform_order_id for o in changed
+                                                if o.platform_order_id not in stored})
             for outcome in outcomes:
                 setattr(result, outcome, getattr(result, outcome) + 1)
             run = session.get(SyncRun, result.run_id)
@@ -446,7 +448,7 @@ class _Puller:
             self.progress(result)
 
     def _upsert_all(self, session: Session, store: Store, orders: list[Any],
-                    upsert_order: Callable[..., Any]) -> list[str]:
+                    upsert_order: Callable[..., Any], absent: set[str]) -> list[str]:
         """Each order through A's upsert_order. The page is tried in one savepoint first,
         through ``upsert_orders`` (the page's orders, products, customers and stock read and
         locked once; one flush of what the orders leave pending); when an order is refused,
@@ -459,7 +461,7 @@ class _Puller:
         try:
             with session.begin_nested():  # the page's reads and writes done together
                 return [outcome for _order, outcome in upsert_orders(
-                    session, store, orders, actor=ACTOR, load_orders=False)]
+                    session, store, orders, actor=ACTOR, load_orders=False, absent=absent)]
         except StoreopsError:
             pass
         outcomes = []
