@@ -92,10 +92,10 @@ def _prefetch(session: Session, store: Store, orders: Sequence[IncomingOrder],
     session.flush()  # the rows below are read by Core statements (no autoflush)
     products = Product.__table__
     for chunk in _chunks(list(first_line)):
-        for row in session.execute(select(products).where(
+        for row in session.execute(select(*(products.c[k] for k in PageProduct.read)).where(
                 products.c.store_id == store.id, products.c.platform_sku_id.in_(chunk))
                 ).mappings():
-            product = PageProduct(dict(row))
+            product = PageProduct(dict(row), stored=True)
             batch.products[product.platform_sku_id] = product
             batch.written.append(product)
     first_order: dict[str, IncomingOrder] = {}
@@ -105,10 +105,10 @@ def _prefetch(session: Session, store: Store, orders: Sequence[IncomingOrder],
             first_order.setdefault(account, o)
     customers = Customer.__table__
     for chunk in _chunks(list(first_order)):
-        for row in session.execute(select(customers).where(
+        for row in session.execute(select(*(customers.c[k] for k in PageCustomer.read)).where(
                 customers.c.store_id == store.id,
                 customers.c.platform_account.in_(chunk))).mappings():
-            customer = PageCustomer(dict(row))
+            customer = PageCustomer(dict(row), stored=True)
             batch.customers[customer.platform_account] = customer
             batch.written.append(customer)
     new_products = {sku: line for sku, line in first_line.items() if sku not in batch.products}
@@ -149,13 +149,15 @@ class PageRow:
     written back at the page's end (:func:`_write_back`: one UPDATE per set of columns)."""
 
     table: Any = None
+    read: tuple[str, ...] = ()  # the columns read of a stored row (the others are not set)
 
-    def __init__(self, values: dict[str, Any]) -> None:
-        blank = type(self).__dict__.get("_blank")
-        if blank is None:
-            blank = dict.fromkeys(self.table.c.keys())
-            type.__setattr__(type(self), "_blank", blank)
-        self.__dict__.update(blank)
+    def __init__(self, values: dict[str, Any], *, stored: bool = False) -> None:
+        if not stored:  # a new row: what is not given is None
+            blank = type(self).__dict__.get("_blank")
+            if blank is None:
+                blank = dict.fromkeys(self.table.c.keys())
+                type.__setattr__(type(self), "_blank", blank)
+            self.__dict__.update(blank)
         self.__dict__.update(values)
         self.__dict__["_changed"] = {}
 
@@ -168,6 +170,7 @@ class PageProduct(PageRow):
     """A product of the page's orders (an order may give it the words it lacks)."""
 
     table = Product.__table__
+    read = ("id", "platform_sku_id", "title", "seller_code", "row_version")
 
 
 class NewOrder(PageRow):
@@ -180,6 +183,7 @@ class PageCustomer(PageRow):
     """A customer of the page's orders (a later order may change its masked contact)."""
 
     table = Customer.__table__
+    read = ("id", "platform_account", "masked_contact")
 
 
 class NewLine:
