@@ -58,7 +58,7 @@ class StockBatch:
 
     def _cover(self, session: Session, product_ids: set[int]) -> None:
         """Lock products the batch did not know (created after it began)."""
-        missing = product_ids - set(self.levels)
+        missing = {pid for pid in product_ids if pid not in self.levels}
         if missing:
             more = stock._lock(session, missing)
             self.levels.update(more)
@@ -71,8 +71,13 @@ class StockBatch:
         todo = [(line, qty) for line, qty in todo if qty > 0]
         if not todo:
             return []
-        self._cover(session, {line.product_id for line, _ in todo})
-        needs, made = stock._reserve_lines(session, order, todo, self.levels, self.warehouses,
+        pids = {line.product_id for line, _ in todo}
+        self._cover(session, pids)
+        # the order's products' levels only (the same locked objects): the allocation looks
+        # at no other product, and the page's other levels need not be gone through again
+        mine = stock._Locked({pid: self.levels[pid] for pid in pids})
+        mine.products = self.levels.products
+        needs, made = stock._reserve_lines(session, order, todo, mine, self.warehouses,
                                            actor=actor, expires_at=expires_at)
         self.touched.update(n.product_id for n in needs)
         return made

@@ -360,8 +360,15 @@ def write_shipments(session: Session, batch: IntakeBatch) -> None:
     """The parcels of the page's allocated new orders: one insert for the parcels, one for
     their lines; each order's "allocated" event then names its parcels' ids."""
     parcels = [s for _o, shipments, _g, _e, _w in batch.shipments for s in shipments]
-    session.add_all(parcels)
-    session.flush()
+    if parcels:  # the Shipment objects stay out of the session: their rows go by one insert
+        lock_for_stock_write(session)  # SQLite: the ids below are ours until the commit
+        table = Shipment.__table__
+        for shipment, shipment_id in zip(parcels, _new_ids(session, table, len(parcels)),
+                                         strict=True):
+            shipment.id = shipment_id
+        insert_rows(session, table, [
+            {"id": s.id, "store_id": s.store_id, "warehouse_id": s.warehouse_id,
+             "state": s.state} for s in parcels])
     rows = []
     for order_id, shipments, groups, event, warehouses in batch.shipments:
         for shipment, group in zip(shipments, groups, strict=True):
