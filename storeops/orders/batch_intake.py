@@ -2,21 +2,29 @@
 
 Each order still goes through the pieces of :func:`storeops.orders.service.upsert_order` —
 the same review rules, content hash, masking, events and stage logic, in the same order — but
-what the page needs is read once instead of once per order:
+what the page needs is read once and written together, with plain Core statements rather
+than ORM objects where the page owns the rows:
 
-* the rows of the page's new orders, then their lines, inserted with one flush each (then
-  each order's "received" event, review and stock in page order, as one by one; not when the
-  brushing rule is on, which counts the orders stored before each one);
+* the page's new orders (those once in the page) and their lines: their column values from
+  ``service.prepare``, their ids given before the insert (SQLite, under the write lock: the
+  next ids; PostgreSQL: the sequence), one insert each; then each order's "received" event,
+  review and stock in page order, as one by one, on :class:`NewOrder` objects (plain values);
+  what review and allocation change on them (stage, hold reason) is written back at the
+  page's end with one UPDATE per set of columns. Not when the brushing rule is on (it counts
+  the orders stored before each one): then every order goes through ``upsert_order``;
 * the page's stored orders in one query (``service.intake_batch``: upsert_order looks there
-  before it asks the database);
-* the page's products and customers in one query each, the missing ones inserted together
-  (masked contact and words of each one's first order, as the single path writes them);
+  before it asks the database), skipping the ids the caller has just read as absent;
+* the page's products and customers in one query each, as :class:`PageProduct` /
+  :class:`PageCustomer` rows (changes written back at the end), the missing ones inserted
+  together (masked contact and words of each one's first order, as the single path writes
+  them);
 * the stock of the page's new paid orders: its products and ``stock_levels`` rows locked once
   in id order (:func:`storeops.inventory.batch_reserve.reserving`), each new order reserved
   from them all or nothing (short of stock: held with the shortage, as one by one), and
   ``products.stock`` written once at the end;
-* the orders' events kept in order and inserted together at the page's end (one
-  executemany);
+* the orders' events kept in order and inserted together at the page's end, the parcels of
+  the page's allocated new orders and their lines too (one executemany each: the values bound
+  by each column's own bind processor, Python-side defaults filled, as SQLAlchemy would);
 * the store's data_version is bumped once per transaction (``service.store_version``).
 
 All or nothing per call: an order the service refuses raises (nothing of the call should be
@@ -29,6 +37,7 @@ import json
 from collections.abc import Collection, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
@@ -249,16 +258,18 @@ def _execute_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]], 
     filled = [v if p is None or v is None else p(v)
               for p, v in zip(processors[width:width + len(extra)], filled, strict=True)]
     convert = [(i, p) for i, p in enumerate(processors[:width]) if p is not None]
+    if update_by_id:
+        filled.append(None)  # the row's id, set below
+    read = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
     params = []
     for row in rows:
-        values = [row[k] for k in keys]
+        values = [*read(row), *filled]
         for i, p in convert:
             v = values[i]
             if v is not None:
                 values[i] = p(v)
-        values.extend(filled)
         if update_by_id:
-            values.append(row["id"])
+            values[-1] = row["id"]
         params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
 
