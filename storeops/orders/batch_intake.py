@@ -37,6 +37,7 @@ import json
 from collections.abc import Collection, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ from sqlalchemy import func, select, text
 
 from storeops.catalog.models import Product
 from storeops.common.timeutil import utcnow
+from storeops.db.types import UTCDateTime
 from storeops.inventory.locking import lock_for_stock_write
 from storeops.members.masking import mask_contact
 from storeops.members.models import Customer
@@ -230,9 +232,33 @@ def _statement(conn: Any, table: Any, keys: tuple[str, ...], update_by_id: bool
         else:
             cols = ", ".join(quote(table.c[k].name) for k in names)
             sql = f"INSERT INTO {target} ({cols}) VALUES ({', '.join([mark] * len(names))})"
-        _SQL[cache_key] = (sql, [table.c[k].type._cached_bind_processor(dialect)
-                                 for k in names], extra)
+        _SQL[cache_key] = (sql, [_processor(table.c[k].type, dialect) for k in names], extra)
     return _SQL[cache_key]
+
+
+def _utc_text(value: datetime) -> str:
+    """An aware datetime as SQLite stores a UTCDateTime (naive UTC, SQLAlchemy's format)."""
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:"
+            f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
+
+
+_SAMPLES = (datetime(2026, 12, 4, 23, 5, 9, tzinfo=UTC),
+            datetime(2026, 1, 2, 3, 4, 5, 67, tzinfo=UTC),
+            datetime(2026, 6, 30, 7, 59, 1, 999999, tzinfo=timezone(timedelta(hours=8))))
+
+
+def _processor(column_type: Any, dialect: Any) -> Any:
+    """The column type's bind processor; for a UTCDateTime on SQLite one function doing the
+    same (used only when it gives SQLAlchemy's own text for sample times)."""
+    slow = column_type._cached_bind_processor(dialect)
+    if dialect.name == "sqlite" and isinstance(column_type, UTCDateTime) and slow is not None \
+            and all(_utc_text(t) == slow(t) for t in _SAMPLES):
+        return _utc_text
+    return slow
 
 
 def _default(column: Any, update_by_id: bool) -> Any:
