@@ -73,6 +73,26 @@ def _frame(rows: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
+def _query_frame(conn: Connection, stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
+    """The rows of ``stmt`` (a select binding integers and text only) as a frame. On SQLite
+    the compiled statement runs on the driver's cursor: 20,000 rows in a quarter of the time
+    SQLAlchemy's result rows take (the ids of an import's new orders)."""
+    if conn.dialect.name == "sqlite":
+        compiled = stmt.compile(dialect=conn.dialect)
+        params = compiled.construct_params()
+        args = [params[name] for name in compiled.positiontup or ()]
+        if all(type(a) in (int, str) for a in args):
+            cur = conn.connection.dbapi_connection.cursor()
+            try:
+                rows = cur.execute(str(compiled), args).fetchall()
+            finally:
+                cur.close()
+            columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+            return pl.DataFrame([pl.Series(name, values, dtype=dtype) for (name, dtype), values
+                                 in zip(schema.items(), columns, strict=True)])
+    return _frame(conn.execute(stmt).all(), schema)
+
+
 def _where_in(conn: Connection, stmt_for: Callable[[list], Any], keys: list,
               schema: dict[str, Any]) -> pl.DataFrame:
     """Rows of ``stmt_for(batch)`` for ``keys`` in batches of ``CHUNK`` (an IN list each)."""
@@ -104,8 +124,8 @@ def _ensure(
     before = conn.execute(select(func.max(model.id))).scalar() or 0
     bulk_insert_frame(conn, model.__table__, new_rows(missing))
     # ids above the old maximum: this transaction's rows (the store is locked while it writes)
-    created = _frame(conn.execute(select(platform_key, model.id).where(
-        model.store_id == store_id, model.id > before)).all(), schema)
+    created = _query_frame(conn, select(platform_key, model.id).where(
+        model.store_id == store_id, model.id > before), schema)
     created = created.join(missing.select(key), on=key, how="semi")
     return pl.concat([known, created]), missing.height
 
@@ -178,11 +198,11 @@ class OrderWriter:
         self.had_refunds = conn.execute(
             select(Refund.id).where(Refund.store_id == sid).limit(1)).first() is not None
         # SKUs and customers recur across groups: their ids are kept for the whole import.
-        self.products = _frame(conn.execute(select(Product.platform_sku_id, Product.id).where(
-            Product.store_id == sid)).all(), {"sku": pl.String, "product_id": pl.Int64})
-        self.customers = _frame(conn.execute(
-            select(Customer.platform_account, Customer.id).where(Customer.store_id == sid)
-        ).all(), {"customer": pl.String, "customer_id": pl.Int64})
+        self.products = _query_frame(conn, select(Product.platform_sku_id, Product.id).where(
+            Product.store_id == sid), {"sku": pl.String, "product_id": pl.Int64})
+        self.customers = _query_frame(conn, select(
+            Customer.platform_account, Customer.id).where(Customer.store_id == sid),
+            {"customer": pl.String, "customer_id": pl.Int64})
 
     def write(self, orders: pl.DataFrame, lines: pl.DataFrame, refunds: pl.DataFrame) -> None:
         """One group: ``orders``/``lines`` from ``group_sales``, ``refunds`` from
@@ -250,10 +270,11 @@ class OrderWriter:
             ))
             result.orders_created += new.height
             # this transaction's orders: above the old maximum id, of this batch
-            created = conn.execute(select(Order.platform_order_id, Order.id).where(
-                Order.id > before, Order.import_batch_id == self.batch_id)).all()
-            ids = pl.concat([ids, _frame(created, {"order_id": pl.String, "db_id": pl.Int64})
-                             .join(new.select("order_id"), on="order_id", how="semi")])
+            created = _query_frame(conn, select(Order.platform_order_id, Order.id).where(
+                Order.id > before, Order.import_batch_id == self.batch_id),
+                {"order_id": pl.String, "db_id": pl.Int64})
+            ids = pl.concat([ids, created.join(new.select("order_id"), on="order_id",
+                                               how="semi")])
         pending = None
         if changed.height:
             # old values for the events; stock an order holds is settled before its lines go
