@@ -42,7 +42,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         set_target(s, store_id, "2026-10", "conversion_rate", Decimal("0.004"))
     weekly = build_report(url, store_id, "weekly", WEEK, "zh-CN", tmp / "w.xlsx", tmp / "w.pdf")
     monthly = build_report(url, store_id, "monthly", MONTH, "en", tmp / "m.xlsx")
-    yield {"url": url, "id": store_id, "tmp": tmp, "weekly": weekly, "monthly": monthly}
+    # As stored now: a later test rebuilds the week without a PDF (tests of a module can run
+    # out of order on two workers).
+    stored_pdf = Path(weekly.pdf_path)
+    stored = (stored_pdf.parent.name, stored_pdf.read_bytes())
+    yield {"url": url, "id": store_id, "tmp": tmp, "weekly": weekly, "monthly": monthly,
+           "stored_weekly_pdf": stored}
     mp.undo()
 
 
@@ -163,8 +168,8 @@ def test_pdf_embeds_the_chinese_font(store: dict[str, Any]) -> None:
     names = font_names(pdf)
     # Subset-embedded (ABCDEF+…): the glyphs travel with the file.
     assert any(re.fullmatch(r"[A-Z]{6}\+Noto-?Sans-?CJK.*", n) for n in names), names
-    stored = Path(store["weekly"].pdf_path)
-    assert stored.read_bytes() == pdf and stored.parent.name == str(store["id"])
+    folder, stored = store["stored_weekly_pdf"]
+    assert stored == pdf and folder == str(store["id"])
 
 
 def test_rebuilding_replaces_the_files_and_the_row(store: dict[str, Any]) -> None:
