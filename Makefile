@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install browser lint bench clean
+.PHONY: demo test install system browser lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,18 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Debian packages the product itself needs: Pango (WeasyPrint lays out the PDF reports with it)
+# and the Noto CJK fonts the PDFs embed. Installed when missing and run as root; else said.
+system:
+	@missing=""; \
+	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0" || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (PDF reports need them)"; fi; \
+	fi
 
 # The browser test drives Debian's chromium; Playwright never downloads a browser here.
 browser:
@@ -27,12 +39,12 @@ browser:
 # make demo PORT=8001 serves on another port (a busy one is reported before the build).
 PORT   ?= 8000
 
-demo: install
+demo: install system
 	$(BIN)/storeops demo --port $(PORT)
 
 # Bytecode caching on even where the environment turns it off (PYTHONDONTWRITEBYTECODE): each
 # worker would compile every test module again (about 8 s of CPU per worker).
-test: install browser
+test: install system browser
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 lint: install
