@@ -17,7 +17,6 @@ the median and max CPU time per cart. Run::
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import sys
 import time
@@ -27,69 +26,28 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from pricing_oracle import cents, tier_cut  # noqa: E402
+from pricing_oracle import cents, plain_greedy_cut, random_case  # noqa: E402
 
 from storeops.pricing.engine import price_cart  # noqa: E402
 from storeops.pricing.model import (  # noqa: E402
     Cart,
-    CartLine,
     Coupon,
     CouponScope,
     Offers,
-    Promotion,
     PromotionKind,
     Scope,
-    Tier,
 )
 
 K = PromotionKind
 
 
-def greedy_cut(lines: list[CartLine], promos: list[Promotion]) -> int:
-    joined: dict[str, list[CartLine]] = {p.id: [] for p in promos}
-
-    def cut(p: Promotion, members: list[CartLine]) -> int:
-        return tier_cut(p, sum(cents(m.price) * m.qty for m in members),
-                        sum(m.qty for m in members))
-
-    for ln in sorted(lines, key=lambda x: -cents(x.price) * x.qty):
-        options = [p for p in promos if p.scope.covers(ln.sku, ln.category)]
-        if options:
-            best = max(options, key=lambda p: cut(p, joined[p.id] + [ln]) - cut(p, joined[p.id]))
-            joined[best.id].append(ln)
-    return sum(cut(p, joined[p.id]) for p in promos)
-
-
 def case(seed: int, shared: bool, pair: bool = False, n: int = 12) -> tuple[Cart, Offers]:
-    rng = random.Random(seed)
-    lines = [CartLine(f"S{i}", rng.randint(1, 3),
-                      Decimal(rng.choice(["19.90", "49.00", "89.00", "129.00", "259.00"])),
-                      rng.choice(["a", "b", "c"])) for i in range(n)]
-    skus = [ln.sku for ln in lines]
-    promos: list[Promotion] = []
-    for j in range(4 if shared else 7):
-        scope = Scope() if shared else Scope(skus=frozenset(rng.sample(skus, 7)))
-        kind = j % 3
-        if kind == 0:
-            t = rng.choice([199, 299, 399])
-            promos.append(Promotion(f"fr{j}", K.FULL_REDUCTION, scope, tiers=(
-                Tier(threshold=Decimal(t), off=Decimal(rng.choice([30, 50]))),
-                Tier(threshold=Decimal(2 * t), off=Decimal(rng.choice([80, 120]))))))
-        elif kind == 1:
-            promos.append(Promotion(f"mb{j}", K.MULTI_BUY, scope, tiers=(
-                Tier(qty=3, percent=Decimal("10")), Tier(qty=5, percent=Decimal("20")))))
-        else:
-            promos.append(Promotion(f"fd{j}", K.FULL_DISCOUNT, scope, tiers=(
-                Tier(threshold=Decimal(rng.choice([300, 500])), percent=Decimal("15")),)))
-    if not shared:  # at most 4 candidates per line
-        for ln in lines:
-            mine = [p for p in promos if p.scope.covers(ln.sku)]
-            for p in mine[4:]:
-                k = promos.index(p)
-                promos[k] = Promotion(p.id, p.kind, Scope(skus=p.scope.skus - {ln.sku}),
-                                      tiers=p.tiers)
+    """The 12-line carts of tests/test_pricing_engine_optimal.py with a whole-cart coupon whose
+    threshold competes with the promotions (``pair``: a platform and a category coupon too)."""
+    cart, promos = random_case(seed, shared, n)
+    lines = list(cart.lines)
     goods = sum(cents(ln.price) * ln.qty for ln in lines)
-    cut = greedy_cut(lines, promos)
+    cut = plain_greedy_cut(lines, promos)
     coupons = [Coupon("big", CouponScope.SHOP, Decimal("300"),
                       Decimal(goods - cut // 2) / 100)]
     if pair:

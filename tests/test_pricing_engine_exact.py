@@ -18,7 +18,7 @@ import random
 from decimal import Decimal
 
 import pytest
-from pricing_oracle import cents, tier_cut
+from pricing_oracle import cap_candidates, cents, tier_cut
 
 from storeops.pricing import optimizer
 from storeops.pricing.engine import price_cart
@@ -61,13 +61,8 @@ def make_case(seed: int, n: int, shared: bool, pair: bool, alike: bool = False,
         else:
             promos.append(Promotion(f"fd{j}", K.FULL_DISCOUNT, scope, tiers=(
                 Tier(threshold=Decimal(rng.choice([200, 300])), percent=Decimal("15")),)))
-    if not shared:  # at most 4 candidates per line
-        for ln in lines:
-            mine = [p for p in promos if p.scope.covers(ln.sku)]
-            for p in mine[4:]:
-                k = promos.index(p)
-                promos[k] = Promotion(p.id, p.kind, Scope(skus=p.scope.skus - {ln.sku}),
-                                      tiers=p.tiers)
+    if not shared:
+        cap_candidates(lines, promos)
     goods = sum(cents(ln.price) * ln.qty for ln in lines)
     totals = reachable(lines, promos)
     most = max(totals)
