@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
@@ -24,18 +23,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-END = date(2026, 10, 31)
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def _ensure_demo(db: Path) -> None:
-    if db.exists():
-        return
-    db.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "storeops"), "demo", "--days", "365", "--end",
-         END.isoformat(), "--seed", "7", "--no-serve", "--db", str(db)],
-        check=True,
-    )
+from demo_store import END, ensure_demo  # noqa: E402
 
 
 def main() -> int:
@@ -44,7 +34,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     db = Path(args.db)
-    _ensure_demo(db)
+    ensure_demo(db)
     sys.path.insert(0, str(ROOT))
 
     from sqlalchemy import select

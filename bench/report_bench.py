@@ -16,27 +16,17 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-END = date(2026, 10, 31)
+sys.path.insert(0, str(ROOT / "bench"))
+
+from demo_store import ensure_demo  # noqa: E402
+
 LIMIT_SECONDS = 10.0
-
-
-def _ensure_demo(db: Path) -> None:
-    if db.exists():
-        return
-    db.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "storeops"), "demo", "--days", "365", "--end",
-         END.isoformat(), "--seed", "7", "--no-serve", "--db", str(db)],
-        check=True,
-    )
 
 
 def main() -> int:
@@ -47,7 +37,7 @@ def main() -> int:
     parser.add_argument("--lang", default="zh-CN")
     args = parser.parse_args()
     db = Path(args.db)
-    _ensure_demo(db)
+    ensure_demo(db)
     sys.path.insert(0, str(ROOT))
 
     from sqlalchemy import func, select
