@@ -526,6 +526,7 @@ def _gmv_pace(db_url: str, store_id: int, first: date, last: date) -> list[Scope
     """Each day's month GMV to date over the month's GMV target to date (pro rata of the
     month's days, :func:`storeops.metrics.targets.progress`): 1 is on pace."""
     from storeops.db.engine import unit_of_work
+    from storeops.metrics.month_pace import expected_by
     from storeops.metrics.targets import get_targets
 
     start = first.replace(day=1)
@@ -550,7 +551,7 @@ def _gmv_pace(db_url: str, store_id: int, first: date, last: date) -> list[Scope
         value = None
         expected = None
         if target is not None and target > 0:
-            expected = (target * day.day / days_in_month).quantize(Decimal("0.01"))
+            expected = expected_by(target, days_in_month, day.day)
             if expected > 0:
                 value = (running / expected).quantize(PACE_PLACES)
         points.append(Point(d, value))

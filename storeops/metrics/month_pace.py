@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 
 def target_month(first: date, last: date) -> tuple[date, date] | None:
@@ -32,3 +33,11 @@ def time_progress(first: date, last: date, today: date) -> float | None:
     as_of = min(last, today - timedelta(days=1))
     elapsed = max(0, (as_of - month_first).days + 1)
     return elapsed / ((month_last - month_first).days + 1)
+
+
+def expected_by(target: Decimal, days_in_month: int, days_over: int) -> Decimal:
+    """Where a month with GMV ``target`` should be after ``days_over`` full days, to the cent,
+    half up (every day the same share): the pace of the overview, the targets page, `target
+    show` and the "behind target" alert rule."""
+    days = max(0, min(days_over, days_in_month))
+    return (target * days / days_in_month).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

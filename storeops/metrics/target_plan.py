@@ -47,6 +47,7 @@ from fractions import Fraction
 from typing import Any
 
 from storeops.common.errors import StoreopsError
+from storeops.metrics.month_pace import expected_by
 
 CENT = Decimal("0.01")
 RATE_QUANTUM = Decimal("0.0001")
@@ -470,13 +471,6 @@ def edit_rates(p: Plan, month: str, *, conversion_rate: Any = None, aov: Any = N
 
 
 # --- daily pace ----------------------------------------------------------------------------
-
-def expected_by(target: Decimal, days_in_month: int, days_over: int) -> Decimal:
-    """Where a month with GMV ``target`` should be after ``days_over`` full days, to the cent
-    (every day the same share: the pace the overview and the "behind target" rule use)."""
-    days = max(0, min(days_over, days_in_month))
-    return (target * days / days_in_month).quantize(CENT, rounding=ROUND_HALF_UP)
-
 
 def daily_targets(target: Decimal, days_in_month: int) -> list[Decimal]:
     """Each day's share of a month's GMV target: the steps of :func:`expected_by`, so that

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from storeops.common.errors import MetricName, StoreopsError
 from storeops.metrics.definitions import METRICS
 from storeops.metrics.models import MonthlyTarget
+from storeops.metrics.month_pace import expected_by
 from storeops.metrics.periods import parse_month
 
 TARGET_METRICS = ("gmv", "uv", "conversion_rate", "aov")
@@ -152,9 +153,8 @@ def progress(targets: dict[str, Decimal], actuals: dict[str, Any], month_first: 
         if metric in PRO_RATA_METRICS:
             expected = None
             if target is not None:
-                expected = target * elapsed / days_in_month
-                expected = expected.quantize(Decimal("0.01")) if metric == "gmv" else round(
-                    expected)
+                expected = (expected_by(target, days_in_month, elapsed) if metric == "gmv"
+                            else round(target * elapsed / days_in_month))
             entry["expected_to_date"] = expected
             entry["pace"] = (
                 round(float(act / Decimal(expected)), 6) if expected and act is not None
