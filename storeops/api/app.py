@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 from storeops.accounts.origin import OriginCheckMiddleware
 from storeops.api.docs import install_docs
 from storeops.api.errors import install_error_handlers
+from storeops.api.fast_lane import OrderFastLane
 from storeops.api.headers import SecurityHeaders
 from storeops.api.limits import BodyLimit, check_query
 from storeops.api.orders_api import router as orders_api_router
@@ -58,6 +59,9 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
     # Sessions live in the database (storeops.accounts.sessions); the key signs CSRF tokens.
     app.state.secret_key = secret_key or load_secret_key(db_url)
     app.state.https = served_over_https()  # session cookies are Secure
+    # Innermost: a flash sale's sold-out answers skip the routing (headers, limits and the
+    # origin check around it still apply).
+    app.add_middleware(OrderFastLane, db_url=db_url)
     app.add_middleware(OriginCheckMiddleware, trusted_origins=trusted_origins())
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)  # added last: outermost, on every response

@@ -230,7 +230,8 @@ _TAKE = """
 local left = redis.call('GET', KEYS[1])
 if not left then return -3 end
 local qty = tonumber(ARGV[2])
-if tonumber(left) < qty then return -1 end
+if tonumber(left) <= 0 then return -1 end
+if tonumber(left) < qty then return -4 end
 local per = tonumber(ARGV[3])
 if per > 0 then
   local had = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
@@ -410,7 +411,7 @@ class FlashTake:
         return from_cents(self.sale.price_cents) or Decimal(0)
 
 
-def _sold_out_error(sku: str, qty: int, available: int = 0) -> FlashSoldOut:
+def sold_out_error(sku: str, qty: int, available: int = 0) -> FlashSoldOut:
     return FlashSoldOut(f"the flash sale of SKU {sku!r} is sold out", key="flash.sold_out",
                         sku=sku, requested=qty, available=available)
 
@@ -431,9 +432,8 @@ def take_quota(db_url: str, sale: SaleInfo, sku: str, buyer: str, qty: int) -> F
     if r is None:
         return take
     keys = redis_keys(db_url, sale)
-    marked = _sold_out.get(keys[0])
-    if marked is not None and marked > time.monotonic():
-        raise _sold_out_error(sku, qty)
+    if sold_out_marked(keys[0]):
+        raise sold_out_error(sku, qty)
     args = [buyer, qty, sale.per_buyer or 0, take.token, _now_ms()]
     result = int(r.take(keys=keys, args=args))
     if result == -3:
@@ -443,14 +443,27 @@ def take_quota(db_url: str, sale: SaleInfo, sku: str, buyer: str, qty: int) -> F
             _seed(session, r, sale, force=False)
         result = int(r.take(keys=keys, args=args))
     if result == -1:
-        _sold_out[keys[0]] = time.monotonic() + SOLD_OUT_MEMORY_S
-        raise _sold_out_error(sku, qty)
+        remember_sold_out(keys[0])
+        raise sold_out_error(sku, qty)
     if result == -2:
         raise _limit_error(sku, qty, sale.per_buyer or 0)
-    if result < 0:
-        raise _sold_out_error(sku, qty)
+    if result < 0:  # -4: fewer units left than asked; a smaller order may still have them
+        raise sold_out_error(sku, qty)
     take.keys = keys
     return take
+
+
+def sold_out_marked(left_key: str) -> bool:
+    """Whether this process saw the sale of ``left_key`` sold out less than
+    SOLD_OUT_MEMORY_S ago (no I/O: the API's fast lane asks on its event loop)."""
+    marked = _sold_out.get(left_key)
+    return marked is not None and marked > time.monotonic()
+
+
+def remember_sold_out(left_key: str) -> None:
+    """Redis said nothing is left of the sale of ``left_key``: answer its next buyers in
+    this process without asking for SOLD_OUT_MEMORY_S."""
+    _sold_out[left_key] = time.monotonic() + SOLD_OUT_MEMORY_S
 
 
 def check_left(session: Session, take: FlashTake) -> None:
@@ -461,7 +474,7 @@ def check_left(session: Session, take: FlashTake) -> None:
     left = session.scalar(select(FlashSale.quota - FlashSale.sold).where(
         FlashSale.id == take.sale.id))
     if left is None or left < take.qty:
-        raise _sold_out_error(take.sku, take.qty)
+        raise sold_out_error(take.sku, take.qty)
 
 
 def take_in_db(session: Session, take: FlashTake) -> None:
@@ -475,7 +488,7 @@ def take_in_db(session: Session, take: FlashTake) -> None:
         .values(sold=FlashSale.sold + take.qty)
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
-        raise _sold_out_error(take.sku, take.qty)
+        raise sold_out_error(take.sku, take.qty)
     if take.sale.per_buyer:
         had = int(session.scalar(select(func.coalesce(func.sum(FlashClaim.quantity), 0)).where(
             FlashClaim.flash_sale_id == take.sale.id, FlashClaim.buyer == take.buyer,
@@ -574,7 +587,8 @@ def mark_sold(session: Session, order: Order) -> None:
 MARKER_TTL_S = 86_400
 
 
-def _marker(db_url: str, user_id: int, key: str) -> str:
+def key_marker(db_url: str, user_id: int, key: str) -> str:
+    """The Redis key of the marker of (user, Idempotency-Key)."""
     prefix = os.environ.get(ENV_REDIS_PREFIX, DEFAULT_PREFIX)
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     return f"{prefix}{db_identity(db_url)}:key:{user_id}:{digest}"
@@ -584,7 +598,7 @@ def mark_key(db_url: str, user_id: int, key: str) -> None:
     """Before the order's transaction: this key may have an answer in the database."""
     r = _redis()
     if r is not None:
-        r.client.set(_marker(db_url, user_id, key), 1, ex=MARKER_TTL_S)
+        r.client.set(key_marker(db_url, user_id, key), 1, ex=MARKER_TTL_S)
 
 
 def mark_keys(db_url: str, keys: Sequence[tuple[int, str]]) -> None:
@@ -594,7 +608,7 @@ def mark_keys(db_url: str, keys: Sequence[tuple[int, str]]) -> None:
         return
     pipe = r.client.pipeline(transaction=False)
     for user_id, key in keys:
-        pipe.set(_marker(db_url, user_id, key), 1, ex=MARKER_TTL_S)
+        pipe.set(key_marker(db_url, user_id, key), 1, ex=MARKER_TTL_S)
     pipe.execute()
 
 
@@ -604,7 +618,7 @@ def key_may_be_known(db_url: str, user_id: int, key: str) -> bool:
     if r is None:
         return True
     try:
-        return bool(r.client.exists(_marker(db_url, user_id, key)))
+        return bool(r.client.exists(key_marker(db_url, user_id, key)))
     except Exception:  # noqa: BLE001 - Redis unsure: read the database
         return True
 

@@ -1,0 +1,330 @@
+"""The fast lane of ``POST /api/v1/orders``: a flash sale's sold-out answer, on the event loop.
+
+Once a flash sale is sold out, nearly every request is a buyer who gets
+``409 flash_sold_out``. The ordinary route pays FastAPI's dependency solving and a thread hop
+for that answer; this pure ASGI middleware (the innermost one: security headers, the body limit
+and the origin check still apply) gives the very same answer without either, and only when it
+is sure the route would give it too:
+
+* the API token is one this process found good a moment ago (:func:`tokens.remembered`, the
+  same cache and the same 5 s bound on a revocation as the route) and its role may create
+  orders; no query string; one ``Idempotency-Key`` header of 1–255 characters;
+* the body is valid for the route's own model (:class:`orders_api.OrderIn`), with one line,
+  whose store and SKU have a flash sale in its window (looked up in a thread, kept per process);
+* the sale is sold out: this process saw it so less than ``flash.SOLD_OUT_MEMORY_S`` ago, or
+  Redis says fewer units are left than the line asks;
+* Redis says the key never reached an order transaction (``flash.key_marker``), so there is no
+  first answer to give back.
+
+The Redis questions of the requests of one moment go in one ``MGET``. Anything else — a token
+not cached, a take that may succeed, a key that may have an answer, an invalid body, Redis
+unsure or not configured — goes down the ordinary route unchanged, with the body it was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.responses import JSONResponse
+
+from storeops.accounts.permissions import Permission, has_permission
+from storeops.accounts.tokens import remembered
+from storeops.api.orders_api import OrderIn
+from storeops.common.timeutil import utcnow
+from storeops.inventory import flash
+
+log = logging.getLogger(__name__)
+
+PATH = "/api/v1/orders"
+# Bodies above this (an order of one line is well under 1 KB) take the ordinary route: the
+# fast lane never holds much, and never meets the body limit itself.
+MAX_BODY = 16 * 1024
+MAX_KEY_CHARS = 255  # as the route's Idempotency-Key header
+# How long a SKU found without a sale in its window is not looked up again (a new sale is
+# seen within this, as flash.store_sales sees it); a sale found is looked up again after
+# LOOKUP_TTL_S (its window is checked at every request).
+NO_SALE_TTL_S = flash.SALES_CACHE_S
+LOOKUP_TTL_S = 30.0
+_MAX_BODIES = 1024  # sold-out answers kept rendered, by (SKU, quantity)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """A store's SKU as the fast lane knows it: its flash sale (None: no sale in its window
+    when looked up) and when to look again."""
+
+    sale: flash.SaleInfo | None
+    left_key: str | None
+    until: float
+
+
+_lookups: dict[tuple[str, str, str], _Lookup] = {}
+_looking: set[tuple[str, str, str]] = set()
+_bodies: dict[tuple[str, int], bytes] = {}
+
+
+def forget() -> None:
+    """Forget what the fast lane knows of sales (tests: a database made again)."""
+    _lookups.clear()
+    _bodies.clear()
+
+
+def find_sale(db_url: str, store: str, sku: str) -> flash.SaleInfo | None:
+    """The flash sale of ``sku`` in ``store`` whose window holds now, if any (reads the
+    database; a thread's work)."""
+    from sqlalchemy import select
+
+    from storeops.catalog.models import Product, Store
+    from storeops.db.engine import session_factory
+
+    with session_factory(db_url)() as session:
+        row = session.execute(
+            select(Store.id, Product.id).join(Product, Product.store_id == Store.id)
+            .where(Store.name == store, Product.platform_sku_id == sku)).first()
+    if row is None:
+        return None
+    return flash.store_sales(db_url, row[0], utcnow()).get(row[1])
+
+
+def _look_up(db_url: str, store: str, sku: str) -> None:
+    key = (db_url, store, sku)
+    try:
+        sale = find_sale(db_url, store, sku)
+        left_key = flash.redis_keys(db_url, sale)[0] if sale is not None else None
+        ttl = LOOKUP_TTL_S if sale is not None else NO_SALE_TTL_S
+        _lookups[key] = _Lookup(sale, left_key, time.monotonic() + ttl)
+    except Exception:  # noqa: BLE001 - the ordinary route answers meanwhile
+        log.debug("fast lane: looking up %s/%s failed", store, sku, exc_info=True)
+    finally:
+        _looking.discard(key)
+
+
+def _known_sale(db_url: str, store: str, sku: str) -> _Lookup | None:
+    """What the lane knows of the SKU now; a lookup in a thread when it knows nothing or its
+    knowledge is old (this request takes the ordinary route if it knows nothing)."""
+    key = (db_url, store, sku)
+    found = _lookups.get(key)
+    if (found is None or found.until <= time.monotonic()) and key not in _looking:
+        _looking.add(key)
+        # A sale's window and quota never change and sales of one SKU never overlap, so a
+        # sale found stays the SKU's sale while its window holds: kept in use meanwhile.
+        asyncio.get_running_loop().run_in_executor(None, _look_up, db_url, store, sku)
+    return found
+
+
+class _Mget:
+    """One Redis ``MGET`` for the questions of the requests of one moment (one connection
+    per event loop; one round trip at a time, the next moment's questions wait for it)."""
+
+    def __init__(self, url: str) -> None:
+        import redis.asyncio
+
+        self.client = redis.asyncio.Redis.from_url(url, socket_timeout=2,
+                                                   socket_connect_timeout=2)
+        self.waiting: list[tuple[list[str], asyncio.Future[list[Any]]]] = []
+        self.running = False
+
+    async def get(self, keys: list[str]) -> list[Any]:
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self.waiting.append((keys, future))
+        if not self.running:
+            self.running = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let the requests of this moment join
+            while self.waiting:
+                taken, self.waiting = self.waiting, []
+                try:
+                    values = await self.client.mget([k for keys, _ in taken for k in keys])
+                except BaseException as exc:  # each request hears it (and takes the route)
+                    for _, future in taken:
+                        if not future.done():
+                            future.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                at = 0
+                for keys, future in taken:
+                    if not future.done():
+                        future.set_result(values[at:at + len(keys)])
+                    at += len(keys)
+        finally:
+            self.running = False
+
+
+_mgets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Mget]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _mget_for(url: str) -> _Mget:
+    per_loop = _mgets.setdefault(asyncio.get_running_loop(), {})
+    found = per_loop.get(url)
+    if found is None:
+        found = per_loop[url] = _Mget(url)
+    return found
+
+
+def _sold_out_body(sku: str, qty: int) -> bytes:
+    """The ordinary route's answer to a buyer of a sold-out sale, byte for byte."""
+    found = _bodies.get((sku, qty))
+    if found is None:
+        from storeops.orders.channel import _flash_refused
+
+        refusal = _flash_refused(flash.sold_out_error(sku, qty))
+        found = JSONResponse(refusal.body(), status_code=refusal.http_status).body
+        if len(_bodies) >= _MAX_BODIES:
+            _bodies.clear()
+        _bodies[(sku, qty)] = found
+    return found
+
+
+@dataclass(frozen=True)
+class _Ask:
+    token: str
+    key: str
+
+
+def _ask(scope: Scope) -> _Ask | None:
+    """The bearer token and Idempotency-Key of a request the lane may answer, else None."""
+    if scope.get("query_string"):
+        return None  # the app's query checks apply
+    token = key = None
+    length = -1
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if token is not None:
+                return None
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer":
+                return None
+            token = token.strip()
+        elif name == b"idempotency-key":
+            if key is not None:
+                return None
+            key = value.decode("latin-1")
+        elif name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                return None
+        elif name == b"transfer-encoding":
+            return None
+    if not token or key is None or not 1 <= len(key) <= MAX_KEY_CHARS or not key.strip():
+        return None
+    if not 0 < length <= MAX_BODY:
+        return None
+    return _Ask(token, key.strip())
+
+
+class _Replay:
+    """``receive`` for the ordinary route: the messages the lane read, then the server's."""
+
+    def __init__(self, messages: list[Message], error: BaseException | None,
+                 receive: Receive) -> None:
+        self.messages, self.error, self.receive = messages, error, receive
+
+    async def __call__(self) -> Message:
+        if self.messages:
+            return self.messages.pop(0)
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        return await self.receive()
+
+
+class OrderFastLane:
+    """ASGI middleware: answers the sold-out buyers of a flash sale (see the module)."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]],
+                 db_url: str) -> None:
+        self.app = app
+        self.db_url = db_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST"
+                or flash.redis_url() is None):
+            await self.app(scope, receive, send)
+            return
+        ask = _ask(scope)
+        if ask is None:
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        error: BaseException | None = None
+        chunks: list[bytes] = []
+        try:
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+        except Exception as exc:  # noqa: BLE001 - the ordinary route hears it
+            error = exc
+        answer = None
+        if error is None and messages[-1]["type"] == "http.request":
+            answer = await self._sold_out(ask, b"".join(chunks))
+        if answer is None:
+            await self.app(scope, _Replay(messages, error, receive), send)
+            return
+        await send({"type": "http.response.start", "status": 409, "headers": [
+            (b"content-length", str(len(answer)).encode()),
+            (b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": answer})
+
+    async def _sold_out(self, ask: _Ask, raw: bytes) -> bytes | None:
+        """The sold-out answer when the ordinary route would surely give it, else None."""
+        user = remembered(self.db_url, ask.token)
+        if user is None or not has_permission(user.role or "", Permission.ORDER_CREATE):
+            return None
+        try:
+            body = OrderIn.model_validate_json(raw)
+        except ValidationError:
+            return None
+        if len(body.lines) != 1:
+            return None
+        line = body.lines[0]
+        known = _known_sale(self.db_url, body.store, line.sku)
+        if known is None or known.sale is None or known.left_key is None:
+            return None
+        if not known.sale.active(utcnow()):
+            return None
+        url = flash.redis_url()
+        if url is None:
+            return None
+        marked = flash.sold_out_marked(known.left_key)
+        keys = [flash.key_marker(self.db_url, user.user_id or 0, ask.key)]
+        if not marked:
+            keys.append(known.left_key)
+        try:
+            values = await _mget_for(url).get(keys)
+        except Exception:  # noqa: BLE001 - Redis unsure: the ordinary route decides
+            return None
+        if values[0] is not None:
+            return None  # the key may have a first answer: the route reads it
+        if not marked:
+            left = values[1]
+            if left is None:
+                return None  # not seeded yet: the route's take seeds it
+            if int(left) <= 0:
+                flash.remember_sold_out(known.left_key)
+            elif int(left) >= line.qty:
+                return None  # a take may succeed
+        return _sold_out_body(line.sku, line.qty)
