@@ -25,15 +25,16 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from storeops.catalog.models import Product
 from storeops.inventory import service as stock
 from storeops.inventory.locking import lock_for_stock_write
-from storeops.inventory.models import StockReservation
+from storeops.inventory.models import StockLevel, StockMovement, StockReservation
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from storeops.orders.models import Order
 
 KEY = "storeops_stock_batch"
@@ -44,8 +45,29 @@ def stock_batch(session: Session) -> StockBatch | None:
     return session.info.get(KEY)
 
 
+class NewReservation:
+    """A reservation the batch has made and not written yet (read and changed as a
+    ``StockReservation``: allocation clears ``expires_at`` of a paid order's)."""
+
+    __slots__ = ("store_id", "order_id", "order_line_id", "warehouse_id", "product_id",
+                 "quantity", "state", "expires_at")
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        for name in self.__slots__:
+            setattr(self, name, row[name])
+
+    def row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
 class StockBatch:
-    """The locked levels of a page's products and the page's new orders' lines."""
+    """The locked levels of a page's products and the page's new orders' lines.
+
+    Its writes (levels, movements, reservations, ``products.stock``) are kept and written
+    together, one executemany each, by :meth:`write_pending`: at the batch's end, and before
+    any statement the session runs meanwhile (so that what is read sees them). The locked
+    ORM objects are told their new figures as committed values, so that a flush never writes
+    them a second time and a later re-read under the lock finds the same figures."""
 
     def __init__(self, session: Session, store_id: int, product_ids: Iterable[int],
                  fresh_lines: dict[int, Sequence[Any]]) -> None:
@@ -55,8 +77,42 @@ class StockBatch:
         self.levels = stock._lock(session, product_ids)
         self.fresh_lines = fresh_lines
         self.touched: set[int] = set()
+        self.changed: dict[int, StockLevel] = {}  # level id → level, to write
+        self.movements: list[dict[str, Any]] = []
+        self.reservations: list[NewReservation] = []
 
-    def _cover(self, session: Session, product_ids: set[int]) -> None:
+    # --- stock.PendingWrites
+    def level_changed(self, level: StockLevel, on_hand: int, reserved: int) -> None:
+        set_committed_value(level, "on_hand", on_hand)
+        set_committed_value(level, "reserved", reserved)
+        self.changed[level.id] = level
+
+    def movement(self, row: dict[str, Any]) -> None:
+        self.movements.append(row)
+
+    def reservation(self, row: dict[str, Any]) -> NewReservation:
+        made = NewReservation(row)
+        self.reservations.append(made)
+        return made
+
+    def write_pending(self, session: Session) -> None:
+        """Write the levels, movements and reservations changed since the last time."""
+        from storeops.orders.batch_intake import insert_rows, update_rows
+
+        if self.changed:
+            update_rows(session, StockLevel.__table__, [
+                {"on_hand": lv.on_hand, "reserved": lv.reserved, "id": lv.id}
+                for lv in self.changed.values()])
+            self.changed = {}
+        if self.movements:
+            insert_rows(session, StockMovement.__table__, self.movements)
+            self.movements = []
+        if self.reservations:
+            insert_rows(session, StockReservation.__table__,
+                        [r.row() for r in self.reservations])
+            self.reservations = []
+
+    def cover(self, session: Session, product_ids: Iterable[int]) -> None:
         """Lock products the batch did not know (created after it began)."""
         missing = {pid for pid in product_ids if pid not in self.levels}
         if missing:
@@ -72,13 +128,13 @@ class StockBatch:
         if not todo:
             return []
         pids = {line.product_id for line, _ in todo}
-        self._cover(session, pids)
+        self.cover(session, pids)
         # the order's products' levels only (the same locked objects): the allocation looks
         # at no other product, and the page's other levels need not be gone through again
         mine = stock._Locked({pid: self.levels[pid] for pid in pids})
         mine.products = self.levels.products
         needs, made = stock._reserve_lines(session, order, todo, mine, self.warehouses,
-                                           actor=actor, expires_at=expires_at)
+                                           actor=actor, expires_at=expires_at, pending=self)
         self.touched.update(n.product_id for n in needs)
         return made
 
@@ -90,10 +146,29 @@ class StockBatch:
                                  actor=actor, expires_at=expires_at)
 
     def finish(self, session: Session) -> None:
-        """products.stock = the available units of every product the batch reserved."""
-        if self.touched:
-            stock._sync_products(session, self.levels, self.touched)
+        """Write what is pending, and products.stock = the available units of every product
+        the batch reserved (as ``stock._sync_products``)."""
+        self.write_pending(session)
+        rows = []
+        for pid in sorted(self.touched):
+            product = self.levels.products.get(pid)
+            if product is not None:
+                units = sum(stock.level_available(lv) for lv in self.levels.get(pid, []))
+                set_committed_value(product, "stock", units)
+                rows.append({"stock": units, "id": pid})
+        if rows:
+            from storeops.orders.batch_intake import update_rows
+
+            update_rows(session, Product.__table__, rows)
         self.touched.clear()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _pending_first(state: ORMExecuteState) -> None:
+    """A statement run while a batch holds writes: they go first (it may read them)."""
+    batch = state.session.info.get(KEY)
+    if batch is not None and (batch.changed or batch.movements or batch.reservations):
+        batch.write_pending(state.session)
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -232,12 +232,25 @@ def level_available(level: StockLevel) -> int:
     return max(0, level.on_hand - level.reserved - level.safety_buffer)
 
 
+class PendingWrites(Protocol):
+    """Where a batch of reservations keeps its writes until it writes them together
+    (:class:`storeops.inventory.batch_reserve.StockBatch`), instead of ORM objects."""
+
+    def level_changed(self, level: StockLevel, on_hand: int, reserved: int) -> None: ...
+
+    def movement(self, row: dict[str, Any]) -> None: ...
+
+    def reservation(self, row: dict[str, Any]) -> Any: ...
+
+
 def _move(session: Session, level: StockLevel, *, on_hand: int = 0, reserved: int = 0,
           reason: str, actor: str | None, reference: str | None = None,
           note: str | None = None, sku: str | None = None,
-          warehouse: str | None = None) -> StockMovement:
+          warehouse: str | None = None, pending: PendingWrites | None = None
+          ) -> StockMovement | None:
     """Apply a change to a locked level and write its movement; refuses any change that would
-    leave on hand or reserved negative, or reserved above on hand."""
+    leave on hand or reserved negative, or reserved above on hand. ``pending``: the change
+    and its movement go there (None is returned)."""
     new_on_hand = level.on_hand + on_hand
     new_reserved = level.reserved + reserved
     if new_on_hand < 0 or new_reserved < 0 or new_reserved > new_on_hand:
@@ -250,12 +263,17 @@ def _move(session: Session, level: StockLevel, *, on_hand: int = 0, reserved: in
             key="stock.would_go_negative", sku=sku, warehouse=warehouse,
             on_hand=new_on_hand, reserved=new_reserved, was_on_hand=level.on_hand,
             was_reserved=level.reserved)
+    row = {"store_id": level.store_id, "warehouse_id": level.warehouse_id,
+           "product_id": level.product_id, "on_hand_delta": on_hand,
+           "reserved_delta": reserved, "reason": reason, "actor": actor,
+           "reference": reference, "note": note}
+    if pending is not None:
+        pending.level_changed(level, new_on_hand, new_reserved)
+        pending.movement(row)
+        return None
     level.on_hand = new_on_hand
     level.reserved = new_reserved
-    movement = StockMovement(store_id=level.store_id, warehouse_id=level.warehouse_id,
-                             product_id=level.product_id, on_hand_delta=on_hand,
-                             reserved_delta=reserved, reason=reason, actor=actor,
-                             reference=reference, note=note)
+    movement = StockMovement(**row)
     session.add(movement)
     return movement
 
@@ -445,11 +463,12 @@ def reserve_order(session: Session, order: Order, *, actor: str | None,
 
 def _reserve_lines(session: Session, order: Order, todo: Sequence[tuple[Any, int]],
                    levels: _Locked, warehouses: Sequence[Warehouse], *, actor: str | None,
-                   expires_at: datetime | None
-                   ) -> tuple[list[Need], list[StockReservation]]:
+                   expires_at: datetime | None, pending: PendingWrites | None = None
+                   ) -> tuple[list[Need], list[Any]]:
     """Reserve (line, units) of ``order`` from the locked ``levels``, all or nothing (raises
     :class:`OutOfStock`, nothing changed); returns the needs met and the new reservations
-    (products.stock is the caller's to bring up to date)."""
+    (products.stock is the caller's to bring up to date). ``pending``: the writes are kept
+    there (the reservations returned are its rows) instead of ORM objects."""
     # the products rows were loaded (and locked) by _lock: no query here
     skus = {pid: levels.products[pid].platform_sku_id
             for pid in {line.product_id for line, _ in todo}}
@@ -463,17 +482,19 @@ def _reserve_lines(session: Session, order: Order, todo: Sequence[tuple[Any, int
     if not plan.ok:
         raise OutOfStock(plan.shortages, _order_ref(order))
     codes = {w.id: w.code for w in warehouses}
-    made = []
+    made: list[Any] = []
     for pick in plan.picks:
         level = by_key[(pick.warehouse_id, pick.product_id)]
         _move(session, level, reserved=pick.quantity, reason="reservation", actor=actor,
               reference=_order_ref(order), sku=skus[pick.product_id],
-              warehouse=codes[pick.warehouse_id])
-        made.append(StockReservation(
-            store_id=order.store_id, order_id=order.id, order_line_id=pick.key,
-            warehouse_id=pick.warehouse_id, product_id=pick.product_id,
-            quantity=pick.quantity, state="held", expires_at=expires_at))
-    session.add_all(made)
+              warehouse=codes[pick.warehouse_id], pending=pending)
+        row = {"store_id": order.store_id, "order_id": order.id, "order_line_id": pick.key,
+               "warehouse_id": pick.warehouse_id, "product_id": pick.product_id,
+               "quantity": pick.quantity, "state": "held", "expires_at": expires_at}
+        made.append(pending.reservation(row) if pending is not None
+                    else StockReservation(**row))
+    if pending is None:
+        session.add_all(made)
     return needs, made
 
 

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, text
 
 from storeops.catalog.models import Product
+from storeops.catalog.stores import bump_data_version
 from storeops.common.timeutil import utcnow
 from storeops.db.types import UTCDateTime
 from storeops.inventory.locking import lock_for_stock_write
@@ -102,7 +103,18 @@ def _prefetch(session: Session, store: Store, orders: Sequence[IncomingOrder],
             first_line.setdefault(line.sku, line)
     session.flush()  # the rows below are read by Core statements (no autoflush)
     products = Product.__table__
-    for chunk in _chunks(list(first_line)):
+    # products the caller's stock batch has locked (and read) already are not read again
+    from storeops.inventory.batch_reserve import stock_batch
+
+    stock = stock_batch(session)
+    if stock is not None and stock.store_id == store.id:
+        for locked in stock.levels.products.values():
+            if locked.platform_sku_id in first_line:
+                product = PageProduct({k: getattr(locked, k) for k in PageProduct.read},
+                                      stored=True)
+                batch.products[product.platform_sku_id] = product
+                batch.written.append(product)
+    for chunk in _chunks([sku for sku in first_line if sku not in batch.products]):
         for row in session.execute(select(*(products.c[k] for k in PageProduct.read)).where(
                 products.c.store_id == store.id, products.c.platform_sku_id.in_(chunk))
                 ).mappings():
@@ -305,16 +317,34 @@ def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
     _execute_rows(session, table, rows)
 
 
+def update_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """UPDATE ``table`` by id with one executemany: ``rows`` are dicts of the same keys, "id"
+    saying which row (``onupdate`` columns set as SQLAlchemy would)."""
+    _execute_rows(session, table, rows, update_by_id=True)
+
+
 def _new_ids(session: Session, table: Any, n: int) -> list[int]:
     """``n`` ids for new rows of ``table``: the ones SQLite would give them (max + 1…; the
     caller holds the write lock) or the next values of the PostgreSQL sequence."""
+    return _new_id_lists(session, [(table, n)])[0]
+
+
+def _new_id_lists(session: Session, wanted: Sequence[tuple[Any, int]]) -> list[list[int]]:
+    """``_new_ids`` of several (table, n) at once: on PostgreSQL one round trip."""
     conn = session.connection()
     if conn.dialect.name == "sqlite":
-        top = conn.execute(select(func.max(table.c.id))).scalar() or 0
-        return list(range(top + 1, top + 1 + n))
-    return sorted(conn.execute(text(
-        f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id'))"
-        " FROM generate_series(1, :n)"), {"n": n}).scalars())
+        out = []
+        for table, n in wanted:
+            top = conn.execute(select(func.max(table.c.id))).scalar() or 0
+            out.append(list(range(top + 1, top + 1 + n)))
+        return out
+    sql = " UNION ALL ".join(
+        f"SELECT {k}, nextval(pg_get_serial_sequence('{table.name}', 'id'))"
+        f" FROM generate_series(1, :n{k})" for k, (table, _n) in enumerate(wanted))
+    found: list[list[int]] = [[] for _ in wanted]
+    for k, value in conn.execute(text(sql), {f"n{k}": n for k, (_t, n) in enumerate(wanted)}):
+        found[k].append(value)
+    return [sorted(ids) for ids in found]
 
 
 def _insert_new(session: Session, store: Store, incoming_list: Sequence[IncomingOrder],
@@ -339,7 +369,9 @@ def _insert_new(session: Session, store: Store, incoming_list: Sequence[Incoming
     lock_for_stock_write(session)  # SQLite: the ids below are ours until the commit
     prepared = [service.prepare(session, store, incoming) for incoming in todo]
     version = service.store_version(session, store.id)
-    order_ids = _new_ids(session, Order.__table__, len(todo))
+    order_ids, line_ids = _new_id_lists(session, [
+        (Order.__table__, len(todo)),
+        (OrderLine.__table__, sum(len(lines) for _s, lines, _v in prepared))])
     order_rows = []
     for incoming, order_id, (_settings, _lines, values) in zip(todo, order_ids, prepared,
                                                                 strict=True):
@@ -366,8 +398,7 @@ def _insert_new(session: Session, store: Store, incoming_list: Sequence[Incoming
         per_order.append(mine)
     insert_rows(session, Order.__table__, order_rows)
     if line_rows:
-        for line_id, r in zip(_new_ids(session, OrderLine.__table__, len(line_rows)),
-                              line_rows, strict=True):
+        for line_id, r in zip(line_ids, line_rows, strict=True):
             r["id"] = line_id
         insert_rows(session, OrderLine.__table__, line_rows)
     written = {}
@@ -421,15 +452,23 @@ def write_shipments(session: Session, batch: IntakeBatch) -> None:
 
 
 def upsert_orders(session: Session, store: Store, incoming_list: Sequence[IncomingOrder], *,
-                  actor: str, load_orders: bool = True, absent: Collection[str] = ()
-                  ) -> list[tuple[Any, str]]:
+                  actor: str, load_orders: bool = True, absent: Collection[str] = (),
+                  stamp_version: bool = False) -> list[tuple[Any, str]]:
     """``upsert_order`` of each incoming order, in order, with the page's reads done once:
     the same orders, lines, events, stages, reservations and movements as one by one.
     Returns (order, "created" | "updated" | "unchanged") per incoming order; the new orders
     written by Core inserts are read back as ``Order`` objects (one query) unless
     ``load_orders`` is off (then they are :class:`NewOrder`: their values, for reading).
     ``absent``: platform order ids the caller has just read are not stored (in this
-    transaction): not looked for again."""
+    transaction): not looked for again. ``stamp_version``: the store's data_version is bumped
+    after the orders are reviewed (the caller adopted a version for the rows written before)
+    and stamped on the orders created or updated, so that the store's row stays locked
+    (PostgreSQL) only from then to the commit.
+
+    Inside a caller's :func:`storeops.inventory.batch_reserve.reserving` (its levels locked
+    already) the new orders reserve from that batch, which the caller finishes."""
+    from storeops.inventory.batch_reserve import reserving, stock_batch
+
     if not incoming_list:
         return []
     if session.info.get(KEY) is not None:
@@ -442,12 +481,13 @@ def upsert_orders(session: Session, store: Store, incoming_list: Sequence[Incomi
                for line in o.lines if line.sku in batch.products}
     session.info[KEY] = batch
     try:
-        if wanting:
-            from storeops.inventory.batch_reserve import reserving
-
-            stock_ctx: Any = reserving(session, store.id, wanting, batch.fresh_lines)
-        else:
-            stock_ctx = nullcontext()
+        outer = stock_batch(session)
+        stock_ctx: Any = nullcontext()
+        if outer is not None and outer.store_id == store.id:
+            outer.cover(session, wanting)
+            batch.fresh_lines = outer.fresh_lines
+        elif wanting:
+            stock_ctx = reserving(session, store.id, wanting, batch.fresh_lines)
         with stock_ctx:
             written = _insert_new(session, store, incoming_list, batch)
             out = []
@@ -463,6 +503,11 @@ def upsert_orders(session: Session, store: Store, incoming_list: Sequence[Incomi
                 write_shipments(session, batch)
             if batch.events:  # one executemany, in the order they happened
                 insert_rows(session, OrderEvent.__table__, batch.events)
+            if stamp_version:
+                version = bump_data_version(session, store.id)
+                for order, outcome in out:
+                    if outcome != "unchanged":
+                        order.row_version = version
             _write_back(session, batch)
         ids = [o.id for o in batch.written if isinstance(o, NewOrder)]
         if load_orders and ids:

@@ -231,8 +231,11 @@ def _order_dict(order: Order, store_name: str, rows: list[Any], flash: dict[int,
 
 @dataclass(frozen=True)
 class _StoreRef:
+    """What the order intake reads of a store (stands in for the ORM object)."""
+
     id: int
     name: str
+    timezone: str | None = None
 
 
 # Per process: store names and SKUs resolved before (stores are not renamed, SKU ids not
@@ -255,7 +258,7 @@ def _store(db_url: str, name: str) -> _StoreRef:
         if found is None:
             resolve_store(session, name)  # raises, naming the stores there are
         assert found is not None
-        ref = _StoreRef(found.id, found.name)
+        ref = _StoreRef(found.id, found.name, found.timezone)
     _stores[(db_url, name)] = (time.monotonic() + _LOOKUP_TTL_S, ref)
     return ref
 
