@@ -6,9 +6,9 @@ for that answer; this pure ASGI middleware (the innermost one: security headers,
 and the origin check still apply) gives the very same answer without either, and only when it
 is sure the route would give it too:
 
-* the API token is one this process found good a moment ago (:func:`tokens.remembered`, the
-  same cache and the same 5 s bound on a revocation as the route) and its role may create
-  orders; no query string; one ``Idempotency-Key`` header of 1–255 characters;
+* the API token is good (:func:`tokens.check_token`: the route's own check, with its cache
+  and its 5 s bound on a revocation) and its role may create orders; no query string; one
+  ``Idempotency-Key`` header of 1–255 characters;
 * the body is valid for the route's own model (:class:`orders_api.OrderIn`), with one line,
   whose store and SKU have a flash sale in its window (looked up in a thread, kept per process);
 * the sale is sold out: this process saw it so less than ``flash.SOLD_OUT_MEMORY_S`` ago, or
@@ -27,15 +27,16 @@ import asyncio
 import logging
 import time
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
 
 from storeops.accounts.permissions import Permission, has_permission
-from storeops.accounts.tokens import remembered
+from storeops.accounts.tokens import TokenCheck, TokenStatus, check_token, remembered
 from storeops.api.orders_api import OrderIn
 from storeops.common.timeutil import utcnow
 from storeops.inventory import flash
@@ -53,6 +54,7 @@ MAX_KEY_CHARS = 255  # as the route's Idempotency-Key header
 NO_SALE_TTL_S = flash.SALES_CACHE_S
 LOOKUP_TTL_S = 30.0
 _MAX_BODIES = 1024  # sold-out answers kept rendered, by (SKU, quantity)
+GATE_WAIT_S = 0.5  # a request waiting at a sale's gate asks again at least this often
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -71,7 +73,6 @@ class _Lookup:
 
 
 _lookups: dict[tuple[str, str, str], _Lookup] = {}
-_looking: set[tuple[str, str, str]] = set()
 _bodies: dict[tuple[str, int], bytes] = {}
 
 
@@ -99,28 +100,108 @@ def find_sale(db_url: str, store: str, sku: str) -> flash.SaleInfo | None:
 
 
 def _look_up(db_url: str, store: str, sku: str) -> None:
-    key = (db_url, store, sku)
     try:
         sale = find_sale(db_url, store, sku)
         left_key = flash.redis_keys(db_url, sale)[0] if sale is not None else None
         ttl = LOOKUP_TTL_S if sale is not None else NO_SALE_TTL_S
-        _lookups[key] = _Lookup(sale, left_key, time.monotonic() + ttl)
+        _lookups[(db_url, store, sku)] = _Lookup(sale, left_key, time.monotonic() + ttl)
     except Exception:  # noqa: BLE001 - the ordinary route answers meanwhile
         log.debug("fast lane: looking up %s/%s failed", store, sku, exc_info=True)
-    finally:
-        _looking.discard(key)
 
 
-def _known_sale(db_url: str, store: str, sku: str) -> _Lookup | None:
-    """What the lane knows of the SKU now; a lookup in a thread when it knows nothing or its
-    knowledge is old (this request takes the ordinary route if it knows nothing)."""
-    key = (db_url, store, sku)
-    found = _lookups.get(key)
-    if (found is None or found.until <= time.monotonic()) and key not in _looking:
-        _looking.add(key)
-        # A sale's window and quota never change and sales of one SKU never overlap, so a
-        # sale found stays the SKU's sale while its window holds: kept in use meanwhile.
-        asyncio.get_running_loop().run_in_executor(None, _look_up, db_url, store, sku)
+@dataclass
+class _Gate:
+    """The requests of one sale in the ordinary route at once (this process): at most as
+    many as units were left when Redis was last asked, the others wait for one of them to
+    finish and ask again (a sold-out answer for most). A sale that just opened meets all its
+    buyers at once: without the gate, each would go the dear way to learn it is sold out."""
+
+    limit: int = 1
+    in_flight: int = 0
+    waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+
+    def wake(self, left_key: str) -> None:
+        """Wake the waiters the free places allow, or all once the sale is sold out."""
+        free = len(self.waiters) if flash.sold_out_marked(left_key) else (
+            self.limit - self.in_flight)
+        while free > 0 and self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                free -= 1
+
+
+class _LoopState:
+    """What the lane keeps per event loop: its Redis connections, the lookups under way and
+    the sales' gates."""
+
+    def __init__(self) -> None:
+        self.mgets: dict[str, _Mget] = {}
+        self.looking: dict[tuple[str, str, str], asyncio.Future[None]] = {}
+        self.gates: dict[str, _Gate] = {}
+        self.checking: dict[tuple[str, str], asyncio.Future[TokenCheck]] = {}
+
+    def mget(self, url: str) -> _Mget:
+        found = self.mgets.get(url)
+        if found is None:
+            found = self.mgets[url] = _Mget(url)
+        return found
+
+    def gate(self, left_key: str) -> _Gate:
+        found = self.gates.get(left_key)
+        if found is None:
+            found = self.gates[left_key] = _Gate()
+        return found
+
+    async def user_of(self, db_url: str, token: str) -> TokenCheck | None:
+        """The token's good check: remembered, else read in a thread (once at a time per
+        token: when a busy token's remembered check runs out, its requests wait for one read
+        instead of all taking the route). None: not a good token (the route says why)."""
+        found = remembered(db_url, token)
+        if found is not None:
+            return found
+        key = (db_url, token)
+        pending = self.checking.get(key)
+        if pending is None:
+            loop = asyncio.get_running_loop()
+            pending = self.checking[key] = loop.run_in_executor(None, check_token, db_url,
+                                                                token)
+            pending.add_done_callback(lambda _f: self.checking.pop(key, None))
+        try:
+            check = await asyncio.shield(pending)
+        except Exception:  # noqa: BLE001 - the route reads it again and answers
+            return None
+        return check if check.status is TokenStatus.OK else None
+
+    async def known_sale(self, db_url: str, store: str, sku: str) -> _Lookup | None:
+        """What the lane knows of the SKU, looked up in a thread (once at a time) when it
+        knows nothing or its knowledge is old; the first requests wait for the lookup."""
+        key = (db_url, store, sku)
+        found = _lookups.get(key)
+        if found is not None and found.until > time.monotonic():
+            return found
+        pending = self.looking.get(key)
+        if pending is None:
+            loop = asyncio.get_running_loop()
+            pending = self.looking[key] = loop.run_in_executor(None, _look_up, *key)
+            pending.add_done_callback(lambda _f: self.looking.pop(key, None))
+        if found is not None:
+            # A sale's window and quota never change and sales of one SKU never overlap: a
+            # sale found stays the SKU's sale while its window holds (checked per request).
+            return found
+        await asyncio.shield(pending)
+        return _lookups.get(key)
+
+
+_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+    weakref.WeakKeyDictionary())
+
+
+def _state() -> _LoopState:
+    loop = asyncio.get_running_loop()
+    found = _loops.get(loop)
+    if found is None:
+        found = _loops[loop] = _LoopState()
     return found
 
 
@@ -165,18 +246,6 @@ class _Mget:
                     at += len(keys)
         finally:
             self.running = False
-
-
-_mgets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Mget]] = (
-    weakref.WeakKeyDictionary())
-
-
-def _mget_for(url: str) -> _Mget:
-    per_loop = _mgets.setdefault(asyncio.get_running_loop(), {})
-    found = per_loop.get(url)
-    if found is None:
-        found = per_loop[url] = _Mget(url)
-    return found
 
 
 def _sold_out_body(sku: str, qty: int) -> bytes:
@@ -247,6 +316,21 @@ class _Replay:
         return await self.receive()
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    """A request the lane may answer: its user, its one line and the line's sale."""
+
+    user_id: int
+    key: str
+    sku: str
+    qty: int
+    left_key: str
+
+
+# What the lane makes of a request, once Redis was asked.
+_ROUTE, _ANSWER, _TAKE = "route", "answer", "take"
+
+
 class OrderFastLane:
     """ASGI middleware: answers the sold-out buyers of a flash sale (see the module)."""
 
@@ -278,20 +362,19 @@ class OrderFastLane:
                     break
         except Exception as exc:  # noqa: BLE001 - the ordinary route hears it
             error = exc
-        answer = None
+        replay = _Replay(messages, error, receive)
+        parsed = None
         if error is None and messages[-1]["type"] == "http.request":
-            answer = await self._sold_out(ask, b"".join(chunks))
-        if answer is None:
-            await self.app(scope, _Replay(messages, error, receive), send)
+            parsed = await self._parse(ask, b"".join(chunks))
+        if parsed is None:
+            await self.app(scope, replay, send)
             return
-        await send({"type": "http.response.start", "status": 409, "headers": [
-            (b"content-length", str(len(answer)).encode()),
-            (b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": answer})
+        await self._answer(parsed, lambda: self.app(scope, replay, send), send)
 
-    async def _sold_out(self, ask: _Ask, raw: bytes) -> bytes | None:
-        """The sold-out answer when the ordinary route would surely give it, else None."""
-        user = remembered(self.db_url, ask.token)
+    async def _parse(self, ask: _Ask, raw: bytes) -> _Parsed | None:
+        """The request, when it is one the lane may answer: a remembered good token that may
+        create orders, a valid body of one line whose SKU has a sale in its window."""
+        user = await _state().user_of(self.db_url, ask.token)
         if user is None or not has_permission(user.role or "", Permission.ORDER_CREATE):
             return None
         try:
@@ -301,30 +384,77 @@ class OrderFastLane:
         if len(body.lines) != 1:
             return None
         line = body.lines[0]
-        known = _known_sale(self.db_url, body.store, line.sku)
+        known = await _state().known_sale(self.db_url, body.store, line.sku)
         if known is None or known.sale is None or known.left_key is None:
             return None
         if not known.sale.active(utcnow()):
             return None
+        return _Parsed(user.user_id or 0, ask.key, line.sku, line.qty, known.left_key)
+
+    async def _answer(self, parsed: _Parsed, route: Callable[[], Awaitable[None]],
+                      send: Send) -> None:
+        """Answer sold out, or take the route (through the sale's gate when it may take)."""
+        state = _state()
+        gate = state.gate(parsed.left_key)
+        woken = False
+        while True:
+            kind, left = await self._decide(state, parsed)
+            if kind != _TAKE:
+                if woken:  # the place it was woken for goes to the next
+                    gate.wake(parsed.left_key)
+                if kind == _ANSWER:
+                    answer = _sold_out_body(parsed.sku, parsed.qty)
+                    await send({"type": "http.response.start", "status": 409, "headers": [
+                        (b"content-length", str(len(answer)).encode()),
+                        (b"content-type", b"application/json")]})
+                    await send({"type": "http.response.body", "body": answer})
+                else:
+                    await route()
+                return
+            gate.limit = max(1, left)
+            if gate.in_flight < gate.limit:
+                gate.in_flight += 1
+                gate.wake(parsed.left_key)  # a higher limit lets more in
+                try:
+                    await route()
+                finally:
+                    gate.in_flight -= 1
+                    gate.wake(parsed.left_key)
+                return
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            gate.waiters.append(waiter)
+            try:
+                # bounded: a waiter woken and then gone never holds the others up for long
+                await asyncio.wait_for(waiter, GATE_WAIT_S)
+            except TimeoutError:
+                pass
+            woken = True
+
+    async def _decide(self, state: _LoopState, parsed: _Parsed) -> tuple[str, int]:
+        """Ask Redis whether the key may have a first answer and, unless this process saw the
+        sale sold out a moment ago, what is left: (_ANSWER, 0) sold out, (_TAKE, units left)
+        a take may succeed, (_ROUTE, 0) the route decides."""
         url = flash.redis_url()
         if url is None:
-            return None
-        marked = flash.sold_out_marked(known.left_key)
-        keys = [flash.key_marker(self.db_url, user.user_id or 0, ask.key)]
+            return _ROUTE, 0
+        marked = flash.sold_out_marked(parsed.left_key)
+        keys = [flash.key_marker(self.db_url, parsed.user_id, parsed.key)]
         if not marked:
-            keys.append(known.left_key)
+            keys.append(parsed.left_key)
         try:
-            values = await _mget_for(url).get(keys)
+            values = await state.mget(url).get(keys)
         except Exception:  # noqa: BLE001 - Redis unsure: the ordinary route decides
-            return None
+            return _ROUTE, 0
         if values[0] is not None:
-            return None  # the key may have a first answer: the route reads it
-        if not marked:
-            left = values[1]
-            if left is None:
-                return None  # not seeded yet: the route's take seeds it
-            if int(left) <= 0:
-                flash.remember_sold_out(known.left_key)
-            elif int(left) >= line.qty:
-                return None  # a take may succeed
-        return _sold_out_body(line.sku, line.qty)
+            return _ROUTE, 0  # the key may have a first answer: the route reads it
+        if marked:
+            return _ANSWER, 0
+        if values[1] is None:
+            return _TAKE, 1  # not seeded yet: the first take seeds it
+        left = int(values[1])
+        if left <= 0:
+            flash.remember_sold_out(parsed.left_key)
+            return _ANSWER, 0
+        if left < parsed.qty:
+            return _ANSWER, 0  # fewer left than asked: as the take script answers
+        return _TAKE, left
