@@ -10,16 +10,18 @@ is sure the route would give it too:
   and its 5 s bound on a revocation) and its role may create orders; no query string; one
   ``Idempotency-Key`` header of 1–255 characters;
 * the body is valid for the route's own model (:class:`orders_api.OrderIn`), with one line,
-  whose store and SKU have a flash sale in its window (looked up in a thread, kept per process);
+  whose store and SKU have a flash sale in its window (the SKU's ids looked up in a thread and
+  kept per process, the store's sales from :func:`flash.store_sales`' cache);
 * the sale is sold out: this process saw it so less than ``flash.SOLD_OUT_MEMORY_S`` ago, or
   Redis says fewer units are left than the line asks;
 * Redis says the key never reached an order transaction (``flash.key_marker``), so there is no
   first answer to give back.
 
 The Redis questions of the requests of one moment go in one ``MGET``. Anything else — a token
-not cached, a take that may succeed, a key that may have an answer, an invalid body, Redis
-unsure or not configured — goes down the ordinary route unchanged, with the body it was sent.
-"""
+that is not good, a take that may succeed, a key that may have an answer, an invalid body,
+Redis unsure or not configured — goes down the ordinary route unchanged, with the body it was
+sent. Requests that may take wait at the sale's gate (:class:`_Gate`) rather than all crowd
+the route when a sale opens."""
 
 from __future__ import annotations
 
@@ -48,11 +50,10 @@ PATH = "/api/v1/orders"
 # fast lane never holds much, and never meets the body limit itself.
 MAX_BODY = 16 * 1024
 MAX_KEY_CHARS = 255  # as the route's Idempotency-Key header
-# How long a SKU found without a sale in its window is not looked up again (a new sale is
-# seen within this, as flash.store_sales sees it); a sale found is looked up again after
-# LOOKUP_TTL_S (its window is checked at every request).
-NO_SALE_TTL_S = flash.SALES_CACHE_S
-LOOKUP_TTL_S = 30.0
+# A store's SKU is looked up (its store and product ids) again after this (stores are not
+# renamed nor SKU ids reused); the store's sales come from flash.store_sales' own cache.
+IDS_TTL_S = 30.0
+_MAX_IDS = 10_000  # SKUs remembered, at most
 _MAX_BODIES = 1024  # sold-out answers kept rendered, by (SKU, quantity)
 GATE_WAIT_S = 0.5  # a request waiting at a sale's gate asks again at least this often
 
@@ -62,51 +63,43 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-@dataclass(frozen=True)
-class _Lookup:
-    """A store's SKU as the fast lane knows it: its flash sale (None: no sale in its window
-    when looked up) and when to look again."""
-
-    sale: flash.SaleInfo | None
-    left_key: str | None
-    until: float
-
-
-_lookups: dict[tuple[str, str, str], _Lookup] = {}
+_ids: dict[tuple[str, str, str], tuple[float, tuple[int, int] | None]] = {}
 _bodies: dict[tuple[str, int], bytes] = {}
 
 
 def forget() -> None:
-    """Forget what the fast lane knows of sales (tests: a database made again)."""
-    _lookups.clear()
+    """Forget what the fast lane knows of SKUs (tests: a database made again)."""
+    _ids.clear()
     _bodies.clear()
 
 
-def find_sale(db_url: str, store: str, sku: str) -> flash.SaleInfo | None:
-    """The flash sale of ``sku`` in ``store`` whose window holds now, if any (reads the
-    database; a thread's work)."""
+def _look_up_ids(db_url: str, store: str, sku: str) -> None:
+    """Remember the store and product ids of a store's SKU (None: no such SKU); a thread's
+    work."""
     from sqlalchemy import select
 
     from storeops.catalog.models import Product, Store
     from storeops.db.engine import session_factory
 
-    with session_factory(db_url)() as session:
-        row = session.execute(
-            select(Store.id, Product.id).join(Product, Product.store_id == Store.id)
-            .where(Store.name == store, Product.platform_sku_id == sku)).first()
-    if row is None:
-        return None
-    return flash.store_sales(db_url, row[0], utcnow()).get(row[1])
-
-
-def _look_up(db_url: str, store: str, sku: str) -> None:
     try:
-        sale = find_sale(db_url, store, sku)
-        left_key = flash.redis_keys(db_url, sale)[0] if sale is not None else None
-        ttl = LOOKUP_TTL_S if sale is not None else NO_SALE_TTL_S
-        _lookups[(db_url, store, sku)] = _Lookup(sale, left_key, time.monotonic() + ttl)
+        with session_factory(db_url)() as session:
+            row = session.execute(
+                select(Store.id, Product.id).join(Product, Product.store_id == Store.id)
+                .where(Store.name == store, Product.platform_sku_id == sku)).first()
     except Exception:  # noqa: BLE001 - the ordinary route answers meanwhile
         log.debug("fast lane: looking up %s/%s failed", store, sku, exc_info=True)
+        return
+    if len(_ids) >= _MAX_IDS:
+        _ids.clear()
+    _ids[(db_url, store, sku)] = (time.monotonic() + IDS_TTL_S,
+                                  (row[0], row[1]) if row is not None else None)
+
+
+def _read_sales(db_url: str, store_id: int) -> None:
+    try:
+        flash.store_sales(db_url, store_id, utcnow())
+    except Exception:  # noqa: BLE001 - the ordinary route answers meanwhile
+        log.debug("fast lane: reading the sales of store %s failed", store_id, exc_info=True)
 
 
 @dataclass
@@ -132,14 +125,13 @@ class _Gate:
 
 
 class _LoopState:
-    """What the lane keeps per event loop: its Redis connections, the lookups under way and
-    the sales' gates."""
+    """What the lane keeps per event loop: its Redis connections, the reads under way in
+    threads and the sales' gates."""
 
     def __init__(self) -> None:
         self.mgets: dict[str, _Mget] = {}
-        self.looking: dict[tuple[str, str, str], asyncio.Future[None]] = {}
+        self.reading: dict[Any, asyncio.Future[Any]] = {}
         self.gates: dict[str, _Gate] = {}
-        self.checking: dict[tuple[str, str], asyncio.Future[TokenCheck]] = {}
 
     def mget(self, url: str) -> _Mget:
         found = self.mgets.get(url)
@@ -160,37 +152,49 @@ class _LoopState:
         found = remembered(db_url, token)
         if found is not None:
             return found
-        key = (db_url, token)
-        pending = self.checking.get(key)
-        if pending is None:
-            loop = asyncio.get_running_loop()
-            pending = self.checking[key] = loop.run_in_executor(None, check_token, db_url,
-                                                                token)
-            pending.add_done_callback(lambda _f: self.checking.pop(key, None))
         try:
-            check = await asyncio.shield(pending)
+            check = await asyncio.shield(self._once(("token", db_url, token), check_token,
+                                                    db_url, token))
         except Exception:  # noqa: BLE001 - the route reads it again and answers
             return None
         return check if check.status is TokenStatus.OK else None
 
-    async def known_sale(self, db_url: str, store: str, sku: str) -> _Lookup | None:
-        """What the lane knows of the SKU, looked up in a thread (once at a time) when it
-        knows nothing or its knowledge is old; the first requests wait for the lookup."""
-        key = (db_url, store, sku)
-        found = _lookups.get(key)
-        if found is not None and found.until > time.monotonic():
-            return found
-        pending = self.looking.get(key)
+    def _once(self, key: Any, work: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """``work(*args)`` in a thread, once at a time per ``key`` (the requests of the
+        moment share its result)."""
+        pending = self.reading.get(key)
         if pending is None:
             loop = asyncio.get_running_loop()
-            pending = self.looking[key] = loop.run_in_executor(None, _look_up, *key)
-            pending.add_done_callback(lambda _f: self.looking.pop(key, None))
-        if found is not None:
-            # A sale's window and quota never change and sales of one SKU never overlap: a
-            # sale found stays the SKU's sale while its window holds (checked per request).
-            return found
-        await asyncio.shield(pending)
-        return _lookups.get(key)
+            pending = self.reading[key] = loop.run_in_executor(None, work, *args)
+            pending.add_done_callback(lambda _f: self.reading.pop(key, None))
+        return pending
+
+    async def sale_of(self, db_url: str, store: str, sku: str) -> flash.SaleInfo | None:
+        """The sale of the store's SKU whose window holds now, from what this process knows
+        (read in a thread when it knows nothing, again in the background when its knowledge
+        is old: a sale's window and quota never change and sales of one SKU never overlap, so
+        an old list that holds a sale in its window still names the SKU's sale)."""
+        key = (db_url, store, sku)
+        found = _ids.get(key)
+        if found is None or found[0] <= time.monotonic():
+            pending = self._once(key, _look_up_ids, db_url, store, sku)
+            if found is None:
+                await asyncio.shield(pending)
+                found = _ids.get(key)
+                if found is None:
+                    return None
+        if found[1] is None:
+            return None
+        store_id, product_id = found[1]
+        cached = flash.cached_sales(db_url, store_id)
+        if cached is None or not cached[1]:
+            pending = self._once((db_url, store_id), _read_sales, db_url, store_id)
+            if cached is None:
+                await asyncio.shield(pending)
+                cached = flash.cached_sales(db_url, store_id)
+                if cached is None:
+                    return None
+        return flash.active_sales(cached[0], utcnow()).get(product_id)
 
 
 _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
@@ -384,12 +388,11 @@ class OrderFastLane:
         if len(body.lines) != 1:
             return None
         line = body.lines[0]
-        known = await _state().known_sale(self.db_url, body.store, line.sku)
-        if known is None or known.sale is None or known.left_key is None:
+        sale = await _state().sale_of(self.db_url, body.store, line.sku)
+        if sale is None:
             return None
-        if not known.sale.active(utcnow()):
-            return None
-        return _Parsed(user.user_id or 0, ask.key, line.sku, line.qty, known.left_key)
+        return _Parsed(user.user_id or 0, ask.key, line.sku, line.qty,
+                       flash.redis_keys(self.db_url, sale)[0])
 
     async def _answer(self, parsed: _Parsed, route: Callable[[], Awaitable[None]],
                       send: Send) -> None:

@@ -216,7 +216,22 @@ def store_sales(db_url: str, store_id: int, at: datetime) -> dict[int, SaleInfo]
             _sales_cache[key] = (now + SALES_CACHE_S, sales)
     else:
         sales = hit[1]
+    return active_sales(sales, at)
+
+
+def active_sales(sales: Sequence[SaleInfo], at: datetime) -> dict[int, SaleInfo]:
+    """product id → its sale among ``sales`` active at ``at``."""
     return {s.product_id: s for s in sorted(sales, key=lambda s: -s.id) if s.active(at)}
+
+
+def cached_sales(db_url: str, store_id: int) -> tuple[list[SaleInfo], bool] | None:
+    """The store's sales as :func:`store_sales` last read them in this process, without any
+    I/O (the API's fast lane asks on its event loop), and whether that read is still within
+    SALES_CACHE_S; None: never read."""
+    hit = _sales_cache.get((db_identity(db_url), store_id))
+    if hit is None:
+        return None
+    return hit[1], hit[0] >= time.monotonic()
 
 
 def list_sales(session: Session, store_id: int) -> list[FlashSale]:
