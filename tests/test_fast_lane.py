@@ -6,7 +6,6 @@ a take that may succeed) is answered by the lane."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +15,7 @@ import pytest
 from channel_seed import STORE, auth, order_body, seed_channel_store
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
+from test_flash_sales import own_redis
 from web_seed import fast_hashing  # noqa: F401
 
 from storeops.accounts import tokens
@@ -30,31 +30,17 @@ from storeops.orders import channel
 from storeops.orders.models import Order
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
-REDIS_URL = "redis://127.0.0.1:6379/13"  # the flash tests' database number
 
 
 @pytest.fixture
 def shop(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except Exception as exc:  # noqa: BLE001 - no server: say why
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
-    prefix = f"test-lane-{uuid.uuid4().hex[:10]}:"
-    monkeypatch.setenv(flash.ENV_REDIS_URL, REDIS_URL)
-    monkeypatch.setenv(flash.ENV_REDIS_PREFIX, prefix)
-    flash.clear_cache()
-    fast_lane.forget()
-    try:
-        yield {"url": db_url, **seed_channel_store(db_url, stock={"A1": 40, "B2": 1})}
-    finally:
-        keys = list(client.scan_iter(match=prefix + "*"))
-        if keys:
-            client.delete(*keys)
+    with own_redis(monkeypatch, "lane"):
         flash.clear_cache()
         fast_lane.forget()
+        try:
+            yield {"url": db_url, **seed_channel_store(db_url, stock={"A1": 40, "B2": 1})}
+        finally:
+            fast_lane.forget()
 
 
 @pytest.fixture

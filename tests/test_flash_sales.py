@@ -8,6 +8,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -38,6 +39,27 @@ def _redis_client() -> Any:
     return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
 
 
+@contextmanager
+def own_redis(monkeypatch: pytest.MonkeyPatch, name: str) -> Iterator[None]:
+    """STOREOPS_REDIS_URL with a key prefix of this test's own (its keys removed
+    afterwards); skips the test when no Redis answers."""
+    try:
+        client = _redis_client()
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - no server: say why
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    prefix = f"test-{name}-{uuid.uuid4().hex[:10]}:"
+    monkeypatch.setenv(flash.ENV_REDIS_URL, REDIS_URL)
+    monkeypatch.setenv(flash.ENV_REDIS_PREFIX, prefix)
+    try:
+        yield
+    finally:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+        flash.clear_cache()
+
+
 @pytest.fixture(params=["redis", "db"])
 def quota_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
                ) -> Iterator[str]:
@@ -48,21 +70,8 @@ def quota_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         monkeypatch.delenv(flash.ENV_REDIS_URL, raising=False)
         yield "db"
         return
-    try:
-        client = _redis_client()
-        client.ping()
-    except Exception as exc:  # noqa: BLE001 - no server: say why
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
-    prefix = f"test-flash-{uuid.uuid4().hex[:10]}:"
-    monkeypatch.setenv(flash.ENV_REDIS_URL, REDIS_URL)
-    monkeypatch.setenv(flash.ENV_REDIS_PREFIX, prefix)
-    try:
+    with own_redis(monkeypatch, "flash"):
         yield "redis"
-    finally:
-        keys = list(client.scan_iter(match=prefix + "*"))
-        if keys:
-            client.delete(*keys)
-        flash.clear_cache()
 
 
 @pytest.fixture
