@@ -5,8 +5,10 @@ How a unit of quota is taken, so that a sale never sells more than its quota:
 * **Redis** (``STOREOPS_REDIS_URL`` set): one Lua script checks what is left and the buyer's
   count against ``per_buyer``, takes the units and records the buyer and a *pending* entry, in
   one atomic step, before the order touches the database. A refusal never reaches the
-  database; this process also remembers for :data:`SOLD_OUT_MEMORY_S` that the sale is sold
-  out and answers the next buyers without asking Redis.
+  database; when nothing is left (not merely fewer units than one line asks), this process
+  also remembers for :data:`SOLD_OUT_MEMORY_S` that the sale is sold out and answers the next
+  buyers without asking Redis (:mod:`storeops.api.fast_lane` answers them on the server's
+  event loop, from the same memory).
 * **The database** is the ground truth on both paths: the order's transaction adds the units
   with a conditional ``UPDATE flash_sales SET sold = sold + :q WHERE … AND sold + :q <=
   quota`` (without Redis this *is* the take), checks the buyer's claims, and writes a
