@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from storeops.catalog.models import Product
 from storeops.inventory import service as stock
@@ -66,15 +67,16 @@ class StockBatch:
     Its writes (levels, movements, reservations, ``products.stock``) are kept and written
     together, one executemany each, by :meth:`write_pending`: at the batch's end, and before
     any statement the session runs meanwhile (so that what is read sees them). The locked
-    ORM objects are told their new figures as committed values, so that a flush never writes
-    them a second time and a later re-read under the lock finds the same figures."""
+    levels (ORM objects) are told their new figures as committed values, so that a flush
+    never writes them a second time and a later re-read under the lock finds the same
+    figures; the products are locked and read as rows (only their stock is written)."""
 
     def __init__(self, session: Session, store_id: int, product_ids: Iterable[int],
                  fresh_lines: dict[int, Sequence[Any]]) -> None:
         lock_for_stock_write(session)
         self.store_id = store_id
         self.warehouses = stock.list_warehouses(session, store_id)
-        self.levels = stock._lock(session, product_ids)
+        self.levels = stock._lock(session, product_ids, product_rows=True)
         self.fresh_lines = fresh_lines
         self.touched: set[int] = set()
         self.changed: dict[int, StockLevel] = {}  # level id → level, to write
@@ -116,7 +118,7 @@ class StockBatch:
         """Lock products the batch did not know (created after it began)."""
         missing = {pid for pid in product_ids if pid not in self.levels}
         if missing:
-            more = stock._lock(session, missing)
+            more = stock._lock(session, missing, product_rows=True)
             self.levels.update(more)
             self.levels.products.update(more.products)
 
@@ -151,11 +153,13 @@ class StockBatch:
         self.write_pending(session)
         rows = []
         for pid in sorted(self.touched):
-            product = self.levels.products.get(pid)
-            if product is not None:
+            if pid in self.levels.products:
                 units = sum(stock.level_available(lv) for lv in self.levels.get(pid, []))
-                set_committed_value(product, "stock", units)
                 rows.append({"stock": units, "id": pid})
+                # the product's object in this session, if any, is told as a flush would
+                loaded = session.identity_map.get(identity_key(Product, pid))
+                if loaded is not None:
+                    set_committed_value(loaded, "stock", units)
         if rows:
             from storeops.orders.batch_intake import update_rows
 

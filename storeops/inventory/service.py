@@ -180,23 +180,36 @@ class _Locked(dict[int, list[StockLevel]]):
     """Locked stock levels per product id, with the locked products rows (``products``):
     held here because the session's identity map keeps objects only while referenced."""
 
-    products: dict[int, Product]
+    products: dict[int, Any]  # Product objects, or rows (_lock's product_rows)
 
 
-def _lock(session: Session, product_ids: Iterable[int]) -> _Locked:
+# what a batch of reservations reads of a product it locks (product_rows=True)
+LOCKED_PRODUCT_COLUMNS = (Product.id, Product.platform_sku_id, Product.title,
+                          Product.seller_code, Product.row_version, Product.stock)
+
+
+def _lock(session: Session, product_ids: Iterable[int], *, product_rows: bool = False
+          ) -> _Locked:
     """Lock the products and all their stock levels (PostgreSQL row locks, ordered by id;
-    SQLite: the write lock) and return the levels, re-read under the lock, per product."""
+    SQLite: the write lock) and return the levels, re-read under the lock, per product.
+    ``product_rows``: the products as rows of ``LOCKED_PRODUCT_COLUMNS``, not ORM objects
+    (a batch writes their stock itself)."""
     lock_for_stock_write(session)
     ids = sorted(set(product_ids))
     out = _Locked({pid: [] for pid in ids})
     out.products = {}
     if not ids:
         return out
-    # re-read (populate_existing): products.stock is written from these objects, and an
-    # object loaded before the lock could hold a figure another writer has changed since
-    out.products = {p.id: p for p in session.scalars(
-        select(Product).where(Product.id.in_(ids)).order_by(Product.id)
-        .with_for_update().execution_options(populate_existing=True))}
+    if product_rows:
+        out.products = {p.id: p for p in session.execute(
+            select(*LOCKED_PRODUCT_COLUMNS).where(Product.id.in_(ids)).order_by(Product.id)
+            .with_for_update())}
+    else:
+        # re-read (populate_existing): products.stock is written from these objects, and an
+        # object loaded before the lock could hold a figure another writer has changed since
+        out.products = {p.id: p for p in session.scalars(
+            select(Product).where(Product.id.in_(ids)).order_by(Product.id)
+            .with_for_update().execution_options(populate_existing=True))}
     levels = session.scalars(
         select(StockLevel).where(StockLevel.product_id.in_(ids)).order_by(StockLevel.id)
         .with_for_update().execution_options(populate_existing=True)

@@ -31,7 +31,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Integer, null, select, tuple_, union_all
+from sqlalchemy import cast as sql_cast
 
 from storeops.inventory.batch_reserve import reserving
 from storeops.orders import channel
@@ -134,14 +135,18 @@ def _new_ones(session: Session, items: Sequence[Prepared], indexes: list[int],
     """The requests whose key and order id are new (first of each in the batch), and the
     order ids read as not stored; the others go to ``later``."""
     store_id = items[indexes[0]].store.id
-    # Core statements on the tables (nothing is pending in the session yet)
+    # one Core statement for both (nothing is pending in the session yet): the keys seen
+    # (user id, key) and the order ids taken (no user id)
     requests, orders = ChannelRequest.__table__.c, Order.__table__.c
     keys = {(items[i].user_id, items[i].key) for i in indexes}
-    known = set(session.execute(select(requests.user_id, requests.idempotency_key).where(
-        tuple_(requests.user_id, requests.idempotency_key).in_(keys))).all())
     order_ids = {items[i].request.channel_order_id for i in indexes}
-    taken = set(session.scalars(select(orders.platform_order_id).where(
-        orders.store_id == store_id, orders.platform_order_id.in_(order_ids))))
+    rows = session.execute(union_all(
+        select(requests.user_id, requests.idempotency_key).where(
+            tuple_(requests.user_id, requests.idempotency_key).in_(keys)),
+        select(sql_cast(null(), Integer), orders.platform_order_id).where(
+            orders.store_id == store_id, orders.platform_order_id.in_(order_ids)))).all()
+    known = {(user_id, key) for user_id, key in rows if user_id is not None}
+    taken = {order_id for user_id, order_id in rows if user_id is None}
     absent = order_ids - taken
     todo: list[int] = []
     seen_keys: set[tuple[int, str]] = set()
