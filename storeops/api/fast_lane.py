@@ -376,7 +376,7 @@ class OrderFastLane:
         await self._answer(parsed, lambda: self.app(scope, replay, send), send)
 
     async def _parse(self, ask: _Ask, raw: bytes) -> _Parsed | None:
-        """The request, when it is one the lane may answer: a remembered good token that may
+        """The request, when it is one the lane may answer: a good token that may
         create orders, a valid body of one line whose SKU has a sale in its window."""
         user = await _state().user_of(self.db_url, ask.token)
         if user is None or not has_permission(user.role or "", Permission.ORDER_CREATE):
