@@ -1,13 +1,25 @@
 """The reference arithmetic and random carts of the pricing tests and benchmarks, written out
 again apart from the engine's (which they check): integer cents, half-up, the best tier a line
-set reaches, the plain greedy assignment, and 12-line carts of up to 4 candidates a line."""
+set reaches, the plain greedy assignment, 12-line carts of up to 4 candidates a line, and the
+brute force of the property tests (``bf_payable``: every assignment, every coupon choice)."""
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
-from storeops.pricing.model import Cart, CartLine, Promotion, PromotionKind, Scope, Tier
+from storeops.pricing.model import (
+    Cart,
+    CartLine,
+    CouponScope,
+    Offers,
+    Promotion,
+    PromotionKind,
+    Scope,
+    Tier,
+)
 
 K = PromotionKind
 
@@ -88,3 +100,178 @@ def random_case(seed: int, shared: bool, n: int = 12) -> tuple[Cart, list[Promot
     if not shared:
         cap_candidates(lines, promos)
     return Cart(tuple(lines)), promos
+
+
+# --- the brute force ----------------------------------------------------------------------
+
+def after_pct(amount: int, pct: Decimal) -> int:
+    """amount x (100 - pct) / 100, half up, in cents."""
+    return int((Decimal(amount) * (100 - pct) / 100).quantize(Decimal(1),
+                                                               rounding=ROUND_HALF_UP))
+
+
+# --- the brute force -------------------------------------------------------------------------
+
+def flash_rank(p: Promotion, line: CartLine) -> int:
+    """Of flash sales at one price, the engine takes the one naming the SKU, then one naming
+    its category, then a store-wide one (each in file order: the sort is stable)."""
+    if p.scope.skus is not None and line.sku in p.scope.skus:
+        return 0
+    return 1 if line.category in p.scope.categories else 2
+
+
+def bf_items(cart: Cart, promos: list[Promotion]) -> list[list[tuple[int, int]]]:
+    """Per line: (units, unit price in cents)."""
+    flash_left: dict[str, int] = {}
+    out = []
+    for line in cart.lines:
+        lp = cents(line.price)
+        rest = lp
+        flash_price, flash_id = None, None
+        for p in promos:
+            if not p.scope.covers(line.sku, line.category):
+                continue
+            unit = None
+            if p.kind == K.DIRECT:
+                if p.price is not None:
+                    unit = cents(p.price)
+                elif p.off is not None:
+                    unit = max(0, lp - cents(p.off))
+                else:
+                    unit = after_pct(lp, p.percent)
+            elif p.kind == K.MEMBER_PRICE and cart.member_tier in p.member_prices:
+                unit = cents(p.member_prices[cart.member_tier])
+            elif p.kind == K.GROUP_BUY and cart.group_buy:
+                unit = cents(p.price)
+            if unit is not None:
+                rest = min(rest, unit)
+        for p in sorted(promos, key=lambda p: flash_rank(p, line)):
+            if p.kind == K.FLASH_SALE and p.scope.covers(line.sku, line.category):
+                left = flash_left.get(p.id, min(p.per_order_limit, p.quota))
+                if left > 0 and cents(p.price) < rest and (
+                        flash_price is None or cents(p.price) < flash_price):
+                    flash_price, flash_id = cents(p.price), p.id
+        segs = []
+        qty = line.qty
+        if flash_id is not None:
+            left = flash_left.get(flash_id, min(next(p for p in promos if p.id == flash_id)
+                                                .per_order_limit, next(
+                                                    p for p in promos if p.id == flash_id).quota))
+            k = min(qty, left)
+            flash_left[flash_id] = left - k
+            segs.append((k, flash_price))
+            qty -= k
+        if qty:
+            segs.append((qty, rest))
+        out.append(segs)
+    return out
+
+
+def bf_disc(p: Promotion, lines: list[int], amounts: list[int], cart: Cart,
+            segs: list[list[tuple[int, int]]]) -> int:
+    if not lines:
+        return 0
+    if p.kind == K.BUNDLE:
+        units: dict[str, list[int]] = {}
+        for i in lines:
+            for n, u in segs[i]:
+                units.setdefault(cart.lines[i].sku, []).extend([u] * n)
+        sets = min(len(units.get(b.sku, [])) // b.qty for b in p.bundle_items)
+        best = 0
+        for s in range(1, sets + 1):  # the buyer forms the s dearest sets
+            value = sum(sum(sorted(units[b.sku], reverse=True)[:s * b.qty])
+                        for b in p.bundle_items)
+            best = max(best, value - s * cents(p.price))
+        return best
+    a = sum(amounts[i] for i in lines)
+    pieces = sum(cart.lines[i].qty for i in lines)
+    if p.repeat:
+        t = p.tiers[0]
+        off = cents(t.off) * (a // cents(t.threshold))
+    else:
+        off = 0
+        for t in p.tiers:
+            if (t.qty is None or pieces >= t.qty) and (
+                    t.threshold is None or a >= cents(t.threshold)):
+                o = cents(t.off) if t.off is not None else a - after_pct(a, t.percent)
+                off = max(off, o)
+    if p.cap is not None:
+        off = min(off, cents(p.cap))
+    return min(off, a)
+
+
+def bf_split(total: int, weights: list[int]) -> list[int]:
+    w = sum(weights)
+    if total == w:
+        return list(weights)
+    parts = [total * x // w for x in weights]
+    rest = total - sum(parts)
+    for i in sorted(range(len(weights)), key=lambda k: (-weights[k], k)):
+        add = min(rest, weights[i] - parts[i])
+        parts[i] += add
+        rest -= add
+    return parts
+
+
+def bf_payable(cart: Cart, offers: Offers) -> int:
+    """The lowest payable of every assignment of lines to one of their cross-item promotions
+    or none, and every choice of at most one shop and one platform coupon."""
+    cross = [p for p in offers.promotions if p.kind in (K.MULTI_BUY, K.FULL_REDUCTION,
+                                                         K.FULL_DISCOUNT, K.BUNDLE)]
+    options = []
+    for line in cart.lines:
+        mine = [None]
+        for p in cross:
+            ok = p.scope.covers(line.sku, line.category)
+            if p.kind == K.BUNDLE:
+                ok = ok and line.sku in {b.sku for b in p.bundle_items}
+            if ok:
+                mine.append(p)
+        options.append(mine)
+    return bf_best(cart, offers, itertools.product(*options))
+
+
+def bf_best(cart: Cart, offers: Offers, assignments: Iterable[tuple]) -> int:
+    """The lowest payable over the given assignments (per line: a cross-item promotion of
+    ``offers`` or None) and every choice of coupons, points last."""
+    promos = list(offers.promotions)
+    segs = bf_items(cart, promos)
+    base = [sum(n * u for n, u in s) for s in segs]
+    cross = [p for p in promos if p.kind in (K.MULTI_BUY, K.FULL_REDUCTION, K.FULL_DISCOUNT,
+                                               K.BUNDLE)]
+    shops = [None] + [c for c in offers.coupons if c.scope == CouponScope.SHOP]
+    plats = [None] + [c for c in offers.coupons if c.scope == CouponScope.PLATFORM]
+    best = None
+    for choice in assignments:
+        amounts = list(base)
+        for p in cross:
+            members = [i for i, c in enumerate(choice) if c is p]
+            off = bf_disc(p, members, base, cart, segs)
+            if off:
+                for i, s in zip(members, bf_split(off, [base[i] for i in members]),
+                                strict=True):
+                    amounts[i] -= s
+        for shop, plat in itertools.product(shops, plats):
+            left = list(amounts)
+            for c in (shop, plat):
+                if c is None:
+                    continue
+                lines = [i for i, ln in enumerate(cart.lines)
+                         if c.skus.covers(ln.sku, ln.category)]
+                e = sum(amounts[i] for i in lines)
+                if e <= 0 or e < cents(c.threshold):
+                    continue
+                off = min(cents(c.off), sum(left[i] for i in lines))
+                if off > 0:
+                    for i, s in zip(lines, bf_split(off, [left[i] for i in lines]),
+                                    strict=True):
+                        left[i] -= s
+            total = sum(left)
+            if best is None or total < best:
+                best = total
+    pts = offers.points
+    if pts is not None and best > 0:
+        by_share = int((Decimal(best) * pts.max_share).to_integral_value(rounding="ROUND_FLOOR"))
+        use = min(by_share, pts.balance * 100 // pts.rate, best)
+        best -= max(0, use)
+    return best

@@ -5,8 +5,10 @@ direct (``price``, list − ``off``, or ``percent`` off the list price, rounded 
 never below 0), group buy (only when the cart is bought as a group), member price (the cart's
 member tier). A flash sale price counts only when lower than that, and only for
 min(per-order limit, quota) units, counted across the cart's lines in cart order (one flash
-sale per line: the lowest-priced one with units left); the rest of the line's units keep the
-other price, so a line can have two unit prices.
+sale per line: the lowest-priced one with units left; of equal prices, the one that names the
+SKU, then one that names its category, then a store-wide one, each kind in file order, so a
+narrow flash sale's units go first and a store-wide one's are left for other lines); the rest
+of the line's units keep the other price, so a line can have two unit prices.
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ no cart goes below zero. Ties prefer fewer coupons, then the earlier coupon in t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from storeops.pricing.apportion import apportion
@@ -638,7 +639,8 @@ def unsafe_coupons(problem: Problem, every: dict[int, list[int]] | None = None,
                    cut: dict[int, int] | None = None) -> list[int]:
     """Coupons whose value may depend on what the lines join: the most any stack of
     cross-item promotions could take off their lines (per promotion, the lesser of its cut with
-    every candidate line and the amount of its candidates among the coupon's lines) may take
+    every candidate line and the amount of its candidates among the coupon's lines; or per
+    line, its best candidate's rate times its amount, and the rounding) may take
     their eligible amount below their threshold, or below what they and a coupon of the other
     kind take off. A coupon whose threshold the item-level amount misses is never usable."""
     if every is None:
@@ -650,8 +652,27 @@ def unsafe_coupons(problem: Problem, every: dict[int, list[int]] | None = None,
             False: max((c.off for c in problem.coupons if not c.shop), default=0)}
     if cut is None:
         cut = {p: problem.disc(p, tuple(m)) for p, m in every.items()}
-    whole = sum(cut.values())
     amounts = problem.amounts
+    share_most: list[int] = []
+    joined = 0
+
+    def by_lines(lines: Iterable[int]) -> int:
+        """The most cut on ``lines``: a line's share of any promotion's cut is at most its
+        best rate times its amount plus a cent (the floor of its share of a cut of at most
+        rate x amount + 1), plus the apportionments' residues (fewer cents than the lines)."""
+        nonlocal joined
+        if not share_most:
+            for i, cs in enumerate(problem.cands):
+                most_i = 0
+                if cs:
+                    joined += 1
+                    a = amounts[i]
+                    most_i = min(a, 1 + max(a * problem.promos[p].rate[0]
+                                            // problem.promos[p].rate[1] for p in cs))
+                share_most.append(most_i)
+        return sum(share_most[i] for i in lines) + joined
+
+    whole = sum(cut.values())
     total = sum(amounts)
     out = []
     for k, (c, lines) in enumerate(zip(problem.coupons, problem.elig, strict=True)):
@@ -667,7 +688,9 @@ def unsafe_coupons(problem: Problem, every: dict[int, list[int]] | None = None,
                 inside = sum(amounts[i] for i in members if i in mine)
                 if inside:
                     ub += min(cut[p], inside)
-        if e - ub < max(c.threshold, c.off + most[not c.shop], 1):
+        need = max(c.threshold, c.off + most[not c.shop], 1)
+        if e - ub < need and e - by_lines(range(len(amounts)) if c.all_lines
+                                          else lines) < need:
             out.append(k)
     return out
 
@@ -706,13 +729,21 @@ class _ValuePlan:
 def value_plan(problem: Problem, lines: list[int], unsafe: list[int]) -> _ValuePlan | None:
     """The plan of ``by_cut_values`` for ``lines``, or None when its work (subset steps, if
     every set of tracked lines is reached) would exceed VALUE_DP_WORK."""
-    n = len(lines)
-    cands, amounts, qtys = problem.cands, problem.amounts, problem.qtys
-    total = sum(amounts)
+    total = sum(problem.amounts)
     breaks = sorted({total - max(problem.coupons[k].threshold, 1) for k in unsafe}, reverse=True)
     breaks = [b for b in breaks if b >= 0]
     if not breaks:
         return None
+    return _plan_steps(problem, lines, breaks, [])
+
+
+def _plan_steps(problem: Problem, lines: list[int], breaks: list[int],
+                scopes: list[int]) -> _ValuePlan | None:
+    """The steps of a dynamic program over the promotions of ``lines`` (see ``value_plan``);
+    ``scopes``: line sets (bits of ``lines``) whose lines are interchangeable only with lines
+    in the same ones."""
+    n = len(lines)
+    cands, amounts, qtys = problem.cands, problem.amounts, problem.qtys
     bit = {i: 1 << j for j, i in enumerate(lines)}
     promos = sorted({p for i in lines for p in cands[i]})
     cand_mask = {p: sum(bit[i] for i in lines if p in cands[i]) for p in promos}
@@ -753,12 +784,13 @@ def value_plan(problem: Problem, lines: list[int], unsafe: list[int]) -> _ValueP
     later = [0] * (len(promos) + 1)
     for j in range(len(promos) - 1, -1, -1):
         later[j] = later[j + 1] | cand_mask[promos[j]]
-    # interchangeable lines (same amount, pieces and candidates: the same cuts whichever of
-    # them joins, a bundle aside) are taken in their order: the first k of a group
+    # interchangeable lines (same amount, pieces, candidates and scopes: the same cuts
+    # whichever of them joins, a bundle aside) are taken in their order: the first k of a group
     alike: dict[tuple, int] = {}
     if not any(problem.promos[p].kind == PromotionKind.BUNDLE for p in promos):
         for j, i in enumerate(lines):
-            key = (amounts[i], qtys[i], tuple(cands[i]))
+            key = (amounts[i], qtys[i], tuple(cands[i]),
+                   tuple(bool(s >> j & 1) for s in scopes))
             alike[key] = alike.get(key, 0) | 1 << j
     else:
         alike = {(j,): 1 << j for j in range(n)}
@@ -787,6 +819,21 @@ def value_plan(problem: Problem, lines: list[int], unsafe: list[int]) -> _ValueP
                       [[g for g in groups if g[0] & cand_mask[p]] for p in promos])
 
 
+def _free_subsets(groups: list[list[int]], taken: int) -> list[int]:
+    """The subsets a step may take: of each group of interchangeable lines, its first k lines
+    not in ``taken`` (any k)."""
+    subs = [0]
+    for g in groups:
+        prefixes, acc = [0], 0
+        for b in g:
+            if not taken & b:
+                acc |= b
+                prefixes.append(acc)
+        if len(prefixes) > 1:
+            subs = [x | y for x in subs for y in prefixes]
+    return subs
+
+
 def by_cut_values(problem: Problem, plan: _ValuePlan, base: list[int]) -> tuple[list[int], bool]:
     """The best assignment of ``plan.lines`` (every line that has a candidate) when every
     coupon whose value depends on the assignment covers the whole cart: ``(assign, True)``.
@@ -802,6 +849,20 @@ def by_cut_values(problem: Problem, plan: _ValuePlan, base: list[int]) -> tuple[
     each promotion takes any subset of its free candidate lines. An assignment reaching each
     candidate X is traced back through the steps and priced with ``evaluate``.
     """
+    breaks = plan.breaks
+    stages, highs = _cut_reach(plan)
+    reached = stages[-1].get(0, 0)
+    candidates = [_witness(problem, plan, base, highs, highs[-1][0], False)]  # the largest X
+    for x in sorted({(reached & ((1 << (b + 1)) - 1)).bit_length() - 1 for b in breaks},
+                    reverse=True):
+        if x >= 0:
+            candidates.append(_witness(problem, plan, base, stages, x, True))
+    return max(candidates, key=problem.evaluate), True
+
+
+def _cut_reach(plan: _ValuePlan) -> tuple[list[dict[int, int]], list[dict[int, int]]]:
+    """The steps of ``by_cut_values``: per step, the reachable totals up to the highest
+    breakpoint (bits) and the largest total, of every set of lines taken."""
     lines, breaks, promos = plan.lines, plan.breaks, plan.promos
     cand_mask, later, cuts = plan.cand_mask, plan.later, plan.cuts
     n = len(lines)
@@ -840,15 +901,7 @@ def by_cut_values(problem: Problem, plan: _ValuePlan, base: list[int]) -> tuple[
             continue
         for m, h in highs[-1].items():
             bits = before.get(m, 0)
-            subs = [0]
-            for g in plan.groups[j]:  # the first free lines of each group
-                prefixes, acc = [0], 0
-                for b in g:
-                    if not m & b:
-                        acc |= b
-                        prefixes.append(acc)
-                if len(prefixes) > 1:
-                    subs = [x | y for x in subs for y in prefixes]
+            subs = _free_subsets(plan.groups[j], m)
             for sub in subs:
                 c = table[sub]
                 key = (m | sub) & keep
@@ -858,13 +911,7 @@ def by_cut_values(problem: Problem, plan: _ValuePlan, base: list[int]) -> tuple[
                     new[key] = new.get(key, 0) | (bits << c)
         stages.append({m: v & limit for m, v in new.items()})
         highs.append(new_high)
-    reached = stages[-1].get(0, 0)
-    candidates = [_witness(problem, plan, base, highs, highs[-1][0], False)]  # the largest X
-    for x in sorted({(reached & ((1 << (b + 1)) - 1)).bit_length() - 1 for b in breaks},
-                    reverse=True):
-        if x >= 0:
-            candidates.append(_witness(problem, plan, base, stages, x, True))
-    return max(candidates, key=problem.evaluate), True
+    return stages, highs
 
 
 def _witness(problem: Problem, plan: _ValuePlan, base: list[int], stages: list[dict[int, int]],
@@ -887,15 +934,7 @@ def _witness(problem: Problem, plan: _ValuePlan, base: list[int], stages: list[d
         for m, value in stages[j].items():
             if m & keep & ~whole != state & ~whole:
                 continue  # the lines this promotion cannot take must already match
-            subs = [0]
-            for g in groups[j]:  # the steps' subsets: the first free lines of each group
-                prefixes, acc = [0], 0
-                for b in g:
-                    if not m & b:
-                        acc |= b
-                        prefixes.append(acc)
-                if len(prefixes) > 1:
-                    subs = [x | y for x in subs for y in prefixes]
+            subs = _free_subsets(groups[j], m)
             for sub in subs:
                 c = table[sub]
                 if (m | sub) & keep == state and c <= want and (
@@ -914,8 +953,367 @@ def _witness(problem: Problem, plan: _ValuePlan, base: list[int], stages: list[d
     return assign
 
 
+@dataclass
+class _ScopePlan:
+    """What ``by_scope_values`` needs: the steps, the scopes and the coupons in play."""
+
+    steps: _ValuePlan
+    top: int  # bits keep cross-item totals up to this (the largest whole-cart cap); -1: none
+    caps: list[int]  # per scope: the largest in-scope cut any coupon of that scope allows
+    # per usable coupon: (index, unsafe, scope (-1: every searched line), eligible amount
+    # before the searched lines' cuts, the most cut its threshold allows, off)
+    coupons: list[tuple[int, bool, int, int, int, int]]
+    inside: set[tuple[int, int]]  # (shop, platform): the shop coupon's lines are all the other's
+    apart: set[tuple[int, int]]  # (shop, platform): no line in common
+    shop: dict[int, bool]  # per coupon index: a shop coupon
+    problem: Problem
+    scopes: list[int]  # per scope: its lines, as bits of the searched lines
+    shares: list[dict[int, tuple[int, ...]]] | None = None  # see scope_shares
+
+    def scope_shares(self) -> list[dict[int, tuple[int, ...]]]:
+        """Per step and subset: the part of the promotion's cut that lands on each scope
+        (apportioned as the engine does); computed when first needed."""
+        if self.shares is not None:
+            return self.shares
+        problem, lines, scopes = self.problem, self.steps.lines, self.scopes
+        zero = (0,) * len(scopes)
+        out: list[dict[int, tuple[int, ...]]] = []
+        for table in self.steps.cuts:
+            mine: dict[int, tuple[int, ...]] = {}
+            for sub, cut in table.items():
+                if not cut or not any(sub & s for s in scopes):
+                    mine[sub] = zero
+                    continue
+                members = sorted((lines[b], b) for b in range(len(lines)) if sub >> b & 1)
+                parts = apportion(cut, [problem.amounts[i] for i, _ in members])
+                mine[sub] = tuple(
+                    cut if not sub & ~s else sum(x for (_, b), x in zip(members, parts,
+                                                                        strict=True)
+                                                 if s >> b & 1)
+                    for s in scopes)
+            out.append(mine)
+        self.shares = out
+        return out
+
+
+def scope_plan(problem: Problem, lines: list[int], unsafe: list[int],
+               base: list[int]) -> _ScopePlan | None:
+    """The plan of ``by_scope_values`` for the searched ``lines`` (the rest as in ``base``),
+    or None when no coupon depends on them or the steps would be too many."""
+    trial = list(base)
+    for i in lines:
+        trial[i] = NONE
+    _, after = problem.after_cross(trial)  # the lines outside the search keep their cuts
+    position = {i: j for j, i in enumerate(lines)}
+    everything = (1 << len(lines)) - 1
+    usable: list[tuple[int, bool, int, int, int, int]] = []
+    scope_masks: list[int] = []
+    caps: list[int] = []
+    top = -1
+    bad = set(unsafe)
+    for k, c in enumerate(problem.coupons):
+        elig = range(len(after)) if c.all_lines else problem.elig[k]
+        e = sum(after[i] for i in elig)
+        if k not in bad:  # safe, or never usable: the item-level amount misses it
+            item_e = _eligible(problem.amounts, c, problem.elig[k])
+            if item_e > 0 and item_e >= c.threshold:
+                usable.append((k, False, -1, e, e, c.off))
+            continue
+        most = e - max(c.threshold, 1)
+        if most < 0:
+            continue  # out of reach whatever the lines join
+        mask = sum(1 << position[i] for i in elig if i in position)
+        if mask == everything:
+            scope = -1
+            top = max(top, most)
+        else:
+            if mask not in scope_masks:
+                scope_masks.append(mask)
+                caps.append(0)
+            scope = scope_masks.index(mask)
+            caps[scope] = max(caps[scope], most)
+        usable.append((k, True, scope, e, most, c.off))
+    if not any(u[1] for u in usable):
+        return None
+    steps = _plan_steps(problem, lines, [max(top, 0)], scope_masks)
+    if steps is None:
+        return None
+    sets = {k: set(range(len(after))) if problem.coupons[k].all_lines else set(problem.elig[k])
+            for k, *_ in usable}
+    inside, apart = set(), set()
+    for ks, *_ in usable:
+        for kp, *_ in usable:
+            if problem.coupons[ks].shop and not problem.coupons[kp].shop:
+                if sets[ks] <= sets[kp]:
+                    inside.add((ks, kp))
+                elif not sets[ks] & sets[kp]:
+                    apart.add((ks, kp))
+    return _ScopePlan(steps, top, caps, usable, inside, apart,
+                      {k: problem.coupons[k].shop for k, *_ in usable}, problem, scope_masks)
+
+
+def by_scope_values(problem: Problem, plan: _ScopePlan,
+                    base: list[int]) -> tuple[list[int], bool]:
+    """The best assignment of the searched lines when coupons scoped to some of them depend on
+    it: ``(assign, proven)``.
+
+    A coupon's threshold is tested on its eligible amount after promotions, so what counts of
+    an assignment is X, the total cross-item cut, and for each scope of a competing coupon the
+    part of the cuts that lands on its lines (each promotion's cut apportioned to its lines as
+    the engine does). Each choice of coupons (at most one shop and one platform) only loses
+    value as those cuts grow, and keeps it while its thresholds hold. First the dynamic program
+    of ``by_cut_values`` finds the reachable X; every choice is tried at the largest X its
+    whole-cart thresholds allow, a scoped coupon's threshold taken as kept and its scope cut as
+    0 (the most it could be worth), and the best are traced back and priced with ``evaluate``.
+    That is the best when it reaches the most any choice could give. Otherwise the choices
+    still above it are decided by ``_scope_reach``, which tracks the cut on each scope too.
+    """
+    steps = plan.steps
+    stages, highs = _cut_reach(steps)
+    reached, high = stages[-1].get(0, 0), highs[-1][0]
+    zeros = (0,) * len(plan.caps)
+    ranked: list[tuple[int, int, bool, tuple]] = []
+    for choice in _choices(plan):
+        cap_x = _cap_x(choice)
+        if cap_x is None:
+            x, as_bits = high, False
+        else:
+            x, as_bits = (reached & ((1 << (cap_x + 1)) - 1)).bit_length() - 1, True
+            if x < 0:
+                continue
+        ranked.append((x + _coupons_most(plan, *choice, x, zeros), x, as_bits, choice))
+    ranked.sort(key=lambda t: -t[0])
+    found, value = list(base), -1
+    tried: set[tuple[int, bool]] = set()
+    for est, x, as_bits, _ in ranked:
+        if est <= value or len(tried) >= SCOPE_WITNESSES:
+            break
+        if (x, as_bits) in tried:
+            continue
+        tried.add((x, as_bits))
+        assign = _witness(problem, steps, base, stages if as_bits else highs, x, as_bits)
+        v = problem.evaluate(assign)
+        if v > value:
+            found, value = assign, v
+    needed = [choice for est, _, _, choice in ranked if est > value]
+    if not needed:
+        return found, True
+    if not all(any(u is not None and u[1] and u[2] >= 0 for u in c) for c in needed):
+        return found, False  # a platform coupon's share of shared lines: not decided here
+    final = _scope_reach(plan, needed, value)
+    if final is None:
+        return found, False
+    ranked_states: list[tuple[int, tuple[int, ...], int, bool]] = []
+    for (_, ys), (bits, most) in final[-1].items():
+        for choice in needed:
+            if any(u is not None and u[1] and u[2] >= 0 and ys[u[2]] > u[4] for u in choice):
+                continue
+            cap_x = _cap_x(choice)
+            if cap_x is None:
+                x, as_bits = most, False
+            else:
+                x, as_bits = (bits & ((1 << (cap_x + 1)) - 1)).bit_length() - 1, True
+            if x >= 0:
+                ranked_states.append((x + _coupons_most(plan, *choice, x, ys), ys, x, as_bits))
+    ranked_states.sort(key=lambda t: -t[0])
+    top_est = ranked_states[0][0] if ranked_states else -1
+    for est, ys, x, as_bits in ranked_states[:SCOPE_WITNESSES]:
+        if est <= value:
+            break
+        assign = _scope_witness(problem, plan, base, final, ys, x, as_bits)
+        v = problem.evaluate(assign)
+        if v > value:
+            found, value = assign, v
+    return found, value >= top_est
+
+
+def _choices(plan: _ScopePlan) -> list[tuple]:
+    """Every choice of at most one shop and one platform coupon of ``plan.coupons``."""
+    shop = [None] + [u for u in plan.coupons if plan.shop[u[0]]]
+    platform = [None] + [u for u in plan.coupons if not plan.shop[u[0]]]
+    return [(s, p) for s in shop for p in platform]
+
+
+def _cap_x(choice: tuple) -> int | None:
+    """The most cross-item cut the choice's whole-cart thresholds allow (None: no limit)."""
+    caps = [u[4] for u in choice if u is not None and u[1] and u[2] < 0]
+    return min(caps) if caps else None
+
+
+def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int
+                 ) -> list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]] | None:
+    """The dynamic program of ``by_cut_values`` with the cut on each scope in the state: per
+    step, for every (lines taken, scope cuts) the reachable X up to the largest whole-cart cap
+    (bits) and the largest X. Only what can still beat ``floor`` with one of the ``needed``
+    coupon choices is kept (thresholds still kept, largest X so far plus the most the later
+    promotions add, plus the coupons' values), and a state whose scope cuts are all at most
+    another's, for the same lines taken, keeps only the X the other does not reach (coupons
+    only lose value as the cuts grow); a scope cut past every threshold of its scope counts as
+    'too much'. None when the work would exceed SCOPE_DP_WORK."""
+    steps, top, caps = plan.steps, plan.top, plan.caps
+    later, cuts = steps.later, steps.cuts
+    limit = (1 << (top + 1)) - 1 if top >= 0 else 0
+    dims = len(caps)
+    dead = [c + 1 for c in caps]
+    zero = (0,) * dims
+    rest = [0] * (len(cuts) + 1)
+    for j in range(len(cuts) - 1, -1, -1):
+        rest[j] = rest[j + 1] + max(cuts[j].values())
+    checks = []  # per needed choice: (its scope limits, its X cap, the most its coupons give)
+    for choice in needed:
+        members = [u for u in choice if u is not None]
+        checks.append(([(u[2], u[4]) for u in members if u[1] and u[2] >= 0], _cap_x(choice),
+                       sum(u[5] for u in members)))
+    shares = plan.scope_shares()
+    stages: list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]] = [
+        {(0, zero): (1 if top >= 0 else 0, 0)}]
+    work = 0
+    for j in range(len(cuts)):
+        table, share, keep = cuts[j], shares[j], later[j + 1]
+        groups = steps.groups[j]
+        new: dict[tuple[int, tuple[int, ...]], tuple[int, int]] = {}
+        for (m, ys), (bits, high) in stages[-1].items():
+            subs = _free_subsets(groups, m)
+            work += len(subs)
+            if work > SCOPE_DP_WORK:
+                return None
+            for sub in subs:
+                c = table[sub]
+                d = share[sub]
+                if d is zero:
+                    key = ((m | sub) & keep, ys)
+                else:
+                    key = ((m | sub) & keep, tuple(
+                        y + e if y + e < cap else cap for y, e, cap in zip(ys, d, dead,
+                                                                             strict=True)))
+                nb = (bits << c) & limit if bits else 0
+                nh = high + c if high >= 0 else -1
+                old = new.get(key)
+                if old is None:
+                    new[key] = (nb, nh)
+                else:
+                    new[key] = (old[0] | nb, nh if nh > old[1] else old[1])
+        ahead = rest[j + 1]
+        alive = {}
+        for key, (bits, high) in new.items():
+            ys = key[1]
+            most = max(high, bits.bit_length() - 1)
+            for limits, cap_x, value in checks:
+                if all(ys[d] <= b for d, b in limits) and (
+                        (most + ahead if cap_x is None else min(cap_x, most + ahead))
+                        + value > floor):
+                    alive[key] = (bits, high)
+                    break
+        stages.append(_pareto(alive) if dims else alive)
+    return stages
+
+
+def _coupons_most(plan: _ScopePlan, s: tuple | None, p: tuple | None, x: int,
+                  ys: tuple[int, ...]) -> int:
+    """What the shop coupon ``s`` and the platform coupon ``p`` of ``plan.coupons`` (either
+    may be None) take off at cross-item total ``x`` and scope cuts ``ys``, their thresholds
+    kept: exact, except for a platform coupon on lines partly the shop coupon's (its room
+    depends on how the shop coupon was apportioned), where it is the most they could."""
+    o_s = 0
+    if s is not None:
+        _, unsafe, scope, e, _, off = s
+        o_s = min(off, e - (x if scope < 0 else ys[scope])) if unsafe else off
+    if p is None:
+        return o_s
+    kp, unsafe, scope, e, _, off = p
+    if not unsafe:  # safe: it fits whatever the shop coupon took
+        return o_s + off
+    room = e - (x if scope < 0 else ys[scope])
+    if s is None or (s[0], kp) in plan.apart:
+        return o_s + min(off, room)
+    if (s[0], kp) in plan.inside:
+        return o_s + max(0, min(off, room - o_s))
+    return o_s + (off if scope < 0 else min(off, room))
+
+
+def _pareto(states: dict[tuple[int, tuple[int, ...]], tuple[int, int]]
+            ) -> dict[tuple[int, tuple[int, ...]], tuple[int, int]]:
+    """``states`` without what another state of the same lines taken, with no more cut on
+    any scope, also reaches: its X bits, and its largest X when the other's is as large."""
+    by_mask: dict[int, list[tuple[int, ...]]] = {}
+    for m, ys in states:
+        by_mask.setdefault(m, []).append(ys)
+    out = {}
+    for m, yss in by_mask.items():
+        if len(yss) == 1:
+            out[(m, yss[0])] = states[(m, yss[0])]
+            continue
+        yss.sort()  # a state's dominators come before it
+        if len(yss[0]) == 1:  # one scope: those of a lower cut
+            cum_bits, cum_high = 0, -1
+            for ys in yss:
+                bits, high = states[(m, ys)]
+                kept_bits = bits & ~cum_bits
+                kept_high = high if high > cum_high else -1
+                if kept_bits or kept_high >= 0:
+                    out[(m, ys)] = (kept_bits, kept_high)
+                cum_bits |= bits
+                if high > cum_high:
+                    cum_high = high
+            continue
+        seen: list[tuple[tuple[int, ...], int, int]] = []
+        for ys in yss:
+            bits, high = orig_bits, orig_high = states[(m, ys)]
+            for other, ob, oh in seen:
+                if all(a <= b for a, b in zip(other, ys, strict=True)):
+                    bits &= ~ob
+                    if oh >= high:
+                        high = -1
+            if bits or high >= 0:
+                out[(m, ys)] = (bits, high)
+            seen.append((ys, orig_bits, orig_high))
+    return out
+
+
+def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
+                   stages: list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]],
+                   ys: tuple[int, ...], x: int, as_bits: bool) -> list[int]:
+    """An assignment of the searched lines reaching scope cuts ``ys`` and cross-item total
+    ``x`` (one of the state's bits, or its largest X), backwards through the stages."""
+    steps = plan.steps
+    lines, promos, cuts = steps.lines, steps.promos, steps.cuts
+    dead = [c + 1 for c in plan.caps]
+    assign = list(base)
+    for i in lines:
+        assign[i] = NONE
+    state, want = (0, ys), x
+    for j in range(len(promos) - 1, -1, -1):
+        table, shares = cuts[j], plan.scope_shares()[j]
+        whole, keep = steps.cand_mask[promos[j]], steps.later[j + 1]
+        found = None
+        for (m, prev), (bits, high) in stages[j].items():
+            if m & keep & ~whole != state[0] & ~whole:
+                continue  # the lines this promotion cannot take must already match
+            for sub in _free_subsets(steps.groups[j], m):
+                c = table[sub]
+                if (m | sub) & keep != state[0] or c > want or not (
+                        bits >> (want - c) & 1 if as_bits else high == want - c):
+                    continue
+                if tuple(y + d if y + d < cap else cap for y, d, cap in zip(
+                        prev, shares[sub], dead, strict=True)) == state[1]:
+                    found = (m, prev, sub, c)
+                    break
+            if found:
+                break
+        if found is None:  # cannot happen: the stages say the state is reachable
+            raise AssertionError("no witness for a reachable scope state")
+        m, prev, sub, c = found
+        for k, i in enumerate(lines):
+            if sub >> k & 1:
+                assign[i] = promos[j]
+        state, want = (m, prev), want - c
+    return assign
+
+
 VALUE_DP_WORK = 1_200_000  # subset steps of by_cut_values (about 0.7 s on this machine)
 SHORT_NODES = 10_000  # the search tried first when by_cut_values can take over
+SCOPE_DP_WORK = 400_000  # (state, subset) steps of _scope_reach
+SCOPE_WITNESSES = 8  # assignments by_scope_values traces back and prices, at most
 EXACT_LINES = 12  # a search over more lines stops at HEURISTIC_NODES
 HEURISTIC_NODES = 0
 
@@ -979,8 +1377,11 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
         # dynamic program over the cross-item totals
         plan = value_plan(problem, order, unsafe) if len(joint) == len(open_lines) and all(
             problem.coupons[k].all_lines for k in unsafe) else None
+        # otherwise (coupons scoped to some lines): the dynamic program over the cuts on
+        # each coupon's lines
+        splan = None if plan else scope_plan(problem, order, unsafe, base)
         out = _Search(problem, order, base, True,
-                      min(budget, SHORT_NODES) if plan else budget).run()
+                      min(budget, SHORT_NODES) if plan or splan else budget).run()
         assign = out.assign
         nodes += out.nodes
         if not out.exact and plan:
@@ -988,6 +1389,11 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
             if problem.evaluate(better) > problem.evaluate(assign):
                 assign = better
             exact = exact and found_exact
+        elif not out.exact and splan:
+            found = by_scope_values(problem, splan, base)
+            if found is not None and problem.evaluate(found[0]) > problem.evaluate(assign):
+                assign = found[0]
+            exact = exact and found is not None and found[1]
         else:
             exact = exact and out.exact
     elif joint:

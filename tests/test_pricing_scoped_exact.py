@@ -1,0 +1,98 @@
+"""The best stack of a 12-line cart with 4 candidate promotions per line when a coupon scoped to
+one category competes with the promotions, against an exhaustive enumeration.
+
+The cart: six lines of category a (129.00 x 1) and six of category b (89.00 x 2), four
+store-wide promotions (满399减50/满798减120, 3件9折/5件8折, 满500打85折, 满299减30/满598减80), a
+coupon on category a (满700减150: the six a-lines are 774.00, so at most 74.00 of promotions may
+land on them) and a whole-cart coupon (满1600: at most 242.00 of promotions in all), once as
+shop + platform and once the other way round (the platform coupon on category a then shares
+its lines with the shop coupon). The lines of a category are interchangeable, so the reference
+enumerates, per category, every multiset of choices (none or one of the four promotions) for
+its six lines (210 x 210 assignments) and prices each with every coupon choice
+(``pricing_oracle.bf_best``, its own arithmetic). The lowest payable: 1350.45 with 100 off the
+whole-cart coupon, 1150.45 with 300 off; the engine must find it and say it is proven (no
+heuristic note), as it chooses and with the short branch and bound off (the dynamic program
+over the cuts on each coupon's lines, ``optimizer.by_scope_values``, decides alone).
+"""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+import pytest
+from pricing_oracle import bf_best, cents
+
+from storeops.pricing import optimizer
+from storeops.pricing.engine import price_cart
+from storeops.pricing.model import (
+    Cart,
+    CartLine,
+    Coupon,
+    CouponScope,
+    Offers,
+    Promotion,
+    PromotionKind,
+    Scope,
+    Tier,
+)
+
+K = PromotionKind
+D = Decimal
+
+LINES = tuple([CartLine(f"A{i}", 1, D("129.00"), "a") for i in range(6)]
+              + [CartLine(f"B{i}", 2, D("89.00"), "b") for i in range(6)])
+PROMOS = (
+    Promotion("fr0", K.FULL_REDUCTION, Scope(), tiers=(Tier(threshold=D(399), off=D(50)),
+                                                       Tier(threshold=D(798), off=D(120)))),
+    Promotion("mb1", K.MULTI_BUY, Scope(), tiers=(Tier(qty=3, percent=D(10)),
+                                                  Tier(qty=5, percent=D(20)))),
+    Promotion("fd2", K.FULL_DISCOUNT, Scope(), tiers=(Tier(threshold=D(500), percent=D(15)),)),
+    Promotion("fr3", K.FULL_REDUCTION, Scope(), tiers=(Tier(threshold=D(299), off=D(30)),
+                                                       Tier(threshold=D(598), off=D(80)))),
+)
+# (scoped coupon's kind, whole-cart coupon's off, the lowest payable in cents by enumeration)
+CASES = [(CouponScope.SHOP, "100", 135045), (CouponScope.PLATFORM, "100", 135045),
+         (CouponScope.PLATFORM, "300", 115045)]
+
+
+def offers_of(kind: CouponScope, off: str) -> Offers:
+    other = CouponScope.PLATFORM if kind == CouponScope.SHOP else CouponScope.SHOP
+    return Offers(PROMOS, (
+        Coupon("cat", kind, D("150"), D("700"), Scope(categories=frozenset({"a"}))),
+        Coupon("cart", other, D(off), D("1600"))))
+
+
+def assignments():
+    options = [None, *PROMOS]
+    per_category = list(itertools.combinations_with_replacement(range(5), 6))
+    for a in per_category:
+        for b in per_category:
+            yield tuple(options[x] for x in a + b)
+
+
+@pytest.fixture(scope="module")
+def enumerated() -> dict[tuple[CouponScope, str], int]:
+    return {(kind, off): bf_best(Cart(LINES), offers_of(kind, off), assignments())
+            for kind, off, _ in CASES}
+
+
+@pytest.mark.parametrize(("kind", "off", "payable"), CASES)
+@pytest.mark.parametrize("alone", [False, True], ids=["engine", "scope-dp-alone"])
+def test_scoped_coupon_twelve_lines_exact(kind: CouponScope, off: str, payable: int,
+                                          alone: bool, enumerated,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    assert enumerated[(kind, off)] == payable  # the known optimum is the enumeration's
+    if alone:
+        monkeypatch.setattr(optimizer, "SHORT_NODES", 0)
+    result = price_cart(Cart(LINES), offers_of(kind, off))
+    assert cents(result.payable) == payable
+    assert result.notes == ()  # proven the best
+    # the category coupon wins, and only by leaving some of its lines out of the promotions
+    assert {"cat", "cart"} <= set(result.applied)
+    a_lines = [ln for ln in result.lines if ln.sku.startswith("A")]
+    assert any(ln.cross_promotion is None for ln in a_lines)
+    assert any(ln.cross_promotion is not None for ln in a_lines)
+    assert sum(ln.final_amount for ln in result.lines) == result.payable
+    for ln in result.lines:
+        assert sum(d.amount for d in ln.discounts) == ln.list_amount - ln.final_amount
