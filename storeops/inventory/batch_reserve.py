@@ -75,7 +75,7 @@ class StockBatch:
                  fresh_lines: dict[int, Sequence[Any]]) -> None:
         lock_for_stock_write(session)
         self.store_id = store_id
-        self.warehouses = stock.list_warehouses(session, store_id)
+        self.warehouses = stock.list_warehouses(session, store_id, as_rows=True)
         self.levels = stock._lock(session, product_ids, product_rows=True)
         self.fresh_lines = fresh_lines
         self.touched: set[int] = set()

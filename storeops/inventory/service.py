@@ -124,13 +124,21 @@ def ensure_default_warehouse(session: Session, store_id: int) -> Warehouse:
     return wh
 
 
-def list_warehouses(session: Session, store_id: int) -> list[Warehouse]:
+def list_warehouses(session: Session, store_id: int, *, as_rows: bool = False
+                    ) -> list[Any]:
     """The store's warehouses, default first, then by priority and id (the default is
-    created when missing)."""
-    rows = session.scalars(select(Warehouse).where(Warehouse.store_id == store_id)).all()
+    created when missing). ``as_rows``: rows of the table's columns, not ORM objects (what a
+    batch of reservations reads)."""
+    query = (select(*Warehouse.__table__.c) if as_rows else select(Warehouse)).where(
+        Warehouse.store_id == store_id)
+
+    def read() -> list[Any]:
+        return list(session.execute(query).all() if as_rows else session.scalars(query))
+
+    rows = read()
     if not any(w.is_default for w in rows):
         ensure_default_warehouse(session, store_id)
-        rows = session.scalars(select(Warehouse).where(Warehouse.store_id == store_id)).all()
+        rows = read()
     return sorted(rows, key=lambda w: (not w.is_default, w.priority, w.id))
 
 

@@ -82,6 +82,7 @@ class IntakeBatch:
     shipments: list[tuple[int, list[Shipment], list[dict[int, int]], dict[str, Any],
                           list[int]]] = field(default_factory=list)
     written: list[PageRow] = field(default_factory=list)  # written back at the end
+    parcel_ids: list[int] = field(default_factory=list)  # taken from the sequence, unused
 
 
 def _chunks(values: list[str]) -> list[list[str]]:
@@ -401,9 +402,17 @@ def _insert_new(session: Session, store: Store, incoming_list: Sequence[Incoming
     lock_for_stock_write(session)  # SQLite: the ids below are ours until the commit
     prepared = [service.prepare(session, store, incoming) for incoming in todo]
     version = service.store_version(session, store.id)
-    order_ids, line_ids = _new_id_lists(session, [
-        (Order.__table__, len(todo)),
-        (OrderLine.__table__, sum(len(lines) for _s, lines, _v in prepared))])
+    wanted = [(Order.__table__, len(todo)),
+              (OrderLine.__table__, sum(len(lines) for _s, lines, _v in prepared))]
+    # PostgreSQL: a parcel id for each paid order too, in the same round trip (an order
+    # allocated from one warehouse has one parcel; more are asked for when written). Not on
+    # SQLite, whose next ids a parcel written meanwhile would take
+    paid = sum(1 for _s, _l, values in prepared if OrderStatus(values["status"]) in service.TO_SHIP)
+    if paid and session.connection().dialect.name == "postgresql":
+        wanted.append((Shipment.__table__, paid))
+    order_ids, line_ids, *parcel_ids = _new_id_lists(session, wanted)
+    if parcel_ids:
+        batch.parcel_ids.extend(parcel_ids[0])
     order_rows = []
     for incoming, order_id, (_settings, _lines, values) in zip(todo, order_ids, prepared,
                                                                 strict=True):
@@ -463,8 +472,10 @@ def write_shipments(session: Session, batch: IntakeBatch) -> None:
     if parcels:  # the Shipment objects stay out of the session: their rows go by one insert
         lock_for_stock_write(session)  # SQLite: the ids below are ours until the commit
         table = Shipment.__table__
-        for shipment, shipment_id in zip(parcels, _new_ids(session, table, len(parcels)),
-                                         strict=True):
+        ids, batch.parcel_ids = batch.parcel_ids[:len(parcels)], batch.parcel_ids[len(parcels):]
+        if len(ids) < len(parcels):
+            ids += _new_ids(session, table, len(parcels) - len(ids))
+        for shipment, shipment_id in zip(parcels, ids, strict=True):
             shipment.id = shipment_id
         insert_rows(session, table, [
             {"id": s.id, "store_id": s.store_id, "warehouse_id": s.warehouse_id,
