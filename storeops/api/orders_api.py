@@ -9,7 +9,7 @@ transaction (:mod:`storeops.orders.channel_batch`), each request awaiting its ow
 (201, 409 out of stock or sold out, the first answer of its key …) exactly as alone.
 Settings: ``STOREOPS_ORDER_WRITERS`` (threads, default 6), ``STOREOPS_ORDER_BATCH`` (orders
 per transaction at most, default 64), ``STOREOPS_ORDER_BATCHES`` (batches written at once
-per process, default 2)."""
+per process, default 1)."""
 
 from __future__ import annotations
 
