@@ -8,10 +8,13 @@ of 300 yuan whose threshold is the goods total minus half of what plain greedy t
 coupon is reached only by a cart that gives up about half of its promotions, so the search
 must find the largest promotion cut that still leaves the threshold. With ``--pair`` a
 platform coupon (whole cart, threshold goods minus a third of the greedy cut, 150 off) and a
-scoped shop coupon join in. Prints how many cases the engine proves exact (no 启发式 note),
+scoped shop coupon join in. With ``--scoped`` the competing coupons are scoped instead: a
+shop coupon on category a (100 off, threshold its lines' goods minus half their share of the
+greedy cut) and a platform coupon on categories a and b (150 off, threshold their goods minus
+a third of their share). Prints how many cases the engine proves exact (no 启发式 note),
 the median and max CPU time per cart. Run::
 
-    .venv/bin/python bench/price_exact_bench.py [--cases 200] [--seed 0] [--pair]
+    .venv/bin/python bench/price_exact_bench.py [--cases 200] [--seed 0] [--pair | --scoped]
 """
 
 from __future__ import annotations
@@ -41,13 +44,24 @@ from storeops.pricing.model import (  # noqa: E402
 K = PromotionKind
 
 
-def case(seed: int, shared: bool, pair: bool = False, n: int = 12) -> tuple[Cart, Offers]:
+def case(seed: int, shared: bool, pair: bool = False, n: int = 12,
+         scoped: bool = False) -> tuple[Cart, Offers]:
     """The 12-line carts of tests/test_pricing_engine_optimal.py with a whole-cart coupon whose
-    threshold competes with the promotions (``pair``: a platform and a category coupon too)."""
+    threshold competes with the promotions (``pair``: a platform and a category coupon too;
+    ``scoped``: two competing category coupons instead)."""
     cart, promos = random_case(seed, shared, n)
     lines = list(cart.lines)
     goods = sum(cents(ln.price) * ln.qty for ln in lines)
     cut = plain_greedy_cut(lines, promos)
+    if scoped:
+        coupons = []
+        for cid, kind, cats, off, part in (("a", CouponScope.SHOP, {"a"}, "100", 2),
+                                           ("ab", CouponScope.PLATFORM, {"a", "b"}, "150", 3)):
+            inside = sum(cents(ln.price) * ln.qty for ln in lines if ln.category in cats)
+            coupons.append(Coupon(cid, kind, Decimal(off),
+                                  Decimal(inside - cut * inside // goods // part) / 100,
+                                  Scope(categories=frozenset(cats))))
+        return Cart(tuple(lines)), Offers(tuple(promos), tuple(coupons))
     coupons = [Coupon("big", CouponScope.SHOP, Decimal("300"),
                       Decimal(goods - cut // 2) / 100)]
     if pair:
@@ -63,17 +77,21 @@ def main() -> int:
     ap.add_argument("--cases", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pair", action="store_true")
+    ap.add_argument("--scoped", action="store_true")
     args = ap.parse_args()
     times, exact = [], 0
     for k in range(args.cases):
-        cart, offers = case(args.seed + k, shared=k % 2 == 0, pair=args.pair)
+        cart, offers = case(args.seed + k, shared=k % 2 == 0, pair=args.pair,
+                            scoped=args.scoped)
         t0 = time.thread_time()
         result = price_cart(cart, offers)
         times.append((time.thread_time() - t0) * 1000)
         exact += not result.notes
     times.sort()
     print(f"{args.cases} carts of 12 lines x 4 candidates with a competing coupon"
-          f"{' (+ platform and scoped coupons)' if args.pair else ''}: exact {exact}/{args.cases}, "
+          f"{' (+ platform and scoped coupons)' if args.pair else ''}"
+          f"{' (scoped shop and platform coupons)' if args.scoped else ''}: "
+          f"exact {exact}/{args.cases}, "
           f"CPU median {statistics.median(times):.1f} ms, "
           f"p90 {times[int(len(times) * 0.9)]:.1f} ms, max {times[-1]:.1f} ms")
     return 0

@@ -953,6 +953,14 @@ def _witness(problem: Problem, plan: _ValuePlan, base: list[int], stages: list[d
     return assign
 
 
+_ZEROS: dict[int, tuple[int, ...]] = {}
+
+
+def _zero(n: int) -> tuple[int, ...]:
+    """The one tuple of ``n`` zeros (the dynamic program tells it by identity)."""
+    return _ZEROS.setdefault(n, (0,) * n)
+
+
 @dataclass
 class _ScopePlan:
     """What ``by_scope_values`` needs: the steps, the scopes and the coupons in play."""
@@ -968,15 +976,29 @@ class _ScopePlan:
     shop: dict[int, bool]  # per coupon index: a shop coupon
     problem: Problem
     scopes: list[int]  # per scope: its lines, as bits of the searched lines
-    shares: list[dict[int, tuple[int, ...]]] | None = None  # see scope_shares
+    shares: dict[int, list[dict[int, tuple[int, ...]]]] = field(default_factory=dict)
 
-    def scope_shares(self) -> list[dict[int, tuple[int, ...]]]:
+    def scope_shares(self, quantum: int = 1) -> list[dict[int, tuple[int, ...]]]:
         """Per step and subset: the part of the promotion's cut that lands on each scope
-        (apportioned as the engine does); computed when first needed."""
-        if self.shares is not None:
-            return self.shares
+        (apportioned as the engine does), in ``quantum`` units rounded down; computed when
+        first needed. Subsets that put nothing on any scope share one ``zero`` tuple."""
+        hit = self.shares.get(quantum)
+        if hit is not None:
+            return hit
+        if quantum > 1:
+            exact = self.scope_shares()
+            zero = _zero(len(self.scopes))
+            out = []
+            for mine in exact:
+                coarse = {}
+                for sub, parts in mine.items():
+                    q = tuple(x // quantum for x in parts)
+                    coarse[sub] = zero if q == zero else q
+                out.append(coarse)
+            self.shares[quantum] = out
+            return out
         problem, lines, scopes = self.problem, self.steps.lines, self.scopes
-        zero = (0,) * len(scopes)
+        zero = _zero(len(scopes))
         out: list[dict[int, tuple[int, ...]]] = []
         for table in self.steps.cuts:
             mine: dict[int, tuple[int, ...]] = {}
@@ -992,14 +1014,15 @@ class _ScopePlan:
                                                  if s >> b & 1)
                     for s in scopes)
             out.append(mine)
-        self.shares = out
+        self.shares[1] = out
         return out
 
 
 def scope_plan(problem: Problem, lines: list[int], unsafe: list[int],
                base: list[int]) -> _ScopePlan | None:
     """The plan of ``by_scope_values`` for the searched ``lines`` (the rest as in ``base``),
-    or None when no coupon depends on them or the steps would be too many."""
+    or None when no coupon depends on them, the competing coupons have more than two scopes
+    besides the whole cart, or the steps would be too many."""
     trial = list(base)
     for i in lines:
         trial[i] = NONE
@@ -1033,8 +1056,8 @@ def scope_plan(problem: Problem, lines: list[int], unsafe: list[int],
             scope = scope_masks.index(mask)
             caps[scope] = max(caps[scope], most)
         usable.append((k, True, scope, e, most, c.off))
-    if not any(u[1] for u in usable):
-        return None
+    if not any(u[1] for u in usable) or len(scope_masks) > 2:
+        return None  # more than two scopes: the search (and its heuristic) decides
     steps = _plan_steps(problem, lines, [max(top, 0)], scope_masks)
     if steps is None:
         return None
@@ -1052,10 +1075,10 @@ def scope_plan(problem: Problem, lines: list[int], unsafe: list[int],
                       {k: problem.coupons[k].shop for k, *_ in usable}, problem, scope_masks)
 
 
-def by_scope_values(problem: Problem, plan: _ScopePlan,
-                    base: list[int]) -> tuple[list[int], bool]:
+def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
+                    start: list[int] | None = None) -> tuple[list[int], bool]:
     """The best assignment of the searched lines when coupons scoped to some of them depend on
-    it: ``(assign, proven)``.
+    it: ``(assign, proven)``; ``start``: an assignment to beat (e.g. the search's).
 
     A coupon's threshold is tested on its eligible amount after promotions, so what counts of
     an assignment is X, the total cross-item cut, and for each scope of a competing coupon the
@@ -1083,7 +1106,7 @@ def by_scope_values(problem: Problem, plan: _ScopePlan,
                 continue
         ranked.append((x + _coupons_most(plan, *choice, x, zeros), x, as_bits, choice))
     ranked.sort(key=lambda t: -t[0])
-    found, value = list(base), -1
+    found, value = (list(base), -1) if start is None else (start, problem.evaluate(start))
     tried: set[tuple[int, bool]] = set()
     for est, x, as_bits, _ in ranked:
         if est <= value or len(tried) >= SCOPE_WITNESSES:
@@ -1100,31 +1123,41 @@ def by_scope_values(problem: Problem, plan: _ScopePlan,
         return found, True
     if not all(any(u is not None and u[1] and u[2] >= 0 for u in c) for c in needed):
         return found, False  # a platform coupon's share of shared lines: not decided here
-    final = _scope_reach(plan, needed, value)
-    if final is None:
-        return found, False
-    ranked_states: list[tuple[int, tuple[int, ...], int, bool]] = []
-    for (_, ys), (bits, most) in final[-1].items():
-        for choice in needed:
-            if any(u is not None and u[1] and u[2] >= 0 and ys[u[2]] > u[4] for u in choice):
-                continue
-            cap_x = _cap_x(choice)
-            if cap_x is None:
-                x, as_bits = most, False
-            else:
-                x, as_bits = (bits & ((1 << (cap_x + 1)) - 1)).bit_length() - 1, True
-            if x >= 0:
-                ranked_states.append((x + _coupons_most(plan, *choice, x, ys), ys, x, as_bits))
-    ranked_states.sort(key=lambda t: -t[0])
-    top_est = ranked_states[0][0] if ranked_states else -1
-    for est, ys, x, as_bits in ranked_states[:SCOPE_WITNESSES]:
-        if est <= value:
-            break
-        assign = _scope_witness(problem, plan, base, final, ys, x, as_bits)
-        v = problem.evaluate(assign)
-        if v > value:
-            found, value = assign, v
-    return found, value >= top_est
+    budget = SCOPE_DP_WORK
+    coarse = max(plan.caps) // SCOPE_STEPS
+    for quantum in ([coarse, 1] if coarse > 1 else [1]):
+        reach = _scope_reach(plan, needed, value, quantum, budget)
+        if reach is None:
+            return found, False
+        final, used = reach
+        budget -= used
+        ranked_states: list[tuple[int, tuple[int, ...], int, bool, tuple]] = []
+        for (_, ys), (bits, most) in final[-1].items():
+            cut_on = tuple(y * quantum for y in ys)  # at most the cut on each scope
+            for choice in needed:
+                if any(u is not None and u[1] and u[2] >= 0 and ys[u[2]] > u[4] // quantum
+                       for u in choice):
+                    continue
+                cap_x = _cap_x(choice)
+                if cap_x is None:
+                    x, as_bits = most, False
+                else:
+                    x, as_bits = (bits & ((1 << (cap_x + 1)) - 1)).bit_length() - 1, True
+                if x >= 0:
+                    ranked_states.append((x + _coupons_most(plan, *choice, x, cut_on), ys, x,
+                                          as_bits, choice))
+        ranked_states.sort(key=lambda t: -t[0])
+        for est, ys, x, as_bits, _ in ranked_states[:SCOPE_WITNESSES]:
+            if est <= value:
+                break
+            assign = _scope_witness(problem, plan, base, final, ys, x, as_bits, quantum)
+            v = problem.evaluate(assign)
+            if v > value:
+                found, value = assign, v
+        if not ranked_states or value >= ranked_states[0][0]:
+            return found, True
+        needed = [c for c in needed if any(t[4] == c and t[0] > value for t in ranked_states)]
+    return found, False
 
 
 def _choices(plan: _ScopePlan) -> list[tuple]:
@@ -1140,8 +1173,8 @@ def _cap_x(choice: tuple) -> int | None:
     return min(caps) if caps else None
 
 
-def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int
-                 ) -> list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]] | None:
+def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int, budget: int
+                 ) -> tuple[list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]], int] | None:
     """The dynamic program of ``by_cut_values`` with the cut on each scope in the state: per
     step, for every (lines taken, scope cuts) the reachable X up to the largest whole-cart cap
     (bits) and the largest X. Only what can still beat ``floor`` with one of the ``needed``
@@ -1149,13 +1182,16 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int
     promotions add, plus the coupons' values), and a state whose scope cuts are all at most
     another's, for the same lines taken, keeps only the X the other does not reach (coupons
     only lose value as the cuts grow); a scope cut past every threshold of its scope counts as
-    'too much'. None when the work would exceed SCOPE_DP_WORK."""
+    'too much'. The scope cuts count in units of ``quantum`` cents, each step's rounded down:
+    with a quantum above a cent a state's scope cuts are at most the true ones, so the choices
+    keep every threshold they keep in truth and are worth at least as much (an upper bound,
+    with fewer states). (stages, work done), or None when the work would exceed ``budget``."""
     steps, top, caps = plan.steps, plan.top, plan.caps
     later, cuts = steps.later, steps.cuts
     limit = (1 << (top + 1)) - 1 if top >= 0 else 0
     dims = len(caps)
-    dead = [c + 1 for c in caps]
-    zero = (0,) * dims
+    dead = [c // quantum + 1 for c in caps]
+    zero = _zero(dims)
     rest = [0] * (len(cuts) + 1)
     for j in range(len(cuts) - 1, -1, -1):
         rest[j] = rest[j + 1] + max(cuts[j].values())
@@ -1164,7 +1200,13 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int
         members = [u for u in choice if u is not None]
         checks.append(([(u[2], u[4]) for u in members if u[1] and u[2] >= 0], _cap_x(choice),
                        sum(u[5] for u in members)))
-    shares = plan.scope_shares()
+    shares = plan.scope_shares(quantum)
+    scopes, lines, problem = plan.scopes, steps.lines, plan.problem
+    line_most = []  # per line: the most cut it can take (its best rate, plus a cent)
+    for i in lines:
+        a, cp = problem.amounts[i], problem.promos
+        line_most.append(min(a, 1 + max(a * cp[p].rate[0] // cp[p].rate[1]
+                                        for p in problem.cands[i])))
     stages: list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]] = [
         {(0, zero): (1 if top >= 0 else 0, 0)}]
     work = 0
@@ -1172,40 +1214,71 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int
         table, share, keep = cuts[j], shares[j], later[j + 1]
         groups = steps.groups[j]
         new: dict[tuple[int, tuple[int, ...]], tuple[int, int]] = {}
+        by_taken: dict[int, list[tuple[tuple[int, ...], int, int]]] = {}
         for (m, ys), (bits, high) in stages[-1].items():
+            by_taken.setdefault(m, []).append((ys, bits, high))
+        for m, entries in by_taken.items():
             subs = _free_subsets(groups, m)
-            work += len(subs)
-            if work > SCOPE_DP_WORK:
+            work += len(subs) * len(entries)
+            if work > budget:
                 return None
             for sub in subs:
                 c = table[sub]
                 d = share[sub]
-                if d is zero:
-                    key = ((m | sub) & keep, ys)
-                else:
-                    key = ((m | sub) & keep, tuple(
-                        y + e if y + e < cap else cap for y, e, cap in zip(ys, d, dead,
-                                                                             strict=True)))
-                nb = (bits << c) & limit if bits else 0
-                nh = high + c if high >= 0 else -1
-                old = new.get(key)
-                if old is None:
-                    new[key] = (nb, nh)
-                else:
-                    new[key] = (old[0] | nb, nh if nh > old[1] else old[1])
+                taken = (m | sub) & keep
+                moved = d is not zero
+                if moved and dims == 1:
+                    d0, cap0 = d[0], dead[0]
+                for ys, bits, high in entries:
+                    if not moved:
+                        key = (taken, ys)
+                    elif dims == 1:
+                        y = ys[0] + d0
+                        key = (taken, (y if y < cap0 else cap0,))
+                    else:
+                        key = (taken, tuple(y + e if y + e < cap else cap
+                                            for y, e, cap in zip(ys, d, dead, strict=True)))
+                    nb = (bits << c) & limit if bits else 0
+                    nh = high + c if high >= 0 else -1
+                    old = new.get(key)
+                    if old is None:
+                        new[key] = (nb, nh)
+                    else:
+                        new[key] = (old[0] | nb, nh if nh > old[1] else old[1])
         ahead = rest[j + 1]
         alive = {}
+        bounds: dict[int, tuple[int, list[int]]] = {}
         for key, (bits, high) in new.items():
-            ys = key[1]
+            m, ys = key
+            bound = bounds.get(m)
+            if bound is None:  # what the lines still free can add, in all and off each scope
+                free, total, off_scope, slack = later[j + 1] & ~m, 0, [0] * dims, 0
+                while free:
+                    low = free & -free
+                    free ^= low
+                    k = low.bit_length() - 1
+                    total += line_most[k]
+                    slack += 1  # the apportionments' residues: fewer cents than the lines
+                    for d in range(dims):
+                        if not scopes[d] & low:
+                            off_scope[d] += line_most[k]
+                bound = bounds[m] = (min(ahead, total + slack),
+                                     [min(ahead, o + slack) for o in off_scope])
+            fut, fut_off = bound
             most = max(high, bits.bit_length() - 1)
             for limits, cap_x, value in checks:
-                if all(ys[d] <= b for d, b in limits) and (
-                        (most + ahead if cap_x is None else min(cap_x, most + ahead))
-                        + value > floor):
+                if not all(ys[d] <= b // quantum for d, b in limits):
+                    continue
+                x = most + fut
+                for d, b in limits:  # X = cut on the scope (at most b) + cut off it
+                    x = min(x, b + most - ys[d] * quantum + fut_off[d])
+                if cap_x is not None and cap_x < x:
+                    x = cap_x
+                if x + value > floor:
                     alive[key] = (bits, high)
                     break
         stages.append(_pareto(alive) if dims else alive)
-    return stages
+    return stages, work
 
 
 def _coupons_most(plan: _ScopePlan, s: tuple | None, p: tuple | None, x: int,
@@ -1256,6 +1329,28 @@ def _pareto(states: dict[tuple[int, tuple[int, ...]], tuple[int, int]]
                 if high > cum_high:
                     cum_high = high
             continue
+        if len(yss[0]) == 2:  # two scopes: the lower ones so far, by rank of the second cut
+            rank = {y: r + 1 for r, y in enumerate(sorted({ys[1] for ys in yss}))}
+            size = len(rank)
+            tree_bits, tree_high = [0] * (size + 1), [-1] * (size + 1)
+            for ys in yss:
+                bits, high = states[(m, ys)]
+                q, ob, oh = rank[ys[1]], 0, -1
+                while q:
+                    ob |= tree_bits[q]
+                    if tree_high[q] > oh:
+                        oh = tree_high[q]
+                    q -= q & -q
+                kept_bits, kept_high = bits & ~ob, high if high > oh else -1
+                if kept_bits or kept_high >= 0:
+                    out[(m, ys)] = (kept_bits, kept_high)
+                q = rank[ys[1]]
+                while q <= size:
+                    tree_bits[q] |= bits
+                    if high > tree_high[q]:
+                        tree_high[q] = high
+                    q += q & -q
+            continue
         seen: list[tuple[tuple[int, ...], int, int]] = []
         for ys in yss:
             bits, high = orig_bits, orig_high = states[(m, ys)]
@@ -1272,18 +1367,20 @@ def _pareto(states: dict[tuple[int, tuple[int, ...]], tuple[int, int]]
 
 def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
                    stages: list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]],
-                   ys: tuple[int, ...], x: int, as_bits: bool) -> list[int]:
-    """An assignment of the searched lines reaching scope cuts ``ys`` and cross-item total
-    ``x`` (one of the state's bits, or its largest X), backwards through the stages."""
+                   ys: tuple[int, ...], x: int, as_bits: bool, quantum: int) -> list[int]:
+    """An assignment of the searched lines reaching scope cuts ``ys`` (in ``quantum`` units)
+    and cross-item total ``x`` (one of the state's bits, or its largest X), backwards through
+    the stages of ``_scope_reach``."""
     steps = plan.steps
     lines, promos, cuts = steps.lines, steps.promos, steps.cuts
-    dead = [c + 1 for c in plan.caps]
+    dead = [c // quantum + 1 for c in plan.caps]
+    shares = plan.scope_shares(quantum)
     assign = list(base)
     for i in lines:
         assign[i] = NONE
     state, want = (0, ys), x
     for j in range(len(promos) - 1, -1, -1):
-        table, shares = cuts[j], plan.scope_shares()[j]
+        table, share = cuts[j], shares[j]
         whole, keep = steps.cand_mask[promos[j]], steps.later[j + 1]
         found = None
         for (m, prev), (bits, high) in stages[j].items():
@@ -1295,7 +1392,7 @@ def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
                         bits >> (want - c) & 1 if as_bits else high == want - c):
                     continue
                 if tuple(y + d if y + d < cap else cap for y, d, cap in zip(
-                        prev, shares[sub], dead, strict=True)) == state[1]:
+                        prev, share[sub], dead, strict=True)) == state[1]:
                     found = (m, prev, sub, c)
                     break
             if found:
@@ -1312,8 +1409,9 @@ def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
 
 VALUE_DP_WORK = 1_200_000  # subset steps of by_cut_values (about 0.7 s on this machine)
 SHORT_NODES = 10_000  # the search tried first when by_cut_values can take over
-SCOPE_DP_WORK = 400_000  # (state, subset) steps of _scope_reach
-SCOPE_WITNESSES = 8  # assignments by_scope_values traces back and prices, at most
+SCOPE_DP_WORK = 650_000  # (state, subset) steps of _scope_reach, in all (about 1.2 s)
+SCOPE_WITNESSES = 4  # assignments by_scope_values traces back and prices, at most, per pass
+SCOPE_STEPS = 64  # the first pass of _scope_reach counts scope cuts in 1/64 of the largest cap
 EXACT_LINES = 12  # a search over more lines stops at HEURISTIC_NODES
 HEURISTIC_NODES = 0
 
@@ -1390,10 +1488,8 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
                 assign = better
             exact = exact and found_exact
         elif not out.exact and splan:
-            found = by_scope_values(problem, splan, base)
-            if found is not None and problem.evaluate(found[0]) > problem.evaluate(assign):
-                assign = found[0]
-            exact = exact and found is not None and found[1]
+            assign, proven = by_scope_values(problem, splan, base, assign)
+            exact = exact and proven
         else:
             exact = exact and out.exact
     elif joint:
