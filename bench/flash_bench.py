@@ -10,7 +10,10 @@ then each answer waits behind 5,000 others), each request a new
 Idempotency-Key and one of 5,000 distinct buyer accounts, for ``--duration`` seconds. Every
 round checks that exactly 100 orders were created and sold, that the stock never went
 negative (``storeops stock check`` rules) and that reconcile agrees. Prints attempts/s (wrk's
-requests/s), p50/p99 and the answers by status; medians over ``--runs`` rounds. Run::
+requests/s), the server's CPU per attempt (its processes' CPU time over the answers: the
+figure that holds when other work shares the machine), p50/p99 and the answers by status;
+medians over ``--runs`` rounds. Once the sale is sold out, nearly every attempt is answered
+by the fast lane of the route (:mod:`storeops.api.fast_lane`). Run::
 
     .venv/bin/python bench/flash_bench.py [--runs 3] [--duration 10] [--connections 1000]
                                          [--workers 2] [--sqlite] [--json]
