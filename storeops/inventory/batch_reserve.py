@@ -20,7 +20,7 @@ Two ways in:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,23 @@ if TYPE_CHECKING:
     from storeops.orders.models import Order
 
 KEY = "storeops_stock_batch"
+HOLD = "storeops_hold_writes"
+
+
+def holding_writes(session: Session) -> bool:
+    """Inside :func:`hold_writes`: the batches' pending writes wait."""
+    return bool(session.info.get(HOLD))
+
+
+@contextmanager
+def hold_writes(session: Session) -> Iterator[None]:
+    """Statements run inside do not write the batches' pending rows first (for a statement
+    that reads none of them, run before those rows are final)."""
+    session.info[HOLD] = True
+    try:
+        yield
+    finally:
+        session.info.pop(HOLD, None)
 
 
 def stock_batch(session: Session) -> StockBatch | None:
@@ -79,6 +96,8 @@ class StockBatch:
         self.levels = stock._lock(session, product_ids, product_rows=True)
         self.fresh_lines = fresh_lines
         self.touched: set[int] = set()
+        # called before the writes (the rows they point at, e.g. a page's new orders)
+        self.before_write: Callable[[Session], None] | None = None
         self.changed: dict[int, StockLevel] = {}  # level id → level, to write
         self.movements: list[dict[str, Any]] = []
         self.reservations: list[NewReservation] = []
@@ -101,6 +120,9 @@ class StockBatch:
         """Write the levels, movements and reservations changed since the last time."""
         from storeops.orders.batch_intake import insert_rows, update_rows
 
+        if self.before_write is not None and (self.changed or self.movements
+                                              or self.reservations):
+            self.before_write(session)
         if self.changed:
             update_rows(session, StockLevel.__table__, [
                 {"on_hand": lv.on_hand, "reserved": lv.reserved, "id": lv.id}
@@ -171,7 +193,8 @@ class StockBatch:
 def _pending_first(state: ORMExecuteState) -> None:
     """A statement run while a batch holds writes: they go first (it may read them)."""
     batch = state.session.info.get(KEY)
-    if batch is not None and (batch.changed or batch.movements or batch.reservations):
+    if batch is not None and (batch.changed or batch.movements or batch.reservations) \
+            and not holding_writes(state.session):
         batch.write_pending(state.session)
 
 

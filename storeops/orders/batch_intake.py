@@ -8,10 +8,12 @@ than ORM objects where the page owns the rows:
 * the page's new orders (those once in the page) and their lines: their column values from
   ``service.prepare``, their ids given before the insert (SQLite, under the write lock: the
   next ids; PostgreSQL: the sequence), one insert each; then each order's "received" event,
-  review and stock in page order, as one by one, on :class:`NewOrder` objects (plain values);
-  what review and allocation change on them (stage, hold reason) is written back at the
-  page's end with one UPDATE per set of columns. Not when the brushing rule is on (it counts
-  the orders stored before each one): then every order goes through ``upsert_order``;
+  review and stock in page order, as one by one, on :class:`NewOrder` objects (plain values).
+  On PostgreSQL the rows are inserted once review and allocation are done, with their final
+  stage (or before any other statement the session runs meanwhile: :func:`write_new`); what
+  changes on them after their insert (stage, hold reason) is written back at the page's end
+  with one UPDATE per set of columns. Not when the brushing rule is on (it counts the orders
+  stored before each one): then every order goes through ``upsert_order``;
 * the page's stored orders in one query (``service.intake_batch``: upsert_order looks there
   before it asks the database), skipping the ids the caller has just read as absent;
 * the page's products and customers in one query each, as :class:`PageProduct` /
@@ -38,15 +40,18 @@ from collections.abc import Collection, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from storeops.catalog.models import Product
 from storeops.catalog.stores import bump_data_version
 from storeops.common.timeutil import utcnow
 from storeops.db.types import UTCDateTime
+from storeops.inventory.batch_reserve import hold_writes, holding_writes
 from storeops.inventory.locking import lock_for_stock_write
 from storeops.members.masking import mask_contact
 from storeops.members.models import Customer
@@ -55,8 +60,6 @@ from storeops.orders.models import Order, OrderEvent, OrderLine, Shipment, Shipm
 from storeops.orders.states import OrderStatus
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from storeops.catalog.models import Store
     from storeops.orders.incoming import IncomingOrder
 
@@ -83,6 +86,10 @@ class IntakeBatch:
                           list[int]]] = field(default_factory=list)
     written: list[PageRow] = field(default_factory=list)  # written back at the end
     parcel_ids: list[int] = field(default_factory=list)  # taken from the sequence, unused
+    # the page's new orders (and their lines) not inserted yet: see write_new
+    unwritten: list[NewOrder] = field(default_factory=list)
+    unwritten_lines: list[dict[str, Any]] = field(default_factory=list)
+    order_keys: tuple[str, ...] = ()  # the columns their rows were made with
 
 
 def _chunks(values: list[str]) -> list[list[str]]:
@@ -401,6 +408,9 @@ def _insert_new(session: Session, store: Store, incoming_list: Sequence[Incoming
         return {}
     lock_for_stock_write(session)  # SQLite: the ids below are ours until the commit
     prepared = [service.prepare(session, store, incoming) for incoming in todo]
+    # review's other read, done now: a statement run while the new orders wait for their
+    # final stage would insert them at once (write_new)
+    service.on_blacklist(session, store.id, "")
     version = service.store_version(session, store.id)
     wanted = [(Order.__table__, len(todo)),
               (OrderLine.__table__, sum(len(lines) for _s, lines, _v in prepared))]
@@ -437,11 +447,8 @@ def _insert_new(session: Session, store: Store, incoming_list: Sequence[Incoming
                 for r in lines]
         line_rows.extend(mine)
         per_order.append(mine)
-    insert_rows(session, Order.__table__, order_rows)
-    if line_rows:
-        for line_id, r in zip(line_ids, line_rows, strict=True):
-            r["id"] = line_id
-        insert_rows(session, OrderLine.__table__, line_rows)
+    for line_id, r in zip(line_ids, line_rows, strict=True):
+        r["id"] = line_id
     written = {}
     for incoming, row, mine, (settings, _lines, _values) in zip(
             todo, order_rows, per_order, prepared, strict=True):
@@ -449,7 +456,46 @@ def _insert_new(session: Session, store: Store, incoming_list: Sequence[Incoming
         written[incoming.platform_order_id] = (order, [NewLine(r) for r in mine], settings)
         batch.orders[incoming.platform_order_id] = order
         batch.written.append(order)
+        batch.unwritten.append(order)
+    batch.unwritten_lines.extend(line_rows)
+    batch.order_keys = tuple(order_rows[0])
+    if session.connection().dialect.name == "sqlite":
+        # their ids are SQLite's next ones: an order or line written meanwhile by the ORM
+        # (another of the page's orders) would take them
+        write_new(session, batch)
     return written
+
+
+def write_new(session: Session, batch: IntakeBatch) -> None:
+    """Insert the page's new orders not inserted yet, as they stand now, and their lines: one
+    insert each. They wait for this until review and allocation are done (their stage is
+    then written with the row, not by an UPDATE: on PostgreSQL a new version of the row and
+    of each of its indexes), or until the session runs any other statement, which may read
+    them or rows that point at them (:func:`_write_new_first`)."""
+    orders, lines = batch.unwritten, batch.unwritten_lines
+    if not orders:
+        return
+    batch.unwritten, batch.unwritten_lines = [], []
+    table = Order.__table__
+    keys = list(batch.order_keys)
+    # columns set since (hold reason …); one with a default stays for the write-back, where
+    # an order that did not set it cannot take a NULL for its default
+    for k in sorted({k for o in orders for k in o._changed} - set(keys)):
+        if table.c[k].default is None and table.c[k].server_default is None:
+            keys.append(k)
+    insert_rows(session, table, [{k: o.__dict__[k] for k in keys} for o in orders])
+    for o in orders:
+        for k in keys:
+            o._changed.pop(k, None)
+    insert_rows(session, OrderLine.__table__, lines)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_new_first(state: ORMExecuteState) -> None:
+    """A statement run while a page holds new orders back: they are inserted first."""
+    batch = state.session.info.get(KEY)
+    if batch is not None and batch.unwritten and not holding_writes(state.session):
+        write_new(state.session, batch)
 
 
 def _write_back(session: Session, batch: IntakeBatch) -> None:
@@ -468,6 +514,7 @@ def _write_back(session: Session, batch: IntakeBatch) -> None:
 def write_shipments(session: Session, batch: IntakeBatch) -> None:
     """The parcels of the page's allocated new orders: one insert for the parcels, one for
     their lines; each order's "allocated" event then names its parcels' ids."""
+    write_new(session, batch)  # the parcels' lines point at the orders and their lines
     parcels = [s for _o, shipments, _g, _e, _w in batch.shipments for s in shipments]
     if parcels:  # the Shipment objects stay out of the session: their rows go by one insert
         lock_for_stock_write(session)  # SQLite: the ids below are ours until the commit
@@ -481,14 +528,14 @@ def write_shipments(session: Session, batch: IntakeBatch) -> None:
             {"id": s.id, "store_id": s.store_id, "warehouse_id": s.warehouse_id,
              "state": s.state} for s in parcels])
     rows = []
-    for order_id, shipments, groups, event, warehouses in batch.shipments:
+    for order_id, shipments, groups, allocated, warehouses in batch.shipments:
         for shipment, group in zip(shipments, groups, strict=True):
             rows.extend({"shipment_id": shipment.id, "order_id": order_id,
                          "order_line_id": line_id, "quantity": qty}
                         for line_id, qty in group.items())
-        event["data_json"] = json.dumps({"shipments": [s.id for s in shipments],
-                                         "warehouses": warehouses}, ensure_ascii=False,
-                                        sort_keys=True)
+        allocated["data_json"] = json.dumps({"shipments": [s.id for s in shipments],
+                                             "warehouses": warehouses}, ensure_ascii=False,
+                                            sort_keys=True)
     if rows:
         insert_rows(session, ShipmentLine.__table__, rows)
     batch.shipments.clear()
@@ -529,9 +576,12 @@ def upsert_orders(session: Session, store: Store, incoming_list: Sequence[Incomi
         if outer is not None and outer.store_id == store.id:
             outer.cover(session, wanting)
             batch.fresh_lines = outer.fresh_lines
+            stock_ctx = nullcontext(outer)
         elif wanting:
             stock_ctx = reserving(session, store.id, wanting, batch.fresh_lines)
-        with stock_ctx:
+        with stock_ctx as stock:
+            if stock is not None:  # the reservations point at the new orders: those first
+                stock.before_write = partial(write_new, batch=batch)
             written = _insert_new(session, store, incoming_list, batch)
             out = []
             for incoming in incoming_list:
@@ -542,16 +592,21 @@ def upsert_orders(session: Session, store: Store, incoming_list: Sequence[Incomi
                 order, order_lines, settings = new
                 out.append((service.take_in_created(session, order, order_lines, incoming,
                                                     settings, actor=actor), "created"))
+            if stamp_version:
+                # the bump reads nothing of the page: the new orders wait for their version
+                with hold_writes(session):
+                    version = bump_data_version(session, store.id)
+                for order, outcome in out:
+                    if outcome != "unchanged":
+                        order.row_version = version
+            write_new(session, batch)
             if batch.shipments:
                 write_shipments(session, batch)
             if batch.events:  # one executemany, in the order they happened
                 insert_rows(session, OrderEvent.__table__, batch.events)
-            if stamp_version:
-                version = bump_data_version(session, store.id)
-                for order, outcome in out:
-                    if outcome != "unchanged":
-                        order.row_version = version
             _write_back(session, batch)
+            if stock is not None:
+                stock.before_write = None
         ids = [o.id for o in batch.written if isinstance(o, NewOrder)]
         if load_orders and ids:
             loaded = {}
@@ -563,3 +618,6 @@ def upsert_orders(session: Session, store: Store, incoming_list: Sequence[Incomi
         return out
     finally:
         session.info.pop(KEY, None)
+        outer = stock_batch(session)
+        if outer is not None:
+            outer.before_write = None

@@ -186,7 +186,9 @@ def adopt_version(session: Session, store_id: int, version: int) -> None:
     _per_transaction(session)["version", store_id] = version
 
 
-def _blacklisted(session: Session, store_id: int, account: str) -> bool:
+def on_blacklist(session: Session, store_id: int, account: str) -> bool:
+    """Whether the store's blacklist holds ``account`` (the list read once per
+    transaction)."""
     cache = _per_transaction(session)
     if ("blacklist", store_id) not in cache:
         cache["blacklist", store_id] = set(session.scalars(select(
@@ -440,7 +442,7 @@ def _facts(session: Session, order: Order, incoming: IncomingOrder | None,
                                       .where(OrderLine.order_id == order.id)) or 0)
         account = session.scalar(select(Customer.platform_account).where(
             Customer.id == order.customer_id)) if order.customer_id is not None else None
-    blacklisted = account is not None and _blacklisted(session, order.store_id, account)
+    blacklisted = account is not None and on_blacklist(session, order.store_id, account)
     recent = 1
     if rules.brushing_on(settings) and order.address_key:
         since = order.placed_at - timedelta(hours=int(settings.brushing_hours or 0))
