@@ -33,9 +33,16 @@ payable after points grows with the payable before them). Search:
    per set of lines taken), then the largest X under each coupon's breakpoint
    (tests/test_pricing_engine_exact.py checks it against an exhaustive enumeration). It runs
    when its estimated work is at most ``VALUE_DP_WORK`` (12 lines with 4 store-wide
-   promotions fit). Otherwise, when a threshold is in tension with many promotions the
-   budget can run out, and the best assignment found is kept (``exact=False``; ``notes`` says
-   so): e.g. a competing coupon scoped to some SKUs.
+   promotions fit). When a competing coupon is scoped to some SKUs or categories (or the
+   search covers only part of the cart), ``by_scope_values`` takes over instead: the same
+   program gives every choice of coupons an upper bound (scoped thresholds taken as kept),
+   and when that does not prove the best found, ``_scope_reach`` tracks the cut landing on
+   each competing scope too (at most two scopes; tests/test_pricing_property.py and
+   tests/test_pricing_scoped_exact.py check it against brute force). Its work is capped
+   (``SCOPE_DP_WORK``, less what the first program took: about 2 s per cart in all); when
+   the cap is hit, or a platform coupon on lines partly the shop coupon's leaves the bound
+   open (the rest of the search budget then runs), or the budget runs out, the best
+   assignment found is kept (``exact=False``; ``notes`` says so).
 6. Beyond 12 lines (the heuristic): greedy + one round of single-line moves of the lines their
    promotion does not need (no branch and bound: ``HEURISTIC_NODES``), then, for unsafe
    coupons, lines of a coupon whose threshold was missed are taken out of their promotion
@@ -97,6 +104,14 @@ class Problem:
             value = cut_cents(cp, amount, pieces)
         self.memo[key] = value
         return value
+
+    def share_most(self, i: int) -> int:
+        """The most line ``i``'s share of any of its candidates' cut can be (before the
+        apportionment's residue): its best rate times its amount, plus a cent (the floor of
+        its share of a cut of at most rate x amount + 1), at most its amount."""
+        a, promos = self.amounts[i], self.promos
+        return min(a, 1 + max((a * promos[p].rate[0] // promos[p].rate[1]
+                               for p in self.cands[i]), default=-1))
 
     def members(self, assign: list[int]) -> list[list[int]]:
         out: list[list[int]] = [[] for _ in self.promos]
@@ -657,19 +672,12 @@ def unsafe_coupons(problem: Problem, every: dict[int, list[int]] | None = None,
     joined = 0
 
     def by_lines(lines: Iterable[int]) -> int:
-        """The most cut on ``lines``: a line's share of any promotion's cut is at most its
-        best rate times its amount plus a cent (the floor of its share of a cut of at most
-        rate x amount + 1), plus the apportionments' residues (fewer cents than the lines)."""
+        """The most cut on ``lines``: each line's ``share_most``, plus the apportionments'
+        residues (fewer cents than the lines that join)."""
         nonlocal joined
         if not share_most:
-            for i, cs in enumerate(problem.cands):
-                most_i = 0
-                if cs:
-                    joined += 1
-                    a = amounts[i]
-                    most_i = min(a, 1 + max(a * problem.promos[p].rate[0]
-                                            // problem.promos[p].rate[1] for p in cs))
-                share_most.append(most_i)
+            share_most.extend(problem.share_most(i) for i in range(len(amounts)))
+            joined = sum(1 for cs in problem.cands if cs)
         return sum(share_most[i] for i in lines) + joined
 
     whole = sum(cut.values())
@@ -724,6 +732,7 @@ class _ValuePlan:
     later: list[int]  # per step: the lines a later promotion may still take
     cuts: list[dict[int, int]]  # per step: the promotion's cut for each subset of its lines
     groups: list[list[list[int]]]  # per step: its lines by group of interchangeable lines
+    estimate: int = 0  # its work, at most VALUE_DP_WORK
 
 
 def value_plan(problem: Problem, lines: list[int], unsafe: list[int]) -> _ValuePlan | None:
@@ -816,7 +825,7 @@ def _plan_steps(problem: Problem, lines: list[int], breaks: list[int],
     if estimate > VALUE_DP_WORK:
         return None
     return _ValuePlan(lines, breaks, promos, cand_mask, later, [cut_of[p] for p in promos],
-                      [[g for g in groups if g[0] & cand_mask[p]] for p in promos])
+                      [[g for g in groups if g[0] & cand_mask[p]] for p in promos], estimate)
 
 
 def _free_subsets(groups: list[list[int]], taken: int) -> list[int]:
@@ -976,6 +985,7 @@ class _ScopePlan:
     shop: dict[int, bool]  # per coupon index: a shop coupon
     problem: Problem
     scopes: list[int]  # per scope: its lines, as bits of the searched lines
+    outside: int  # the cross-item cut of the lines outside the search (fixed)
     shares: dict[int, list[dict[int, tuple[int, ...]]]] = field(default_factory=dict)
 
     def scope_shares(self, quantum: int = 1) -> list[dict[int, tuple[int, ...]]]:
@@ -1026,7 +1036,7 @@ def scope_plan(problem: Problem, lines: list[int], unsafe: list[int],
     trial = list(base)
     for i in lines:
         trial[i] = NONE
-    _, after = problem.after_cross(trial)  # the lines outside the search keep their cuts
+    outside, after = problem.after_cross(trial)  # the lines outside the search keep their cuts
     position = {i: j for j, i in enumerate(lines)}
     everything = (1 << len(lines)) - 1
     usable: list[tuple[int, bool, int, int, int, int]] = []
@@ -1072,13 +1082,16 @@ def scope_plan(problem: Problem, lines: list[int], unsafe: list[int],
                 elif not sets[ks] & sets[kp]:
                     apart.add((ks, kp))
     return _ScopePlan(steps, top, caps, usable, inside, apart,
-                      {k: problem.coupons[k].shop for k, *_ in usable}, problem, scope_masks)
+                      {k: problem.coupons[k].shop for k, *_ in usable}, problem, scope_masks,
+                      outside)
 
 
 def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
-                    start: list[int] | None = None) -> tuple[list[int], bool]:
+                    start: list[int] | None = None) -> tuple[list[int], bool | None]:
     """The best assignment of the searched lines when coupons scoped to some of them depend on
-    it: ``(assign, proven)``; ``start``: an assignment to beat (e.g. the search's).
+    it: ``(assign, proven)``, proven None when the work fits but a platform coupon on lines
+    partly the shop coupon's leaves it open (its room depends on the shop coupon's shares);
+    ``start``: an assignment to beat (e.g. the search's).
 
     A coupon's threshold is tested on its eligible amount after promotions, so what counts of
     an assignment is X, the total cross-item cut, and for each scope of a competing coupon the
@@ -1104,7 +1117,8 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
             x, as_bits = (reached & ((1 << (cap_x + 1)) - 1)).bit_length() - 1, True
             if x < 0:
                 continue
-        ranked.append((x + _coupons_most(plan, *choice, x, zeros), x, as_bits, choice))
+        ranked.append((plan.outside + x + _coupons_most(plan, *choice, x, zeros), x, as_bits,
+                       choice))
     ranked.sort(key=lambda t: -t[0])
     found, value = (list(base), -1) if start is None else (start, problem.evaluate(start))
     tried: set[tuple[int, bool]] = set()
@@ -1115,6 +1129,8 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
             continue
         tried.add((x, as_bits))
         assign = _witness(problem, steps, base, stages if as_bits else highs, x, as_bits)
+        # a scoped threshold it misses: lines of that coupon out of their promotions
+        _repair(problem, assign, [u[0] for u in plan.coupons if u[1]], steps.lines)
         v = problem.evaluate(assign)
         if v > value:
             found, value = assign, v
@@ -1122,11 +1138,13 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
     if not needed:
         return found, True
     if not all(any(u is not None and u[1] and u[2] >= 0 for u in c) for c in needed):
-        return found, False  # a platform coupon's share of shared lines: not decided here
-    budget = SCOPE_DP_WORK
+        return found, None  # a platform coupon's share of shared lines: not decided here
+    # the two dynamic programs together stay within about 2 s: the first's work leaves less
+    # to the second
+    budget = SCOPE_DP_WORK - steps.estimate // 3
     coarse = max(plan.caps) // SCOPE_STEPS
     for quantum in ([coarse, 1] if coarse > 1 else [1]):
-        reach = _scope_reach(plan, needed, value, quantum, budget)
+        reach = _scope_reach(plan, needed, value - plan.outside, quantum, budget)
         if reach is None:
             return found, False
         final, used = reach
@@ -1144,7 +1162,8 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
                 else:
                     x, as_bits = (bits & ((1 << (cap_x + 1)) - 1)).bit_length() - 1, True
                 if x >= 0:
-                    ranked_states.append((x + _coupons_most(plan, *choice, x, cut_on), ys, x,
+                    ranked_states.append((plan.outside + x
+                                          + _coupons_most(plan, *choice, x, cut_on), ys, x,
                                           as_bits, choice))
         ranked_states.sort(key=lambda t: -t[0])
         for est, ys, x, as_bits, _ in ranked_states[:SCOPE_WITNESSES]:
@@ -1157,7 +1176,8 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
         if not ranked_states or value >= ranked_states[0][0]:
             return found, True
         needed = [c for c in needed if any(t[4] == c and t[0] > value for t in ranked_states)]
-    return found, False
+    # left open by a platform coupon's room: the search may run on if this was cheap
+    return found, None if budget > SCOPE_DP_WORK // 2 else False
 
 
 def _choices(plan: _ScopePlan) -> list[tuple]:
@@ -1179,7 +1199,8 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
     step, for every (lines taken, scope cuts) the reachable X up to the largest whole-cart cap
     (bits) and the largest X. Only what can still beat ``floor`` with one of the ``needed``
     coupon choices is kept (thresholds still kept, largest X so far plus the most the later
-    promotions add, plus the coupons' values), and a state whose scope cuts are all at most
+    promotions add, plus the coupons' values; ``floor`` counts the searched lines' cut only),
+    and a state whose scope cuts are all at most
     another's, for the same lines taken, keeps only the X the other does not reach (coupons
     only lose value as the cuts grow); a scope cut past every threshold of its scope counts as
     'too much'. The scope cuts count in units of ``quantum`` cents, each step's rounded down:
@@ -1201,12 +1222,8 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
         checks.append(([(u[2], u[4]) for u in members if u[1] and u[2] >= 0], _cap_x(choice),
                        sum(u[5] for u in members)))
     shares = plan.scope_shares(quantum)
-    scopes, lines, problem = plan.scopes, steps.lines, plan.problem
-    line_most = []  # per line: the most cut it can take (its best rate, plus a cent)
-    for i in lines:
-        a, cp = problem.amounts[i], problem.promos
-        line_most.append(min(a, 1 + max(a * cp[p].rate[0] // cp[p].rate[1]
-                                        for p in problem.cands[i])))
+    scopes = plan.scopes
+    line_most = [plan.problem.share_most(i) for i in steps.lines]
     stages: list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]] = [
         {(0, zero): (1 if top >= 0 else 0, 0)}]
     work = 0
@@ -1219,7 +1236,7 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
             by_taken.setdefault(m, []).append((ys, bits, high))
         for m, entries in by_taken.items():
             subs = _free_subsets(groups, m)
-            work += len(subs) * len(entries)
+            work += len(subs) * len(entries) * (5 if limit else 4) // 4  # bits cost more
             if work > budget:
                 return None
             for sub in subs:
@@ -1489,7 +1506,13 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
             exact = exact and found_exact
         elif not out.exact and splan:
             assign, proven = by_scope_values(problem, splan, base, assign)
-            exact = exact and proven
+            if proven is None and budget > SHORT_NODES:  # open, and cheap so far: search on
+                more = _Search(problem, order, base, True, budget - SHORT_NODES).run()
+                nodes += more.nodes
+                if problem.evaluate(more.assign) > problem.evaluate(assign):
+                    assign = more.assign
+                proven = more.exact
+            exact = exact and bool(proven)
         else:
             exact = exact and out.exact
     elif joint:
