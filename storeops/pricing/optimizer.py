@@ -39,10 +39,10 @@ payable after points grows with the payable before them). Search:
    and when that does not prove the best found, ``_scope_reach`` tracks the cut landing on
    each competing scope too (at most two scopes; tests/test_pricing_property.py and
    tests/test_pricing_scoped_exact.py check it against brute force). Its work is capped
-   (``SCOPE_DP_WORK``, less what the first program took: about 2 s per cart in all); when
+   (``SCOPE_DP_WORK``, less what the first program took: about 2 s per cart in all). When
    the cap is hit, or a platform coupon on lines partly the shop coupon's leaves the bound
-   open (the rest of the search budget then runs), or the budget runs out, the best
-   assignment found is kept (``exact=False``; ``notes`` says so).
+   open, the rest of the search's budget runs, and when that does not finish either, the
+   best assignment found is kept (``exact=False``; ``notes`` says so).
 6. Beyond 12 lines (the heuristic): greedy + one round of single-line moves of the lines their
    promotion does not need (no branch and bound: ``HEURISTIC_NODES``), then, for unsafe
    coupons, lines of a coupon whose threshold was missed are taken out of their promotion
@@ -1090,8 +1090,9 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
                     start: list[int] | None = None) -> tuple[list[int], bool | None]:
     """The best assignment of the searched lines when coupons scoped to some of them depend on
     it: ``(assign, proven)``, proven None when the work fits but a platform coupon on lines
-    partly the shop coupon's leaves it open (its room depends on the shop coupon's shares);
-    ``start``: an assignment to beat (e.g. the search's).
+    partly the shop coupon's leaves it open (its room depends on the shop coupon's shares),
+    False when the work would exceed its cap; ``start``: an assignment to beat (e.g. the
+    search's).
 
     A coupon's threshold is tested on its eligible amount after promotions, so what counts of
     an assignment is X, the total cross-item cut, and for each scope of a competing coupon the
@@ -1176,8 +1177,7 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
         if not ranked_states or value >= ranked_states[0][0]:
             return found, True
         needed = [c for c in needed if any(t[4] == c and t[0] > value for t in ranked_states)]
-    # left open by a platform coupon's room: the search may run on if this was cheap
-    return found, None if budget > SCOPE_DP_WORK // 2 else False
+    return found, None  # left open by a platform coupon's room
 
 
 def _choices(plan: _ScopePlan) -> list[tuple]:
@@ -1426,7 +1426,7 @@ def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
 
 VALUE_DP_WORK = 1_200_000  # subset steps of by_cut_values (about 0.7 s on this machine)
 SHORT_NODES = 10_000  # the search tried first when by_cut_values can take over
-SCOPE_DP_WORK = 650_000  # (state, subset) steps of _scope_reach, in all (about 1.2 s)
+SCOPE_DP_WORK = 550_000  # (state, subset) steps of _scope_reach, in all (about 1 s)
 SCOPE_WITNESSES = 4  # assignments by_scope_values traces back and prices, at most, per pass
 SCOPE_STEPS = 64  # the first pass of _scope_reach counts scope cuts in 1/64 of the largest cap
 EXACT_LINES = 12  # a search over more lines stops at HEURISTIC_NODES
@@ -1506,7 +1506,7 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
             exact = exact and found_exact
         elif not out.exact and splan:
             assign, proven = by_scope_values(problem, splan, base, assign)
-            if proven is None and budget > SHORT_NODES:  # open, and cheap so far: search on
+            if not proven and budget > SHORT_NODES:  # the rest of the search's budget
                 more = _Search(problem, order, base, True, budget - SHORT_NODES).run()
                 nodes += more.nodes
                 if problem.evaluate(more.assign) > problem.evaluate(assign):
