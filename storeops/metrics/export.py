@@ -39,6 +39,7 @@ finishing the traffic alone.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import logging
@@ -388,6 +389,18 @@ def pg_connection(uri: str, *, fresh: bool = False) -> Iterator[tuple[Any, bool]
                 del _pg_idle[oldest]
     for old in evicted:
         _close_quietly(old)
+
+
+@atexit.register
+def _close_idle() -> None:
+    """Close the kept connections at exit, while the interpreter can still run their
+    ``__del__`` (at shutdown it fails with "'NoneType' object is not callable")."""
+    pid = os.getpid()  # a forked child leaves its parent's sockets alone
+    with _pg_idle_lock:
+        kept = [c for (owner, _uri), conns in _pg_idle.items() if owner == pid for c in conns]
+        _pg_idle.clear()
+    for conn in kept:
+        _close_quietly(conn)
 
 
 def _close_quietly(conn: Any) -> None:
