@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 
 from storeops.common.errors import StoreopsError
 
@@ -22,6 +23,11 @@ BUSY_TIMEOUT_MS = 10_000
 # How long an import waits for another import into the same SQLite file to finish.
 ENV_IMPORT_WAIT = "STOREOPS_IMPORT_WAIT_SECONDS"
 DEFAULT_IMPORT_WAIT_S = 600
+# A pooled PostgreSQL connection is pinged before use only when it sat idle this long: a busy
+# server's connections go back to work within milliseconds, and a ping on each checkout
+# (pool_pre_ping) cost one round trip per transaction. A connection the server dropped while
+# in use fails its transaction once, and SQLAlchemy then discards the pool's older connections.
+PING_AFTER_IDLE_S = 1.0
 
 
 class DatabaseBusyError(StoreopsError):
@@ -37,6 +43,30 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.close()
 
 
+def _checked_in(_dbapi_conn, record) -> None:  # noqa: ANN001
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn, record, _proxy) -> None:  # noqa: ANN001
+    """Pessimistic disconnect handling for connections that sat idle (the server may have
+    ended them meanwhile: a restart, idle timeouts); DisconnectionError makes the pool
+    discard the connection and check out another (SQLAlchemy's documented recipe)."""
+    if getattr(dbapi_conn, "closed", False) or getattr(dbapi_conn, "broken", False):
+        raise DisconnectionError("connection closed")
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+        return  # fresh from connect, or back from work a moment ago
+    try:
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute("SELECT 1")
+        finally:
+            cur.close()
+        dbapi_conn.rollback()  # the ping's implicit transaction ends here
+    except Exception as exc:
+        raise DisconnectionError(f"connection dropped while idle: {exc}") from exc
+
+
 @lru_cache(maxsize=16)
 def get_engine(db_url: str) -> Engine:
     """One engine per URL for the life of the process."""
@@ -44,7 +74,9 @@ def get_engine(db_url: str) -> Engine:
         engine = create_engine(db_url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(db_url, pool_pre_ping=True)
+        engine = create_engine(db_url)
+        event.listen(engine, "checkin", _checked_in)
+        event.listen(engine, "checkout", _ping_if_idle)
     return engine
 
 
