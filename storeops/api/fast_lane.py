@@ -1,27 +1,28 @@
-"""The fast lane of ``POST /api/v1/orders``: a flash sale's sold-out answer, on the event loop.
+"""The fast lane of ``POST /api/v1/orders``: the route's answers, on the event loop.
 
-Once a flash sale is sold out, nearly every request is a buyer who gets
-``409 flash_sold_out``. The ordinary route pays FastAPI's dependency solving and a thread hop
-for that answer; this pure ASGI middleware (the innermost one: security headers, the body limit
-and the origin check still apply) gives the very same answer without either, and only when it
-is sure the route would give it too:
+A pure ASGI middleware (the innermost one: security headers, the body limit and the origin
+check still apply) that gives the route's very answer without FastAPI's request handling
+(dependency solving, a thread hop for the token), when it is sure the route would take the
+request: the API token is good (:func:`tokens.check_token`: the route's own check, with its
+cache and its 5 s bound on a revocation) and its role may create orders; no query string;
+one ``Idempotency-Key`` header of 1–255 characters; a body the route's own model
+(:class:`orders_api.OrderIn`) takes, one line per SKU. Anything else — a token that is not
+good, an invalid body (the route names the fields), a store the route must refuse — goes down
+the ordinary route unchanged, with the body it was sent.
 
-* the API token is good (:func:`tokens.check_token`: the route's own check, with its cache
-  and its 5 s bound on a revocation) and its role may create orders; no query string; one
-  ``Idempotency-Key`` header of 1–255 characters;
-* the body is valid for the route's own model (:class:`orders_api.OrderIn`), with one line,
-  whose store and SKU have a flash sale in its window (the SKU's ids looked up in a thread and
-  kept per process, the store's sales from :func:`flash.store_sales`' cache);
-* the sale is sold out: this process saw it so less than ``flash.SOLD_OUT_MEMORY_S`` ago, or
-  Redis says fewer units are left than the line asks;
-* Redis says the key never reached an order transaction (``flash.key_marker``), so there is no
-  first answer to give back.
-
-The Redis questions of the requests of one moment go in one ``MGET``. Anything else — a token
-that is not good, a take that may succeed, a key that may have an answer, an invalid body,
-Redis unsure or not configured — goes down the ordinary route unchanged, with the body it was
-sent. Requests that may take wait at the sale's gate (:class:`_Gate`) rather than all crowd
-the route when a sale opens."""
+* An ordinary order is prepared and written as the route does (:func:`orders_api.answer_order`:
+  the process's order batcher, whose writer thread prepares it); the same 201, 409 or first
+  answer with ``Idempotent-Replayed``.
+* A flash sale's buyer, once the sale is sold out, mostly gets ``409 flash_sold_out``
+  (Redis configured). The lane answers it without any write when the SKU's sale is in its
+  window (the SKU's ids looked up in a thread and kept per process, the store's sales from
+  :func:`flash.store_sales`' cache) and sold out — this process saw it so less than
+  ``flash.SOLD_OUT_MEMORY_S`` ago, or Redis says fewer units are left than the line asks —
+  and Redis says the key never reached an order transaction (``flash.key_marker``), so there
+  is no first answer to give back. The Redis questions of the requests of one moment go in
+  one ``MGET``; Redis unsure sends the request down the route. Requests that may take wait at
+  the sale's gate (:class:`_Gate`) rather than all crowd the route when a sale opens.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ from starlette.responses import JSONResponse
 
 from storeops.accounts.permissions import Permission, has_permission
 from storeops.accounts.tokens import TokenCheck, TokenStatus, check_token, remembered
-from storeops.api.orders_api import OrderIn
+from storeops.api.orders_api import OrderIn, _duplicate_skus, answer_order
 from storeops.common.timeutil import utcnow
 from storeops.inventory import flash
 
@@ -331,6 +332,22 @@ class _Parsed:
     left_key: str
 
 
+@dataclass(frozen=True)
+class _Ordinary:
+    """An order of a good token the lane writes as the route does (no flash sale to answer
+    sold out)."""
+
+    user_id: int
+    username: str
+    key: str
+    body: OrderIn
+
+
+async def _no_receive() -> Message:
+    # A response of the lane never reads the request (its body was read already).
+    return {"type": "http.disconnect"}
+
+
 # What the lane makes of a request, once Redis was asked.
 _ROUTE, _ANSWER, _TAKE = "route", "answer", "take"
 
@@ -344,8 +361,7 @@ class OrderFastLane:
         self.db_url = db_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST"
-                or flash.redis_url() is None):
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         ask = _ask(scope)
@@ -372,27 +388,47 @@ class OrderFastLane:
             parsed = await self._parse(ask, b"".join(chunks))
         if parsed is None:
             await self.app(scope, replay, send)
-            return
-        await self._answer(parsed, lambda: self.app(scope, replay, send), send)
+        elif isinstance(parsed, _Ordinary):
+            await self._ordinary(parsed, scope, lambda: self.app(scope, replay, send), send)
+        else:
+            await self._answer(parsed, lambda: self.app(scope, replay, send), send)
 
-    async def _parse(self, ask: _Ask, raw: bytes) -> _Parsed | None:
-        """The request, when it is one the lane may answer: a good token that may
-        create orders, a valid body of one line whose SKU has a sale in its window."""
+    async def _parse(self, ask: _Ask, raw: bytes) -> _Parsed | _Ordinary | None:
+        """What the lane may do with the request: a good token that may create orders and a
+        body the route would take (valid, one line per SKU); a flash sale's one-line order
+        (with Redis) or an ordinary one. None: the route answers."""
         user = await _state().user_of(self.db_url, ask.token)
         if user is None or not has_permission(user.role or "", Permission.ORDER_CREATE):
             return None
         try:
             body = OrderIn.model_validate_json(raw)
         except ValidationError:
+            return None  # the route names the fields
+        if _duplicate_skus(body) is not None:
             return None
-        if len(body.lines) != 1:
-            return None
+        ordinary = _Ordinary(user.user_id or 0, user.username or "", ask.key, body)
+        if len(body.lines) != 1 or flash.redis_url() is None:
+            return ordinary
         line = body.lines[0]
         sale = await _state().sale_of(self.db_url, body.store, line.sku)
         if sale is None:
-            return None
+            return ordinary
         return _Parsed(user.user_id or 0, ask.key, line.sku, line.qty,
                        flash.redis_keys(self.db_url, sale)[0])
+
+    async def _ordinary(self, order: _Ordinary, scope: Scope,
+                        route: Callable[[], Awaitable[None]], send: Send) -> None:
+        """The route's answer to an ordinary order (orders_api.answer_order). What the
+        route leaves to the app's error handlers (an unknown store, the database down …)
+        goes to the route itself: nothing was written, and it answers as it always does."""
+        try:
+            response = await answer_order(self.db_url, order.user_id, order.username,
+                                          order.key, order.body)
+        except Exception:  # noqa: BLE001 - the route answers it
+            log.debug("fast lane: an ordinary order taken by the route", exc_info=True)
+            await route()
+            return
+        await response(scope, _no_receive, send)
 
     async def _answer(self, parsed: _Parsed, route: Callable[[], Awaitable[None]],
                       send: Send) -> None:

@@ -6,7 +6,10 @@ shapes the answers.
 Orders are written in micro-batches (:mod:`storeops.api.order_batcher`): the requests that
 arrive while the process's order transactions are busy are written together in one
 transaction (:mod:`storeops.orders.channel_batch`), each request awaiting its own answer
-(201, 409 out of stock or sold out, the first answer of its key …) exactly as alone.
+(201, 409 out of stock or sold out, the first answer of its key …) exactly as alone; the
+writer thread prepares each request (store, SKUs, flash takes) just before its batch.
+:mod:`storeops.api.fast_lane` gives an ordinary order of a good token this route's answer
+without FastAPI's request handling (:func:`answer_order`).
 Settings: ``STOREOPS_ORDER_WRITERS`` (threads, default 6), ``STOREOPS_ORDER_BATCH`` (orders
 per transaction at most, default 64), ``STOREOPS_ORDER_BATCHES`` (batches written at once
 per process, default 1)."""
@@ -20,7 +23,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -231,8 +233,6 @@ async def create_order(
     nothing (409 out_of_stock with the shortages otherwise); a SKU in a flash sale's window
     takes the sale's quota and is sold at the flash price. An unpaid order (`paid: false`)
     holds its stock until its `pay_deadline`, then is cancelled."""
-    from storeops.orders import channel
-
     key = idempotency_key.strip()
     if not key:
         return _blank_key()
@@ -244,21 +244,20 @@ async def create_order(
     duplicate = _duplicate_skus(body)
     if duplicate is not None:
         return duplicate
-    order, url = _to_request(body), db_url_of(request)
+    return await answer_order(db_url_of(request), user.id, user.username, key, body)
+
+
+async def answer_order(db_url: str, user_id: int, username: str, key: str, body: OrderIn
+                       ) -> JSONResponse:
+    """The answer to a valid order of an authorised user (the route's, and the fast lane's
+    for an ordinary order): prepared and written by the process's batcher. Raises what the
+    route leaves to the app's error handlers."""
+    from storeops.api.order_batcher import Unprepared
+    from storeops.orders import channel
+
     try:
-        for _attempt in range(5):
-            prepared = await run_in_threadpool(channel.prepare, url, user_id=user.id, key=key,
-                                               request=order)
-            if isinstance(prepared, channel.ChannelAnswer):
-                answer = prepared
-                break
-            written = await batcher_for(_writers()).write(prepared,
-                                                          actor=f"api:{user.username}")
-            if written is not None:
-                answer = written
-                break
-        else:
-            raise channel.in_progress()
+        answer = await batcher_for(_writers()).submit(
+            Unprepared(db_url, user_id, key, _to_request(body)), actor=f"api:{username}")
     except (channel.ChannelRefused, channel.ChannelInvalid) as exc:
         return JSONResponse(exc.body(), status_code=exc.http_status)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
