@@ -29,7 +29,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from pricing_oracle import cents, plain_greedy_cut, random_case  # noqa: E402
+from pricing_oracle import (  # noqa: E402
+    cents,
+    plain_greedy_cut,
+    random_case,
+    scoped_coupons,
+)
 
 from storeops.pricing.engine import price_cart  # noqa: E402
 from storeops.pricing.model import (  # noqa: E402
@@ -54,14 +59,7 @@ def case(seed: int, shared: bool, pair: bool = False, n: int = 12,
     goods = sum(cents(ln.price) * ln.qty for ln in lines)
     cut = plain_greedy_cut(lines, promos)
     if scoped:
-        coupons = []
-        for cid, kind, cats, off, part in (("a", CouponScope.SHOP, {"a"}, "100", 2),
-                                           ("ab", CouponScope.PLATFORM, {"a", "b"}, "150", 3)):
-            inside = sum(cents(ln.price) * ln.qty for ln in lines if ln.category in cats)
-            coupons.append(Coupon(cid, kind, Decimal(off),
-                                  Decimal(inside - cut * inside // goods // part) / 100,
-                                  Scope(categories=frozenset(cats))))
-        return Cart(tuple(lines)), Offers(tuple(promos), tuple(coupons))
+        return Cart(tuple(lines)), Offers(tuple(promos), scoped_coupons(lines, cut))
     coupons = [Coupon("big", CouponScope.SHOP, Decimal("300"),
                       Decimal(goods - cut // 2) / 100)]
     if pair:

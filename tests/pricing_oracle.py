@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from storeops.pricing.model import (
     Cart,
     CartLine,
+    Coupon,
     CouponScope,
     Offers,
     Promotion,
@@ -103,6 +104,22 @@ def random_case(seed: int, shared: bool, n: int = 12) -> tuple[Cart, list[Promot
 
 
 # --- the brute force ----------------------------------------------------------------------
+
+def scoped_coupons(lines: list[CartLine], cut: int) -> tuple[Coupon, Coupon]:
+    """The competing coupons of ``bench/price_exact_bench.py --scoped``, given the plain greedy
+    ``cut``: a shop coupon on category a (100 off, threshold its lines' goods minus half their
+    share of the cut) and a platform coupon on categories a and b (150 off, threshold their
+    goods minus a third of their share)."""
+    goods = sum(cents(ln.price) * ln.qty for ln in lines)
+    out = []
+    for cid, kind, cats, off, part in (("a", CouponScope.SHOP, {"a"}, "100", 2),
+                                       ("ab", CouponScope.PLATFORM, {"a", "b"}, "150", 3)):
+        inside = sum(cents(ln.price) * ln.qty for ln in lines if ln.category in cats)
+        out.append(Coupon(cid, kind, Decimal(off),
+                          Decimal(inside - cut * inside // goods // part) / 100,
+                          Scope(categories=frozenset(cats))))
+    return out[0], out[1]
+
 
 def after_pct(amount: int, pct: Decimal) -> int:
     """amount x (100 - pct) / 100, half up, in cents."""
@@ -274,4 +291,72 @@ def bf_best(cart: Cart, offers: Offers, assignments: Iterable[tuple]) -> int:
         by_share = int((Decimal(best) * pts.max_share).to_integral_value(rounding="ROUND_FLOOR"))
         use = min(by_share, pts.balance * 100 // pts.rate, best)
         best -= max(0, use)
+    return best
+
+
+def bf_by_outcomes(cart: Cart, offers: Offers) -> int:
+    """The lowest payable (no points) of every assignment, enumerated by its outcomes: what a
+    coupon takes depends on an assignment only through the cut landing on the coupon's lines
+    (its eligible amount; the platform coupon's room when the shop coupon's lines are all its
+    own or none of them), and the payable on the cross-item total X too. So every promotion's
+    every member set is priced (``bf_disc``, ``bf_split``) and combined with the others' over
+    disjoint lines, keeping for each (lines a later promotion may still take, cut on each
+    coupon's lines) the largest X; every coupon choice is priced on each. Far fewer states
+    than the 5**12 assignments of a 12-line cart, and no bound or heuristic cuts any."""
+    assert offers.points is None
+    promos = list(offers.promotions)
+    segs = bf_items(cart, promos)
+    base = [sum(n * u for n, u in s) for s in segs]
+    cross = [p for p in promos if p.kind in (K.MULTI_BUY, K.FULL_REDUCTION, K.FULL_DISCOUNT,
+                                             K.BUNDLE)]
+    coupons = list(offers.coupons)
+    cover = [frozenset(i for i, ln in enumerate(cart.lines) if c.skus.covers(ln.sku, ln.category))
+             for c in coupons]
+    cands = []
+    for p in cross:
+        mine = [i for i, ln in enumerate(cart.lines) if p.scope.covers(ln.sku, ln.category)
+                and (p.kind != K.BUNDLE or ln.sku in {b.sku for b in p.bundle_items})]
+        cands.append(mine)
+    later = [0] * (len(cross) + 1)
+    for j in range(len(cross) - 1, -1, -1):
+        later[j] = later[j + 1] | sum(1 << i for i in cands[j])
+    states: dict[tuple[int, tuple[int, ...]], int] = {(0, (0,) * len(coupons)): 0}
+    for j, p in enumerate(cross):
+        options = []
+        for r in range(len(cands[j]) + 1):
+            for members in itertools.combinations(cands[j], r):
+                off = bf_disc(p, list(members), base, cart, segs)
+                parts = bf_split(off, [base[i] for i in members]) if off else [0] * r
+                on = tuple(sum(s for i, s in zip(members, parts, strict=True) if i in cv)
+                           for cv in cover)
+                options.append((sum(1 << i for i in members), off, on))
+        new: dict[tuple[int, tuple[int, ...]], int] = {}
+        for (m, ys), x in states.items():
+            for mask, off, on in options:
+                if m & mask:
+                    continue
+                key = ((m | mask) & later[j + 1], tuple(a + b for a, b in zip(ys, on,
+                                                                              strict=True)))
+                if new.get(key, -1) < x + off:
+                    new[key] = x + off
+        states = new
+    goods = sum(base)
+    shops = [None] + [k for k, c in enumerate(coupons) if c.scope == CouponScope.SHOP]
+    plats = [None] + [k for k, c in enumerate(coupons) if c.scope == CouponScope.PLATFORM]
+    best = goods
+    for (_, ys), x in states.items():
+        elig = [sum(base[i] for i in cv) - y for cv, y in zip(cover, ys, strict=True)]
+        for s, p in itertools.product(shops, plats):
+            off_s = off_p = 0
+            if s is not None and 0 < elig[s] and elig[s] >= cents(coupons[s].threshold):
+                off_s = min(cents(coupons[s].off), elig[s])
+            if p is not None and 0 < elig[p] and elig[p] >= cents(coupons[p].threshold):
+                if s is None or not off_s or not cover[s] & cover[p]:
+                    room = elig[p]
+                elif cover[s] <= cover[p]:
+                    room = elig[p] - off_s
+                else:
+                    raise NotImplementedError("a shop coupon on lines partly the platform's")
+                off_p = max(0, min(cents(coupons[p].off), room))
+            best = min(best, goods - x - off_s - off_p)
     return best

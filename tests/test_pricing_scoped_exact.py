@@ -21,7 +21,15 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from pricing_oracle import bf_best, cents
+from pricing_oracle import (
+    bf_best,
+    bf_by_outcomes,
+    bf_payable,
+    cents,
+    plain_greedy_cut,
+    random_case,
+    scoped_coupons,
+)
 
 from storeops.pricing import optimizer
 from storeops.pricing.engine import price_cart
@@ -96,3 +104,30 @@ def test_scoped_coupon_twelve_lines_exact(kind: CouponScope, off: str, payable: 
     assert sum(ln.final_amount for ln in result.lines) == result.payable
     for ln in result.lines:
         assert sum(d.amount for d in ln.discounts) == ln.list_amount - ln.final_amount
+
+
+@pytest.mark.slow
+def test_two_competing_scoped_coupons_bench_cart_proven() -> None:
+    """Case 15 of ``bench/price_exact_bench.py --scoped``: 12 lines (list prices 19.90-259.00,
+    qty 1-3; categories a, b and c), 7 promotions scoped to 7 SKUs each (no line has more than
+    4 candidates: 70,312,500 assignments), a shop coupon on category a (100 off) and a platform
+    coupon on categories a and b (150 off) whose thresholds leave room for only part of the
+    promotions on their lines. Before the later steps' exact bounds and the first heuristic
+    pass of ``_scope_reach`` the engine gave up (启发式 note) and paid 1505.80. The oracle's
+    enumeration by outcomes (``pricing_oracle.bf_by_outcomes``: every member set of every
+    promotion, combined, every coupon choice; checked against the plain brute force on the
+    cart's first 6 lines) says the lowest payable is 1476.18; the engine must reach it, prove
+    it, and its assignment, priced by the oracle's own arithmetic, must pay that too."""
+    cart, promos = random_case(15, shared=False)
+    lines = list(cart.lines)
+    offers = Offers(tuple(promos), scoped_coupons(lines, plain_greedy_cut(lines, promos)))
+    first = Cart(cart.lines[:6])
+    assert bf_by_outcomes(first, offers) == bf_payable(first, offers)
+    assert bf_by_outcomes(cart, offers) == 147618
+    result = price_cart(cart, offers)
+    assert cents(result.payable) == 147618
+    assert result.notes == ()  # proven the best
+    assert set(result.applied) >= {"a", "ab"}
+    by_id = {p.id: p for p in promos}
+    chosen = tuple(by_id.get(ln.cross_promotion) for ln in result.lines)
+    assert bf_best(cart, offers, [chosen]) == 147618

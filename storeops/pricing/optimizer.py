@@ -35,11 +35,15 @@ payable after points grows with the payable before them). Search:
    when its estimated work is at most ``VALUE_DP_WORK`` (12 lines with 4 store-wide
    promotions fit). When a competing coupon is scoped to some SKUs or categories (or the
    search covers only part of the cart), ``by_scope_values`` takes over instead: the same
-   program gives every choice of coupons an upper bound (scoped thresholds taken as kept),
-   and when that does not prove the best found, ``_scope_reach`` tracks the cut landing on
-   each competing scope too (at most two scopes; tests/test_pricing_property.py and
-   tests/test_pricing_scoped_exact.py check it against brute force). Its work is capped
-   (``SCOPE_DP_WORK``, less what the first program took: about 2 s per cart in all). When
+   program gives every choice of coupons an upper bound (scoped thresholds taken as kept;
+   when no whole-cart coupon competes, a cheap bound on X does instead), and when that does
+   not prove the best found, ``_scope_reach`` tracks the cut landing on each competing scope
+   too (at most two scopes; tests/test_pricing_property.py and
+   tests/test_pricing_scoped_exact.py check it against brute force), first kept to its
+   ``SCOPE_BEAM`` most promising states per step (a good assignment to beat), then exactly,
+   its states bounded by what the later promotions can add (exactly for the last two). Its
+   work is capped (``SCOPE_DP_WORK``, less what the first program took: about 2 s per cart
+   in all). When
    the cap is hit, or a platform coupon on lines partly the shop coupon's leaves the bound
    open, the rest of the search's budget runs, and when that does not finish either, the
    best assignment found is kept (``exact=False``; ``notes`` says so).
@@ -987,6 +991,56 @@ class _ScopePlan:
     scopes: list[int]  # per scope: its lines, as bits of the searched lines
     outside: int  # the cross-item cut of the lines outside the search (fixed)
     shares: dict[int, list[dict[int, tuple[int, ...]]]] = field(default_factory=dict)
+    most_of: list[list[dict[int, int]]] = field(default_factory=list)
+    two_most: dict[int, list[int]] = field(default_factory=dict)
+    two_values: list[dict[int, int]] = field(default_factory=list)
+
+    def last_two_most(self, free: int) -> list[int]:
+        """For the whole cut and the cut off each scope: the most the last two steps can add
+        from the lines ``free`` (each line joins one promotion at most), exactly."""
+        hit = self.two_most.get(free)
+        if hit is not None:
+            return hit
+        if not self.two_values:
+            table, share = self.steps.cuts[-2], self.scope_shares()[-2]
+            self.two_values = [table] + [{sub: c - share[sub][d] for sub, c in table.items()}
+                                         for d in range(len(self.scopes))]
+        mine = free & self.steps.cand_mask[self.steps.promos[-2]]
+        other = free & self.steps.cand_mask[self.steps.promos[-1]]
+        subs, sub = [], mine
+        while True:  # every subset of ``mine`` for the first, what it leaves for the last
+            subs.append(sub)
+            if not sub:
+                break
+            sub = (sub - 1) & mine
+        out = [max(first[s] + last[other & ~s] for s in subs)
+               for first, last in zip(self.two_values, self.step_most()[-1], strict=True)]
+        self.two_most[free] = out
+        return out
+
+    def step_most(self) -> list[list[dict[int, int]]]:
+        """Per step: for the whole cut and for the cut off each scope, the most any subset of
+        a set of its candidate lines gives (keyed by that set; computed once). Summed over the
+        later steps, for the lines still free, it bounds what they add; for the last step
+        alone it is exact, which the lines' best rates are far from."""
+        if self.most_of:
+            return self.most_of
+        shares = self.scope_shares()
+        for j, table in enumerate(self.steps.cuts):
+            whole = self.steps.cand_mask[self.steps.promos[j]]
+            share = shares[j]
+            dims = [dict(table)] + [{sub: c - share[sub][d] for sub, c in table.items()}
+                                    for d in range(len(self.scopes))]
+            for most in dims:
+                rest = whole
+                while rest:
+                    low = rest & -rest
+                    rest ^= low
+                    for sub in most:
+                        if sub & low and most[sub ^ low] > most[sub]:
+                            most[sub] = most[sub ^ low]
+            self.most_of.append(dims)
+        return self.most_of
 
     def scope_shares(self, quantum: int = 1) -> list[dict[int, tuple[int, ...]]]:
         """Per step and subset: the part of the promotion's cut that lands on each scope
@@ -1106,8 +1160,17 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
     still above it are decided by ``_scope_reach``, which tracks the cut on each scope too.
     """
     steps = plan.steps
-    stages, highs = _cut_reach(steps)
-    reached, high = stages[-1].get(0, 0), highs[-1][0]
+    if plan.top < 0:  # no whole-cart coupon competes: the first program would only give the
+        # largest X, and its cost (up to half a second) is better spent on the second;
+        # an upper bound of X does for ranking the choices
+        stages = highs = None
+        reached, high = 0, min(sum(max(t.values()) for t in steps.cuts),
+                               sum(problem.share_most(i) + 1 for i in steps.lines))
+        first_work = 0
+    else:
+        stages, highs = _cut_reach(steps)
+        reached, high = stages[-1].get(0, 0), highs[-1][0]
+        first_work = steps.estimate
     zeros = (0,) * len(plan.caps)
     ranked: list[tuple[int, int, bool, tuple]] = []
     for choice in _choices(plan):
@@ -1124,7 +1187,7 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
     found, value = (list(base), -1) if start is None else (start, problem.evaluate(start))
     tried: set[tuple[int, bool]] = set()
     for est, x, as_bits, _ in ranked:
-        if est <= value or len(tried) >= SCOPE_WITNESSES:
+        if est <= value or len(tried) >= SCOPE_WITNESSES or stages is None:
             break
         if (x, as_bits) in tried:
             continue
@@ -1138,14 +1201,19 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
     needed = [choice for est, _, _, choice in ranked if est > value]
     if not needed:
         return found, True
-    if not all(any(u is not None and u[1] and u[2] >= 0 for u in c) for c in needed):
+    if stages is not None and not all(any(u is not None and u[1] and u[2] >= 0 for u in c)
+                                      for c in needed):
         return found, None  # a platform coupon's share of shared lines: not decided here
     # the two dynamic programs together stay within about 2 s: the first's work leaves less
     # to the second
-    budget = SCOPE_DP_WORK - steps.estimate // 3
-    coarse = max(plan.caps) // SCOPE_STEPS
-    for quantum in ([coarse, 1] if coarse > 1 else [1]):
-        reach = _scope_reach(plan, needed, value - plan.outside, quantum, budget)
+    budget = SCOPE_DP_WORK - first_work // 3
+    coarse = max(plan.caps) // SCOPE_STEPS if SCOPE_STEPS else 0
+    # first the program kept to its most promising states: a good assignment to beat makes
+    # the exact pass prune far more (the short search's is often tens of yuan off)
+    passes = [(1, SCOPE_BEAM)] if SCOPE_BEAM else []
+    passes += [(coarse, 0), (1, 0)] if coarse > 1 else [(1, 0)]
+    for quantum, beam in passes:
+        reach = _scope_reach(plan, needed, value - plan.outside, quantum, budget, beam)
         if reach is None:
             return found, False
         final, used = reach
@@ -1174,6 +1242,8 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
             v = problem.evaluate(assign)
             if v > value:
                 found, value = assign, v
+        if beam:
+            continue  # its states were cut short: they prove nothing
         if not ranked_states or value >= ranked_states[0][0]:
             return found, True
         needed = [c for c in needed if any(t[4] == c and t[0] > value for t in ranked_states)]
@@ -1193,20 +1263,26 @@ def _cap_x(choice: tuple) -> int | None:
     return min(caps) if caps else None
 
 
-def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int, budget: int
+def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int, budget: int,
+                 beam: int = 0
                  ) -> tuple[list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]], int] | None:
     """The dynamic program of ``by_cut_values`` with the cut on each scope in the state: per
     step, for every (lines taken, scope cuts) the reachable X up to the largest whole-cart cap
     (bits) and the largest X. Only what can still beat ``floor`` with one of the ``needed``
     coupon choices is kept (thresholds still kept, largest X so far plus the most the later
-    promotions add, plus the coupons' values; ``floor`` counts the searched lines' cut only),
+    promotions add, plus the coupons' values; ``floor`` counts the searched lines' cut only;
+    "the most the later promotions add", in all and off each scope, is the least of the free
+    lines' best rates, the sum of each later promotion's best subset of them, and, two steps
+    before the end, the exact best of the last two),
     and a state whose scope cuts are all at most
     another's, for the same lines taken, keeps only the X the other does not reach (coupons
     only lose value as the cuts grow); a scope cut past every threshold of its scope counts as
     'too much'. The scope cuts count in units of ``quantum`` cents, each step's rounded down:
     with a quantum above a cent a state's scope cuts are at most the true ones, so the choices
     keep every threshold they keep in truth and are worth at least as much (an upper bound,
-    with fewer states). (stages, work done), or None when the work would exceed ``budget``."""
+    with fewer states). ``beam``: only that many states, the most promising, go on after each
+    step (a heuristic pass: its stages trace back to true assignments but prove nothing).
+    (stages, work done), or None when the work would exceed ``budget``."""
     steps, top, caps = plan.steps, plan.top, plan.caps
     later, cuts = steps.later, steps.cuts
     limit = (1 << (top + 1)) - 1 if top >= 0 else 0
@@ -1219,11 +1295,13 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
     checks = []  # per needed choice: (its scope limits, its X cap, the most its coupons give)
     for choice in needed:
         members = [u for u in choice if u is not None]
-        checks.append(([(u[2], u[4]) for u in members if u[1] and u[2] >= 0], _cap_x(choice),
-                       sum(u[5] for u in members)))
+        checks.append(([(u[2], u[4], u[4] // quantum) for u in members if u[1] and u[2] >= 0],
+                       _cap_x(choice), sum(u[5] for u in members)))
     shares = plan.scope_shares(quantum)
     scopes = plan.scopes
     line_most = [plan.problem.share_most(i) for i in steps.lines]
+    step_most = plan.step_most()
+    cand = [steps.cand_mask[p] for p in steps.promos]
     stages: list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]] = [
         {(0, zero): (1 if top >= 0 else 0, 0)}]
     work = 0
@@ -1239,6 +1317,9 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
             work += len(subs) * len(entries) * (5 if limit else 4) // 4  # bits cost more
             if work > budget:
                 return None
+            if not limit and dims == 2:  # the bench's two scopes, no whole-cart bits
+                _step_two(new, entries, subs, m, keep, table, share, zero, dead)
+                continue
             for sub in subs:
                 c = table[sub]
                 d = share[sub]
@@ -1264,6 +1345,7 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
                         new[key] = (old[0] | nb, nh if nh > old[1] else old[1])
         ahead = rest[j + 1]
         alive = {}
+        estimates: dict[tuple[int, tuple[int, ...]], int] = {}
         bounds: dict[int, tuple[int, list[int]]] = {}
         for key, (bits, high) in new.items():
             m, ys = key
@@ -1279,23 +1361,76 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
                     for d in range(dims):
                         if not scopes[d] & low:
                             off_scope[d] += line_most[k]
-                bound = bounds[m] = (min(ahead, total + slack),
-                                     [min(ahead, o + slack) for o in off_scope])
+                free = later[j + 1] & ~m
+                if j + 3 == len(cuts):  # the last two steps, exactly
+                    by_step = plan.last_two_most(free)
+                else:
+                    by_step = [0] * (dims + 1)
+                    for k in range(j + 1, len(cuts)):
+                        sub = free & cand[k]
+                        for d, most_d in enumerate(step_most[k]):
+                            by_step[d] += most_d[sub]
+                bound = bounds[m] = (min(ahead, total + slack, by_step[0]),
+                                     [min(ahead, o + slack, b)
+                                      for o, b in zip(off_scope, by_step[1:], strict=True)])
             fut, fut_off = bound
             most = max(high, bits.bit_length() - 1)
+            best = floor
             for limits, cap_x, value in checks:
-                if not all(ys[d] <= b // quantum for d, b in limits):
-                    continue
                 x = most + fut
-                for d, b in limits:  # X = cut on the scope (at most b) + cut off it
-                    x = min(x, b + most - ys[d] * quantum + fut_off[d])
-                if cap_x is not None and cap_x < x:
-                    x = cap_x
-                if x + value > floor:
-                    alive[key] = (bits, high)
-                    break
+                for d, b, bq in limits:  # X = cut on the scope (at most b) + cut off it
+                    y = ys[d]
+                    if y > bq:  # a threshold missed
+                        break
+                    y = b + most - y * quantum + fut_off[d]
+                    if y < x:
+                        x = y
+                else:
+                    if cap_x is not None and cap_x < x:
+                        x = cap_x
+                    if x + value > best:
+                        alive[key] = (bits, high)
+                        if not beam:
+                            break
+                        best = x + value
+            if beam and key in alive:
+                estimates[key] = best
+        if beam and len(alive) > beam:  # the most promising states only (a heuristic)
+            alive = {key: alive[key] for key in sorted(alive, key=estimates.__getitem__,
+                                                       reverse=True)[:beam]}
         stages.append(_pareto(alive) if dims else alive)
     return stages, work
+
+
+def _step_two(new: dict[tuple[int, tuple[int, ...]], tuple[int, int]],
+              entries: list[tuple[tuple[int, ...], int, int]], subs: list[int], m: int,
+              keep: int, table: dict[int, int], share: dict[int, tuple[int, ...]],
+              zero: tuple[int, ...], dead: list[int]) -> None:
+    """One step of ``_scope_reach`` for the states of lines ``m`` taken, with two scopes and
+    no X bits (no whole-cart coupon competes): the general loop, unrolled (it is most of the
+    program's time)."""
+    cap0, cap1 = dead
+    get = new.get
+    for sub in subs:
+        c = table[sub]
+        d0, d1 = d = share[sub]
+        taken = (m | sub) & keep
+        if d is zero:
+            for ys, _, high in entries:
+                key = (taken, ys)
+                nh = high + c
+                old = get(key)
+                if old is None or nh > old[1]:
+                    new[key] = (0, nh)
+            continue
+        for (y0, y1), _, high in entries:
+            y0 += d0
+            y1 += d1
+            key = (taken, (y0 if y0 < cap0 else cap0, y1 if y1 < cap1 else cap1))
+            nh = high + c
+            old = get(key)
+            if old is None or nh > old[1]:
+                new[key] = (0, nh)
 
 
 def _coupons_most(plan: _ScopePlan, s: tuple | None, p: tuple | None, x: int,
@@ -1426,9 +1561,12 @@ def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
 
 VALUE_DP_WORK = 1_200_000  # subset steps of by_cut_values (about 0.7 s on this machine)
 SHORT_NODES = 10_000  # the search tried first when by_cut_values can take over
-SCOPE_DP_WORK = 550_000  # (state, subset) steps of _scope_reach, in all (about 1 s)
+SCOPE_DP_WORK = 1_300_000  # (state, subset) steps of _scope_reach, in all (about 1.3 s)
 SCOPE_WITNESSES = 4  # assignments by_scope_values traces back and prices, at most, per pass
-SCOPE_STEPS = 64  # the first pass of _scope_reach counts scope cuts in 1/64 of the largest cap
+# a first pass of _scope_reach counting scope cuts in 1/SCOPE_STEPS of the largest cap; 0: none
+# (on the --scoped bench the exact pass alone, with the later steps' exact bounds, did less work)
+SCOPE_STEPS = 0
+SCOPE_BEAM = 400  # states per step of the heuristic pass of _scope_reach first (0: none)
 EXACT_LINES = 12  # a search over more lines stops at HEURISTIC_NODES
 HEURISTIC_NODES = 0
 
