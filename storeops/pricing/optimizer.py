@@ -36,14 +36,15 @@ payable after points grows with the payable before them). Search:
    promotions fit). When a competing coupon is scoped to some SKUs or categories (or the
    search covers only part of the cart), ``by_scope_values`` takes over instead: the same
    program gives every choice of coupons an upper bound (scoped thresholds taken as kept;
-   when no whole-cart coupon competes, a cheap bound on X does instead), and when that does
+   when no whole-cart coupon competes, only the largest X counts, and a short branch and
+   bound of the cross-item cut alone finds it for less), and when that does
    not prove the best found, ``_scope_reach`` tracks the cut landing on each competing scope
    too (at most two scopes; tests/test_pricing_property.py and
    tests/test_pricing_scoped_exact.py check it against brute force), first kept to its
    ``SCOPE_BEAM`` most promising states per step (a good assignment to beat), then exactly,
    its states bounded by what the later promotions can add (exactly for the last two). Its
    work is capped (``SCOPE_DP_WORK``, less what the first program took: about 2 s per cart
-   in all). When
+   in all; up to about 2.6 s measured when the cap is hit and the search runs on). When
    the cap is hit, or a platform coupon on lines partly the shop coupon's leaves the bound
    open, the rest of the search's budget runs, and when that does not finish either, the
    best assignment found is kept (``exact=False``; ``notes`` says so).
@@ -1160,13 +1161,18 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
     still above it are decided by ``_scope_reach``, which tracks the cut on each scope too.
     """
     steps = plan.steps
+    most_x: list[int] | None = None  # an assignment of the largest X, when found by a search
+    x_known = True  # ``high`` is the largest X (not just a bound)
     if plan.top < 0:  # no whole-cart coupon competes: the first program would only give the
-        # largest X, and its cost (up to half a second) is better spent on the second;
-        # an upper bound of X does for ranking the choices
+        # largest X, which the branch and bound of the cross-item cut alone finds for less
+        # (the program takes up to half a second); when that does not finish, a bound does
         stages = highs = None
-        reached, high = 0, min(sum(max(t.values()) for t in steps.cuts),
-                               sum(problem.share_most(i) + 1 for i in steps.lines))
-        first_work = 0
+        plain = _Search(problem, steps.lines, base, False, SHORT_NODES).run()
+        most_x, x_known = plain.assign, plain.exact
+        high = plain.value if plain.exact else min(
+            sum(max(t.values()) for t in steps.cuts),
+            sum(problem.share_most(i) + 1 for i in steps.lines))
+        reached, first_work = 0, 0
     else:
         stages, highs = _cut_reach(steps)
         reached, high = stages[-1].get(0, 0), highs[-1][0]
@@ -1187,12 +1193,15 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
     found, value = (list(base), -1) if start is None else (start, problem.evaluate(start))
     tried: set[tuple[int, bool]] = set()
     for est, x, as_bits, _ in ranked:
-        if est <= value or len(tried) >= SCOPE_WITNESSES or stages is None:
+        if est <= value or len(tried) >= SCOPE_WITNESSES:
             break
         if (x, as_bits) in tried:
             continue
         tried.add((x, as_bits))
-        assign = _witness(problem, steps, base, stages if as_bits else highs, x, as_bits)
+        if most_x is not None:  # x is the largest X (or a bound), found by the search
+            assign = list(most_x)
+        else:
+            assign = _witness(problem, steps, base, stages if as_bits else highs, x, as_bits)
         # a scoped threshold it misses: lines of that coupon out of their promotions
         _repair(problem, assign, [u[0] for u in plan.coupons if u[1]], steps.lines)
         v = problem.evaluate(assign)
@@ -1201,8 +1210,8 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
     needed = [choice for est, _, _, choice in ranked if est > value]
     if not needed:
         return found, True
-    if stages is not None and not all(any(u is not None and u[1] and u[2] >= 0 for u in c)
-                                      for c in needed):
+    if x_known and not all(any(u is not None and u[1] and u[2] >= 0 for u in c)
+                           for c in needed):
         return found, None  # a platform coupon's share of shared lines: not decided here
     # the two dynamic programs together stay within about 2 s: the first's work leaves less
     # to the second
@@ -1343,6 +1352,9 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
                         new[key] = (nb, nh)
                     else:
                         new[key] = (old[0] | nb, nh if nh > old[1] else old[1])
+        work += 2 * len(new)  # each new state's bound costs about two (state, subset) steps
+        if work > budget:
+            return None
         ahead = rest[j + 1]
         alive = {}
         estimates: dict[tuple[int, tuple[int, ...]], int] = {}
@@ -1561,7 +1573,7 @@ def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
 
 VALUE_DP_WORK = 1_200_000  # subset steps of by_cut_values (about 0.7 s on this machine)
 SHORT_NODES = 10_000  # the search tried first when by_cut_values can take over
-SCOPE_DP_WORK = 1_300_000  # (state, subset) steps of _scope_reach, in all (about 1.3 s)
+SCOPE_DP_WORK = 2_400_000  # (state, subset) steps and bounds of _scope_reach, in all (about 1.5 s)
 SCOPE_WITNESSES = 4  # assignments by_scope_values traces back and prices, at most, per pass
 # a first pass of _scope_reach counting scope cuts in 1/SCOPE_STEPS of the largest cap; 0: none
 # (on the --scoped bench the exact pass alone, with the later steps' exact bounds, did less work)
