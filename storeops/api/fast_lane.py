@@ -11,7 +11,7 @@ good, an invalid body (the route names the fields), a store the route must refus
 the ordinary route unchanged, with the body it was sent.
 
 * An ordinary order is prepared and written as the route does (:func:`orders_api.answer_order`:
-  the process's order batcher, whose writer thread prepares it); the same 201, 409 or first
+  prepared in a thread, written by the process's order batcher); the same 201, 409 or first
   answer with ``Idempotent-Replayed``.
 * A flash sale's buyer, once the sale is sold out, mostly gets ``409 flash_sold_out``
   (Redis configured). The lane answers it without any write when the SKU's sale is in its

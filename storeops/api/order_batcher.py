@@ -9,11 +9,6 @@ batches are written at the same time per process, on the order writers' threads:
 time lets the requests that arrive while it commits make the next batch, and most of a
 batch's cost is the same for one order as for sixteen (bench/order_api_bench.py on 2 cores:
 about a fifth less CPU per order and more orders per second than with 2).
-
-A request may come unprepared (:class:`Unprepared`, what :func:`submit` queues): the writer
-thread runs its :func:`storeops.orders.channel.prepare` just before the batch, so that a
-request costs no thread hop of its own (with the store and SKUs cached, prepare reads
-nothing).
 """
 
 from __future__ import annotations
@@ -25,7 +20,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-from storeops.orders.channel import ChannelAnswer, ChannelOrder, Prepared
+from storeops.orders.channel import ChannelAnswer, Prepared
 
 BATCH_ENV = "STOREOPS_ORDER_BATCH"
 BATCHES_ENV = "STOREOPS_ORDER_BATCHES"
@@ -38,47 +33,6 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
-@dataclass(frozen=True)
-class Unprepared:
-    """A request whose :func:`storeops.orders.channel.prepare` the writer thread runs."""
-
-    db_url: str
-    user_id: int
-    key: str
-    request: ChannelOrder
-
-
-def prepare_and_write(items: list[Prepared | Unprepared], actors: list[str]) -> list[Any]:
-    """Each request's result as :func:`storeops.orders.channel_batch.run_batch` gives it
-    (a ChannelAnswer, None to try again, or the exception raised); the unprepared ones
-    prepared first (a first answer or a refusal of prepare is their result)."""
-    from storeops.orders import channel
-    from storeops.orders.channel_batch import run_batch
-
-    results: list[Any] = [None] * len(items)
-    ready: list[int] = []
-    prepared: list[Prepared] = []
-    for i, item in enumerate(items):
-        if isinstance(item, Unprepared):
-            try:
-                got = channel.prepare(item.db_url, user_id=item.user_id, key=item.key,
-                                      request=item.request)
-            except Exception as exc:  # noqa: BLE001 - the request's own answer
-                results[i] = exc
-                continue
-            if isinstance(got, ChannelAnswer):
-                results[i] = got
-                continue
-            item = got
-        ready.append(i)
-        prepared.append(item)
-    if prepared:
-        for i, result in zip(ready, run_batch(prepared, [actors[i] for i in ready]),
-                             strict=True):
-            results[i] = result
-    return results
-
-
 @dataclass
 class OrderBatcher:
     """One per event loop: the queue of requests waiting to be written."""
@@ -86,16 +40,14 @@ class OrderBatcher:
     executor: Executor
     max_batch: int = field(default_factory=lambda: _env_int(BATCH_ENV, 64))
     max_running: int = field(default_factory=lambda: _env_int(BATCHES_ENV, 1))
-    queue: list[tuple[Prepared | Unprepared, str, asyncio.Future[Any]]] = field(
-        default_factory=list)
+    queue: list[tuple[Prepared, str, asyncio.Future[Any]]] = field(default_factory=list)
     running: int = 0
     batches: int = 0  # written so far (for tests and figures)
     largest: int = 0
 
-    async def write(self, prepared: Prepared | Unprepared, *, actor: str
-                    ) -> ChannelAnswer | None:
+    async def write(self, prepared: Prepared, *, actor: str) -> ChannelAnswer | None:
         """The request's answer as :func:`storeops.orders.channel.write` gives it (None:
-        prepare it again); raises what it (or prepare) raised."""
+        prepare it again); raises what it raised."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.queue.append((prepared, actor, future))
         if self.running < self.max_running:
@@ -103,18 +55,9 @@ class OrderBatcher:
             asyncio.get_running_loop().create_task(self._drain())
         return await future
 
-    async def submit(self, item: Unprepared, *, actor: str) -> ChannelAnswer:
-        """The request's answer as :func:`storeops.orders.channel.submit` gives it
-        (prepared and written in the writer thread; raises its refusals)."""
-        from storeops.orders import channel
-
-        for _attempt in range(5):
-            answer = await self.write(item, actor=actor)
-            if answer is not None:
-                return answer
-        raise channel.in_progress()
-
     async def _drain(self) -> None:
+        from storeops.orders.channel_batch import run_batch
+
         loop = asyncio.get_running_loop()
         try:
             await asyncio.sleep(0)  # let the requests of this moment join
@@ -125,8 +68,7 @@ class OrderBatcher:
                 self.largest = max(self.largest, len(taken))
                 try:
                     results = await loop.run_in_executor(
-                        self.executor, prepare_and_write, [t[0] for t in taken],
-                        [t[1] for t in taken])
+                        self.executor, run_batch, [t[0] for t in taken], [t[1] for t in taken])
                 except BaseException as exc:  # the batch itself failed: each hears why
                     results = [exc] * len(taken)
                 for (_p, _a, future), result in zip(taken, results, strict=True):
