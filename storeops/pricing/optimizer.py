@@ -1167,7 +1167,7 @@ def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
         # largest X, which the branch and bound of the cross-item cut alone finds for less
         # (the program takes up to half a second); when that does not finish, a bound does
         stages = highs = None
-        plain = _Search(problem, steps.lines, base, False, SHORT_NODES).run()
+        plain = _Search(problem, steps.lines, base, False, NODE_BUDGET).run()
         most_x, x_known = plain.assign, plain.exact
         high = plain.value if plain.exact else min(
             sum(max(t.values()) for t in steps.cuts),
