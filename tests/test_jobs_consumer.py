@@ -8,14 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 import pytest
+from serving import wait_ready
 from typer.testing import CliRunner
 
 from storeops.cli import app
@@ -125,16 +124,7 @@ def test_serve_runs_the_jobs_in_process_and_stops_them(sqlite_db_url: str,
         env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.stdout.read()  # type: ignore[union-attr]
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server not ready in 60 s"
-            time.sleep(0.2)
+        wait_ready(server, f"http://127.0.0.1:{port}")
         # A job queued by anyone (here: this test) is run by the server's own process (with
         # several server processes: by their parent, once).
         answer = make_jobs(sqlite_db_url, redis=None).ping().get(blocking=True, timeout=20)

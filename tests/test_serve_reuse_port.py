@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from serving import wait_ready
 
 STOREOPS = str(Path(sys.executable).with_name("storeops"))
 
@@ -69,16 +70,7 @@ def test_connections_spread_over_the_workers_and_a_served_port_is_refused(
     base = f"http://127.0.0.1:{port}"
     clients: list[httpx.Client] = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.stdout.read().decode()  # type: ignore[union-attr]
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server not ready in 60 s"
-            time.sleep(0.2)
+        wait_ready(server, base)
         time.sleep(1.0)  # both workers listening
         assert _listening(port) == 2  # a socket per worker: the kernel balances them
         for _ in range(32):  # 32 kept-alive connections, as a load generator opens them

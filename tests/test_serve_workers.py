@@ -7,11 +7,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from serving import wait_ready
 
 from storeops.accounts.users import create_user
 from storeops.api.secret import load_secret_key, secret_key_file
@@ -57,16 +57,7 @@ def test_serve_with_two_workers_starts_and_answers(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.stdout.read().decode()  # type: ignore[union-attr]
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server not ready in 60 s"
-            time.sleep(0.2)
+        wait_ready(server, base)
         assert len(_worker_pids(server.pid)) == 2
         # Both workers answer with the same user database (new connections spread over them).
         for _ in range(6):
