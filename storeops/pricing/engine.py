@@ -355,7 +355,7 @@ def price_cart_compiled(cart: Cart, compiled: CompiledOffers,
     goods = sum(it.list_amount for it in items)
     notes = []
     if not outcome.exact:
-        notes.append("购物车较大，优惠组合按启发式选择（不劣于逐项贪心）。")
+        notes.append("组合过多，未能在计算上限内证明最优；优惠组合按启发式选择（不劣于逐项贪心）。")
     return PricingResult(lines=lines, goods_total=from_cents(goods),
                          discount_total=from_cents(goods - payable),
                          payable=from_cents(payable), applied=tuple(applied),
