@@ -83,24 +83,37 @@ def random_case(seed: int, shared: bool, n: int = 12) -> tuple[Cart, list[Promot
                       Decimal(rng.choice(["19.90", "49.00", "89.00", "129.00", "259.00"])),
                       rng.choice(cats)) for i in range(n)]
     skus = [ln.sku for ln in lines]
+    promos = mixed_promotions(rng, skus, 4 if shared else 7, None if shared else 7)
+    if not shared:
+        cap_candidates(lines, promos)
+    return Cart(tuple(lines)), promos
+
+
+def mixed_promotions(rng: random.Random, skus: list[str], count: int, scope_size: int | None,
+                     reduction_at: Iterable[int] = (199, 299, 399),
+                     reduction_off: tuple[Iterable[int], Iterable[int]] = ((30, 50), (80, 120)),
+                     discount_at: Iterable[int] = (300, 500)) -> list[Promotion]:
+    """``count`` promotions taking turns: full reduction (two tiers, the second at twice the
+    first's threshold), multi-buy (3件9折, 5件8折) and full discount (15% off); store-wide
+    (``scope_size`` None) or each on ``scope_size`` SKUs drawn from ``skus``."""
     promos = []
-    for j in range(4 if shared else 7):
-        scope = Scope() if shared else Scope(skus=frozenset(rng.sample(skus, 7)))
+    for j in range(count):
+        scope = Scope() if scope_size is None else Scope(
+            skus=frozenset(rng.sample(skus, scope_size)))
         kind = j % 3
         if kind == 0:
-            t = rng.choice([199, 299, 399])
+            t = rng.choice(list(reduction_at))
             promos.append(Promotion(f"fr{j}", K.FULL_REDUCTION, scope, tiers=(
-                Tier(threshold=Decimal(t), off=Decimal(rng.choice([30, 50]))),
-                Tier(threshold=Decimal(2 * t), off=Decimal(rng.choice([80, 120]))))))
+                Tier(threshold=Decimal(t), off=Decimal(rng.choice(list(reduction_off[0])))),
+                Tier(threshold=Decimal(2 * t),
+                     off=Decimal(rng.choice(list(reduction_off[1])))))))
         elif kind == 1:
             promos.append(Promotion(f"mb{j}", K.MULTI_BUY, scope, tiers=(
                 Tier(qty=3, percent=Decimal("10")), Tier(qty=5, percent=Decimal("20")))))
         else:
             promos.append(Promotion(f"fd{j}", K.FULL_DISCOUNT, scope, tiers=(
-                Tier(threshold=Decimal(rng.choice([300, 500])), percent=Decimal("15")),)))
-    if not shared:
-        cap_candidates(lines, promos)
-    return Cart(tuple(lines)), promos
+                Tier(threshold=Decimal(rng.choice(list(discount_at))), percent=Decimal("15")),)))
+    return promos
 
 
 # --- the brute force ----------------------------------------------------------------------

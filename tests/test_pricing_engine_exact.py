@@ -18,7 +18,7 @@ import random
 from decimal import Decimal
 
 import pytest
-from pricing_oracle import cap_candidates, cents, tier_cut
+from pricing_oracle import cap_candidates, cents, mixed_promotions, tier_cut
 
 from storeops.pricing import optimizer
 from storeops.pricing.engine import price_cart
@@ -30,8 +30,6 @@ from storeops.pricing.model import (
     Offers,
     Promotion,
     PromotionKind,
-    Scope,
-    Tier,
 )
 
 K = PromotionKind
@@ -46,21 +44,9 @@ def make_case(seed: int, n: int, shared: bool, pair: bool, alike: bool = False,
     lines = [CartLine(f"S{i}", 1 if alike else rng.randint(1, 3),
                       Decimal(rng.choice(prices)), "c") for i in range(n)]
     skus = [ln.sku for ln in lines]
-    promos: list[Promotion] = []
-    for j in range(4 if shared else 6):
-        scope = Scope() if shared else Scope(skus=frozenset(rng.sample(skus, n // 2 + 1)))
-        kind = j % 3
-        if kind == 0:
-            t = rng.choice([99, 199, 299])
-            promos.append(Promotion(f"fr{j}", K.FULL_REDUCTION, scope, tiers=(
-                Tier(threshold=Decimal(t), off=Decimal(rng.choice([20, 30]))),
-                Tier(threshold=Decimal(2 * t), off=Decimal(rng.choice([60, 90]))))))
-        elif kind == 1:
-            promos.append(Promotion(f"mb{j}", K.MULTI_BUY, scope, tiers=(
-                Tier(qty=3, percent=Decimal("10")), Tier(qty=5, percent=Decimal("20")))))
-        else:
-            promos.append(Promotion(f"fd{j}", K.FULL_DISCOUNT, scope, tiers=(
-                Tier(threshold=Decimal(rng.choice([200, 300])), percent=Decimal("15")),)))
+    promos = mixed_promotions(rng, skus, 4 if shared else 6, None if shared else n // 2 + 1,
+                              reduction_at=(99, 199, 299), reduction_off=((20, 30), (60, 90)),
+                              discount_at=(200, 300))
     if not shared:
         cap_candidates(lines, promos)
     goods = sum(cents(ln.price) * ln.qty for ln in lines)
