@@ -50,6 +50,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from storeops.catalog.models import Product
 from storeops.catalog.stores import bump_data_version
 from storeops.common.timeutil import utcnow
+from storeops.db import pipelined
 from storeops.db.types import UTCDateTime
 from storeops.inventory.batch_reserve import hold_writes, holding_writes
 from storeops.inventory.locking import lock_for_stock_write
@@ -317,6 +318,8 @@ def _execute_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]], 
         if update_by_id:
             values[-1] = row["id"]
         params.append(tuple(values))
+    if pipelined.defer(conn, sql, params):  # sent with the transaction's other small writes
+        return
     if not update_by_id and conn.dialect.name == "postgresql":
         _copy_rows(conn, table, (*keys, *extra), params)
         return
@@ -334,6 +337,7 @@ def _copy_rows(conn: Any, table: Any, names: tuple[str, ...], params: list[tuple
     import psycopg
     from sqlalchemy.exc import DBAPIError
 
+    pipelined.flush(conn)  # the writes kept before this one go first
     sql = _COPY.get((table.name, names))
     if sql is None:
         quote = conn.dialect.identifier_preparer.quote

@@ -95,6 +95,7 @@ def _write_group(items: Sequence[Prepared], indexes: list[int], *, actor: str
                  ) -> tuple[dict[int, ChannelAnswer], list[int]]:
     """One transaction for the requests ``indexes`` (one database, one store): the answers
     written, and the requests left to write alone."""
+    from storeops.db import pipelined
     from storeops.db.engine import unit_of_work
     from storeops.inventory import flash
     from storeops.inventory.locking import lock_for_stock_write
@@ -104,7 +105,7 @@ def _write_group(items: Sequence[Prepared], indexes: list[int], *, actor: str
     db_url = first.db_url
     flash.mark_keys(db_url, [(items[i].user_id, items[i].key) for i in indexes])
     later: list[int] = []
-    with unit_of_work(db_url) as session:
+    with unit_of_work(db_url) as session, pipelined.deferring(session):
         lock_for_stock_write(session)
         todo, absent = _new_ones(session, items, indexes, later)
         if not todo:
