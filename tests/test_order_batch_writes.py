@@ -164,3 +164,97 @@ def test_a_page_writes_its_new_orders_before_a_later_order_reads(
         assert [k for k, _f, _t in _timeline(url, order_id)] == [
             "received", "under_review", "approved", "allocated"]
     assert stock_of(url, store_id, "A1") == {"on_hand": 10, "reserved": 6, "available": 4}
+
+
+def _review(url: str, store_id: int, **settings: Any) -> None:
+    from storeops.orders.models import ReviewSettings
+
+    with unit_of_work(url) as s:
+        row = s.get(ReviewSettings, store_id)
+        if row is None:
+            row = ReviewSettings(store_id=store_id, auto_approve=True, hold_on_remark=True,
+                                 hold_on_incomplete_address=True)
+            s.add(row)
+        for name, value in settings.items():
+            setattr(row, name, value)
+
+
+def _blacklist(url: str, store_id: int, account: str) -> None:
+    from storeops.orders.models import BuyerBlacklist
+
+    with unit_of_work(url) as s:
+        s.add(BuyerBlacklist(store_id=store_id, platform_account=account, reason="刷单"))
+
+
+def _buyer_order(oid: str, buyer: str, sku: str = "A1", qty: int = 1) -> ChannelOrder:
+    return ChannelOrder(STORE, oid, ChannelBuyer(buyer, "张三", "13812345678",
+                                                 "上海市上海市浦东新区世纪大道100号"),
+                        (ChannelLine(sku, qty, Decimal("19.90")),), freight=Decimal("5"))
+
+
+def test_a_batch_reviews_by_the_rules_and_blacklist_of_the_moment(
+        shop: dict[str, Any]) -> None:
+    """The review settings and blacklist a batch reads with its other reads are those of the
+    moment: a change between two batches applies to the next one."""
+    url, user, store_id = shop["url"], shop["user_id"], shop["store_id"]
+
+    def batch(*orders: ChannelOrder) -> list[Any]:
+        answers = write_many([channel.prepare(url, user_id=user, key=f"k-{o.channel_order_id}",
+                                              request=o) for o in orders], actor="api:u")
+        assert all(isinstance(a, ChannelAnswer) and a.status == 201 for a in answers)
+        return [(a.body["stage"], bool(a.body["hold_reason"])) for a in answers]
+
+    assert batch(_buyer_order("R1", "buyer-a"), _buyer_order("R2", "buyer-bad")) == [
+        ("allocated", False), ("allocated", False)]
+    _blacklist(url, store_id, "buyer-bad")
+    _review(url, store_id, max_quantity=2)
+    assert batch(_buyer_order("R3", "buyer-a"), _buyer_order("R4", "buyer-bad"),
+                 _buyer_order("R5", "buyer-c", qty=3)) == [
+        ("allocated", False), ("under_review", True), ("under_review", True)]
+    _review(url, store_id, auto_approve=False)
+    assert batch(_buyer_order("R6", "buyer-a")) == [("under_review", True)]
+    with unit_of_work(url) as s:
+        assert inv.check(s) == []
+
+
+def test_a_batch_allocates_from_the_warehouses_of_the_moment(shop: dict[str, Any]) -> None:
+    """A warehouse added since the last batch: once the default one (3 units of B2) cannot
+    cover an order, the order comes out of it; new buyers get their customer records."""
+    url, user, store_id = shop["url"], shop["user_id"], shop["store_id"]
+    with unit_of_work(url) as s:
+        wh = inv.add_warehouse(s, store_id, "east", "华东仓", priority=-1)
+        wh_id = wh.id
+        default_id = inv.ensure_default_warehouse(s, store_id).id
+        inv.receive(s, store_id, "B2", 4, warehouse="east", actor="test")
+    [a, b] = write_many([channel.prepare(url, user_id=user, key=f"w{n}",
+                                         request=_buyer_order(f"W{n}", f"new-buyer-{n}", "B2", 2))
+                         for n in (1, 2)], actor="api:u")
+    assert isinstance(a, ChannelAnswer) and isinstance(b, ChannelAnswer)
+    assert a.body["stage"] == b.body["stage"] == "allocated"
+    with unit_of_work(url) as s:
+        from storeops.inventory.models import StockReservation
+        from storeops.members.models import Customer
+
+        held = s.execute(select(StockReservation.order_id, StockReservation.warehouse_id,
+                                StockReservation.quantity)).all()
+        assert sorted(held) == [(a.order_id, default_id, 2), (b.order_id, wh_id, 2)]
+        customers = {o.platform_order_id: o.customer_id for o in s.scalars(
+            select(Order).where(Order.id.in_([a.order_id, b.order_id])))}
+        accounts = dict(s.execute(select(Customer.id, Customer.platform_account)).all())
+        assert accounts[customers["W1"]] == "new-buyer-1"
+        assert accounts[customers["W2"]] == "new-buyer-2"
+        assert inv.check(s) == []
+
+
+def test_another_users_key_is_not_this_users(shop: dict[str, Any]) -> None:
+    """Keys are per user: the same Idempotency-Key from two integrations makes two orders."""
+    url, user = shop["url"], shop["user_id"]
+    with unit_of_work(url) as s:
+        other = s.scalar(select(User.id).where(User.username == "owner-u"))
+    [first] = write_many([channel.prepare(url, user_id=user, key="same", request=_buyer_order(
+        "U1", "buyer-a"))], actor="api:u")
+    [second] = write_many([channel.prepare(url, user_id=other, key="same", request=_buyer_order(
+        "U2", "buyer-a"))], actor="api:owner")
+    assert isinstance(first, ChannelAnswer) and isinstance(second, ChannelAnswer)
+    assert first.status == second.status == 201 and not second.replayed
+    assert first.order_id != second.order_id

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from storeops.catalog.stores import get_or_create_store
@@ -109,3 +109,25 @@ def test_many_rows_are_not_kept(db_url: str, store_id: int, backend: str) -> Non
         insert_rows(s, TABLE, many)  # written at once (COPY), after the kept one
         assert not s.connection().info.get(pipelined.KEY)
     assert _count_elsewhere(db_url) == pipelined.MAX_ROWS + 2
+
+
+def test_reads_together_answer_each_in_order_and_see_the_kept_writes(
+        db_url: str, store_id: int) -> None:
+    accounts = select(TABLE.c.platform_account).where(
+        TABLE.c.store_id == bindparam("store_id")).order_by(TABLE.c.platform_account)
+    with unit_of_work(db_url) as s, pipelined.deferring(s):
+        insert_rows(s, TABLE, _rows(store_id, "b", "a"))
+        found, none, one = pipelined.read_together(s, [
+            (accounts, {"store_id": store_id}),
+            (accounts, {"store_id": store_id + 1000}),
+            ("SELECT 1", {})])
+    assert found == [("a",), ("b",)] and none == [] and one == [(1,)]
+
+
+def test_a_refused_read_raises_as_the_statement_alone_would(db_url: str) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError), unit_of_work(db_url) as s:
+        pipelined.read_together(s, [("SELECT 1", {}), ("SELECT * FROM no_such_table", {})])
+    with unit_of_work(db_url) as s:  # the pooled connection works as usual after it
+        assert pipelined.read_together(s, [("SELECT 2", {})]) == [[(2,)]]

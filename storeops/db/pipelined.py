@@ -1,5 +1,6 @@
-"""Small writes sent together: PostgreSQL's pipeline mode for a transaction's many short
-executemany writes (an own-channel order batch writes ten or so tables, a few rows each).
+"""Small writes, and independent reads, sent together: PostgreSQL's pipeline mode for a
+transaction's many short statements (an own-channel order batch reads seven things and
+writes ten or so tables, a few rows each).
 
 Inside :func:`deferring`, :func:`defer` keeps each write instead of running it; the kept
 writes go, in the order they were made, in one pipeline (one round trip instead of one or
@@ -11,11 +12,13 @@ executemany would have. Elsewhere, and on SQLite (in process: no round trips to 
 
 A COPY stays cheaper for a page of many rows (the JD sync's pages of 100 orders): writes of
 more than :data:`MAX_ROWS` rows are not kept.
+
+:func:`read_together` runs reads that do not depend on each other in one round trip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +78,52 @@ def flush(conn: Connection) -> None:
     except psycopg.Error as exc:
         raise DBAPIError.instance(sql, None, exc, psycopg.Error,
                                   dialect=conn.dialect) from exc
+
+
+# the driver's SQL of each statement read_together was given, compiled once (statements
+# built once, at import: compiling costs more than running one)
+_COMPILED: dict[tuple[int, str], tuple[Any, str]] = {}
+
+
+def _driver_sql(statement: Any, conn: Connection) -> str:
+    if isinstance(statement, str):
+        return statement
+    key = (id(statement), conn.dialect.name)
+    found = _COMPILED.get(key)
+    if found is None or found[0] is not statement:
+        found = _COMPILED[key] = (statement, str(statement.compile(dialect=conn.dialect)))
+    return found[1]
+
+
+def read_together(session: Session, reads: Sequence[tuple[Any, Mapping[str, Any]]]
+                  ) -> list[list[tuple[Any, ...]]]:
+    """The rows (plain tuples, as the driver gives them) of each (statement, parameters) of
+    ``reads``: on PostgreSQL sent in one pipeline, in order, after the kept writes; elsewhere
+    one after the other. A statement is a Core statement built once (named parameters, no
+    expanding IN: use ``= ANY``) or the driver's SQL. Nothing of the ORM applies (no
+    autoflush: flush first what the reads must see)."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return [[tuple(r) for r in (conn.exec_driver_sql(s, dict(p)) if isinstance(s, str)
+                                    else conn.execute(s, dict(p)))] for s, p in reads]
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    flush(conn)
+    raw = conn.connection.dbapi_connection
+    sqls = [_driver_sql(s, conn) for s, _p in reads]
+    cursors = [raw.cursor() for _ in reads]
+    try:
+        with raw.pipeline():
+            for cursor, sql, (_s, params) in zip(cursors, sqls, reads, strict=True):
+                cursor.execute(sql, params)
+        return [cursor.fetchall() for cursor in cursors]
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sqls[0], None, exc, psycopg.Error,
+                                  dialect=conn.dialect) from exc
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 @event.listens_for(Engine, "before_cursor_execute")

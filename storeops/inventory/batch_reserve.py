@@ -89,11 +89,15 @@ class StockBatch:
     figures; the products are locked and read as rows (only their stock is written)."""
 
     def __init__(self, session: Session, store_id: int, product_ids: Iterable[int],
-                 fresh_lines: dict[int, Sequence[Any]]) -> None:
+                 fresh_lines: dict[int, Sequence[Any]],
+                 read_rows: Sequence[Sequence[tuple[Any, ...]]] | None = None) -> None:
         lock_for_stock_write(session)
         self.store_id = store_id
-        self.warehouses = stock.list_warehouses(session, store_id, as_rows=True)
-        self.levels = stock._lock(session, product_ids, product_rows=True)
+        warehouses, products = read_rows if read_rows is not None else (None, None)
+        self.warehouses = stock.list_warehouses(session, store_id, as_rows=True,
+                                                read_rows=warehouses)
+        self.levels = stock._lock(session, product_ids, product_rows=True,
+                                  locked_rows=products)
         self.fresh_lines = fresh_lines
         self.touched: set[int] = set()
         # called before the writes (the rows they point at, e.g. a page's new orders)
@@ -200,13 +204,17 @@ def _pending_first(state: ORMExecuteState) -> None:
 
 @contextmanager
 def reserving(session: Session, store_id: int, product_ids: Iterable[int],
-              fresh_lines: dict[int, Sequence[Any]] | None = None) -> Iterator[StockBatch]:
+              fresh_lines: dict[int, Sequence[Any]] | None = None, *,
+              read_rows: Sequence[Sequence[tuple[Any, ...]]] | None = None
+              ) -> Iterator[StockBatch]:
     """Lock the levels of ``product_ids`` once; inside, ``reserve_order`` of an order in
-    ``fresh_lines`` reserves from them. products.stock is updated on a normal exit."""
+    ``fresh_lines`` reserves from them. products.stock is updated on a normal exit.
+    ``read_rows``: the rows of :func:`storeops.inventory.service.batch_stock_reads` of the
+    same products, read already in this transaction (the products locked)."""
     if stock_batch(session) is not None:
         raise RuntimeError("reserving: a stock batch is open on this session already")
     batch = StockBatch(session, store_id, product_ids,
-                       fresh_lines if fresh_lines is not None else {})
+                       fresh_lines if fresh_lines is not None else {}, read_rows)
     session.info[KEY] = batch
     try:
         yield batch

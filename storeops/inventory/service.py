@@ -26,13 +26,13 @@ writers of a store on the store's row.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import any_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from storeops.catalog.models import Product, Store
@@ -124,18 +124,19 @@ def ensure_default_warehouse(session: Session, store_id: int) -> Warehouse:
     return wh
 
 
-def list_warehouses(session: Session, store_id: int, *, as_rows: bool = False
-                    ) -> list[Any]:
+def list_warehouses(session: Session, store_id: int, *, as_rows: bool = False,
+                    read_rows: Sequence[tuple[Any, ...]] | None = None) -> list[Any]:
     """The store's warehouses, default first, then by priority and id (the default is
     created when missing). ``as_rows``: rows of the table's columns, not ORM objects (what a
-    batch of reservations reads)."""
+    batch of reservations reads); ``read_rows``: those rows read already in this
+    transaction (:func:`batch_stock_reads`)."""
     query = (select(*Warehouse.__table__.c) if as_rows else select(Warehouse)).where(
         Warehouse.store_id == store_id)
 
     def read() -> list[Any]:
         return list(session.execute(query).all() if as_rows else session.scalars(query))
 
-    rows = read()
+    rows = read() if read_rows is None else [WarehouseRow(*r) for r in read_rows]
     if not any(w.is_default for w in rows):
         ensure_default_warehouse(session, store_id)
         rows = read()
@@ -197,6 +198,7 @@ LOCKED_PRODUCT_COLUMNS = (Product.id, Product.platform_sku_id, Product.title,
 # _lock's statements, built once (building one costs about a third of running it); the
 # ids are one expanding parameter
 _IDS = bindparam("ids", expanding=True)
+_ARRAY = bindparam("ids")
 _LOCK_PRODUCTS = (select(Product).where(Product.id.in_(_IDS)).order_by(Product.id)
                   .with_for_update().execution_options(populate_existing=True))
 _LOCK_PRODUCT_ROWS = (select(*LOCKED_PRODUCT_COLUMNS).where(Product.id.in_(_IDS))
@@ -206,19 +208,43 @@ _LOCK_LEVELS = (select(StockLevel).where(StockLevel.product_id.in_(_IDS))
                 .execution_options(populate_existing=True))
 
 
-def _lock(session: Session, product_ids: Iterable[int], *, product_rows: bool = False
-          ) -> _Locked:
+# PostgreSQL: what a batch of reservations starts with, read with other statements in one
+# round trip (storeops.db.pipelined.read_together): the store's warehouses, and its products
+# locked in id order (one array parameter: an expanding IN is not a statement built once)
+_WAREHOUSE_ROWS = select(*Warehouse.__table__.c).where(Warehouse.store_id == bindparam("store_id"))
+_LOCK_PRODUCT_ROWS_ANY = (select(*LOCKED_PRODUCT_COLUMNS).where(Product.id == any_(_ARRAY))
+                          .order_by(Product.id).with_for_update())
+WarehouseRow = namedtuple("WarehouseRow", [c.key for c in Warehouse.__table__.c])  # type: ignore[misc]
+LockedProduct = namedtuple("LockedProduct", [c.key for c in LOCKED_PRODUCT_COLUMNS])  # type: ignore[misc]
+
+
+def batch_stock_reads(store_id: int, product_ids: Iterable[int]
+                      ) -> list[tuple[Any, dict[str, Any]]]:
+    """PostgreSQL: the reads that start a batch of reservations of ``product_ids`` (statement,
+    parameters), for :func:`storeops.db.pipelined.read_together`; their rows go to
+    :func:`storeops.inventory.batch_reserve.reserving` (``read_rows``)."""
+    return [(_WAREHOUSE_ROWS, {"store_id": store_id}),
+            (_LOCK_PRODUCT_ROWS_ANY, {"ids": sorted(set(product_ids))})]
+
+
+def _lock(session: Session, product_ids: Iterable[int], *, product_rows: bool = False,
+          locked_rows: Sequence[tuple[Any, ...]] | None = None) -> _Locked:
     """Lock the products and all their stock levels (PostgreSQL row locks, ordered by id;
     SQLite: the write lock) and return the levels, re-read under the lock, per product.
     ``product_rows``: the products as rows of ``LOCKED_PRODUCT_COLUMNS``, not ORM objects
-    (a batch writes their stock itself)."""
+    (a batch writes their stock itself); ``locked_rows``: those rows, locked and read already
+    in this transaction (:func:`batch_stock_reads`)."""
     lock_for_stock_write(session)
     ids = sorted(set(product_ids))
     out = _Locked({pid: [] for pid in ids})
     out.products = {}
     if not ids:
         return out
-    if product_rows:
+    if locked_rows is not None:
+        out.products = {r[0]: LockedProduct(*r) for r in locked_rows if r[0] in out}
+        if len(out.products) < len(ids):  # a product not among them: read all as usual
+            out.products = {p.id: p for p in session.execute(_LOCK_PRODUCT_ROWS, {"ids": ids})}
+    elif product_rows:
         out.products = {p.id: p for p in session.execute(_LOCK_PRODUCT_ROWS, {"ids": ids})}
     else:
         # re-read (populate_existing): products.stock is written from these objects, and an

@@ -44,7 +44,7 @@ from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from storeops.catalog.models import Product
@@ -374,7 +374,8 @@ def _new_ids(session: Session, table: Any, n: int) -> list[int]:
 
 
 def _new_id_lists(session: Session, wanted: Sequence[tuple[Any, int]]) -> list[list[int]]:
-    """``_new_ids`` of several (table, n) at once: on PostgreSQL one round trip."""
+    """``_new_ids`` of several (table, n) at once: on PostgreSQL one round trip, or none when
+    ids taken ahead (:func:`ids_read`) are enough."""
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         out = []
@@ -382,13 +383,40 @@ def _new_id_lists(session: Session, wanted: Sequence[tuple[Any, int]]) -> list[l
             top = conn.execute(select(func.max(table.c.id))).scalar() or 0
             out.append(list(range(top + 1, top + 1 + n)))
         return out
-    sql = " UNION ALL ".join(
-        f"SELECT {k}, nextval(pg_get_serial_sequence('{table.name}', 'id'))"
-        f" FROM generate_series(1, :n{k})" for k, (table, _n) in enumerate(wanted))
+    ahead = service._per_transaction(session)
+    if all(len(ahead.get(("ids", t.name), ())) >= n for t, n in wanted):
+        out = []
+        for table, n in wanted:
+            ids = ahead["ids", table.name]
+            out.append(ids[:n])
+            del ids[:n]
+        return out
+    sql, params = ids_read(wanted)
     found: list[list[int]] = [[] for _ in wanted]
-    for k, value in conn.execute(text(sql), {f"n{k}": n for k, (_t, n) in enumerate(wanted)}):
+    for k, value in conn.exec_driver_sql(sql, params):
         found[k].append(value)
     return [sorted(ids) for ids in found]
+
+
+def ids_read(wanted: Sequence[tuple[Any, int]]) -> tuple[str, dict[str, int]]:
+    """PostgreSQL: the driver's SQL (and parameters) taking ``n`` ids from the sequence of
+    each (table, n): rows (k, id), k the index in ``wanted``."""
+    sql = " UNION ALL ".join(
+        f"SELECT {k}, nextval(pg_get_serial_sequence('{table.name}', 'id'))"
+        f" FROM generate_series(1, %(n{k})s)" for k, (table, _n) in enumerate(wanted))
+    return sql, {f"n{k}": n for k, (_t, n) in enumerate(wanted)}
+
+
+def keep_ids(session: Session, wanted: Sequence[tuple[Any, int]],
+             rows: Sequence[tuple[int, int]]) -> None:
+    """Keep the ids of :func:`ids_read`'s rows (read in this transaction) for the new rows
+    this transaction writes; those not used are gaps in the sequences, as a rollback's."""
+    ahead = service._per_transaction(session)
+    found: list[list[int]] = [[] for _ in wanted]
+    for k, value in rows:
+        found[k].append(value)
+    for (table, _n), ids in zip(wanted, found, strict=True):
+        ahead.setdefault(("ids", table.name), []).extend(sorted(ids))
 
 
 def _insert_new(session: Session, store: Store, incoming_list: Sequence[IncomingOrder],

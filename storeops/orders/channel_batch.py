@@ -29,9 +29,10 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Integer, null, select, tuple_, union_all
+from sqlalchemy import Integer, any_, bindparam, null, select, tuple_, union_all
 from sqlalchemy import cast as sql_cast
 
 from storeops.inventory.batch_reserve import reserving
@@ -107,13 +108,15 @@ def _write_group(items: Sequence[Prepared], indexes: list[int], *, actor: str
     later: list[int] = []
     with unit_of_work(db_url) as session, pipelined.deferring(session):
         lock_for_stock_write(session)
-        todo, absent = _new_ones(session, items, indexes, later)
+        ahead = _read_ahead(session, items, indexes)
+        todo, absent = _new_ones(session, items, indexes, later, ahead)
         if not todo:
             return {}, sorted(later)
         # the products' stock rows locked once: the coverage check below and the orders'
         # reservations read the same locked levels
         with reserving(session, first.store.id,
-                       {pid for i in todo for pid in items[i].products.values()}) as stock:
+                       {pid for i in todo for pid in items[i].products.values()},
+                       read_rows=None if ahead is None else ahead.stock) as stock:
             todo = _covered(items, todo, later, stock)
             todo = _flash_left(session, items, todo, later)
             if not todo:  # nothing written: the transaction ends empty, the few go alone
@@ -131,23 +134,84 @@ def _write_group(items: Sequence[Prepared], indexes: list[int], *, actor: str
     return answers, later
 
 
-def _new_ones(session: Session, items: Sequence[Prepared], indexes: list[int],
-              later: list[int]) -> tuple[list[int], set[str]]:
-    """The requests whose key and order id are new (first of each in the batch), and the
-    order ids read as not stored; the others go to ``later``."""
+@dataclass
+class _Ahead:
+    """PostgreSQL: what the batch reads first, in one round trip (:func:`_read_ahead`)."""
+
+    known: set[tuple[int, str]]  # (user id, key) of the batch's keys seen before
+    taken: set[str]  # the batch's order ids stored already
+    stock: tuple[list[Any], list[Any]]  # batch_stock_reads' rows: warehouses, products
+
+
+_CHANNEL = ChannelRequest.__table__.c
+_ORDERS = Order.__table__.c
+# the batch's keys (every pair of its users and keys: the exact pairs are picked after) and
+# order ids, as statements built once (array parameters)
+_KNOWN_KEYS = select(_CHANNEL.user_id, _CHANNEL.idempotency_key).where(
+    _CHANNEL.user_id == any_(bindparam("user_ids")),
+    _CHANNEL.idempotency_key == any_(bindparam("keys")))
+_TAKEN_IDS = select(_ORDERS.platform_order_id).where(
+    _ORDERS.store_id == bindparam("store_id"),
+    _ORDERS.platform_order_id == any_(bindparam("order_ids")))
+
+
+def _read_ahead(session: Session, items: Sequence[Prepared], indexes: list[int]
+                ) -> _Ahead | None:
+    """PostgreSQL: the batch's reads that do not depend on each other, in one round trip:
+    its keys and order ids seen before, the store's review settings and blacklist, its
+    warehouses and products (locked, in id order), and ids for its new rows. None on SQLite
+    (in process: nothing to save), where each is read when needed."""
+    from storeops.db import pipelined
+    from storeops.inventory.service import batch_stock_reads
+    from storeops.members.models import Customer
+    from storeops.orders import service
+    from storeops.orders.batch_intake import ids_read, keep_ids
+    from storeops.orders.models import OrderLine, Shipment
+
+    if session.connection().dialect.name != "postgresql":
+        return None
     store_id = items[indexes[0]].store.id
-    # one Core statement for both (nothing is pending in the session yet): the keys seen
-    # (user id, key) and the order ids taken (no user id)
-    requests, orders = ChannelRequest.__table__.c, Order.__table__.c
+    requests = [items[i].request for i in indexes]
+    wanted = [(Order.__table__, len(indexes)),
+              (OrderLine.__table__, sum(len(r.lines) for r in requests)),
+              (Shipment.__table__, len(indexes)),  # a parcel per paid order from one warehouse
+              (Customer.__table__, len({r.buyer.account for r in requests}))]
+    known, taken, settings, blacklist, warehouses, products, ids = pipelined.read_together(
+        session, [
+            (_KNOWN_KEYS, {"user_ids": sorted({items[i].user_id for i in indexes}),
+                           "keys": [items[i].key for i in indexes]}),
+            (_TAKEN_IDS, {"store_id": store_id,
+                          "order_ids": [r.channel_order_id for r in requests]}),
+            *service.review_reads(store_id),
+            *batch_stock_reads(store_id, {pid for i in indexes
+                                          for pid in items[i].products.values()}),
+            ids_read(wanted)])
+    service.prime_review_reads(session, store_id, settings, blacklist)
+    keep_ids(session, wanted, ids)
+    return _Ahead({(u, k) for u, k in known}, {o for (o,) in taken}, (warehouses, products))
+
+
+def _new_ones(session: Session, items: Sequence[Prepared], indexes: list[int],
+              later: list[int], ahead: _Ahead | None = None) -> tuple[list[int], set[str]]:
+    """The requests whose key and order id are new (first of each in the batch), and the
+    order ids read as not stored; the others go to ``later``. ``ahead``: those reads made
+    already."""
+    store_id = items[indexes[0]].store.id
     keys = {(items[i].user_id, items[i].key) for i in indexes}
     order_ids = {items[i].request.channel_order_id for i in indexes}
-    rows = session.execute(union_all(
-        select(requests.user_id, requests.idempotency_key).where(
-            tuple_(requests.user_id, requests.idempotency_key).in_(keys)),
-        select(sql_cast(null(), Integer), orders.platform_order_id).where(
-            orders.store_id == store_id, orders.platform_order_id.in_(order_ids)))).all()
-    known = {(user_id, key) for user_id, key in rows if user_id is not None}
-    taken = {order_id for user_id, order_id in rows if user_id is None}
+    if ahead is not None:
+        known, taken = ahead.known & keys, set(ahead.taken)
+    else:
+        # one Core statement for both (nothing is pending in the session yet): the keys
+        # seen (user id, key) and the order ids taken (no user id)
+        requests, orders = _CHANNEL, _ORDERS
+        rows = session.execute(union_all(
+            select(requests.user_id, requests.idempotency_key).where(
+                tuple_(requests.user_id, requests.idempotency_key).in_(keys)),
+            select(sql_cast(null(), Integer), orders.platform_order_id).where(
+                orders.store_id == store_id, orders.platform_order_id.in_(order_ids)))).all()
+        known = {(user_id, key) for user_id, key in rows if user_id is not None}
+        taken = {order_id for user_id, order_id in rows if user_id is None}
     absent = order_ids - taken
     todo: list[int] = []
     seen_keys: set[tuple[int, str]] = set()

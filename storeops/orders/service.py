@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -217,19 +217,42 @@ _BLACKLIST = select(BuyerBlacklist.platform_account).where(
     BuyerBlacklist.store_id == bindparam("store_id"))
 
 
+def review_reads(store_id: int) -> list[tuple[Any, dict[str, Any]]]:
+    """The reads of the store's review settings and blacklist (statement, parameters), for a
+    caller that runs them with others (:func:`storeops.db.pipelined.read_together`) and
+    gives their rows to :func:`prime_review_reads`."""
+    return [(_SETTINGS, {"store_id": store_id}), (_BLACKLIST, {"store_id": store_id})]
+
+
+def prime_review_reads(session: Session, store_id: int, settings: Sequence[Any],
+                       blacklist: Sequence[Any]) -> None:
+    """This transaction's review settings and blacklist, from the rows of
+    :func:`review_reads` (read in this transaction)."""
+    cache = _per_transaction(session)
+    cache["settings", store_id] = _rules_from_row(
+        dict(zip((c.key for c in ReviewSettings.__table__.c), settings[0], strict=True))
+        if settings else None)
+    cache["blacklist", store_id] = {account for (account,) in blacklist}
+
+
 def _read_settings(session: Session, store_id: int) -> rules.ReviewRules:
     # its columns, not an ORM object: building one costs several times the query (read once
     # per batch of orders); still an ORM statement, so that pending changes are flushed first
     row = session.execute(_SETTINGS, {"store_id": store_id}).first()
+    return _rules_from_row(None if row is None else row._mapping)
+
+
+def _rules_from_row(row: Any) -> rules.ReviewRules:
+    """The rules of a review_settings row (a mapping of its columns; None: the defaults)."""
     if row is None:
         return rules.ReviewRules()
     return rules.ReviewRules(
-        auto_approve=row.auto_approve, hold_on_remark=row.hold_on_remark,
-        hold_on_incomplete_address=row.hold_on_incomplete_address,
-        max_amount_cents=row.max_amount_cents, max_quantity=row.max_quantity,
-        brushing_orders=row.brushing_orders, brushing_hours=row.brushing_hours,
-        ship_sla_hours=row.ship_sla_hours or 24,
-        unpaid_hold_minutes=row.unpaid_hold_minutes or 30,
+        auto_approve=row["auto_approve"], hold_on_remark=row["hold_on_remark"],
+        hold_on_incomplete_address=row["hold_on_incomplete_address"],
+        max_amount_cents=row["max_amount_cents"], max_quantity=row["max_quantity"],
+        brushing_orders=row["brushing_orders"], brushing_hours=row["brushing_hours"],
+        ship_sla_hours=row["ship_sla_hours"] or 24,
+        unpaid_hold_minutes=row["unpaid_hold_minutes"] or 30,
     )
 
 
