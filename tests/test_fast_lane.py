@@ -19,7 +19,7 @@ from test_flash_sales import own_redis
 from web_seed import fast_hashing  # noqa: F401
 
 from storeops.accounts import tokens
-from storeops.accounts.models import ApiToken
+from storeops.accounts.models import ApiToken, User
 from storeops.api import fast_lane
 from storeops.api.app import create_app
 from storeops.catalog.models import Store
@@ -274,3 +274,48 @@ def test_a_token_past_its_remembered_time_is_read_again_by_the_lane(
     r = _post(api, seen["token"], "n1", _body("nina"))
     assert r.status_code == 409 and r.json()["error"] == "flash_sold_out"
     assert "n1" not in routed
+
+
+def test_an_ordinary_order_is_prepared_without_io_once_its_store_and_skus_are_known(
+        shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """channel.prepare_cached (the API's event loop) answers only from what the process has
+    looked up lately; anything else (a store, SKU or the flash sales not looked up, a line on
+    a flash sale, an expired lookup) is left to channel.prepare (a thread)."""
+    import time as real_time
+
+    url = shop["url"]
+    monkeypatch.setattr(channel, "_stores", {})
+    monkeypatch.setattr(channel, "_skus", {})
+    flash.clear_cache()
+    with unit_of_work(url) as s:
+        user_id = s.scalar(select(User.id).where(User.username == "integration-u"))
+
+    def request(sku: str, oid: str) -> channel.ChannelOrder:
+        return channel.ChannelOrder(STORE, oid, channel.ChannelBuyer(
+            "b-1", "张三", "13812345678", "上海市上海市浦东新区世纪大道100号"),
+            (channel.ChannelLine(sku, 1, Decimal("19.90")),), freight=Decimal("0"))
+
+    assert channel.prepare_cached(url, user_id=user_id, key="k0", request=request("B2", "P0")) \
+        is None  # nothing looked up yet
+    by_thread = channel.prepare(url, user_id=user_id, key="k1", request=request("B2", "P1"))
+    cached = channel.prepare_cached(url, user_id=user_id, key="k1", request=request("B2", "P1"),
+                                    now=by_thread.now)
+    assert isinstance(by_thread, channel.Prepared) and cached == by_thread
+    # a SKU not looked up yet
+    assert channel.prepare_cached(url, user_id=user_id, key="k2",
+                                  request=request("C3", "P2")) is None
+    # a line on an active flash sale: its quota is taken first (not without I/O)
+    _sale(shop, 5, sku="A1")
+    flash.clear_cache()
+    channel.prepare(url, user_id=user_id, key="k3", request=request("B2", "P3"))
+    channel.prepare(url, user_id=user_id, key="k4", request=request("A1", "P4"))
+    assert channel.prepare_cached(url, user_id=user_id, key="k5",
+                                  request=request("A1", "P5")) is None
+    assert channel.prepare_cached(url, user_id=user_id, key="k6",
+                                  request=request("B2", "P6")) is not None
+    # lookups older than their TTL are not used
+    for cache in (channel._stores, channel._skus):
+        for k, (_expiry, value) in list(cache.items()):
+            cache[k] = (real_time.monotonic() - 1, value)
+    assert channel.prepare_cached(url, user_id=user_id, key="k7",
+                                  request=request("B2", "P7")) is None

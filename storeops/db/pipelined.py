@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 KEY = "storeops_pipelined_writes"  # Connection.info: the kept (sql, params) writes
+HOLD = "storeops_pipelined_hold"  # Connection.info: set inside holding()
 MAX_ROWS = 64
 
 
@@ -47,6 +48,18 @@ def deferring(session: Session) -> Iterator[None]:
         flush(conn)
     finally:
         conn.info.pop(KEY, None)
+
+
+@contextmanager
+def holding(session: Session) -> Iterator[None]:
+    """Statements run inside do not send the kept writes first: for a statement that neither
+    reads them nor depends on them (a store's version bump in the middle of a batch)."""
+    info = session.connection().info
+    info[HOLD] = True
+    try:
+        yield
+    finally:
+        info.pop(HOLD, None)
 
 
 def defer(conn: Connection, sql: str, params: Sequence[tuple[Any, ...]]) -> bool:
@@ -131,5 +144,5 @@ def _kept_first(conn: Connection, cursor: Any, statement: str, parameters: Any,
                 context: Any, executemany: bool) -> None:
     """Any statement run on a connection with kept writes: they go first (it may read
     them, or depend on them)."""
-    if conn.info.get(KEY):
+    if conn.info.get(KEY) and not conn.info.get(HOLD):
         flush(conn)

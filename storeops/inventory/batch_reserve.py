@@ -49,11 +49,15 @@ def holding_writes(session: Session) -> bool:
 
 @contextmanager
 def hold_writes(session: Session) -> Iterator[None]:
-    """Statements run inside do not write the batches' pending rows first (for a statement
-    that reads none of them, run before those rows are final)."""
+    """Statements run inside do not write the batches' pending rows first, nor the small
+    writes kept to go together (:mod:`storeops.db.pipelined`): for a statement that reads
+    none of them, run before those rows are final."""
+    from storeops.db import pipelined
+
     session.info[HOLD] = True
     try:
-        yield
+        with pipelined.holding(session):
+            yield
     finally:
         session.info.pop(HOLD, None)
 

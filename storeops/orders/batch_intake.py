@@ -44,7 +44,7 @@ from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import any_, bindparam, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from storeops.catalog.models import Product
@@ -97,8 +97,29 @@ def _chunks(values: list[str]) -> list[list[str]]:
     return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
+def buyer_key(account: str | None) -> str:
+    """The customer a buyer account is stored as (its platform_account; "" for none)."""
+    return (account or "").strip()[:120]
+
+
+_CUSTOMERS_ANY = select(*(Customer.__table__.c[k] for k in ("id", "platform_account",
+                                                            "masked_contact"))).where(
+    Customer.__table__.c.store_id == bindparam("store_id"),
+    Customer.__table__.c.platform_account == any_(bindparam("accounts")))
+
+
+def customers_read(store_id: int, accounts: Collection[str | None]
+                   ) -> tuple[Any, dict[str, Any]]:
+    """PostgreSQL: the read of the stored customers of ``accounts`` (buyer accounts) as
+    (statement, parameters) for :func:`storeops.db.pipelined.read_together`; its rows go to
+    :func:`upsert_orders` (``customer_rows``)."""
+    return _CUSTOMERS_ANY, {"store_id": store_id,
+                            "accounts": sorted({buyer_key(a) for a in accounts} - {""})}
+
+
 def _prefetch(session: Session, store: Store, orders: Sequence[IncomingOrder],
-              absent: Collection[str] = ()) -> IntakeBatch:
+              absent: Collection[str] = (),
+              customer_rows: Sequence[tuple[Any, ...]] | None = None) -> IntakeBatch:
     batch = IntakeBatch(store.id)
     ids = list(dict.fromkeys(o.platform_order_id for o in orders))
     batch.orders = dict.fromkeys(ids)
@@ -132,14 +153,19 @@ def _prefetch(session: Session, store: Store, orders: Sequence[IncomingOrder],
             batch.written.append(product)
     first_order: dict[str, IncomingOrder] = {}
     for o in orders:
-        account = (o.buyer_account or "").strip()[:120]
+        account = buyer_key(o.buyer_account)
         if account:
             first_order.setdefault(account, o)
     customers = Customer.__table__
-    for chunk in _chunks(list(first_order)):
-        for row in session.execute(select(*(customers.c[k] for k in PageCustomer.read)).where(
+    if customer_rows is not None:  # read already in this transaction (customers_read)
+        found: Any = [dict(zip(PageCustomer.read, r, strict=True)) for r in customer_rows]
+    else:
+        found = (row for chunk in _chunks(list(first_order)) for row in session.execute(
+            select(*(customers.c[k] for k in PageCustomer.read)).where(
                 customers.c.store_id == store.id,
-                customers.c.platform_account.in_(chunk))).mappings():
+                customers.c.platform_account.in_(chunk))).mappings())
+    for row in found:
+        if row["platform_account"] in first_order:
             customer = PageCustomer(dict(row), stored=True)
             batch.customers[customer.platform_account] = customer
             batch.written.append(customer)
@@ -575,7 +601,9 @@ def write_shipments(session: Session, batch: IntakeBatch) -> None:
 
 def upsert_orders(session: Session, store: Store, incoming_list: Sequence[IncomingOrder], *,
                   actor: str, load_orders: bool = True, absent: Collection[str] = (),
-                  stamp_version: bool = False) -> list[tuple[Any, str]]:
+                  stamp_version: bool = False,
+                  customer_rows: Sequence[tuple[Any, ...]] | None = None
+                  ) -> list[tuple[Any, str]]:
     """``upsert_order`` of each incoming order, in order, with the page's reads done once:
     the same orders, lines, events, stages, reservations and movements as one by one.
     Returns (order, "created" | "updated" | "unchanged") per incoming order; the new orders
@@ -585,7 +613,8 @@ def upsert_orders(session: Session, store: Store, incoming_list: Sequence[Incomi
     transaction): not looked for again. ``stamp_version``: the store's data_version is bumped
     after the orders are reviewed (the caller adopted a version for the rows written before)
     and stamped on the orders created or updated, so that the store's row stays locked
-    (PostgreSQL) only from then to the commit.
+    (PostgreSQL) only from then to the commit. ``customer_rows``: the rows of
+    :func:`customers_read` of the orders' buyers, read already in this transaction.
 
     Inside a caller's :func:`storeops.inventory.batch_reserve.reserving` (its levels locked
     already) the new orders reserve from that batch, which the caller finishes."""
@@ -595,7 +624,7 @@ def upsert_orders(session: Session, store: Store, incoming_list: Sequence[Incomi
         return []
     if session.info.get(KEY) is not None:
         raise RuntimeError("upsert_orders: a batch is open on this session already")
-    batch = _prefetch(session, store, incoming_list, absent)
+    batch = _prefetch(session, store, incoming_list, absent, customer_rows)
     # the products of the new orders that will want stock at once (paid, waiting to ship)
     wanting = {batch.products[line.sku].id for o in incoming_list
                if batch.orders.get(o.platform_order_id) is None

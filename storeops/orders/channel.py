@@ -245,14 +245,30 @@ _stores: dict[tuple[str, str], tuple[float, _StoreRef]] = {}
 _skus: dict[tuple[str, int, str], tuple[float, int]] = {}
 
 
+def _cached_store(db_url: str, name: str) -> _StoreRef | None:
+    hit = _stores.get((db_url, name))
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
+def _cached_skus(db_url: str, store_id: int, request: ChannelOrder) -> dict[str, int]:
+    """SKU → product id of the request's lines looked up within the TTL."""
+    now = time.monotonic()
+    known: dict[str, int] = {}
+    for line in request.lines:
+        hit = _skus.get((db_url, store_id, line.sku))
+        if hit is not None and hit[0] > now:
+            known[line.sku] = hit[1]
+    return known
+
+
 def _store(db_url: str, name: str) -> _StoreRef:
     from storeops.catalog.models import Store
     from storeops.catalog.stores import resolve_store
     from storeops.db.engine import session_factory
 
-    hit = _stores.get((db_url, name))
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
+    hit = _cached_store(db_url, name)
+    if hit is not None:
+        return hit
     with session_factory(db_url)() as session:
         found = session.scalar(select(Store).where(Store.name == name))
         if found is None:
@@ -284,11 +300,7 @@ def _products(db_url: str, store_id: int, request: ChannelOrder) -> dict[str, in
     from storeops.db.engine import session_factory
 
     now = time.monotonic()
-    known: dict[str, int] = {}
-    for line in request.lines:
-        hit = _skus.get((db_url, store_id, line.sku))
-        if hit is not None and hit[0] > now:
-            known[line.sku] = hit[1]
+    known = _cached_skus(db_url, store_id, request)
     missing = [line.sku for line in request.lines if line.sku not in known]
     if missing:
         with session_factory(db_url)() as session:
@@ -424,6 +436,29 @@ def prepare(db_url: str, *, user_id: int, key: str, request: ChannelOrder,
             flash.abandon_take(take)
         raise
     return Prepared(db_url, user_id, key, digest, request, store, products, takes, now)
+
+
+def prepare_cached(db_url: str, *, user_id: int, key: str, request: ChannelOrder,
+                   now: datetime | None = None) -> Prepared | None:
+    """:func:`prepare` without any I/O, for the API's event loop: None when it needs some (a
+    store or SKU not looked up within the TTL, the flash sales not read lately, a line on
+    an active flash sale, whose quota is taken first); :func:`prepare` then."""
+    from storeops.inventory import flash
+
+    store = _cached_store(db_url, request.store)
+    if store is None:
+        return None
+    products = _cached_skus(db_url, store.id, request)
+    if len(products) < len({line.sku for line in request.lines}):
+        return None
+    sales = flash.cached_sales(db_url, store.id)
+    if sales is None or not sales[1]:
+        return None
+    now = now or utcnow()
+    on_sale = flash.active_sales(sales[0], now)
+    if any(products[line.sku] in on_sale for line in request.lines):
+        return None
+    return Prepared(db_url, user_id, key, request.digest(), request, store, products, [], now)
 
 
 def write(prepared: Prepared, *, actor: str) -> ChannelAnswer | None:

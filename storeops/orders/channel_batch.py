@@ -121,7 +121,8 @@ def _write_group(items: Sequence[Prepared], indexes: list[int], *, actor: str
             todo = _flash_left(session, items, todo, later)
             if not todo:  # nothing written: the transaction ends empty, the few go alone
                 return {}, sorted(later)
-            answers = _write_orders(session, items, todo, absent, actor=actor)
+            answers = _write_orders(session, items, todo, absent, actor=actor,
+                                    customer_rows=None if ahead is None else ahead.customers)
         insert_rows(session, ChannelRequest.__table__, [
             {"user_id": items[i].user_id, "idempotency_key": items[i].key,
              "body_sha256": items[i].digest, "status_code": a.status, "order_id": a.order_id,
@@ -141,6 +142,7 @@ class _Ahead:
     known: set[tuple[int, str]]  # (user id, key) of the batch's keys seen before
     taken: set[str]  # the batch's order ids stored already
     stock: tuple[list[Any], list[Any]]  # batch_stock_reads' rows: warehouses, products
+    customers: list[Any]  # customers_read's rows: the buyers stored already
 
 
 _CHANNEL = ChannelRequest.__table__.c
@@ -165,7 +167,7 @@ def _read_ahead(session: Session, items: Sequence[Prepared], indexes: list[int]
     from storeops.inventory.service import batch_stock_reads
     from storeops.members.models import Customer
     from storeops.orders import service
-    from storeops.orders.batch_intake import ids_read, keep_ids
+    from storeops.orders.batch_intake import customers_read, ids_read, keep_ids
     from storeops.orders.models import OrderLine, Shipment
 
     if session.connection().dialect.name != "postgresql":
@@ -176,7 +178,8 @@ def _read_ahead(session: Session, items: Sequence[Prepared], indexes: list[int]
               (OrderLine.__table__, sum(len(r.lines) for r in requests)),
               (Shipment.__table__, len(indexes)),  # a parcel per paid order from one warehouse
               (Customer.__table__, len({r.buyer.account for r in requests}))]
-    known, taken, settings, blacklist, warehouses, products, ids = pipelined.read_together(
+    known, taken, settings, blacklist, warehouses, products, customers, ids = \
+        pipelined.read_together(
         session, [
             (_KNOWN_KEYS, {"user_ids": sorted({items[i].user_id for i in indexes}),
                            "keys": [items[i].key for i in indexes]}),
@@ -185,10 +188,12 @@ def _read_ahead(session: Session, items: Sequence[Prepared], indexes: list[int]
             *service.review_reads(store_id),
             *batch_stock_reads(store_id, {pid for i in indexes
                                           for pid in items[i].products.values()}),
+            customers_read(store_id, [r.buyer.account for r in requests]),
             ids_read(wanted)])
     service.prime_review_reads(session, store_id, settings, blacklist)
     keep_ids(session, wanted, ids)
-    return _Ahead({(u, k) for u, k in known}, {o for (o,) in taken}, (warehouses, products))
+    return _Ahead({(u, k) for u, k in known}, {o for (o,) in taken}, (warehouses, products),
+                  customers)
 
 
 def _new_ones(session: Session, items: Sequence[Prepared], indexes: list[int],
@@ -279,7 +284,8 @@ def _flash_left(session: Session, items: Sequence[Prepared], todo: list[int],
 
 
 def _write_orders(session: Session, items: Sequence[Prepared], todo: list[int],
-                  absent: set[str], *, actor: str) -> dict[int, ChannelAnswer]:
+                  absent: set[str], *, actor: str,
+                  customer_rows: Sequence[Any] | None = None) -> dict[int, ChannelAnswer]:
     """The orders of ``todo`` through the batched intake, each with its stock held; their
     answers (201). Raises _Fallback when one of them was not written as alone it would be.
     ``absent``: the order ids just read as not stored."""
@@ -300,7 +306,7 @@ def _write_orders(session: Session, items: Sequence[Prepared], todo: list[int],
     incoming = [channel._incoming(items[i].request, prices[i], items[i].now) for i in todo]
     # the new orders come back as their written values (no ORM reload): the answer reads them
     written = upsert_orders(session, shop, incoming, actor=actor, load_orders=False,
-                            absent=absent, stamp_version=True)
+                            absent=absent, stamp_version=True, customer_rows=customer_rows)
     orders = []
     for i, (order, outcome) in zip(todo, written, strict=True):
         if outcome != "created":
