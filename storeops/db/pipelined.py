@@ -95,17 +95,34 @@ def flush(conn: Connection) -> None:
 
 # the driver's SQL of each statement read_together was given, compiled once (statements
 # built once, at import: compiling costs more than running one)
-_COMPILED: dict[tuple[int, str], tuple[Any, str]] = {}
+# and its columns' result processors (a UTCDateTime comes out aware, as SQLAlchemy gives it)
+_COMPILED: dict[tuple[int, str], tuple[Any, str, list[tuple[int, Any]]]] = {}
 
 
-def _driver_sql(statement: Any, conn: Connection) -> str:
+def _driver_sql(statement: Any, conn: Connection) -> tuple[str, list[tuple[int, Any]]]:
     if isinstance(statement, str):
-        return statement
+        return statement, []
     key = (id(statement), conn.dialect.name)
     found = _COMPILED.get(key)
     if found is None or found[0] is not statement:
-        found = _COMPILED[key] = (statement, str(statement.compile(dialect=conn.dialect)))
-    return found[1]
+        processors = [(i, p) for i, c in enumerate(statement.selected_columns)
+                      if (p := c.type._cached_result_processor(conn.dialect, None)) is not None]
+        found = _COMPILED[key] = (statement, str(statement.compile(dialect=conn.dialect)),
+                                  processors)
+    return found[1], found[2]
+
+
+def _processed(rows: list[tuple[Any, ...]], processors: list[tuple[int, Any]]
+               ) -> list[tuple[Any, ...]]:
+    if not processors:
+        return rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, process in processors:
+            values[i] = process(values[i])
+        out.append(tuple(values))
+    return out
 
 
 def read_together(session: Session, reads: Sequence[tuple[Any, Mapping[str, Any]]]
@@ -113,8 +130,9 @@ def read_together(session: Session, reads: Sequence[tuple[Any, Mapping[str, Any]
     """The rows (plain tuples, as the driver gives them) of each (statement, parameters) of
     ``reads``: on PostgreSQL sent in one pipeline, in order, after the kept writes; elsewhere
     one after the other. A statement is a Core statement built once (named parameters, no
-    expanding IN: use ``= ANY``) or the driver's SQL. Nothing of the ORM applies (no
-    autoflush: flush first what the reads must see)."""
+    expanding IN: use ``= ANY``; its columns' values come out as SQLAlchemy gives them) or
+    the driver's SQL. Nothing of the ORM applies (no autoflush: flush first what the reads
+    must see)."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":
         return [[tuple(r) for r in (conn.exec_driver_sql(s, dict(p)) if isinstance(s, str)
@@ -128,11 +146,12 @@ def read_together(session: Session, reads: Sequence[tuple[Any, Mapping[str, Any]
     cursors = [raw.cursor() for _ in reads]
     try:
         with raw.pipeline():
-            for cursor, sql, (_s, params) in zip(cursors, sqls, reads, strict=True):
+            for cursor, (sql, _), (_s, params) in zip(cursors, sqls, reads, strict=True):
                 cursor.execute(sql, params)
-        return [cursor.fetchall() for cursor in cursors]
+        return [_processed(cursor.fetchall(), processors)
+                for cursor, (_sql, processors) in zip(cursors, sqls, strict=True)]
     except psycopg.Error as exc:
-        raise DBAPIError.instance(sqls[0], None, exc, psycopg.Error,
+        raise DBAPIError.instance(sqls[0][0], None, exc, psycopg.Error,
                                   dialect=conn.dialect) from exc
     finally:
         for cursor in cursors:

@@ -97,11 +97,11 @@ class StockBatch:
                  read_rows: Sequence[Sequence[tuple[Any, ...]]] | None = None) -> None:
         lock_for_stock_write(session)
         self.store_id = store_id
-        warehouses, products = read_rows if read_rows is not None else (None, None)
+        warehouses, products, levels = read_rows if read_rows is not None else (None,) * 3
         self.warehouses = stock.list_warehouses(session, store_id, as_rows=True,
                                                 read_rows=warehouses)
         self.levels = stock._lock(session, product_ids, product_rows=True,
-                                  locked_rows=products)
+                                  locked_rows=products, level_rows=levels)
         self.fresh_lines = fresh_lines
         self.touched: set[int] = set()
         # called before the writes (the rows they point at, e.g. a page's new orders)

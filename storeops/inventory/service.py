@@ -199,6 +199,8 @@ LOCKED_PRODUCT_COLUMNS = (Product.id, Product.platform_sku_id, Product.title,
 # ids are one expanding parameter
 _IDS = bindparam("ids", expanding=True)
 _ARRAY = bindparam("ids")
+_LEVEL_KEYS = [c.key for c in StockLevel.__table__.c]
+_LEVEL_PRODUCT = _LEVEL_KEYS.index("product_id")
 _LOCK_PRODUCTS = (select(Product).where(Product.id.in_(_IDS)).order_by(Product.id)
                   .with_for_update().execution_options(populate_existing=True))
 _LOCK_PRODUCT_ROWS = (select(*LOCKED_PRODUCT_COLUMNS).where(Product.id.in_(_IDS))
@@ -214,6 +216,8 @@ _LOCK_LEVELS = (select(StockLevel).where(StockLevel.product_id.in_(_IDS))
 _WAREHOUSE_ROWS = select(*Warehouse.__table__.c).where(Warehouse.store_id == bindparam("store_id"))
 _LOCK_PRODUCT_ROWS_ANY = (select(*LOCKED_PRODUCT_COLUMNS).where(Product.id == any_(_ARRAY))
                           .order_by(Product.id).with_for_update())
+_LOCK_LEVEL_ROWS_ANY = (select(*StockLevel.__table__.c).where(StockLevel.product_id == any_(_ARRAY))
+                        .order_by(StockLevel.id).with_for_update())
 WarehouseRow = namedtuple("WarehouseRow", [c.key for c in Warehouse.__table__.c])  # type: ignore[misc]
 LockedProduct = namedtuple("LockedProduct", [c.key for c in LOCKED_PRODUCT_COLUMNS])  # type: ignore[misc]
 
@@ -223,26 +227,54 @@ def batch_stock_reads(store_id: int, product_ids: Iterable[int]
     """PostgreSQL: the reads that start a batch of reservations of ``product_ids`` (statement,
     parameters), for :func:`storeops.db.pipelined.read_together`; their rows go to
     :func:`storeops.inventory.batch_reserve.reserving` (``read_rows``)."""
-    return [(_WAREHOUSE_ROWS, {"store_id": store_id}),
-            (_LOCK_PRODUCT_ROWS_ANY, {"ids": sorted(set(product_ids))})]
+    ids = sorted(set(product_ids))
+    return [(_WAREHOUSE_ROWS, {"store_id": store_id}), (_LOCK_PRODUCT_ROWS_ANY, {"ids": ids}),
+            (_LOCK_LEVEL_ROWS_ANY, {"ids": ids})]
+
+
+def _adopt_levels(session: Session, rows: Sequence[tuple[Any, ...]]) -> list[StockLevel]:
+    """The ORM objects of stock_levels rows read (and locked) in this transaction, as a query
+    with populate_existing gives them: the session's own object told the row's values, or
+    a new one in the session as if loaded."""
+    from sqlalchemy.orm import make_transient_to_detached
+    from sqlalchemy.orm.attributes import set_committed_value
+    from sqlalchemy.orm.util import identity_key
+
+    out = []
+    for row in rows:
+        values = dict(zip(_LEVEL_KEYS, row, strict=True))
+        level = session.identity_map.get(identity_key(StockLevel, values["id"]))
+        if level is None:
+            level = StockLevel(**values)
+            make_transient_to_detached(level)  # no pending change: as loaded
+            session.add(level)
+        else:
+            for key, value in values.items():
+                set_committed_value(level, key, value)
+        out.append(level)
+    return out
 
 
 def _lock(session: Session, product_ids: Iterable[int], *, product_rows: bool = False,
-          locked_rows: Sequence[tuple[Any, ...]] | None = None) -> _Locked:
+          locked_rows: Sequence[tuple[Any, ...]] | None = None,
+          level_rows: Sequence[tuple[Any, ...]] | None = None) -> _Locked:
     """Lock the products and all their stock levels (PostgreSQL row locks, ordered by id;
     SQLite: the write lock) and return the levels, re-read under the lock, per product.
     ``product_rows``: the products as rows of ``LOCKED_PRODUCT_COLUMNS``, not ORM objects
-    (a batch writes their stock itself); ``locked_rows``: those rows, locked and read already
-    in this transaction (:func:`batch_stock_reads`)."""
+    (a batch writes their stock itself); ``locked_rows`` and ``level_rows``: those rows and
+    the levels' rows of the same products, locked and read already in this transaction
+    (:func:`batch_stock_reads`)."""
     lock_for_stock_write(session)
     ids = sorted(set(product_ids))
     out = _Locked({pid: [] for pid in ids})
     out.products = {}
     if not ids:
         return out
+    read_all = locked_rows is not None  # every product among the rows read already
     if locked_rows is not None:
         out.products = {r[0]: LockedProduct(*r) for r in locked_rows if r[0] in out}
         if len(out.products) < len(ids):  # a product not among them: read all as usual
+            read_all = False
             out.products = {p.id: p for p in session.execute(_LOCK_PRODUCT_ROWS, {"ids": ids})}
     elif product_rows:
         out.products = {p.id: p for p in session.execute(_LOCK_PRODUCT_ROWS, {"ids": ids})}
@@ -250,7 +282,10 @@ def _lock(session: Session, product_ids: Iterable[int], *, product_rows: bool = 
         # re-read (populate_existing): products.stock is written from these objects, and an
         # object loaded before the lock could hold a figure another writer has changed since
         out.products = {p.id: p for p in session.scalars(_LOCK_PRODUCTS, {"ids": ids})}
-    levels = session.scalars(_LOCK_LEVELS, {"ids": ids}).all()
+    if read_all and level_rows is not None:
+        levels = _adopt_levels(session, [r for r in level_rows if r[_LEVEL_PRODUCT] in out])
+    else:
+        levels = session.scalars(_LOCK_LEVELS, {"ids": ids}).all()
     for level in levels:
         out[level.product_id].append(level)
     return out

@@ -141,7 +141,8 @@ class _Ahead:
 
     known: set[tuple[int, str]]  # (user id, key) of the batch's keys seen before
     taken: set[str]  # the batch's order ids stored already
-    stock: tuple[list[Any], list[Any]]  # batch_stock_reads' rows: warehouses, products
+    # batch_stock_reads' rows: warehouses, products and their levels (locked)
+    stock: tuple[list[Any], list[Any], list[Any]]
     customers: list[Any]  # customers_read's rows: the buyers stored already
 
 
@@ -178,7 +179,7 @@ def _read_ahead(session: Session, items: Sequence[Prepared], indexes: list[int]
               (OrderLine.__table__, sum(len(r.lines) for r in requests)),
               (Shipment.__table__, len(indexes)),  # a parcel per paid order from one warehouse
               (Customer.__table__, len({r.buyer.account for r in requests}))]
-    known, taken, settings, blacklist, warehouses, products, customers, ids = \
+    known, taken, settings, blacklist, warehouses, products, levels, customers, ids = \
         pipelined.read_together(
         session, [
             (_KNOWN_KEYS, {"user_ids": sorted({items[i].user_id for i in indexes}),
@@ -192,8 +193,8 @@ def _read_ahead(session: Session, items: Sequence[Prepared], indexes: list[int]
             ids_read(wanted)])
     service.prime_review_reads(session, store_id, settings, blacklist)
     keep_ids(session, wanted, ids)
-    return _Ahead({(u, k) for u, k in known}, {o for (o,) in taken}, (warehouses, products),
-                  customers)
+    return _Ahead({(u, k) for u, k in known}, {o for (o,) in taken},
+                  (warehouses, products, levels), customers)
 
 
 def _new_ones(session: Session, items: Sequence[Prepared], indexes: list[int],
