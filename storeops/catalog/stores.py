@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import column, select, table, update
+from sqlalchemy import bindparam, column, select, table, update
 from sqlalchemy.exc import IntegrityError
 
 from storeops.common.errors import StoreopsError, Term
@@ -152,6 +152,10 @@ def next_data_version(session: Session, store_id: int) -> int:
     return int(current or 0) + 1
 
 
+_BUMP = (update(STORES).where(STORES.c.id == bindparam("store_id"))
+         .values(data_version=STORES.c.data_version + 1).returning(STORES.c.data_version))
+
+
 def bump_data_version(session: Session, store_id: int) -> int:
     """Mark the store's facts as changed so that analytics snapshots are refreshed.
 
@@ -163,14 +167,12 @@ def bump_data_version(session: Session, store_id: int) -> int:
 
     from storeops.catalog.models import Store
 
-    # one Core statement (an ORM bulk update and a second read cost several times as much:
-    # every batch of API orders bumps the version); the store's object in this session, if
-    # any, is told the new figure as the ORM's update would
-    table = Store.__table__
-    version = int(session.execute(
-        update(table).where(table.c.id == store_id)
-        .values(data_version=table.c.data_version + 1).returning(table.c.data_version)
-    ).scalar() or 0)
+    # one Core statement, built once, run on the session's connection (an ORM bulk update
+    # and a second read cost several times as much: every batch of API orders bumps the
+    # version; it reads nothing the session holds, so nothing is flushed first); the
+    # store's object in this session, if any, is told the new figure as the ORM's update
+    # would
+    version = int(session.connection().execute(_BUMP, {"store_id": store_id}).scalar() or 0)
     loaded = session.identity_map.get(identity_key(Store, store_id))
     if loaded is not None:
         attributes.set_committed_value(loaded, "data_version", version)
