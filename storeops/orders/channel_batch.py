@@ -162,8 +162,9 @@ def _read_ahead(session: Session, items: Sequence[Prepared], indexes: list[int]
                 ) -> _Ahead | None:
     """PostgreSQL: the batch's reads that do not depend on each other, in one round trip:
     its keys and order ids seen before, the store's review settings and blacklist, its
-    warehouses and products (locked, in id order), and ids for its new rows. None on SQLite
-    (in process: nothing to save), where each is read when needed."""
+    warehouses, its products and their stock levels (locked, in id order), its buyers'
+    customer rows, and ids for its new rows. None on SQLite (in process: nothing to save),
+    where each is read when needed."""
     from storeops.db import pipelined
     from storeops.inventory.service import batch_stock_reads
     from storeops.members.models import Customer
@@ -179,18 +180,18 @@ def _read_ahead(session: Session, items: Sequence[Prepared], indexes: list[int]
               (OrderLine.__table__, sum(len(r.lines) for r in requests)),
               (Shipment.__table__, len(indexes)),  # a parcel per paid order from one warehouse
               (Customer.__table__, len({r.buyer.account for r in requests}))]
-    known, taken, settings, blacklist, warehouses, products, levels, customers, ids = \
-        pipelined.read_together(
-        session, [
-            (_KNOWN_KEYS, {"user_ids": sorted({items[i].user_id for i in indexes}),
-                           "keys": [items[i].key for i in indexes]}),
-            (_TAKEN_IDS, {"store_id": store_id,
-                          "order_ids": [r.channel_order_id for r in requests]}),
-            *service.review_reads(store_id),
-            *batch_stock_reads(store_id, {pid for i in indexes
-                                          for pid in items[i].products.values()}),
-            customers_read(store_id, [r.buyer.account for r in requests]),
-            ids_read(wanted)])
+    reads = [
+        (_KNOWN_KEYS, {"user_ids": sorted({items[i].user_id for i in indexes}),
+                       "keys": [items[i].key for i in indexes]}),
+        (_TAKEN_IDS, {"store_id": store_id,
+                      "order_ids": [r.channel_order_id for r in requests]}),
+        *service.review_reads(store_id),
+        *batch_stock_reads(store_id, {pid for i in indexes
+                                      for pid in items[i].products.values()}),
+        customers_read(store_id, [r.buyer.account for r in requests]),
+        ids_read(wanted)]
+    (known, taken, settings, blacklist, warehouses, products, levels, customers,
+     ids) = pipelined.read_together(session, reads)
     service.prime_review_reads(session, store_id, settings, blacklist)
     keep_ids(session, wanted, ids)
     return _Ahead({(u, k) for u, k in known}, {o for (o,) in taken},
