@@ -34,20 +34,25 @@ payable after points grows with the payable before them). Search:
    (tests/test_pricing_engine_exact.py checks it against an exhaustive enumeration). It runs
    when its estimated work is at most ``VALUE_DP_WORK`` (12 lines with 4 store-wide
    promotions fit). When a competing coupon is scoped to some SKUs or categories (or the
-   search covers only part of the cart), ``by_scope_values`` takes over instead: the same
-   program gives every choice of coupons an upper bound (scoped thresholds taken as kept;
-   when no whole-cart coupon competes, only the largest X counts, and a short branch and
-   bound of the cross-item cut alone finds it for less), and when that does
-   not prove the best found, ``_scope_reach`` tracks the cut landing on each competing scope
-   too (at most two scopes; tests/test_pricing_property.py and
-   tests/test_pricing_scoped_exact.py check it against brute force), first kept to its
-   ``SCOPE_BEAM`` most promising states per step (a good assignment to beat), then exactly,
-   its states bounded by what the later promotions can add (exactly for the last two). Its
-   work is capped (``SCOPE_DP_WORK``, less what the first program took: about 2 s per cart
-   in all; up to about 2.6 s measured when the cap is hit and the search runs on). When
-   the cap is hit, or a platform coupon on lines partly the shop coupon's leaves the bound
-   open, the rest of the search's budget runs, and when that does not finish either, the
-   best assignment found is kept (``exact=False``; ``notes`` says so).
+   search covers only part of the cart), ``optimizer_choices.by_coupon_choices`` takes over
+   instead, whatever the number of shop and platform coupon candidates: it solves the
+   coupons' choice outermost. A choice (at most one shop and one platform coupon) has at most
+   two thresholds, so at most two scopes whose cut matters (a coupon on every searched line
+   counts its scope's cut as X). Every choice gets an upper bound (the largest X, found by
+   the branch and bound of the cross-item cut alone, plus its coupons' offs); the most
+   promising few get a first assignment (the largest X's, lines of a missed threshold taken
+   out, single-line moves); then, most promising first and while a choice's bound beats the
+   best found, ``_scope_reach`` restricted to that choice tracks the cut landing on each of
+   its scopes (for the first choice, first kept to its ``CHOICE_BEAM`` most promising states
+   per step: a good assignment to beat), its states bounded by what the later promotions can
+   add (exactly for the last two) and by the best found so far; its last step is a scan of
+   the last promotion's subsets, dearest first, per state. tests/test_pricing_property.py and
+   tests/test_pricing_scoped_exact.py check it against brute force. The programs' work is
+   capped, all choices together (``SCOPE_DP_WORK``: about 2 s per cart); past the cap the
+   best assignment found is kept (``exact=False``; ``notes`` says so). When a platform
+   coupon on lines partly the shop coupon's leaves a choice open (its room depends on the
+   shop coupon's shares), the rest of the search's budget runs, and when that does not
+   finish either, the best found is kept (``exact=False``).
 6. Beyond 12 lines (the heuristic): greedy + one round of single-line moves of the lines their
    promotion does not need (no branch and bound: ``HEURISTIC_NODES``), then, for unsafe
    coupons, lines of a coupon whose threshold was missed are taken out of their promotion
@@ -977,7 +982,8 @@ def _zero(n: int) -> tuple[int, ...]:
 
 @dataclass
 class _ScopePlan:
-    """What ``by_scope_values`` needs: the steps, the scopes and the coupons in play."""
+    """What ``_scope_reach`` needs (``optimizer_choices`` makes one per set of scopes): the
+    steps, the scopes and the coupons of the choice in play."""
 
     steps: _ValuePlan
     top: int  # bits keep cross-item totals up to this (the largest whole-cart cap); -1: none
@@ -1083,189 +1089,6 @@ class _ScopePlan:
         return out
 
 
-def scope_plan(problem: Problem, lines: list[int], unsafe: list[int],
-               base: list[int]) -> _ScopePlan | None:
-    """The plan of ``by_scope_values`` for the searched ``lines`` (the rest as in ``base``),
-    or None when no coupon depends on them, the competing coupons have more than two scopes
-    besides the whole cart, or the steps would be too many."""
-    trial = list(base)
-    for i in lines:
-        trial[i] = NONE
-    outside, after = problem.after_cross(trial)  # the lines outside the search keep their cuts
-    position = {i: j for j, i in enumerate(lines)}
-    everything = (1 << len(lines)) - 1
-    usable: list[tuple[int, bool, int, int, int, int]] = []
-    scope_masks: list[int] = []
-    caps: list[int] = []
-    top = -1
-    bad = set(unsafe)
-    for k, c in enumerate(problem.coupons):
-        elig = range(len(after)) if c.all_lines else problem.elig[k]
-        e = sum(after[i] for i in elig)
-        if k not in bad:  # safe, or never usable: the item-level amount misses it
-            item_e = _eligible(problem.amounts, c, problem.elig[k])
-            if item_e > 0 and item_e >= c.threshold:
-                usable.append((k, False, -1, e, e, c.off))
-            continue
-        most = e - max(c.threshold, 1)
-        if most < 0:
-            continue  # out of reach whatever the lines join
-        mask = sum(1 << position[i] for i in elig if i in position)
-        if mask == everything:
-            scope = -1
-            top = max(top, most)
-        else:
-            if mask not in scope_masks:
-                scope_masks.append(mask)
-                caps.append(0)
-            scope = scope_masks.index(mask)
-            caps[scope] = max(caps[scope], most)
-        usable.append((k, True, scope, e, most, c.off))
-    if not any(u[1] for u in usable) or len(scope_masks) > 2:
-        return None  # more than two scopes: the search (and its heuristic) decides
-    steps = _plan_steps(problem, lines, [max(top, 0)], scope_masks)
-    if steps is None:
-        return None
-    sets = {k: set(range(len(after))) if problem.coupons[k].all_lines else set(problem.elig[k])
-            for k, *_ in usable}
-    inside, apart = set(), set()
-    for ks, *_ in usable:
-        for kp, *_ in usable:
-            if problem.coupons[ks].shop and not problem.coupons[kp].shop:
-                if sets[ks] <= sets[kp]:
-                    inside.add((ks, kp))
-                elif not sets[ks] & sets[kp]:
-                    apart.add((ks, kp))
-    return _ScopePlan(steps, top, caps, usable, inside, apart,
-                      {k: problem.coupons[k].shop for k, *_ in usable}, problem, scope_masks,
-                      outside)
-
-
-def by_scope_values(problem: Problem, plan: _ScopePlan, base: list[int],
-                    start: list[int] | None = None) -> tuple[list[int], bool | None]:
-    """The best assignment of the searched lines when coupons scoped to some of them depend on
-    it: ``(assign, proven)``, proven None when the work fits but a platform coupon on lines
-    partly the shop coupon's leaves it open (its room depends on the shop coupon's shares),
-    False when the work would exceed its cap; ``start``: an assignment to beat (e.g. the
-    search's).
-
-    A coupon's threshold is tested on its eligible amount after promotions, so what counts of
-    an assignment is X, the total cross-item cut, and for each scope of a competing coupon the
-    part of the cuts that lands on its lines (each promotion's cut apportioned to its lines as
-    the engine does). Each choice of coupons (at most one shop and one platform) only loses
-    value as those cuts grow, and keeps it while its thresholds hold. First the dynamic program
-    of ``by_cut_values`` finds the reachable X; every choice is tried at the largest X its
-    whole-cart thresholds allow, a scoped coupon's threshold taken as kept and its scope cut as
-    0 (the most it could be worth), and the best are traced back and priced with ``evaluate``.
-    That is the best when it reaches the most any choice could give. Otherwise the choices
-    still above it are decided by ``_scope_reach``, which tracks the cut on each scope too.
-    """
-    steps = plan.steps
-    most_x: list[int] | None = None  # an assignment of the largest X, when found by a search
-    x_known = True  # ``high`` is the largest X (not just a bound)
-    if plan.top < 0:  # no whole-cart coupon competes: the first program would only give the
-        # largest X, which the branch and bound of the cross-item cut alone finds for less
-        # (the program takes up to half a second); when that does not finish, a bound does
-        stages = highs = None
-        plain = _Search(problem, steps.lines, base, False, NODE_BUDGET).run()
-        most_x, x_known = plain.assign, plain.exact
-        high = plain.value if plain.exact else min(
-            sum(max(t.values()) for t in steps.cuts),
-            sum(problem.share_most(i) + 1 for i in steps.lines))
-        reached, first_work = 0, 0
-    else:
-        stages, highs = _cut_reach(steps)
-        reached, high = stages[-1].get(0, 0), highs[-1][0]
-        first_work = steps.estimate
-    zeros = (0,) * len(plan.caps)
-    ranked: list[tuple[int, int, bool, tuple]] = []
-    for choice in _choices(plan):
-        cap_x = _cap_x(choice)
-        if cap_x is None:
-            x, as_bits = high, False
-        else:
-            x, as_bits = (reached & ((1 << (cap_x + 1)) - 1)).bit_length() - 1, True
-            if x < 0:
-                continue
-        ranked.append((plan.outside + x + _coupons_most(plan, *choice, x, zeros), x, as_bits,
-                       choice))
-    ranked.sort(key=lambda t: -t[0])
-    found, value = (list(base), -1) if start is None else (start, problem.evaluate(start))
-    tried: set[tuple[int, bool]] = set()
-    for est, x, as_bits, _ in ranked:
-        if est <= value or len(tried) >= SCOPE_WITNESSES:
-            break
-        if (x, as_bits) in tried:
-            continue
-        tried.add((x, as_bits))
-        if most_x is not None:  # x is the largest X (or a bound), found by the search
-            assign = list(most_x)
-        else:
-            assign = _witness(problem, steps, base, stages if as_bits else highs, x, as_bits)
-        # a scoped threshold it misses: lines of that coupon out of their promotions
-        _repair(problem, assign, [u[0] for u in plan.coupons if u[1]], steps.lines)
-        v = problem.evaluate(assign)
-        if v > value:
-            found, value = assign, v
-    needed = [choice for est, _, _, choice in ranked if est > value]
-    if not needed:
-        return found, True
-    if x_known and not all(any(u is not None and u[1] and u[2] >= 0 for u in c)
-                           for c in needed):
-        return found, None  # a platform coupon's share of shared lines: not decided here
-    # the two dynamic programs together stay within about 2 s: the first's work leaves less
-    # to the second
-    budget = SCOPE_DP_WORK - first_work // 3
-    coarse = max(plan.caps) // SCOPE_STEPS if SCOPE_STEPS else 0
-    # first the program kept to its most promising states: a good assignment to beat makes
-    # the exact pass prune far more (the short search's is often tens of yuan off)
-    passes = [(1, SCOPE_BEAM)] if SCOPE_BEAM else []
-    passes += [(coarse, 0), (1, 0)] if coarse > 1 else [(1, 0)]
-    for quantum, beam in passes:
-        reach = _scope_reach(plan, needed, value - plan.outside, quantum, budget, beam)
-        if reach is None:
-            return found, False
-        final, used = reach
-        budget -= used
-        ranked_states: list[tuple[int, tuple[int, ...], int, bool, tuple]] = []
-        for (_, ys), (bits, most) in final[-1].items():
-            cut_on = tuple(y * quantum for y in ys)  # at most the cut on each scope
-            for choice in needed:
-                if any(u is not None and u[1] and u[2] >= 0 and ys[u[2]] > u[4] // quantum
-                       for u in choice):
-                    continue
-                cap_x = _cap_x(choice)
-                if cap_x is None:
-                    x, as_bits = most, False
-                else:
-                    x, as_bits = (bits & ((1 << (cap_x + 1)) - 1)).bit_length() - 1, True
-                if x >= 0:
-                    ranked_states.append((plan.outside + x
-                                          + _coupons_most(plan, *choice, x, cut_on), ys, x,
-                                          as_bits, choice))
-        ranked_states.sort(key=lambda t: -t[0])
-        for est, ys, x, as_bits, _ in ranked_states[:SCOPE_WITNESSES]:
-            if est <= value:
-                break
-            assign = _scope_witness(problem, plan, base, final, ys, x, as_bits, quantum)
-            v = problem.evaluate(assign)
-            if v > value:
-                found, value = assign, v
-        if beam:
-            continue  # its states were cut short: they prove nothing
-        if not ranked_states or value >= ranked_states[0][0]:
-            return found, True
-        needed = [c for c in needed if any(t[4] == c and t[0] > value for t in ranked_states)]
-    return found, None  # left open by a platform coupon's room
-
-
-def _choices(plan: _ScopePlan) -> list[tuple]:
-    """Every choice of at most one shop and one platform coupon of ``plan.coupons``."""
-    shop = [None] + [u for u in plan.coupons if plan.shop[u[0]]]
-    platform = [None] + [u for u in plan.coupons if not plan.shop[u[0]]]
-    return [(s, p) for s in shop for p in platform]
-
-
 def _cap_x(choice: tuple) -> int | None:
     """The most cross-item cut the choice's whole-cart thresholds allow (None: no limit)."""
     caps = [u[4] for u in choice if u is not None and u[1] and u[2] < 0]
@@ -1273,7 +1096,7 @@ def _cap_x(choice: tuple) -> int | None:
 
 
 def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int, budget: int,
-                 beam: int = 0
+                 beam: int = 0, skip_last: bool = False
                  ) -> tuple[list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]], int] | None:
     """The dynamic program of ``by_cut_values`` with the cut on each scope in the state: per
     step, for every (lines taken, scope cuts) the reachable X up to the largest whole-cart cap
@@ -1291,6 +1114,8 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
     keep every threshold they keep in truth and are worth at least as much (an upper bound,
     with fewer states). ``beam``: only that many states, the most promising, go on after each
     step (a heuristic pass: its stages trace back to true assignments but prove nothing).
+    ``skip_last``: the stages stop before the last step (``optimizer_choices`` takes it
+    itself).
     (stages, work done), or None when the work would exceed ``budget``."""
     steps, top, caps = plan.steps, plan.top, plan.caps
     later, cuts = steps.later, steps.cuts
@@ -1314,7 +1139,7 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
     stages: list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]] = [
         {(0, zero): (1 if top >= 0 else 0, 0)}]
     work = 0
-    for j in range(len(cuts)):
+    for j in range(len(cuts) - 1 if skip_last else len(cuts)):
         table, share, keep = cuts[j], shares[j], later[j + 1]
         groups = steps.groups[j]
         new: dict[tuple[int, tuple[int, ...]], tuple[int, int]] = {}
@@ -1531,10 +1356,13 @@ def _pareto(states: dict[tuple[int, tuple[int, ...]], tuple[int, int]]
 
 def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
                    stages: list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]],
-                   ys: tuple[int, ...], x: int, as_bits: bool, quantum: int) -> list[int]:
+                   ys: tuple[int, ...], x: int, as_bits: bool, quantum: int,
+                   taken: int = 0) -> list[int]:
     """An assignment of the searched lines reaching scope cuts ``ys`` (in ``quantum`` units)
     and cross-item total ``x`` (one of the state's bits, or its largest X), backwards through
-    the stages of ``_scope_reach``."""
+    the stages of ``_scope_reach`` (the state of lines ``taken`` of its last stage: with
+    ``skip_last``, one step before the end; the lines of the assignment the last step would
+    take are left as in ``base`` minus the searched lines, for the caller to set)."""
     steps = plan.steps
     lines, promos, cuts = steps.lines, steps.promos, steps.cuts
     dead = [c // quantum + 1 for c in plan.caps]
@@ -1542,8 +1370,8 @@ def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
     assign = list(base)
     for i in lines:
         assign[i] = NONE
-    state, want = (0, ys), x
-    for j in range(len(promos) - 1, -1, -1):
+    state, want = (taken, ys), x
+    for j in range(len(stages) - 2, -1, -1):
         table, share = cuts[j], shares[j]
         whole, keep = steps.cand_mask[promos[j]], steps.later[j + 1]
         found = None
@@ -1573,12 +1401,7 @@ def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
 
 VALUE_DP_WORK = 1_200_000  # subset steps of by_cut_values (about 0.7 s on this machine)
 SHORT_NODES = 10_000  # the search tried first when by_cut_values can take over
-SCOPE_DP_WORK = 2_400_000  # (state, subset) steps and bounds of _scope_reach, in all (about 1.5 s)
-SCOPE_WITNESSES = 4  # assignments by_scope_values traces back and prices, at most, per pass
-# a first pass of _scope_reach counting scope cuts in 1/SCOPE_STEPS of the largest cap; 0: none
-# (on the --scoped bench the exact pass alone, with the later steps' exact bounds, did less work)
-SCOPE_STEPS = 0
-SCOPE_BEAM = 400  # states per step of the heuristic pass of _scope_reach first (0: none)
+SCOPE_DP_WORK = 2_400_000  # (state, subset) steps and bounds of _scope_reach, in all (about 2 s)
 EXACT_LINES = 12  # a search over more lines stops at HEURISTIC_NODES
 HEURISTIC_NODES = 0
 
@@ -1642,11 +1465,11 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
         # dynamic program over the cross-item totals
         plan = value_plan(problem, order, unsafe) if len(joint) == len(open_lines) and all(
             problem.coupons[k].all_lines for k in unsafe) else None
-        # otherwise (coupons scoped to some lines): the dynamic program over the cuts on
-        # each coupon's lines
-        splan = None if plan else scope_plan(problem, order, unsafe, base)
+        # otherwise (coupons scoped to some lines, any number of them): the coupons' choice
+        # outermost, each choice by the dynamic program over the cuts on its coupons' lines
+        choices = plan is None
         out = _Search(problem, order, base, True,
-                      min(budget, SHORT_NODES) if plan or splan else budget).run()
+                      min(budget, SHORT_NODES) if plan or choices else budget).run()
         assign = out.assign
         nodes += out.nodes
         if not out.exact and plan:
@@ -1654,9 +1477,13 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
             if problem.evaluate(better) > problem.evaluate(assign):
                 assign = better
             exact = exact and found_exact
-        elif not out.exact and splan:
-            assign, proven = by_scope_values(problem, splan, base, assign)
-            if not proven and budget > SHORT_NODES:  # the rest of the search's budget
+        elif not out.exact and choices:
+            from storeops.pricing.optimizer_choices import by_coupon_choices
+
+            assign, proven = by_coupon_choices(problem, order, unsafe, base, assign)
+            # left open by a platform coupon's room (not past the work cap): the rest of the
+            # search's budget
+            if proven is None and budget > SHORT_NODES:
                 more = _Search(problem, order, base, True, budget - SHORT_NODES).run()
                 nodes += more.nodes
                 if problem.evaluate(more.assign) > problem.evaluate(assign):
