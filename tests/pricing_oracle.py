@@ -134,6 +134,35 @@ def scoped_coupons(lines: list[CartLine], cut: int) -> tuple[Coupon, Coupon]:
     return out[0], out[1]
 
 
+def many_coupons(lines: list[CartLine], cut: int, rng: random.Random) -> tuple[Coupon, ...]:
+    """The competing coupons of ``bench/price_exact_bench.py --many-coupons``, given the plain
+    greedy ``cut``: 2-3 shop and 2-3 platform candidates, nested and overlapping scopes. Each
+    threshold is its lines' goods minus a part (a half, a third or a quarter) of their share of
+    the greedy cut, so that each is kept only by a cart that gives up some of its promotions
+    on those lines. Shop: category a (100 off), categories a and b (120 off), maybe the whole
+    cart (200 off); platform: category b (60 off), categories b and c (150 off), maybe the
+    whole cart (150 off). Each threshold is at least three times its off."""
+    goods = sum(cents(ln.price) * ln.qty for ln in lines)
+    specs = [("sa", CouponScope.SHOP, {"a"}, 100), ("sab", CouponScope.SHOP, {"a", "b"}, 120),
+             ("pb", CouponScope.PLATFORM, {"b"}, 60),
+             ("pbc", CouponScope.PLATFORM, {"b", "c"}, 150)]
+    if rng.random() < 0.5:
+        specs.append(("sall", CouponScope.SHOP, None, 200))
+    if rng.random() < 0.5:
+        specs.append(("pall", CouponScope.PLATFORM, None, 150))
+    out = []
+    for cid, kind, cats, off in specs:
+        inside = sum(cents(ln.price) * ln.qty for ln in lines
+                     if cats is None or ln.category in cats)
+        part = rng.choice([2, 3, 4])
+        threshold = inside - cut * inside // goods // part
+        if threshold < 300 * off:  # too few of its lines in the cart: a low bar
+            threshold = 300 * off
+        out.append(Coupon(cid, kind, Decimal(off), Decimal(threshold) / 100,
+                          Scope() if cats is None else Scope(categories=frozenset(cats))))
+    return tuple(out)
+
+
 def after_pct(amount: int, pct: Decimal) -> int:
     """amount x (100 - pct) / 100, half up, in cents."""
     return int((Decimal(amount) * (100 - pct) / 100).quantize(Decimal(1),

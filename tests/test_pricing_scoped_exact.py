@@ -11,8 +11,13 @@ enumerates, per category, every multiset of choices (none or one of the four pro
 its six lines (210 x 210 assignments) and prices each with every coupon choice
 (``pricing_oracle.bf_best``, its own arithmetic). The lowest payable: 1350.45 with 100 off the
 whole-cart coupon, 1150.45 with 300 off; the engine must find it and say it is proven (no
-heuristic note), as it chooses and with the short branch and bound off (the dynamic program
-over the cuts on each coupon's lines, ``optimizer.by_scope_values``, decides alone).
+heuristic note), as it chooses and with the short branch and bound off (the coupons' choice
+outermost, each choice by the dynamic program over the cuts on its coupons' lines,
+``optimizer_choices.by_coupon_choices``, decides alone).
+
+Then a property test: small random carts with 2-3 shop and 2-3 platform coupon candidates on
+nested and overlapping scopes, whose thresholds compete with the promotions, against the
+brute force of every assignment and every coupon choice.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pricing_oracle import (
     bf_best,
     bf_by_outcomes,
@@ -31,9 +38,10 @@ from pricing_oracle import (
     scoped_coupons,
 )
 
-from storeops.pricing import optimizer
+from storeops.pricing import optimizer, optimizer_choices
 from storeops.pricing.engine import price_cart
 from storeops.pricing.model import (
+    BundleItem,
     Cart,
     CartLine,
     Coupon,
@@ -131,3 +139,91 @@ def test_two_competing_scoped_coupons_bench_cart_proven() -> None:
     by_id = {p.id: p for p in promos}
     chosen = tuple(by_id.get(ln.cross_promotion) for ln in result.lines)
     assert bf_best(cart, offers, [chosen]) == 147618
+
+
+# --- several competing coupon candidates: the choice of coupons outermost ----------------------
+
+SKUS = ["A", "B", "C", "D", "E"]
+CATS = {"A": "x", "B": "x", "C": "y", "D": "y", "E": "z"}
+PRICES = [D(p) for p in ("9.90", "33.30", "50.00", "99.00", "120.50", "199.00")]
+
+
+@st.composite
+def cross_promotions(draw, n: int) -> Promotion:
+    """A multi-buy, full reduction (tiers or 每满), full discount or bundle on a random scope."""
+    kind = draw(st.sampled_from([K.MULTI_BUY, K.FULL_REDUCTION, K.FULL_DISCOUNT, K.BUNDLE]))
+    scope = draw(st.one_of(
+        st.just(Scope()), st.sampled_from(["x", "y", "z"]).map(
+            lambda c: Scope(categories=frozenset({c}))),
+        st.sets(st.sampled_from(SKUS), min_size=2, max_size=4).map(
+            lambda s: Scope(skus=frozenset(s)))))
+    pid = f"X{n}"
+    if kind == K.MULTI_BUY:
+        return Promotion(pid, kind, scope, tiers=(Tier(qty=2, percent=D(10)),
+                                                  Tier(qty=4, percent=D(20))))
+    if kind == K.FULL_REDUCTION:
+        if draw(st.booleans()):
+            return Promotion(pid, kind, scope, tiers=(Tier(threshold=D(100), off=D(15)),),
+                             repeat=True, cap=D(60))
+        return Promotion(pid, kind, scope, tiers=(Tier(threshold=D(199), off=D(30)),
+                                                  Tier(threshold=D(399), off=D(70))))
+    if kind == K.FULL_DISCOUNT:
+        return Promotion(pid, kind, scope, tiers=(Tier(threshold=D(150), percent=D(15)),))
+    a, b = draw(st.lists(st.sampled_from(SKUS), min_size=2, max_size=2, unique=True))
+    return Promotion(pid, kind, bundle_items=(BundleItem(a), BundleItem(b)),
+                     price=draw(st.sampled_from(PRICES)))
+
+
+COUPON_SCOPES = [Scope(), Scope(categories=frozenset({"x"})),
+                 Scope(categories=frozenset({"x", "y"})), Scope(categories=frozenset({"y"})),
+                 Scope(categories=frozenset({"y", "z"})), Scope(skus=frozenset({"A", "C"}))]
+
+
+@st.composite
+def many_coupon_cases(draw) -> tuple[Cart, Offers]:
+    """2-6 lines, 1-3 cross-item promotions, 2-3 shop and 2-3 platform coupon candidates on
+    nested and overlapping scopes (whole cart, x, x+y, y, y+z, two SKUs), each threshold a
+    share of its lines' list amount (the promotions may break it)."""
+    lines = tuple(
+        CartLine(sku, draw(st.integers(1, 3)), draw(st.sampled_from(PRICES)), CATS[sku])
+        for sku in draw(st.lists(st.sampled_from(SKUS), min_size=2, max_size=6)))
+    promos = [draw(cross_promotions(i)) for i in range(draw(st.integers(1, 3)))]
+    coupons = []
+    for kind in (CouponScope.SHOP, CouponScope.PLATFORM):
+        for i in range(draw(st.integers(2, 3))):
+            scope = draw(st.sampled_from(COUPON_SCOPES))
+            inside = sum((ln.price * ln.qty for ln in lines
+                          if scope.covers(ln.sku, ln.category)), D(0))
+            share = draw(st.sampled_from([D("0.5"), D("0.8"), D("0.9"), D("0.97")]))
+            coupons.append(Coupon(f"{kind.value[0]}{i}", kind,
+                                  off=draw(st.sampled_from([D(5), D(20), D(50), D(100)])),
+                                  threshold=max(D(10), (inside * share).quantize(D(1))),
+                                  skus=scope))
+    return Cart(lines), Offers(tuple(promos), tuple(coupons))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(many_coupon_cases(), st.booleans())
+def test_several_competing_coupons_match_brute_force(case: tuple[Cart, Offers],
+                                                     alone: bool) -> None:
+    # every assignment and every choice of at most one shop and one platform coupon
+    # (pricing_oracle.bf_payable) against the engine; with ``alone`` the short branch and
+    # bound and the repaired first assignments are off, so that the choices' dynamic programs
+    # (optimizer_choices) decide
+    cart, offers = case
+    saved = optimizer.SHORT_NODES, optimizer_choices.CHOICE_REPAIRS
+    if alone:
+        optimizer.SHORT_NODES, optimizer_choices.CHOICE_REPAIRS = 0, 0
+    try:
+        result = price_cart(cart, offers)
+    finally:
+        optimizer.SHORT_NODES, optimizer_choices.CHOICE_REPAIRS = saved
+    assert cents(result.payable) == bf_payable(cart, offers)
+    assert result.notes == ()  # proven the best
+    assert sum(ln.final_amount for ln in result.lines) == result.payable
+    for ln in result.lines:
+        assert sum((d.amount for d in ln.discounts), D(0)) == ln.list_amount - ln.final_amount
+    shops = [c for c in offers.coupons if c.id in result.applied and c.scope == CouponScope.SHOP]
+    platforms = [c for c in offers.coupons
+                 if c.id in result.applied and c.scope == CouponScope.PLATFORM]
+    assert len(shops) <= 1 and len(platforms) <= 1
