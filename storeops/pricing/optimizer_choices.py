@@ -143,7 +143,7 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
     # per set of scopes: the plan of ``_scope_reach`` (its tables and bounds are the same for
     # every choice of those scopes; ``_for_choice`` sets the rest)
     plans: dict[tuple[int, ...], opt._ScopePlan | None] = {}
-    parts: dict[tuple[int, int], list[tuple[int, int]]] = {}  # see _scope_shares
+    parts: dict[tuple[int, int], dict] = {}  # see _scope_shares
     proven: bool | None = True
     first = True  # the first choice a program decides: a pass kept to a beam first
     for est, choice in ranked:
@@ -355,32 +355,50 @@ def _free_subs(groups: list[list[int]], taken: int) -> list[int]:
 
 
 def _scope_shares(problem: Problem, plan: opt._ScopePlan,
-                  parts: dict[tuple[int, int], list[tuple[int, int]]]
+                  parts: dict[tuple[int, int], dict]
                   ) -> list[dict[int, tuple[int, ...]]]:
     """``plan.scope_shares()`` (per step and subset, the part of the cut on each scope), the
-    apportionment of each promotion's cut over each subset of its lines computed once for
-    every plan of the search (``parts``: (promotion, subset) -> (line bit, share) each)."""
+    part of each promotion's cut on each scope over each subset of its lines computed once
+    for every plan of the search (``parts``: (promotion, scope) -> subset -> part; at
+    (-1, -1) each apportionment, by (promotion, subset))."""
     steps, scopes = plan.steps, plan.scopes
     lines, amounts = steps.lines, problem.amounts
     zero = opt._zero(len(scopes))
+    splits = parts.setdefault((-1, -1), {})  # (promotion, subset) -> (line bit, share) each
     out: list[dict[int, tuple[int, ...]]] = []
     for p, table in zip(steps.promos, steps.cuts, strict=True):
-        mine: dict[int, tuple[int, ...]] = {}
-        for sub, cut in table.items():
-            if not cut or not any(sub & s for s in scopes):
-                mine[sub] = zero
-                continue
-            split = parts.get((p, sub))
-            if split is None:
-                # in the lines' order, as the engine apportions (equal amounts: the first)
-                bits = sorted((b for b in range(len(lines)) if sub >> b & 1),
-                              key=lines.__getitem__)
-                split = parts[(p, sub)] = list(zip(
-                    [1 << b for b in bits],
-                    opt.apportion(cut, [amounts[lines[b]] for b in bits]), strict=True))
-            mine[sub] = tuple(cut if not sub & ~s else sum(x for b, x in split if s & b)
-                              for s in scopes)
-        out.append(mine)
+        by_scope = []
+        for scope in scopes:
+            mine = parts.get((p, scope))
+            if mine is None:
+                mine = parts[(p, scope)] = {}
+                for sub, cut in table.items():
+                    if not cut or not sub & scope:
+                        continue
+                    if not sub & ~scope:
+                        mine[sub] = cut
+                        continue
+                    split = splits.get((p, sub))
+                    if split is None:  # in the lines' order, as the engine apportions
+                        bits = sorted((b for b in range(len(lines)) if sub >> b & 1),
+                                      key=lines.__getitem__)
+                        split = splits[(p, sub)] = list(zip(
+                            [1 << b for b in bits],
+                            opt.apportion(cut, [amounts[lines[b]] for b in bits]),
+                            strict=True))
+                    mine[sub] = sum(x for b, x in split if scope & b)
+            by_scope.append(mine)
+        shares: dict[int, tuple[int, ...]] = {}
+        if len(by_scope) == 1:
+            (first,) = by_scope
+            for sub in table:
+                v = first.get(sub, 0)
+                shares[sub] = (v,) if v else zero
+        else:
+            for sub in table:
+                t = tuple(m.get(sub, 0) for m in by_scope)
+                shares[sub] = t if any(t) else zero
+        out.append(shares)
     return out
 
 
