@@ -57,6 +57,7 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
         trial[i] = NONE
     outside, after = problem.after_cross(trial)  # the lines outside keep their cuts
     position = {i: j for j, i in enumerate(lines)}
+    everything = (1 << len(lines)) - 1
     bad = set(unsafe)
     # per usable coupon: (index, unsafe, its searched lines as bits (-1 when safe), eligible
     # amount after the outside cuts, the most cut its threshold allows, off)
@@ -76,7 +77,6 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
         if mask == 0:  # none of its lines searched: its value is fixed
             usable.append((k, False, -1, e, e, min(c.off, e)))
             continue
-        # a coupon on every searched line is a scope too (its cut is X: no bits of X needed)
         usable.append((k, True, mask, e, most, c.off))
     sets = {k: frozenset(range(len(after))) if problem.coupons[k].all_lines
             else frozenset(problem.elig[k]) for k, *_ in usable}
@@ -156,9 +156,13 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
             # platform coupon's room depends on the shop coupon's shares (left open)
             proven = None
             continue
+        # a coupon on every searched line counts as a scope (its cut is X) beside a scoped
+        # one; with only such coupons the program keeps the reachable X as bits instead (a
+        # scope of X keeps every X as a state of its own, far slower)
+        scoped = any(u[1] and u[2] != everything for u in members)
         masks: list[int] = []
         for u in members:
-            if u[1] and u[2] >= 0 and u[2] not in masks:
+            if u[1] and (scoped or u[2] != everything) and u[2] not in masks:
                 masks.append(u[2])
         key = tuple(masks)
         if key not in plans:
@@ -173,7 +177,7 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
         _for_choice(plan, members, masks)
         # the choice as the plan sees it: its coupons' scopes as indexes of plan.scopes
         mine = tuple(None if u is None else
-                     (u[0], u[1], masks.index(u[2]) if u[1] and u[2] >= 0 else -1, *u[3:])
+                     (u[0], u[1], masks.index(u[2]) if u[1] and u[2] in masks else -1, *u[3:])
                      for u in choice)
         answer = _decide(problem, plan, mine, base, found, value, budget,
                          CHOICE_BEAM if first else 0)
@@ -204,7 +208,7 @@ def _for_choice(plan: opt._ScopePlan, members: list[tuple[int, bool, int, int, i
     coupons = []
     for k, unsafe, mask, e, most, off in members:
         scope = -1
-        if unsafe and mask >= 0:
+        if unsafe and mask in masks:
             scope = masks.index(mask)
             caps[scope] = max(caps[scope], most)
         elif unsafe:
