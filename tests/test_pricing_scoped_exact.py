@@ -141,6 +141,28 @@ def test_two_competing_scoped_coupons_bench_cart_proven() -> None:
     assert bf_best(cart, offers, [chosen]) == 147618
 
 
+@pytest.mark.slow
+def test_capped_cart_keeps_the_rest_of_the_search() -> None:
+    """Case 308 of ``bench/price_exact_bench.py --scoped --seed 200`` (12 lines, 7 promotions
+    on 7 SKUs each, a shop coupon on category a and a platform coupon on a and b): the coupons'
+    choice program hits its work cap (``optimizer.SCOPE_DP_WORK``), so the answer is a
+    heuristic (启发式 note). The engine of commit c6f9d75 then ran the rest of the branch and
+    bound's budget and paid 1777.36; with only the best of the choices' program the buyer paid
+    1778.40 (1.04 more). The rest of the search now runs from that best (its value prunes from
+    the start), then two-line moves: the buyer must pay no more than 1777.36, and no less than
+    the proven lowest payable, 1777.08 (the same program with a 12,000,000 cap); the chosen
+    assignment, priced by the oracle's own arithmetic, pays what the engine says."""
+    cart, promos = random_case(308, shared=True)
+    lines = list(cart.lines)
+    offers = Offers(tuple(promos), scoped_coupons(lines, plain_greedy_cut(lines, promos)))
+    result = price_cart(cart, offers)
+    assert 177708 <= cents(result.payable) <= 177736
+    assert result.notes != ()  # past the cap: not proven, and it says so
+    by_id = {p.id: p for p in promos}
+    chosen = tuple(by_id.get(ln.cross_promotion) for ln in result.lines)
+    assert bf_best(cart, offers, [chosen]) == cents(result.payable)
+
+
 # --- several competing coupon candidates: the choice of coupons outermost ----------------------
 
 SKUS = ["A", "B", "C", "D", "E"]
