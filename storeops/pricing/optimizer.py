@@ -49,7 +49,7 @@ payable after points grows with the payable before them). Search:
    the last promotion's subsets, dearest first, per state. tests/test_pricing_property.py and
    tests/test_pricing_scoped_exact.py check it against brute force. The programs' work is
    capped, all choices together (``SCOPE_DP_WORK``: about 2 s per cart); past the cap the
-   rest of the search's budget runs from the best assignment found (its value prunes from
+   search's whole budget runs again from the best assignment found (its value prunes from
    the start), then two-line moves, and the best is kept (``exact=False``; ``notes`` says
    so). When a platform
    coupon on lines partly the shop coupon's leaves a choice open (its room depends on the
@@ -1489,12 +1489,13 @@ def optimize(problem: Problem, budget: int = NODE_BUDGET, value: bool = True) ->
             from storeops.pricing.optimizer_choices import by_coupon_choices
 
             assign, proven = by_coupon_choices(problem, order, unsafe, base, assign)
-            # left open by a platform coupon's room, or past the work cap: the rest of the
-            # search's budget, from the best assignment found (its value prunes from the
-            # start: never worse than that search from greedy, about 0.3 s at most); past the
-            # cap and still unfinished, then up to PAIR_ROUNDS rounds of two-line moves
+            # left open by a platform coupon's room, or past the work cap: the search with
+            # its whole budget again, from the best assignment found (its value prunes from
+            # the start, so it reaches any better leaf the search from greedy would within
+            # that budget: never worse than it; about 0.3 s at most); past the cap and still
+            # unfinished, then up to PAIR_ROUNDS rounds of two-line moves
             if not proven and budget > SHORT_NODES:
-                more = _Search(problem, order, base, True, budget - SHORT_NODES).run(assign)
+                more = _Search(problem, order, base, True, budget).run(assign)
                 nodes += more.nodes
                 if problem.evaluate(more.assign) > problem.evaluate(assign):
                     assign = more.assign
