@@ -236,8 +236,9 @@ OUTSIDE_CUT = (
 @example(OUTSIDE_CUT, True)
 def test_scoped_coupons_match_brute_force(case: tuple[Cart, Offers], alone: bool) -> None:
     # coupons scoped to some lines, thresholds tested on their lines after promotions; with
-    # ``alone`` the short branch and bound is off, so optimizer.by_scope_values decides (and
-    # hands over to the full search only when a platform coupon's room is left open)
+    # ``alone`` the short branch and bound is off, so the coupon-choice search
+    # (optimizer_choices) decides (and hands over to the full search only when a platform
+    # coupon's room is left open)
     cart, offers = case
     result = price_with_short_search(cart, offers, not alone)
     assert cents(result.payable) == bf_payable(cart, offers)

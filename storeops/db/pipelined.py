@@ -93,9 +93,9 @@ def flush(conn: Connection) -> None:
                                   dialect=conn.dialect) from exc
 
 
-# the driver's SQL of each statement read_together was given, compiled once (statements
-# built once, at import: compiling costs more than running one)
-# and its columns' result processors (a UTCDateTime comes out aware, as SQLAlchemy gives it)
+# the driver's SQL of each statement read_together was given and its columns' result
+# processors (a UTCDateTime comes out aware, as SQLAlchemy gives it), worked out once per
+# statement (statements are built once, at import: compiling costs more than running one)
 _COMPILED: dict[tuple[int, str], tuple[Any, str, list[tuple[int, Any]]]] = {}
 
 
@@ -127,7 +127,7 @@ def _processed(rows: list[tuple[Any, ...]], processors: list[tuple[int, Any]]
 
 def read_together(session: Session, reads: Sequence[tuple[Any, Mapping[str, Any]]]
                   ) -> list[list[tuple[Any, ...]]]:
-    """The rows (plain tuples, as the driver gives them) of each (statement, parameters) of
+    """The rows (plain tuples) of each (statement, parameters) of
     ``reads``: on PostgreSQL sent in one pipeline, in order, after the kept writes; elsewhere
     one after the other. A statement is a Core statement built once (named parameters, no
     expanding IN: use ``= ANY``; its columns' values come out as SQLAlchemy gives them) or
