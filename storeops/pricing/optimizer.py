@@ -39,10 +39,12 @@ payable after points grows with the payable before them). Search:
    coupons' choice outermost. A choice (at most one shop and one platform coupon) has at most
    two thresholds, so at most two scopes whose cut matters (a coupon on every searched line
    counts its scope's cut as X). Every choice gets an upper bound (the largest X, found by
-   the branch and bound of the cross-item cut alone, plus its coupons' offs); the most
+   the branch and bound of the cross-item cut alone, capped by what its coupons' thresholds
+   allow, plus its coupons' offs); the most
    promising few get a first assignment (the largest X's, lines of a missed threshold taken
    out, single-line moves); then, most promising first and while a choice's bound beats the
-   best found, ``_scope_reach`` restricted to that choice tracks the cut landing on each of
+   best found, a short depth-first dive (an assignment worth the bound settles the choice),
+   then ``_scope_reach`` restricted to that choice tracks the cut landing on each of
    its scopes (for the first choice, first kept to its ``CHOICE_BEAM`` most promising states
    per step: a good assignment to beat), its states bounded by what the later promotions can
    add (exactly for the last two) and by the best found so far; its last step is a scan of
@@ -1009,6 +1011,24 @@ class _ScopePlan:
     most_of: list[list[dict[int, int]]] = field(default_factory=list)
     two_most: dict[int, list[int]] = field(default_factory=dict)
     two_values: list[dict[int, int]] = field(default_factory=list)
+    # of the last run of ``_scope_reach`` (its witnesses replay them): per scope, the cut on
+    # it below which no coupon of the choice cares what it is, and per step and set of lines
+    # taken, the most the later steps can still put on each scope
+    slack: list[int] = field(default_factory=list)
+    on_most: list[dict[int, list[int]]] = field(default_factory=list)
+
+    def settle(self, j: int, m: int, ys: tuple[int, ...]) -> tuple[int, ...]:
+        """``ys`` after step ``j`` with the lines ``m`` taken, each scope cut that can no
+        longer reach its coupons' ``slack`` counted as 0 (states that differ only there are
+        one state: no threshold or room of the choice can tell them apart)."""
+        if not ys:  # no scope (the reachable X as bits only)
+            return ys
+        on = self.on_most[j].get(m)
+        if on is None:
+            return ys
+        out = tuple(0 if y + o <= lim else y
+                    for y, o, lim in zip(ys, on, self.slack, strict=True))
+        return _zero(len(ys)) if not any(out) else out
 
     def last_two_most(self, free: int) -> list[int]:
         """For the whole cut and the cut off each scope: the most the last two steps can add
@@ -1117,7 +1137,10 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
     and a state whose scope cuts are all at most
     another's, for the same lines taken, keeps only the X the other does not reach (coupons
     only lose value as the cuts grow); a scope cut past every threshold of its scope counts as
-    'too much'. The scope cuts count in units of ``quantum`` cents, each step's rounded down:
+    'too much', and a scope cut that, with the most the later steps can still put on the scope,
+    stays within the slack of the choices' coupons there (``_slack``: their thresholds hold
+    and their whole offs fit) counts as 0 (``_ScopePlan.settle``: states that differ only
+    there are one). The scope cuts count in units of ``quantum`` cents, each step's rounded down:
     with a quantum above a cent a state's scope cuts are at most the true ones, so the choices
     keep every threshold they keep in truth and are worth at least as much (an upper bound,
     with fewer states). ``beam``: only that many states, the most promising, go on after each
@@ -1147,6 +1170,8 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
     stages: list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]] = [
         {(0, zero): (1 if top >= 0 else 0, 0)}]
     work = 0
+    plan.slack = _slack(plan, needed, dims)
+    plan.on_most = []
     for j in range(len(cuts) - 1 if skip_last else len(cuts)):
         table, share, keep = cuts[j], shares[j], later[j + 1]
         groups = steps.groups[j]
@@ -1197,6 +1222,7 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
             bound = bounds.get(m)
             if bound is None:  # what the lines still free can add, in all and off each scope
                 free, total, off_scope, slack = later[j + 1] & ~m, 0, [0] * dims, 0
+                on_scope = [0] * dims
                 while free:
                     low = free & -free
                     free ^= low
@@ -1206,6 +1232,8 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
                     for d in range(dims):
                         if not scopes[d] & low:
                             off_scope[d] += line_most[k]
+                        else:
+                            on_scope[d] += line_most[k]
                 free = later[j + 1] & ~m
                 if j + 3 == len(cuts):  # the last two steps, exactly
                     by_step = plan.last_two_most(free)
@@ -1215,10 +1243,11 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
                         sub = free & cand[k]
                         for d, most_d in enumerate(step_most[k]):
                             by_step[d] += most_d[sub]
-                bound = bounds[m] = (min(ahead, total + slack, by_step[0]),
-                                     [min(ahead, o + slack, b)
-                                      for o, b in zip(off_scope, by_step[1:], strict=True)])
-            fut, fut_off = bound
+                fut = min(ahead, total + slack, by_step[0])
+                bound = bounds[m] = (fut, [min(ahead, o + slack, b)
+                                           for o, b in zip(off_scope, by_step[1:], strict=True)],
+                                     [min(fut, o + slack) for o in on_scope])
+            fut, fut_off, _ = bound
             most = max(high, bits.bit_length() - 1)
             best = floor
             for limits, cap_x, value in checks:
@@ -1243,8 +1272,49 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
         if beam and len(alive) > beam:  # the most promising states only (a heuristic)
             alive = {key: alive[key] for key in sorted(alive, key=estimates.__getitem__,
                                                        reverse=True)[:beam]}
+        if dims:
+            plan.on_most.append({m: b[2] for m, b in bounds.items()})
+            alive = _settled(plan, j, alive)
         stages.append(_pareto(alive) if dims else alive)
     return stages, work
+
+
+def _slack(plan: _ScopePlan, needed: list[tuple], dims: int) -> list[int]:
+    """Per scope: the cut on it up to which every coupon of the ``needed`` choices on it
+    keeps its threshold and takes its whole off (after the shop coupon's, for a platform
+    coupon): below it, how much is cut there changes nothing (-1: no such cut)."""
+    out = [1 << 62] * dims
+    for choice in needed:
+        s = choice[0]
+        for u in choice:
+            if u is None or not u[1] or u[2] < 0:
+                continue
+            _, _, d, e, most, off = u
+            room = e - off - (s[5] if s is not None and u is not s else 0)
+            out[d] = min(out[d], most, room)
+    return [x if x >= 0 else -1 for x in out]
+
+
+def _settled(plan: _ScopePlan, j: int, states: dict[tuple[int, tuple[int, ...]], tuple[int, int]]
+             ) -> dict[tuple[int, tuple[int, ...]], tuple[int, int]]:
+    """``states`` after step ``j`` with ``plan.settle`` applied, those made one merged."""
+    lows: dict[int, list[int]] = {}  # per set of lines taken: the cuts at most settled
+    for m, on in plan.on_most[j].items():
+        low = [lim - o for lim, o in zip(plan.slack, on, strict=True)]
+        if max(low) >= 0:
+            lows[m] = low
+    if not lows:
+        return states
+    out: dict[tuple[int, tuple[int, ...]], tuple[int, int]] = {}
+    settle = plan.settle
+    for (m, ys), (bits, high) in states.items():
+        key = (m, settle(j, m, ys)) if m in lows else (m, ys)
+        old = out.get(key)
+        if old is None:
+            out[key] = (bits, high)
+        else:
+            out[key] = (old[0] | bits, high if high > old[1] else old[1])
+    return out
 
 
 def _step_two(new: dict[tuple[int, tuple[int, ...]], tuple[int, int]],
@@ -1391,8 +1461,9 @@ def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
                 if (m | sub) & keep != state[0] or c > want or not (
                         bits >> (want - c) & 1 if as_bits else high == want - c):
                     continue
-                if tuple(y + d if y + d < cap else cap for y, d, cap in zip(
-                        prev, share[sub], dead, strict=True)) == state[1]:
+                if plan.settle(j, state[0], tuple(
+                        y + d if y + d < cap else cap
+                        for y, d, cap in zip(prev, share[sub], dead, strict=True))) == state[1]:
                     found = (m, prev, sub, c)
                     break
             if found:

@@ -8,8 +8,10 @@ thresholds, and so at most two scopes whose cut matters, however many coupons ar
 
 1. finds the largest cross-item total X of the searched lines (the branch and bound of the
    cross-item cut alone; when it does not finish, a bound);
-2. gives every choice (none, one or two coupons) an upper bound: the largest X plus what its
-   coupons take off with their thresholds kept and nothing cut on their lines;
+2. gives every choice (none, one or two coupons) an upper bound: the largest X, at most what
+   the threshold of a coupon on every searched line allows, and at most what a scoped
+   coupon's threshold allows on its lines plus the most the other lines can take, plus what
+   its coupons take off with their thresholds kept and nothing cut on their lines;
 3. finds a first assignment to beat: for the ``CHOICE_REPAIRS`` most promising choices, the
    largest X's assignment with the lines of a missed threshold taken out of their promotions
    (dearest first, while that pays) and single-line moves; then ``PAIR_ROUNDS`` rounds of
@@ -22,7 +24,12 @@ thresholds, and so at most two scopes whose cut matters, however many coupons ar
    the thresholds of the choice only. Its last step is a scan per state of the last
    promotion's subsets, dearest first, until one keeps the thresholds (``_last_step``). For
    the first choice so decided, a pass kept to the ``CHOICE_BEAM`` most promising states per
-   step comes first (a better assignment to beat makes the exact pass prune far more).
+   step comes first (a better assignment to beat makes the exact pass prune far more). Before
+   its program, each choice gets a depth-first dive (``_dive``, at most ``DIVE_CHOICE_WORK``
+   subsets): the optimum of a choice often lies exactly at its bound (a whole-cart
+   threshold leaves room for a cut that some mix of percent and fixed cuts hits to the
+   cent), which the breadth-first program reaches only after all of its states, and an
+   assignment worth the bound settles the choice at once.
 
 The work of the programs (their (state, subset) steps and bounds) is capped, all choices
 together, at ``optimizer.SCOPE_DP_WORK``; past it the best assignment found is returned
@@ -45,6 +52,10 @@ CHOICE_REPAIRS = 6
 # rounds of two-line moves on the first assignment to beat (each tries every pair of lines
 # and every pair of their choices: about 1,000 evaluations for 12 lines of 4 candidates)
 PAIR_ROUNDS = 2
+# subsets the depth-first dive of a choice (``_dive``, before its program) may try (about
+# 0.1 s), and the dives of a cart in all
+DIVE_CHOICE_WORK = 50_000
+DIVE_WORK = 200_000
 
 
 def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], base: list[int],
@@ -104,6 +115,14 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
         found, value = most_x, v
 
     # 2. every choice's bound
+    line_most = [problem.share_most(i) for i in lines]
+
+    def off_most(mask: int) -> int:
+        """The most cut the searched lines outside ``mask`` can take (their best rates,
+        and a cent each for the apportionments' residues)."""
+        return min(high, sum(most + 1 for k, most in enumerate(line_most)
+                             if not mask >> k & 1))
+
     shops = [None] + [u for u in usable if shop[u[0]]]
     platforms = [None] + [u for u in usable if not shop[u[0]]]
     bounds = _Bounds(inside, apart)
@@ -111,8 +130,10 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
     for s in shops:
         for p in platforms:
             choice = (s, p)
-            cap_x = opt._cap_x(choice)
-            x = high if cap_x is None or cap_x > high else cap_x
+            # X is at most what a coupon on every searched line allows, and at most what a
+            # scoped one allows on its lines plus the most the other lines can take
+            x = min([high] + [u[4] if u[2] in (-1, everything) else u[4] + off_most(u[2])
+                              for u in choice if u is not None and u[1]])
             # nothing cut on the scoped coupons' lines: each as scope 0 of cut 0
             zeroed = [None if u is None else
                       (u[0], u[1], 0 if u[1] and u[2] >= 0 else -1, *u[3:]) for u in choice]
@@ -140,6 +161,7 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
 
     # 3. the choices, most promising first
     budget = opt.SCOPE_DP_WORK
+    dives = DIVE_WORK  # what the dives of all choices together may try
     # per set of scopes: the plan of ``_scope_reach`` (its tables and bounds are the same for
     # every choice of those scopes; ``_for_choice`` sets the rest)
     plans: dict[tuple[int, ...], opt._ScopePlan | None] = {}
@@ -179,6 +201,12 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
         mine = tuple(None if u is None else
                      (u[0], u[1], masks.index(u[2]) if u[1] and u[2] in masks else -1, *u[3:])
                      for u in choice)
+        if dives > 0:
+            found, value, used = _dive(problem, plan, mine, base, found, value, est,
+                                       min(dives, DIVE_CHOICE_WORK))
+            dives -= used
+            if value >= est:  # the choice's bound reached: nothing of it can do better
+                continue
         answer = _decide(problem, plan, mine, base, found, value, budget,
                          CHOICE_BEAM if first else 0)
         if answer is None:
@@ -189,6 +217,104 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
         if not settled:
             proven = None
     return found, proven
+
+
+def _dive(problem: Problem, plan: opt._ScopePlan, choice: tuple, base: list[int],
+          found: list[int], value: int, goal: int, budget: int
+          ) -> tuple[list[int], int, int]:
+    """A depth-first search of ``choice``'s assignments (the steps of ``plan``, each
+    promotion's subsets dearest cut first, pruned by the thresholds and by what the later
+    steps can add), stopped when an assignment is worth ``goal`` (the choice's bound: then no
+    other is better) or after ``budget`` subsets: the best assignment found and its value.
+    The optimum of a choice often lies right at its bound (a whole-cart coupon's threshold
+    leaves room for a cut that some mix of the promotions' cuts hits to the cent), which the
+    breadth-first program reaches only after all of its states."""
+    steps = plan.steps
+    cuts, shares, groups = steps.cuts, plan.scope_shares(), steps.groups
+    n = len(cuts)
+    members = [u for u in choice if u is not None]
+    limits = [(u[2], u[4]) for u in members if u[1] and u[2] >= 0]
+    cap_x = opt._cap_x(choice)
+    offs = sum(u[5] for u in members)
+    step_most = plan.step_most()
+    cand = [steps.cand_mask[p] for p in steps.promos]
+    later = steps.later
+    dims = len(plan.scopes)
+    outside = plan.outside
+    best, target = value - outside, goal - outside
+    path = [0] * n
+    kept: list[int] | None = None
+    seen: set[tuple] = set()
+    ordered: dict[tuple[int, int], list[int]] = {}
+    work = 0
+
+    def most(j: int, m: int, x: int, ys: tuple[int, ...]) -> int:
+        free = later[j] & ~m
+        by = [0] * (dims + 1)
+        for k in range(j, n):
+            sub = free & cand[k]
+            for d, most_d in enumerate(step_most[k]):
+                by[d] += most_d[sub]
+        high = x + by[0]
+        for d, cap in limits:  # X = the cut on the scope (at most its cap) + the cut off it
+            high = min(high, cap + x - ys[d] + by[d + 1])
+        if cap_x is not None:
+            high = min(high, cap_x)
+        return high + offs
+
+    def go(j: int, m: int, x: int, ys: tuple[int, ...]) -> None:
+        nonlocal best, kept, work
+        key = (j, m & later[j], x, ys)
+        if key in seen:
+            return
+        seen.add(key)
+        table, share = cuts[j], shares[j]
+        subs = ordered.get((j, m))
+        if subs is None:
+            subs = ordered[(j, m)] = sorted(opt._free_subsets(groups[j], m),
+                                            key=lambda s: -table[s])
+        for sub in subs:
+            work += 1
+            c = table[sub]
+            nx = x + c
+            if cap_x is not None and nx > cap_x:
+                continue
+            sh = share[sub]
+            nys = tuple(a + b for a, b in zip(ys, sh, strict=True))
+            if any(nys[d] > cap for d, cap in limits):
+                continue
+            if j + 1 == n:
+                v = nx + _coupons_most(plan, *choice, nx, nys)
+                if v <= best:
+                    if nx + offs <= best:
+                        break  # the rest cut less
+                    continue
+                best = v
+                path[j] = sub
+                kept = list(path)
+                if best >= target:
+                    return
+                continue
+            if most(j + 1, m | sub, nx, nys) <= best:
+                continue
+            path[j] = sub
+            go(j + 1, m | sub, nx, nys)
+            if best >= target or work > budget:
+                return
+
+    go(0, 0, 0, opt._zero(dims))
+    if kept is None:
+        return found, value, work
+    assign = list(base)
+    lines = steps.lines
+    for i in lines:
+        assign[i] = NONE
+    for j, sub in enumerate(kept):
+        for k, i in enumerate(lines):
+            if sub >> k & 1:
+                assign[i] = steps.promos[j]
+    v = problem.evaluate(assign)
+    return (assign, v, work) if v > value else (found, value, work)
 
 
 class _Bounds:
