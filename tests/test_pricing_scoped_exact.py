@@ -166,24 +166,58 @@ def test_capped_cart_keeps_the_rest_of_the_search() -> None:
 
 
 @pytest.mark.slow
-def test_capped_many_coupon_cart_no_worse_than_the_plain_search() -> None:
+def test_probes_pick_the_choice_decided_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Case 562 of ``bench/price_exact_bench.py --scoped --seed 400`` (a shop coupon on category
+    a, a platform coupon on a and b, both competing): by bound, the choice of the shop coupon
+    alone comes first, but the best assignment takes both coupons. Decided in the order of
+    the bounds, the first choice's program gets the beam pass and the later one runs out of
+    work: unproven, 1500.86. Short probes of the first choices by bound and by largest X
+    plus offs pick the choice of both coupons first: proven, 1500.60."""
+    cart, promos = random_case(562, shared=True)
+    lines = list(cart.lines)
+    offers = Offers(tuple(promos), scoped_coupons(lines, plain_greedy_cut(lines, promos)))
+    probes = optimizer_choices.PROBES
+    monkeypatch.setattr(optimizer_choices, "PROBES", 0)
+    without = price_cart(cart, offers)
+    assert without.notes != ()
+    assert cents(without.payable) > 150060
+    monkeypatch.setattr(optimizer_choices, "PROBES", probes)
+    result = price_cart(cart, offers)
+    assert result.notes == ()
+    assert cents(result.payable) == 150060
+    assert set(result.applied) >= {"a", "ab"}
+
+
+@pytest.mark.slow
+def test_capped_many_coupon_cart_no_worse_than_the_plain_search(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Case 4 of ``bench/price_exact_bench.py --many-coupons`` (2-3 shop and 2-3 platform
-    candidates on nested and overlapping scopes): past the work cap. The engine of c6f9d75 (the
-    branch and bound with its whole budget, from greedy) paid 1868.90; running only the rest of
-    its budget after the short search paid 1868.94. The search with its whole budget, from the
-    best assignment found, sees every node the search from greedy would reach first: the buyer
-    pays no more than 1868.90, and the assignment, priced by the oracle, pays what the engine
-    says."""
+    candidates on nested and overlapping scopes). Without the probes and the dives it is past
+    the work cap. The engine of c6f9d75 (the branch and bound with its whole budget, from
+    greedy) paid 1868.90; running only the rest of its budget after the short search paid
+    1868.94. The search with its whole budget, from the best assignment found, sees every node
+    the search from greedy would reach first: the buyer pays no more than 1868.90, and the
+    assignment, priced by the oracle, pays what the engine says. With them (the defaults), the
+    cart is proven: 1868.80, the lowest payable (the program with a 30,000,000 cap proves it
+    too)."""
     cart, promos = random_case(4, shared=True)
     lines = list(cart.lines)
     offers = Offers(tuple(promos), many_coupons(lines, plain_greedy_cut(lines, promos),
                                                 random.Random(4)))
+    probes, dives = optimizer_choices.PROBES, optimizer_choices.DIVE_WORK
+    monkeypatch.setattr(optimizer_choices, "PROBES", 0)
+    monkeypatch.setattr(optimizer_choices, "DIVE_WORK", 0)
     result = price_cart(cart, offers)
     assert cents(result.payable) <= 186890
     assert result.notes != ()
     by_id = {p.id: p for p in promos}
     chosen = tuple(by_id.get(ln.cross_promotion) for ln in result.lines)
     assert bf_best(cart, offers, [chosen]) == cents(result.payable)
+    monkeypatch.setattr(optimizer_choices, "PROBES", probes)
+    monkeypatch.setattr(optimizer_choices, "DIVE_WORK", dives)
+    proven = price_cart(cart, offers)
+    assert proven.notes == ()
+    assert cents(proven.payable) == 186880
 
 
 def many_coupon_bench_case(seed: int) -> tuple[Cart, Offers]:
@@ -195,15 +229,16 @@ def many_coupon_bench_case(seed: int) -> tuple[Cart, Offers]:
 
 
 @pytest.mark.slow
-def test_many_coupon_cart_ranked_by_its_whole_cart_threshold() -> None:
+def test_many_coupon_cart_bounded_by_its_coupons_thresholds() -> None:
     """Case 40 of ``bench/price_exact_bench.py --many-coupons``: 4 store-wide promotions, 3
-    shop and 3 platform coupon candidates. The choices of coupons were ranked by a bound that
-    left out the threshold of a coupon on the whole cart (X at most its eligible amount minus
-    its threshold) and of a scoped coupon (X at most what its threshold allows on its lines
-    plus what the other lines can take), so the program spent its work on choices that could
-    not win, hit the cap and the buyer paid 1784.14 (启发式 note). With those thresholds in the
-    bound the best choice comes first: proven, 1736.94 (47.20 less), which the same program
-    with a 40,000,000 cap and no dives proves too."""
+    shop and 3 platform coupon candidates. The choices of coupons were bounded without the
+    threshold of a coupon on the whole cart (X at most its eligible amount minus its
+    threshold) or of a scoped coupon (X at most what its threshold allows on its lines plus
+    what the other lines can take), and the choice decided first was the one of the largest
+    such bound: the programs spent their work on choices that could not win, hit the cap and
+    the buyer paid 1784.14 (启发式 note). With those thresholds in the bounds, and the choice
+    decided first picked by short probes: proven, 1736.94 (47.20 less), which the same
+    program with a 40,000,000 cap and no dives proves too."""
     cart, offers = many_coupon_bench_case(40)
     result = price_cart(cart, offers)
     assert result.notes == ()

@@ -16,8 +16,12 @@ thresholds, and so at most two scopes whose cut matters, however many coupons ar
    largest X's assignment with the lines of a missed threshold taken out of their promotions
    (dearest first, while that pays) and single-line moves; then ``PAIR_ROUNDS`` rounds of
    two-line moves on the best;
-4. takes the choices from the most promising down, and stops when the best assignment found
-   is worth at least the next choice's bound. A choice is decided by ``_scope_reach`` (the
+4. probes the first ``PROBES`` choices by bound and the first by largest X plus offs (which
+   the best choice usually leads, though its bound may not) with a pass of ``_scope_reach``
+   kept to ``PROBE_BEAM`` states per step, all from the same value (their work apart,
+   ``PROBE_WORK`` at most): the one that does best is decided first;
+5. then takes the choices by bound, and skips those whose bound the best assignment found
+   already reaches. A choice is decided by ``_scope_reach`` (the
    dynamic program over the promotions with the cut on each of the choice's scopes in the
    state, pruned by the best found so far, and per set of lines taken a state with no more
    cut on every scope and no less X dominates), restricted to that choice: one scope or two,
@@ -47,6 +51,11 @@ from storeops.pricing.optimizer import NONE, Problem, _coupons_most, _eligible
 CHOICE_WITNESSES = 16
 # states per step of the first pass of a choice, kept to the most promising (0: none)
 CHOICE_BEAM = 400
+# choices probed by a pass kept to PROBE_BEAM states per step (the first few by bound and by
+# largest X and offs), the best of which gets the first CHOICE_BEAM pass
+PROBES = 2
+PROBE_BEAM = 60
+PROBE_WORK = 400_000  # their work in all (about 0.3 s), beside SCOPE_DP_WORK
 # choices whose largest-X assignment is repaired for a first assignment to beat, at most
 CHOICE_REPAIRS = 6
 # rounds of two-line moves on the first assignment to beat (each tries every pair of lines
@@ -126,7 +135,8 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
     shops = [None] + [u for u in usable if shop[u[0]]]
     platforms = [None] + [u for u in usable if not shop[u[0]]]
     bounds = _Bounds(inside, apart)
-    ranked = []
+    ranked: list[tuple[int, tuple]] = []
+    leads: list[int] = []
     for s in shops:
         for p in platforms:
             choice = (s, p)
@@ -137,7 +147,10 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
             # nothing cut on the scoped coupons' lines: each as scope 0 of cut 0
             zeroed = [None if u is None else
                       (u[0], u[1], 0 if u[1] and u[2] >= 0 else -1, *u[3:]) for u in choice]
-            ranked.append((outside + x + _coupons_most(bounds, *zeroed, x, (0,)), choice))
+            offs = _coupons_most(bounds, *zeroed, x, (0,))
+            ranked.append((outside + x + offs, choice))
+            leads.append(high + offs)  # the largest X and the offs, thresholds aside
+    order = sorted(range(len(ranked)), key=lambda r: -leads[r])
     ranked.sort(key=lambda t: -t[0])
 
     # a good assignment to beat: per promising choice, the largest X's assignment with the
@@ -167,17 +180,11 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
     plans: dict[tuple[int, ...], opt._ScopePlan | None] = {}
     parts: dict[tuple[int, int], dict] = {}  # see _scope_shares
     proven: bool | None = True
-    first = True  # the first choice a program decides: a pass kept to a beam first
-    for est, choice in ranked:
-        if est <= value:
-            break
+
+    def prepared(choice: tuple) -> tuple[opt._ScopePlan, tuple] | None:
+        """The plan set for ``choice`` and the choice as it sees it (its coupons' scopes as
+        indexes of plan.scopes), or None when the plan's work would be too much."""
         members = [u for u in choice if u is not None]
-        if not any(u[1] for u in members) and plain.exact:
-            # its coupons' thresholds hold whatever the lines join: worth the largest X and
-            # its offs at most, which the largest X's assignment already reaches unless a
-            # platform coupon's room depends on the shop coupon's shares (left open)
-            proven = None
-            continue
         # a coupon on every searched line counts as a scope (its cut is X) beside a scoped
         # one; with only such coupons the program keeps the reachable X as bits instead (a
         # scope of X keeps every X as a state of its own, far slower)
@@ -193,14 +200,55 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
                 steps, -1, [0] * len(masks), [], inside, apart, shop, problem, masks, outside)
         plan = plans[key]
         if plan is None:
-            return found, False
+            return None
         if 1 not in plan.shares:
             plan.shares[1] = _scope_shares(problem, plan, parts)
         _for_choice(plan, members, masks)
-        # the choice as the plan sees it: its coupons' scopes as indexes of plan.scopes
-        mine = tuple(None if u is None else
-                     (u[0], u[1], masks.index(u[2]) if u[1] and u[2] in masks else -1, *u[3:])
-                     for u in choice)
+        return plan, tuple(
+            None if u is None else
+            (u[0], u[1], masks.index(u[2]) if u[1] and u[2] in masks else -1, *u[3:])
+            for u in choice)
+
+    def searched(r: int) -> bool:  # a choice the programs decide
+        return ranked[r][0] > value and (any(u is not None and u[1] for u in ranked[r][1])
+                                         or not plain.exact)
+
+    # which choice is decided first, with the beam (a good assignment early makes every later
+    # program prune far more): of the first few by bound and the first few by largest X and
+    # offs, the one whose pass kept to a small beam does best (all from the same value)
+    probes = [r for r in dict.fromkeys(list(range(len(ranked)))[:PROBES] + order[:PROBES])
+              if searched(r)]
+    lead, start_value, best_probe = 0, value, value
+    probing = PROBE_WORK  # on top of the programs' budget
+    for r in probes if len(probes) > 1 else ():
+        ready = prepared(ranked[r][1])
+        if ready is None:
+            return found, False
+        answer = _pass(problem, ready[0], ready[1], base, found, start_value, probing,
+                       PROBE_BEAM)
+        if answer is None:
+            break
+        probing -= answer[2]
+        if answer[1] > best_probe:
+            lead, best_probe = r, answer[1]
+            if answer[1] > value:
+                found, value = answer[0], answer[1]
+    first = True  # the first choice a program decides: a pass kept to a beam first
+    for est, choice in (ranked[r] for r in [lead] + [r for r in range(len(ranked))
+                                                      if r != lead]):
+        if est <= value:
+            continue
+        members = [u for u in choice if u is not None]
+        if not any(u[1] for u in members) and plain.exact:
+            # its coupons' thresholds hold whatever the lines join: worth the largest X and
+            # its offs at most, which the largest X's assignment already reaches unless a
+            # platform coupon's room depends on the shop coupon's shares (left open)
+            proven = None
+            continue
+        ready = prepared(choice)
+        if ready is None:
+            return found, False
+        plan, mine = ready
         if dives > 0:
             found, value, used = _dive(problem, plan, mine, base, found, value, est,
                                        min(dives, DIVE_CHOICE_WORK))
