@@ -49,6 +49,7 @@ from storeops.pricing.model import (
     Coupon,
     CouponScope,
     Offers,
+    PricingResult,
     Promotion,
     PromotionKind,
     Scope,
@@ -176,16 +177,24 @@ def test_probes_pick_the_choice_decided_first(monkeypatch: pytest.MonkeyPatch) -
     cart, promos = random_case(562, shared=True)
     lines = list(cart.lines)
     offers = Offers(tuple(promos), scoped_coupons(lines, plain_greedy_cut(lines, promos)))
-    probes = optimizer_choices.PROBES
-    monkeypatch.setattr(optimizer_choices, "PROBES", 0)
+    result = proven_only_with(monkeypatch, cart, offers, "PROBES", 150060)
+    assert set(result.applied) >= {"a", "ab"}
+
+
+def proven_only_with(monkeypatch: pytest.MonkeyPatch, cart: Cart, offers: Offers, knob: str,
+                     payable: int) -> PricingResult:
+    """The cart priced with ``optimizer_choices.<knob>`` at 0 (past the work cap, unproven,
+    paying more than ``payable`` cents), then with its default (proven, paying ``payable``)."""
+    default = getattr(optimizer_choices, knob)
+    monkeypatch.setattr(optimizer_choices, knob, 0)
     without = price_cart(cart, offers)
     assert without.notes != ()
-    assert cents(without.payable) > 150060
-    monkeypatch.setattr(optimizer_choices, "PROBES", probes)
+    assert cents(without.payable) > payable
+    monkeypatch.setattr(optimizer_choices, knob, default)
     result = price_cart(cart, offers)
     assert result.notes == ()
-    assert cents(result.payable) == 150060
-    assert set(result.applied) >= {"a", "ab"}
+    assert cents(result.payable) == payable
+    return result
 
 
 @pytest.mark.slow
@@ -254,15 +263,7 @@ def test_many_coupon_cart_settled_by_a_dive(monkeypatch: pytest.MonkeyPatch) -> 
     assignment worth the bound, which proves it: 1523.00, the lowest payable (the program with
     a 40,000,000 cap and no dives proves it too)."""
     cart, offers = many_coupon_bench_case(83)
-    dives = optimizer_choices.DIVE_WORK
-    monkeypatch.setattr(optimizer_choices, "DIVE_WORK", 0)
-    without = price_cart(cart, offers)
-    assert without.notes != ()
-    assert cents(without.payable) > 152300
-    monkeypatch.setattr(optimizer_choices, "DIVE_WORK", dives)
-    result = price_cart(cart, offers)
-    assert result.notes == ()
-    assert cents(result.payable) == 152300
+    proven_only_with(monkeypatch, cart, offers, "DIVE_WORK", 152300)
 
 
 def test_choice_of_whole_cart_coupons_only_traced_back(monkeypatch: pytest.MonkeyPatch) -> None:
