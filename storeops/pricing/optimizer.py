@@ -1298,17 +1298,16 @@ def _slack(plan: _ScopePlan, needed: list[tuple], dims: int) -> list[int]:
 def _settled(plan: _ScopePlan, j: int, states: dict[tuple[int, tuple[int, ...]], tuple[int, int]]
              ) -> dict[tuple[int, tuple[int, ...]], tuple[int, int]]:
     """``states`` after step ``j`` with ``plan.settle`` applied, those made one merged."""
-    lows: dict[int, list[int]] = {}  # per set of lines taken: the cuts at most settled
-    for m, on in plan.on_most[j].items():
-        low = [lim - o for lim, o in zip(plan.slack, on, strict=True)]
-        if max(low) >= 0:
-            lows[m] = low
-    if not lows:
+    # the sets of lines taken after which some scope cut can still be settled (a cut is
+    # never below 0): only their states are looked at
+    some = {m for m, on in plan.on_most[j].items()
+            if any(o <= lim for o, lim in zip(on, plan.slack, strict=True))}
+    if not some:
         return states
     out: dict[tuple[int, tuple[int, ...]], tuple[int, int]] = {}
     settle = plan.settle
     for (m, ys), (bits, high) in states.items():
-        key = (m, settle(j, m, ys)) if m in lows else (m, ys)
+        key = (m, settle(j, m, ys)) if m in some else (m, ys)
         old = out.get(key)
         if old is None:
             out[key] = (bits, high)

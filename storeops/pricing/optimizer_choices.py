@@ -16,10 +16,10 @@ thresholds, and so at most two scopes whose cut matters, however many coupons ar
    largest X's assignment with the lines of a missed threshold taken out of their promotions
    (dearest first, while that pays) and single-line moves; then ``PAIR_ROUNDS`` rounds of
    two-line moves on the best;
-4. probes the first ``PROBES`` choices by bound and the first by largest X plus offs (which
-   the best choice usually leads, though its bound may not) with a pass of ``_scope_reach``
-   kept to ``PROBE_BEAM`` states per step, all from the same value (their work apart,
-   ``PROBE_WORK`` at most): the one that does best is decided first;
+4. probes the first ``PROBES`` choices by bound and the first ``PROBES`` by largest X plus
+   offs (which the best choice usually leads, though its bound may not) with a pass of
+   ``_scope_reach`` kept to ``PROBE_BEAM`` states per step, all from the same value (their
+   work apart, ``PROBE_WORK`` at most): the one that does best is decided first;
 5. then takes the choices by bound, and skips those whose bound the best assignment found
    already reaches. A choice is decided by ``_scope_reach`` (the
    dynamic program over the promotions with the cut on each of the choice's scopes in the
@@ -62,7 +62,7 @@ CHOICE_REPAIRS = 6
 # and every pair of their choices: about 1,000 evaluations for 12 lines of 4 candidates)
 PAIR_ROUNDS = 2
 # subsets the depth-first dive of a choice (``_dive``, before its program) may try (about
-# 0.1 s), and the dives of a cart in all
+# 0.1 s), and the dives of a cart in all (about 0.4 s)
 DIVE_CHOICE_WORK = 50_000
 DIVE_WORK = 200_000
 
