@@ -145,46 +145,56 @@ def test_two_competing_scoped_coupons_bench_cart_proven() -> None:
 
 
 @pytest.mark.slow
-def test_capped_cart_keeps_the_rest_of_the_search() -> None:
+def test_capped_cart_keeps_the_rest_of_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
     """Case 308 of ``bench/price_exact_bench.py --scoped --seed 200`` (12 lines, 7 promotions
-    on 7 SKUs each, a shop coupon on category a and a platform coupon on a and b): the coupons'
-    choice program hits its work cap (``optimizer.SCOPE_DP_WORK``), so the answer is a
-    heuristic (启发式 note). The engine of commit c6f9d75 then ran the rest of the branch and
-    bound's budget and paid 1777.36; with only the best of the choices' program the buyer paid
-    1778.40 (1.04 more). The rest of the search now runs from that best (its value prunes from
-    the start), then two-line moves: the buyer must pay no more than 1777.36, and no less than
-    the proven lowest payable, 1777.08 (the same program with a 12,000,000 cap); the chosen
-    assignment, priced by the oracle's own arithmetic, pays what the engine says."""
+    on 7 SKUs each, a shop coupon on category a and a platform coupon on a and b). With the
+    work cap (``optimizer.SCOPE_DP_WORK``) at 1,200,000 the coupons' choice program hits it, so
+    the answer is a heuristic (启发式 note). The engine of commit c6f9d75 then ran the rest of
+    the branch and bound's budget and paid 1777.36; with only the best of the choices' program
+    the buyer paid 1778.40 (1.04 more). The rest of the search now runs from that best (its
+    value prunes from the start), then two-line moves: the buyer must pay no more than
+    1777.36, and no less than the proven lowest payable, 1777.08, which the default cap
+    reaches and proves; the chosen assignment, priced by the oracle's own arithmetic, pays
+    what the engine says."""
     cart, promos = random_case(308, shared=True)
     lines = list(cart.lines)
     offers = Offers(tuple(promos), scoped_coupons(lines, plain_greedy_cut(lines, promos)))
+    default = optimizer.SCOPE_DP_WORK
+    monkeypatch.setattr(optimizer, "SCOPE_DP_WORK", 1_200_000)
     result = price_cart(cart, offers)
     assert 177708 <= cents(result.payable) <= 177736
     assert result.notes != ()  # past the cap: not proven, and it says so
     by_id = {p.id: p for p in promos}
     chosen = tuple(by_id.get(ln.cross_promotion) for ln in result.lines)
     assert bf_best(cart, offers, [chosen]) == cents(result.payable)
+    monkeypatch.setattr(optimizer, "SCOPE_DP_WORK", default)
+    proven = price_cart(cart, offers)
+    assert proven.notes == ()
+    assert cents(proven.payable) == 177708
 
 
 @pytest.mark.slow
 def test_probes_pick_the_choice_decided_first(monkeypatch: pytest.MonkeyPatch) -> None:
     """Case 562 of ``bench/price_exact_bench.py --scoped --seed 400`` (a shop coupon on category
-    a, a platform coupon on a and b, both competing): by bound, the choice of the shop coupon
-    alone comes first, but the best assignment takes both coupons. Decided in the order of
-    the bounds, the first choice's program gets the beam pass and the later one runs out of
-    work: unproven, 1500.86. Short probes of the first choices by bound and by largest X
-    plus offs pick the choice of both coupons first: proven, 1500.60."""
+    a, a platform coupon on a and b, both competing), with the work cap at 1,200,000: by bound,
+    the choice of the shop coupon alone comes first, but the best assignment takes both
+    coupons. Decided in the order of the bounds, the first choice's program gets the beam
+    pass and the later one runs out of work: unproven, 1500.86. Short probes of the first
+    choices by bound and by largest X plus offs pick the choice of both coupons first: proven,
+    1500.60."""
     cart, promos = random_case(562, shared=True)
     lines = list(cart.lines)
     offers = Offers(tuple(promos), scoped_coupons(lines, plain_greedy_cut(lines, promos)))
-    result = proven_only_with(monkeypatch, cart, offers, "PROBES", 150060)
+    result = proven_only_with(monkeypatch, cart, offers, "PROBES", 150060, 1_200_000)
     assert set(result.applied) >= {"a", "ab"}
 
 
 def proven_only_with(monkeypatch: pytest.MonkeyPatch, cart: Cart, offers: Offers, knob: str,
-                     payable: int) -> PricingResult:
-    """The cart priced with ``optimizer_choices.<knob>`` at 0 (past the work cap, unproven,
-    paying more than ``payable`` cents), then with its default (proven, paying ``payable``)."""
+                     payable: int, cap: int) -> PricingResult:
+    """With the programs' work cap at ``cap``: the cart priced with
+    ``optimizer_choices.<knob>`` at 0 (past the cap, unproven, paying more than ``payable``
+    cents), then with its default (proven, paying ``payable``)."""
+    monkeypatch.setattr(optimizer, "SCOPE_DP_WORK", cap)
     default = getattr(optimizer_choices, knob)
     monkeypatch.setattr(optimizer_choices, knob, 0)
     without = price_cart(cart, offers)
@@ -201,21 +211,24 @@ def proven_only_with(monkeypatch: pytest.MonkeyPatch, cart: Cart, offers: Offers
 def test_capped_many_coupon_cart_no_worse_than_the_plain_search(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Case 4 of ``bench/price_exact_bench.py --many-coupons`` (2-3 shop and 2-3 platform
-    candidates on nested and overlapping scopes). Without the probes and the dives it is past
-    the work cap. The engine of c6f9d75 (the branch and bound with its whole budget, from
-    greedy) paid 1868.90; running only the rest of its budget after the short search paid
-    1868.94. The search with its whole budget, from the best assignment found, sees every node
-    the search from greedy would reach first: the buyer pays no more than 1868.90, and the
-    assignment, priced by the oracle, pays what the engine says. With them (the defaults), the
-    cart is proven: 1868.80, the lowest payable (the program with a 30,000,000 cap proves it
-    too)."""
+    candidates on nested and overlapping scopes). Without the probes and the dives, and with
+    the work cap at 2,400,000 (the cap before the programs' bounds took both scoped
+    thresholds together), it is past the cap. The engine of c6f9d75 (the branch and bound
+    with its whole budget, from greedy) paid 1868.90; running only the rest of its budget
+    after the short search paid 1868.94. The search with its whole budget, from the best
+    assignment found, sees every node the search from greedy would reach first: the buyer
+    pays no more than 1868.90, and the assignment, priced by the oracle, pays what the engine
+    says. With the defaults, the cart is proven: 1868.80, the lowest payable (the program
+    with a 30,000,000 cap proves it too)."""
     cart, promos = random_case(4, shared=True)
     lines = list(cart.lines)
     offers = Offers(tuple(promos), many_coupons(lines, plain_greedy_cut(lines, promos),
                                                 random.Random(4)))
     probes, dives = optimizer_choices.PROBES, optimizer_choices.DIVE_WORK
+    cap = optimizer.SCOPE_DP_WORK
     monkeypatch.setattr(optimizer_choices, "PROBES", 0)
     monkeypatch.setattr(optimizer_choices, "DIVE_WORK", 0)
+    monkeypatch.setattr(optimizer, "SCOPE_DP_WORK", 2_400_000)
     result = price_cart(cart, offers)
     assert cents(result.payable) <= 186890
     assert result.notes != ()
@@ -224,6 +237,7 @@ def test_capped_many_coupon_cart_no_worse_than_the_plain_search(
     assert bf_best(cart, offers, [chosen]) == cents(result.payable)
     monkeypatch.setattr(optimizer_choices, "PROBES", probes)
     monkeypatch.setattr(optimizer_choices, "DIVE_WORK", dives)
+    monkeypatch.setattr(optimizer, "SCOPE_DP_WORK", cap)
     proven = price_cart(cart, offers)
     assert proven.notes == ()
     assert cents(proven.payable) == 186880
@@ -255,15 +269,53 @@ def test_many_coupon_cart_bounded_by_its_coupons_thresholds() -> None:
 
 
 @pytest.mark.slow
+def test_many_coupon_cart_bounded_by_both_scoped_thresholds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Case 94 of ``bench/price_exact_bench.py --many-coupons``: 4 store-wide promotions on 12
+    lines of categories a, b and c; a shop coupon on a (threshold 631.75: at most 33.25 of
+    promotions on a) and a platform coupon on b and c (at most 98.73 on them). Each threshold
+    alone leaves the choice a bound of 482.20 (the other lines may take all they can), so it
+    was decided first, and its program, which finds that the choice cannot beat 396.28,
+    takes about 3,600,000 steps: past a work cap of 2,400,000, unproven, 1585.12. Together
+    the two thresholds cover every line: X is at most 33.25 + 98.73, the choice's bound falls
+    below what is already found, and with that cap the cart is proven: 1548.63, the lowest
+    payable (the program with a 60,000,000 cap proves it too)."""
+    monkeypatch.setattr(optimizer, "SCOPE_DP_WORK", 2_400_000)
+    cart, offers = many_coupon_bench_case(94)
+    result = price_cart(cart, offers)
+    assert result.notes == ()
+    assert cents(result.payable) == 154863
+
+
+@pytest.mark.slow
 def test_many_coupon_cart_settled_by_a_dive(monkeypatch: pytest.MonkeyPatch) -> None:
     """Case 83 of ``bench/price_exact_bench.py --many-coupons``: the best choice's optimum lies
     exactly at its bound (its whole-cart coupon leaves room for 160.90 of promotions, and a mix
     of them cuts exactly that), which the breadth-first program reaches only after all of its
-    states: past the work cap, unproven, 1523.17. The depth-first dive of that choice finds an
-    assignment worth the bound, which proves it: 1523.00, the lowest payable (the program with
-    a 40,000,000 cap and no dives proves it too)."""
+    states: without the dives, the programs take about 2,000,000 steps to prove 1523.00, the
+    lowest payable (the program with a 40,000,000 cap and no dives proves it too). The
+    depth-first dive of that choice finds an assignment worth the bound, which proves it
+    with no program run at all."""
     cart, offers = many_coupon_bench_case(83)
-    proven_only_with(monkeypatch, cart, offers, "DIVE_WORK", 152300)
+    runs: list[int] = []
+    reach = optimizer._scope_reach
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        answer = reach(*args, **kwargs)
+        runs.append(answer[1] if answer else 0)
+        return answer
+
+    monkeypatch.setattr(optimizer, "_scope_reach", spy)
+    dives = optimizer_choices.DIVE_WORK
+    monkeypatch.setattr(optimizer_choices, "DIVE_WORK", 0)
+    without = price_cart(cart, offers)
+    assert without.notes == () and cents(without.payable) == 152300
+    assert sum(runs) > 1_000_000
+    runs.clear()
+    monkeypatch.setattr(optimizer_choices, "DIVE_WORK", dives)
+    result = price_cart(cart, offers)
+    assert result.notes == () and cents(result.payable) == 152300
+    assert runs == []  # settled by the dive: no program ran
 
 
 def test_choice_of_whole_cart_coupons_only_traced_back(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -310,7 +362,7 @@ def test_settled_scope_cuts_merge_states() -> None:
     assert optimizer._slack(plan, [choice], 2) == [500, 800]
     assert optimizer._slack(plan, [((0, True, 0, 700, 500, 300), None)], 2) == [400, 1 << 62]
     plan.slack = [500, 800]
-    plan.on_most = [{0b1: [100, 300]}]
+    plan.below = [{0b1: (500 - 100, 800 - 300)}]  # the later steps may put 100 and 300 on them
     states = {(0b1, (350, 400)): (0b01, 40), (0b1, (400, 500)): (0b10, 70),
               (0b1, (401, 450)): (0b100, 20), (0b1, (100, 501)): (0b1000, 10)}
     merged = optimizer._settled(plan, 0, states)

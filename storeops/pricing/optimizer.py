@@ -71,7 +71,7 @@ no cart goes below zero. Ties prefer fewer coupons, then the earlier coupon in t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from storeops.pricing.apportion import apportion
@@ -1013,9 +1013,9 @@ class _ScopePlan:
     two_values: list[dict[int, int]] = field(default_factory=list)
     # of the last run of ``_scope_reach`` (its witnesses replay them): per scope, the cut on
     # it below which no coupon of the choice cares what it is, and per step and set of lines
-    # taken, the most the later steps can still put on each scope
+    # taken, per scope, the cut up to which the later steps cannot take it past that slack
     slack: list[int] = field(default_factory=list)
-    on_most: list[dict[int, list[int]]] = field(default_factory=list)
+    below: list[dict[int, tuple[int, ...]]] = field(default_factory=list)
 
     def settle(self, j: int, m: int, ys: tuple[int, ...]) -> tuple[int, ...]:
         """``ys`` after step ``j`` with the lines ``m`` taken, each scope cut that can no
@@ -1023,11 +1023,10 @@ class _ScopePlan:
         one state: no threshold or room of the choice can tell them apart)."""
         if not ys:  # no scope (the reachable X as bits only)
             return ys
-        on = self.on_most[j].get(m)
-        if on is None:
+        below = self.below[j].get(m)
+        if below is None:
             return ys
-        out = tuple(0 if y + o <= lim else y
-                    for y, o, lim in zip(ys, on, self.slack, strict=True))
+        out = tuple(0 if y <= t else y for y, t in zip(ys, below, strict=True))
         return _zero(len(ys)) if not any(out) else out
 
     def last_two_most(self, free: int) -> list[int]:
@@ -1164,6 +1163,9 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
                        _cap_x(choice), sum(u[5] for u in members)))
     shares = plan.scope_shares(quantum)
     scopes = plan.scopes
+    anywhere = 0  # the lines of some scope
+    for scope in scopes:
+        anywhere |= scope
     line_most = [plan.problem.share_most(i) for i in steps.lines]
     step_most = plan.step_most()
     cand = [steps.cand_mask[p] for p in steps.promos]
@@ -1171,21 +1173,83 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
         {(0, zero): (1 if top >= 0 else 0, 0)}]
     work = 0
     plan.slack = _slack(plan, needed, dims)
-    plan.on_most = []
+    plan.below = []
+    # one choice of two scoped thresholds, no X bits (the usual hard case): each new state is
+    # pruned as it is made, before it takes a place in the new stage
+    cap2 = [1 << 62, 1 << 62]  # per scope: the most cut the choice's threshold there allows
+    fused = not limit and dims == 2 and not beam and quantum == 1 and len(checks) == 1
+    if fused:
+        limits, _, value = checks[0]
+        fused = sorted(d for d, _, _ in limits) == [0, 1]
+        for d, b, _ in limits:
+            cap2[d] = b
+        short = floor - value  # what a state's X must beat, with the coupons' offs
     for j in range(len(cuts) - 1 if skip_last else len(cuts)):
         table, share, keep = cuts[j], shares[j], later[j + 1]
         groups = steps.groups[j]
+        ahead = rest[j + 1]
+        bounds: dict[int, tuple[int, list[int], list[int], int]] = {}
+
+        def bound_of(m: int, j: int = j, ahead: int = ahead,
+                     bounds: dict = bounds) -> tuple[int, list[int], list[int], int]:
+            """What the lines still free after lines ``m`` taken can add: in all, off each
+            scope, on each scope and off every scope."""
+            free, total, off_scope, slack = later[j + 1] & ~m, 0, [0] * dims, 0
+            on_scope, off_all = [0] * dims, 0
+            while free:
+                low = free & -free
+                free ^= low
+                k = low.bit_length() - 1
+                total += line_most[k]
+                slack += 1  # the apportionments' residues: fewer cents than the lines
+                if not anywhere & low:
+                    off_all += line_most[k]
+                for d in range(dims):
+                    if not scopes[d] & low:
+                        off_scope[d] += line_most[k]
+                    else:
+                        on_scope[d] += line_most[k]
+            free = later[j + 1] & ~m
+            if j + 3 == len(cuts):  # the last two steps, exactly
+                by_step = plan.last_two_most(free)
+            else:
+                by_step = [0] * (dims + 1)
+                for k in range(j + 1, len(cuts)):
+                    sub = free & cand[k]
+                    for d, most_d in enumerate(step_most[k]):
+                        by_step[d] += most_d[sub]
+            fut = min(ahead, total + slack, by_step[0])
+            bound = bounds[m] = (fut, [min(ahead, o + slack, b)
+                                       for o, b in zip(off_scope, by_step[1:], strict=True)],
+                                 [min(fut, o + slack) for o in on_scope],
+                                 min(fut, off_all + slack))
+            return bound
+
+        gate = None
+        if fused:  # each new state's bound, taken as it is made (see _step_two)
+            gates: dict[int, tuple[int, int, int, int]] = {}
+
+            def gate(m: int, gates: dict = gates) -> tuple[int, int, int, int]:
+                hit = gates.get(m)
+                if hit is None:
+                    fut, fut_off, _, fut_out = bound_of(m)
+                    hit = gates[m] = (short - fut, short - cap2[0] - fut_off[0],
+                                      short - cap2[1] - fut_off[1],
+                                      short - cap2[0] - cap2[1] - fut_out)
+                return hit
         new: dict[tuple[int, tuple[int, ...]], tuple[int, int]] = {}
         by_taken: dict[int, list[tuple[tuple[int, ...], int, int]]] = {}
         for (m, ys), (bits, high) in stages[-1].items():
             by_taken.setdefault(m, []).append((ys, bits, high))
         for m, entries in by_taken.items():
             subs = _free_subsets(groups, m)
+            if fused:  # the largest X first: a subset's states stop at the first too small
+                entries.sort(key=lambda e: -e[2])
             work += len(subs) * len(entries) * (5 if limit else 4) // 4  # bits cost more
             if work > budget:
                 return None
             if not limit and dims == 2:  # the bench's two scopes, no whole-cart bits
-                _step_two(new, entries, subs, m, keep, table, share, zero, dead)
+                _step_two(new, entries, subs, m, keep, table, share, zero, dead, gate, cap2)
                 continue
             for sub in subs:
                 c = table[sub]
@@ -1213,41 +1277,14 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
         work += 2 * len(new)  # each new state's bound costs about two (state, subset) steps
         if work > budget:
             return None
-        ahead = rest[j + 1]
-        alive = {}
+        alive = new if fused else {}
         estimates: dict[tuple[int, tuple[int, ...]], int] = {}
-        bounds: dict[int, tuple[int, list[int]]] = {}
-        for key, (bits, high) in new.items():
+        for key, (bits, high) in () if fused else new.items():
             m, ys = key
             bound = bounds.get(m)
-            if bound is None:  # what the lines still free can add, in all and off each scope
-                free, total, off_scope, slack = later[j + 1] & ~m, 0, [0] * dims, 0
-                on_scope = [0] * dims
-                while free:
-                    low = free & -free
-                    free ^= low
-                    k = low.bit_length() - 1
-                    total += line_most[k]
-                    slack += 1  # the apportionments' residues: fewer cents than the lines
-                    for d in range(dims):
-                        if not scopes[d] & low:
-                            off_scope[d] += line_most[k]
-                        else:
-                            on_scope[d] += line_most[k]
-                free = later[j + 1] & ~m
-                if j + 3 == len(cuts):  # the last two steps, exactly
-                    by_step = plan.last_two_most(free)
-                else:
-                    by_step = [0] * (dims + 1)
-                    for k in range(j + 1, len(cuts)):
-                        sub = free & cand[k]
-                        for d, most_d in enumerate(step_most[k]):
-                            by_step[d] += most_d[sub]
-                fut = min(ahead, total + slack, by_step[0])
-                bound = bounds[m] = (fut, [min(ahead, o + slack, b)
-                                           for o, b in zip(off_scope, by_step[1:], strict=True)],
-                                     [min(fut, o + slack) for o in on_scope])
-            fut, fut_off, _ = bound
+            if bound is None:
+                bound = bound_of(m)
+            fut, fut_off, _, fut_out = bound
             most = max(high, bits.bit_length() - 1)
             best = floor
             for limits, cap_x, value in checks:
@@ -1260,6 +1297,11 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
                     if y < x:
                         x = y
                 else:
+                    if len(limits) == 2:  # X = the cuts on both scopes + the cut off both
+                        (d0, b0, _), (d1, b1, _) = limits
+                        y = b0 + b1 + most - (ys[d0] + ys[d1]) * quantum + fut_out
+                        if y < x:
+                            x = y
                     if cap_x is not None and cap_x < x:
                         x = cap_x
                     if x + value > best:
@@ -1273,7 +1315,9 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
             alive = {key: alive[key] for key in sorted(alive, key=estimates.__getitem__,
                                                        reverse=True)[:beam]}
         if dims:
-            plan.on_most.append({m: b[2] for m, b in bounds.items()})
+            plan.below.append({m: tuple(lim - o for o, lim in zip(b[2], plan.slack,
+                                                                  strict=True))
+                               for m, b in bounds.items()})
             alive = _settled(plan, j, alive)
         stages.append(_pareto(alive) if dims else alive)
     return stages, work
@@ -1300,14 +1344,22 @@ def _settled(plan: _ScopePlan, j: int, states: dict[tuple[int, tuple[int, ...]],
     """``states`` after step ``j`` with ``plan.settle`` applied, those made one merged."""
     # the sets of lines taken after which some scope cut can still be settled (a cut is
     # never below 0): only their states are looked at
-    some = {m for m, on in plan.on_most[j].items()
-            if any(o <= lim for o, lim in zip(on, plan.slack, strict=True))}
+    below = plan.below[j]
+    some = {m for m, b in below.items() if max(b) >= 0}
     if not some:
         return states
     out: dict[tuple[int, tuple[int, ...]], tuple[int, int]] = {}
     settle = plan.settle
+    zero = _zero(len(plan.slack))
     for (m, ys), (bits, high) in states.items():
-        key = (m, settle(j, m, ys)) if m in some else (m, ys)
+        if m not in some:
+            key = (m, ys)
+        elif len(ys) == 2:  # settle, unrolled for the usual two scopes
+            (y0, y1), (t0, t1) = ys, below[m]
+            y0, y1 = 0 if y0 <= t0 else y0, 0 if y1 <= t1 else y1
+            key = (m, zero if not y0 and not y1 else (y0, y1))
+        else:
+            key = (m, settle(j, m, ys))
         old = out.get(key)
         if old is None:
             out[key] = (bits, high)
@@ -1319,20 +1371,33 @@ def _settled(plan: _ScopePlan, j: int, states: dict[tuple[int, tuple[int, ...]],
 def _step_two(new: dict[tuple[int, tuple[int, ...]], tuple[int, int]],
               entries: list[tuple[tuple[int, ...], int, int]], subs: list[int], m: int,
               keep: int, table: dict[int, int], share: dict[int, tuple[int, ...]],
-              zero: tuple[int, ...], dead: list[int]) -> None:
+              zero: tuple[int, ...], dead: list[int],
+              gate: Callable[[int], tuple[int, int, int, int]] | None,
+              caps: list[int]) -> None:
     """One step of ``_scope_reach`` for the states of lines ``m`` taken, with two scopes and
     no X bits (no whole-cart coupon competes): the general loop, unrolled (it is most of the
-    program's time)."""
+    program's time). With a ``gate`` (one choice, its two thresholds at most ``caps``), a new
+    state is made only if it can still beat the floor: per set of lines taken, the gate gives
+    what its X must beat, its X minus the cut on each scope, and its X minus both (the
+    bounds of ``_scope_reach``, as thresholds)."""
     cap0, cap1 = dead
+    top0, top1 = caps
     get = new.get
+    low = -(1 << 62)
     for sub in subs:
         c = table[sub]
         d0, d1 = d = share[sub]
         taken = (m | sub) & keep
+        a, a0, a1, a01 = gate(taken) if gate is not None else (low, low, low, low)
         if d is zero:
             for ys, _, high in entries:
-                key = (taken, ys)
                 nh = high + c
+                if nh <= a:
+                    break  # the states are by X, largest first (with a gate)
+                y0, y1 = ys
+                if nh - y0 <= a0 or nh - y1 <= a1 or nh - y0 - y1 <= a01:
+                    continue
+                key = (taken, ys)
                 old = get(key)
                 if old is None or nh > old[1]:
                     new[key] = (0, nh)
@@ -1340,8 +1405,13 @@ def _step_two(new: dict[tuple[int, tuple[int, ...]], tuple[int, int]],
         for (y0, y1), _, high in entries:
             y0 += d0
             y1 += d1
-            key = (taken, (y0 if y0 < cap0 else cap0, y1 if y1 < cap1 else cap1))
             nh = high + c
+            if nh <= a:
+                break
+            if gate is not None and (y0 > top0 or y1 > top1 or nh - y0 <= a0
+                                     or nh - y1 <= a1 or nh - y0 - y1 <= a01):
+                continue
+            key = (taken, (y0 if y0 < cap0 else cap0, y1 if y1 < cap1 else cap1))
             old = get(key)
             if old is None or nh > old[1]:
                 new[key] = (0, nh)
@@ -1479,7 +1549,7 @@ def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
 
 VALUE_DP_WORK = 1_200_000  # subset steps of by_cut_values (about 0.7 s on this machine)
 SHORT_NODES = 10_000  # the search tried first when by_cut_values can take over
-SCOPE_DP_WORK = 2_400_000  # (state, subset) steps and bounds of _scope_reach, in all (about 2 s)
+SCOPE_DP_WORK = 8_000_000  # (state, subset) steps and bounds of _scope_reach, in all (about 7 s)
 EXACT_LINES = 12  # a search over more lines stops at HEURISTIC_NODES
 HEURISTIC_NODES = 0
 

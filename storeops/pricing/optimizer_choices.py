@@ -144,6 +144,9 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
             # scoped one allows on its lines plus the most the other lines can take
             x = min([high] + [u[4] if u[2] in (-1, everything) else u[4] + off_most(u[2])
                               for u in choice if u is not None and u[1]])
+            if all(u is not None and u[1] and u[2] not in (-1, everything) for u in choice):
+                # two scoped thresholds: X is at most both allow plus the most off both
+                x = min(x, s[4] + p[4] + off_most(s[2] | p[2]))
             # nothing cut on the scoped coupons' lines: each as scope 0 of cut 0
             zeroed = [None if u is None else
                       (u[0], u[1], 0 if u[1] and u[2] >= 0 else -1, *u[3:]) for u in choice]
@@ -295,6 +298,22 @@ def _dive(problem: Problem, plan: opt._ScopePlan, choice: tuple, base: list[int]
     seen: set[tuple] = set()
     ordered: dict[tuple[int, int], list[int]] = {}
     work = 0
+    anywhere = 0  # the lines of some scope
+    for scope in plan.scopes:
+        anywhere |= scope
+    line_most = [problem.share_most(i) for i in steps.lines]
+    outs: dict[int, int] = {}
+
+    def off_both(j: int, m: int) -> int:
+        """The most the lines still free off every scope can take (their best rates, and a
+        cent per free line for the apportionments' residues)."""
+        free = later[j] & ~m
+        hit = outs.get(free)
+        if hit is None:
+            hit = outs[free] = bin(free).count("1") + sum(
+                most for k, most in enumerate(line_most)
+                if free >> k & 1 and not anywhere >> k & 1)
+        return hit
 
     def most(j: int, m: int, x: int, ys: tuple[int, ...]) -> int:
         free = later[j] & ~m
@@ -306,6 +325,9 @@ def _dive(problem: Problem, plan: opt._ScopePlan, choice: tuple, base: list[int]
         high = x + by[0]
         for d, cap in limits:  # X = the cut on the scope (at most its cap) + the cut off it
             high = min(high, cap + x - ys[d] + by[d + 1])
+        if len(limits) == 2:  # X = the cuts on both scopes (at most theirs) + the cut off both
+            (d0, cap0), (d1, cap1) = limits
+            high = min(high, cap0 + cap1 + x - ys[d0] - ys[d1] + off_both(j, m))
         if cap_x is not None:
             high = min(high, cap_x)
         return high + offs
