@@ -40,17 +40,20 @@ payable after points grows with the payable before them). Search:
    two thresholds, so at most two scopes whose cut matters (a coupon on every searched line
    counts its scope's cut as X). Every choice gets an upper bound (the largest X, found by
    the branch and bound of the cross-item cut alone, capped by what its coupons' thresholds
-   allow, plus its coupons' offs); the most
+   allow, each alone and, for two scoped coupons, both together, plus its coupons' offs);
+   the most
    promising few get a first assignment (the largest X's, lines of a missed threshold taken
    out, single-line moves); then, most promising first and while a choice's bound beats the
    best found, a short depth-first dive (an assignment worth the bound settles the choice),
    then ``_scope_reach`` restricted to that choice tracks the cut landing on each of
    its scopes (for the first choice, first kept to its ``CHOICE_BEAM`` most promising states
    per step: a good assignment to beat), its states bounded by what the later promotions can
-   add (exactly for the last two) and by the best found so far; its last step is a scan of
+   add (exactly for the last two), by what the thresholds leave (each scope's and, with two
+   scopes, both together: X is at most both scopes' caps plus what lands off both) and by
+   the best found so far; its last step is a scan of
    the last promotion's subsets, dearest first, per state. tests/test_pricing_property.py and
    tests/test_pricing_scoped_exact.py check it against brute force. The programs' work is
-   capped, all choices together (``SCOPE_DP_WORK``: about 2 s per cart); past the cap the
+   capped, all choices together (``SCOPE_DP_WORK``: about 7 s per cart); past the cap the
    search's whole budget runs again from the best assignment found (its value prunes from
    the start), then two-line moves, and the best is kept (``exact=False``; ``notes`` says
    so). When a platform

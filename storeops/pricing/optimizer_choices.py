@@ -9,9 +9,11 @@ thresholds, and so at most two scopes whose cut matters, however many coupons ar
 1. finds the largest cross-item total X of the searched lines (the branch and bound of the
    cross-item cut alone; when it does not finish, a bound);
 2. gives every choice (none, one or two coupons) an upper bound: the largest X, at most what
-   the threshold of a coupon on every searched line allows, and at most what a scoped
-   coupon's threshold allows on its lines plus the most the other lines can take, plus what
-   its coupons take off with their thresholds kept and nothing cut on their lines;
+   the threshold of a coupon on every searched line allows, at most what a scoped coupon's
+   threshold allows on its lines plus the most the other lines can take, and, for two
+   scoped coupons, at most what both thresholds allow plus the most the lines of neither
+   can take (each line's cut lands on one or both scopes or off both), plus what its
+   coupons take off with their thresholds kept and nothing cut on their lines;
 3. finds a first assignment to beat: for the ``CHOICE_REPAIRS`` most promising choices, the
    largest X's assignment with the lines of a missed threshold taken out of their promotions
    (dearest first, while that pays) and single-line moves; then ``PAIR_ROUNDS`` rounds of
@@ -61,8 +63,8 @@ CHOICE_REPAIRS = 6
 # rounds of two-line moves on the first assignment to beat (each tries every pair of lines
 # and every pair of their choices: about 1,000 evaluations for 12 lines of 4 candidates)
 PAIR_ROUNDS = 2
-# subsets the depth-first dive of a choice (``_dive``, before its program) may try (about
-# 0.1 s), and the dives of a cart in all (about 0.4 s)
+# subsets the depth-first dive of a choice (``_dive``, before its program) may try (0.1 to
+# 0.25 s), and the dives of a cart in all (up to about 1 s)
 DIVE_CHOICE_WORK = 50_000
 DIVE_WORK = 200_000
 
