@@ -34,6 +34,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import any_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from storeops.catalog.models import Product, Store
 from storeops.common.errors import StoreopsError
@@ -203,8 +206,16 @@ _LEVEL_KEYS = [c.key for c in StockLevel.__table__.c]
 _LEVEL_PRODUCT = _LEVEL_KEYS.index("product_id")
 _LOCK_PRODUCTS = (select(Product).where(Product.id.in_(_IDS)).order_by(Product.id)
                   .with_for_update().execution_options(populate_existing=True))
-_LOCK_PRODUCT_ROWS = (select(*LOCKED_PRODUCT_COLUMNS).where(Product.id.in_(_IDS))
-                      .order_by(Product.id).with_for_update())
+
+
+def _rows_locked(columns: Iterable[Any], key: Any, order: Any, array: bool = False) -> Any:
+    """``columns`` of the rows whose ``key`` is one of the ids, locked in ``order``: the ids
+    as one expanding IN parameter, or (``array``, PostgreSQL) as one array parameter."""
+    match = key == any_(_ARRAY) if array else key.in_(_IDS)
+    return select(*columns).where(match).order_by(order).with_for_update()
+
+
+_LOCK_PRODUCT_ROWS = _rows_locked(LOCKED_PRODUCT_COLUMNS, Product.id, Product.id)
 _LOCK_LEVELS = (select(StockLevel).where(StockLevel.product_id.in_(_IDS))
                 .order_by(StockLevel.id).with_for_update()
                 .execution_options(populate_existing=True))
@@ -214,10 +225,9 @@ _LOCK_LEVELS = (select(StockLevel).where(StockLevel.product_id.in_(_IDS))
 # round trip (storeops.db.pipelined.read_together): the store's warehouses, and its products
 # locked in id order (one array parameter: an expanding IN is not a statement built once)
 _WAREHOUSE_ROWS = select(*Warehouse.__table__.c).where(Warehouse.store_id == bindparam("store_id"))
-_LOCK_PRODUCT_ROWS_ANY = (select(*LOCKED_PRODUCT_COLUMNS).where(Product.id == any_(_ARRAY))
-                          .order_by(Product.id).with_for_update())
-_LOCK_LEVEL_ROWS_ANY = (select(*StockLevel.__table__.c).where(StockLevel.product_id == any_(_ARRAY))
-                        .order_by(StockLevel.id).with_for_update())
+_LOCK_PRODUCT_ROWS_ANY = _rows_locked(LOCKED_PRODUCT_COLUMNS, Product.id, Product.id, True)
+_LOCK_LEVEL_ROWS_ANY = _rows_locked(StockLevel.__table__.c, StockLevel.product_id, StockLevel.id,
+                                    True)
 WarehouseRow = namedtuple("WarehouseRow", [c.key for c in Warehouse.__table__.c])  # type: ignore[misc]
 LockedProduct = namedtuple("LockedProduct", [c.key for c in LOCKED_PRODUCT_COLUMNS])  # type: ignore[misc]
 
@@ -236,10 +246,6 @@ def _adopt_levels(session: Session, rows: Sequence[tuple[Any, ...]]) -> list[Sto
     """The ORM objects of stock_levels rows read (and locked) in this transaction, as a query
     with populate_existing gives them: the session's own object told the row's values, or
     a new one in the session as if loaded."""
-    from sqlalchemy.orm import make_transient_to_detached
-    from sqlalchemy.orm.attributes import set_committed_value
-    from sqlalchemy.orm.util import identity_key
-
     out = []
     for row in rows:
         values = dict(zip(_LEVEL_KEYS, row, strict=True))
