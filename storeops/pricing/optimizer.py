@@ -1029,6 +1029,10 @@ class _ScopePlan:
         below = self.below[j].get(m)
         if below is None:
             return ys
+        if len(ys) == 2:  # the usual two scopes, unrolled (it runs once per state)
+            (y0, y1), (t0, t1) = ys, below
+            y0, y1 = 0 if y0 <= t0 else y0, 0 if y1 <= t1 else y1
+            return _zero(2) if not y0 and not y1 else (y0, y1)
         out = tuple(0 if y <= t else y for y, t in zip(ys, below, strict=True))
         return _zero(len(ys)) if not any(out) else out
 
@@ -1353,16 +1357,8 @@ def _settled(plan: _ScopePlan, j: int, states: dict[tuple[int, tuple[int, ...]],
         return states
     out: dict[tuple[int, tuple[int, ...]], tuple[int, int]] = {}
     settle = plan.settle
-    zero = _zero(len(plan.slack))
     for (m, ys), (bits, high) in states.items():
-        if m not in some:
-            key = (m, ys)
-        elif len(ys) == 2:  # settle, unrolled for the usual two scopes
-            (y0, y1), (t0, t1) = ys, below[m]
-            y0, y1 = 0 if y0 <= t0 else y0, 0 if y1 <= t1 else y1
-            key = (m, zero if not y0 and not y1 else (y0, y1))
-        else:
-            key = (m, settle(j, m, ys))
+        key = (m, settle(j, m, ys)) if m in some else (m, ys)
         old = out.get(key)
         if old is None:
             out[key] = (bits, high)
