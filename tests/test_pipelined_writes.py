@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from storeops.catalog.stores import get_or_create_store
 from storeops.db import pipelined
 from storeops.db.engine import get_engine, unit_of_work
+from storeops.members.models import Customer
 from storeops.orders.batch_intake import insert_rows, update_rows
 from storeops.orders.models import BuyerBlacklist
 
@@ -80,11 +81,18 @@ def test_a_refused_write_fails_the_transaction_and_keeps_nothing(
         db_url: str, store_id: int) -> None:
     with unit_of_work(db_url) as s:
         insert_rows(s, TABLE, _rows(store_id, "taken"))
-    with pytest.raises(IntegrityError), unit_of_work(db_url) as s, pipelined.deferring(s):
+    with pytest.raises(IntegrityError) as refused, unit_of_work(db_url) as s, \
+            pipelined.deferring(s):
+        insert_rows(s, Customer.__table__, [{"store_id": store_id, "platform_account": "c-1",
+                                             "masked_contact": None}])
         insert_rows(s, TABLE, _rows(store_id, "new-1"))
         insert_rows(s, TABLE, _rows(store_id, "taken"))  # the unique key refuses it
-        insert_rows(s, TABLE, _rows(store_id, "new-2"))
+        insert_rows(s, Customer.__table__, [{"store_id": store_id, "platform_account": "c-2",
+                                             "masked_contact": None}])
     assert _count_elsewhere(db_url) == 1
+    # the error names the statement of the refused table, not the pipeline's first or last
+    assert "buyer_blacklist" in refused.value.statement
+    assert "customers" not in refused.value.statement
     # the connection went back to the pool clean: the next transaction works as usual
     with unit_of_work(db_url) as s, pipelined.deferring(s):
         insert_rows(s, TABLE, _rows(store_id, "after"))
@@ -127,7 +135,8 @@ def test_reads_together_answer_each_in_order_and_see_the_kept_writes(
 def test_a_refused_read_raises_as_the_statement_alone_would(db_url: str) -> None:
     from sqlalchemy.exc import DBAPIError
 
-    with pytest.raises(DBAPIError), unit_of_work(db_url) as s:
+    with pytest.raises(DBAPIError) as refused, unit_of_work(db_url) as s:
         pipelined.read_together(s, [("SELECT 1", {}), ("SELECT * FROM no_such_table", {})])
+    assert "no_such_table" in refused.value.statement  # the refused one is among those named
     with unit_of_work(db_url) as s:  # the pooled connection works as usual after it
         assert pipelined.read_together(s, [("SELECT 2", {})]) == [[(2,)]]

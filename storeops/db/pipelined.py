@@ -18,6 +18,7 @@ more than :data:`MAX_ROWS` rows are not kept.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -83,14 +84,27 @@ def flush(conn: Connection) -> None:
     writes = list(kept)
     kept.clear()
     raw = conn.connection.dbapi_connection
-    sql = writes[0][0]
     try:
         with raw.pipeline(), raw.cursor() as cursor:
             for sql, params in writes:
                 cursor.executemany(sql, params)
     except psycopg.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, psycopg.Error,
-                                  dialect=conn.dialect) from exc
+        raise DBAPIError.instance(_refused([sql for sql, _ in writes], exc), None, exc,
+                                  psycopg.Error, dialect=conn.dialect) from exc
+
+
+def _refused(sqls: Sequence[str], exc: Exception) -> str:
+    """Which of a pipeline's statements the server refused, for the error: the first that
+    writes to, or reads, the table its report names (a unique key's, say); else all of them,
+    one per line (a pipeline's error does not say which statement it came from)."""
+    table = getattr(getattr(exc, "diag", None), "table_name", None)
+    if table:
+        named = re.compile(rf'\b(?:INTO|UPDATE|FROM)\s+(?:\w+\.)?"?{re.escape(table)}\b"?',
+                           re.IGNORECASE)
+        for sql in sqls:
+            if named.search(sql):
+                return sql
+    return "\n".join(dict.fromkeys(sqls))
 
 
 # the driver's SQL of each statement read_together was given and its columns' result
@@ -151,8 +165,8 @@ def read_together(session: Session, reads: Sequence[tuple[Any, Mapping[str, Any]
         return [_processed(cursor.fetchall(), processors)
                 for cursor, (_sql, processors) in zip(cursors, sqls, strict=True)]
     except psycopg.Error as exc:
-        raise DBAPIError.instance(sqls[0][0], None, exc, psycopg.Error,
-                                  dialect=conn.dialect) from exc
+        raise DBAPIError.instance(_refused([sql for sql, _ in sqls], exc), None, exc,
+                                  psycopg.Error, dialect=conn.dialect) from exc
     finally:
         for cursor in cursors:
             cursor.close()
