@@ -49,7 +49,7 @@ BODY_KEYS = ("store", "cart", "at", "promotions")
 PRICE_PERMISSIONS = (Permission.PROMO_VIEW, Permission.ORDER_CREATE)
 # Carts up to this many lines are priced on the event loop. The best-stack search grows with
 # the lines: at 5 the worst case measured (a coupon competing with the promotions) took 37 ms
-# of CPU, at 6 already 146 ms and at 8-12 up to seconds (about 8 s at worst measured, with
+# of CPU, at 6 already 146 ms and at 8-12 up to seconds (up to about 12 s measured, with
 # several competing scoped coupons: the search's work caps); on the loop that would stall
 # every other request of the worker, so larger carts go to a thread.
 INLINE_LINES = 5

@@ -53,7 +53,7 @@ payable after points grows with the payable before them). Search:
    the best found so far; its last step is a scan of
    the last promotion's subsets, dearest first, per state. tests/test_pricing_property.py and
    tests/test_pricing_scoped_exact.py check it against brute force. The programs' work is
-   capped, all choices together (``SCOPE_DP_WORK``: about 7 s per cart); past the cap the
+   capped, all choices together (``SCOPE_DP_WORK``: about 7-10 s per cart); past the cap the
    search's whole budget runs again from the best assignment found (its value prunes from
    the start), then two-line moves, and the best is kept (``exact=False``; ``notes`` says
    so). When a platform
@@ -1548,7 +1548,7 @@ def _scope_witness(problem: Problem, plan: _ScopePlan, base: list[int],
 
 VALUE_DP_WORK = 1_200_000  # subset steps of by_cut_values (about 0.7 s on this machine)
 SHORT_NODES = 10_000  # the search tried first when by_cut_values can take over
-SCOPE_DP_WORK = 8_000_000  # (state, subset) steps and bounds of _scope_reach, in all (about 7 s)
+SCOPE_DP_WORK = 8_000_000  # (state, subset) steps and bounds of _scope_reach, in all (7-10 s)
 EXACT_LINES = 12  # a search over more lines stops at HEURISTIC_NODES
 HEURISTIC_NODES = 0
 
