@@ -1129,6 +1129,31 @@ def _cap_x(choice: tuple) -> int | None:
     return min(caps) if caps else None
 
 
+def _x_terms(limits: list[tuple[int, int]], fut: int, fut_off: list[int], fut_out: int
+             ) -> list[tuple[int, tuple[int, ...]]]:
+    """The bounds on the cross-item total X a state can end with, each as (k, scopes): X
+    now plus k, minus the state's cut on those scopes. The later steps add at most ``fut``;
+    per scoped threshold (scope, the most cut it allows) of ``limits``, X is the cut on the
+    scope (at most that) plus the cut off it (at most its cut off it now plus
+    ``fut_off[scope]``); with two, X is the cut on both (at most both allow) plus the cut
+    off both (each line's cut lands on one scope, both or neither; ``fut_out`` more at
+    most)."""
+    terms = [(fut, ())]
+    for d, cap in limits:
+        terms.append((cap + fut_off[d], (d,)))
+    if len(limits) == 2:
+        (d0, cap0), (d1, cap1) = limits
+        terms.append((cap0 + cap1 + fut_out, tuple(sorted((d0, d1)))))
+    return terms
+
+
+def _x_most(terms: list[tuple[int, tuple[int, ...]]], x: int, ys: tuple[int, ...],
+            quantum: int = 1) -> int:
+    """The most X a state of total ``x`` and scope cuts ``ys`` (in ``quantum`` units) can
+    end with, by the ``terms`` of :func:`_x_terms`."""
+    return min(x + k - quantum * sum(ys[d] for d in ds) for k, ds in terms)
+
+
 def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int, budget: int,
                  beam: int = 0, skip_last: bool = False
                  ) -> tuple[list[dict[tuple[int, tuple[int, ...]], tuple[int, int]]], int] | None:
@@ -1166,7 +1191,7 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
     checks = []  # per needed choice: (its scope limits, its X cap, the most its coupons give)
     for choice in needed:
         members = [u for u in choice if u is not None]
-        checks.append(([(u[2], u[4], u[4] // quantum) for u in members if u[1] and u[2] >= 0],
+        checks.append(([(u[2], u[4]) for u in members if u[1] and u[2] >= 0],
                        _cap_x(choice), sum(u[5] for u in members)))
     shares = plan.scope_shares(quantum)
     scopes = plan.scopes
@@ -1187,9 +1212,9 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
     fused = not limit and dims == 2 and not beam and quantum == 1 and len(checks) == 1
     if fused:
         limits, _, value = checks[0]
-        fused = sorted(d for d, _, _ in limits) == [0, 1]
-        for d, b, _ in limits:
-            cap2[d] = b
+        fused = sorted(d for d, _ in limits) == [0, 1]
+        for d, cap in limits:
+            cap2[d] = cap
         short = floor - value  # what a state's X must beat, with the coupons' offs
     for j in range(len(cuts) - 1 if skip_last else len(cuts)):
         table, share, keep = cuts[j], shares[j], later[j + 1]
@@ -1236,13 +1261,14 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
         if fused:  # each new state's bound, taken as it is made (see _step_two)
             gates: dict[int, tuple[int, int, int, int]] = {}
 
-            def gate(m: int, gates: dict = gates) -> tuple[int, int, int, int]:
+            def gate(m: int, gates: dict = gates,
+                     limits: list[tuple[int, int]] = checks[0][0]) -> tuple[int, int, int, int]:
                 hit = gates.get(m)
-                if hit is None:
+                if hit is None:  # the terms of _x_terms as thresholds on X, X - y0, X - y1...
                     fut, fut_off, _, fut_out = bound_of(m)
-                    hit = gates[m] = (short - fut, short - cap2[0] - fut_off[0],
-                                      short - cap2[1] - fut_off[1],
-                                      short - cap2[0] - cap2[1] - fut_out)
+                    k = {ds: k for k, ds in _x_terms(limits, fut, fut_off, fut_out)}
+                    hit = gates[m] = (short - k[()], short - k[(0,)], short - k[(1,)],
+                                      short - k[(0, 1)])
                 return hit
         new: dict[tuple[int, tuple[int, ...]], tuple[int, int]] = {}
         by_taken: dict[int, list[tuple[tuple[int, ...], int, int]]] = {}
@@ -1286,36 +1312,26 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
             return None
         alive = new if fused else {}
         estimates: dict[tuple[int, tuple[int, ...]], int] = {}
+        terms_at: dict[tuple[int, int], list[tuple[int, tuple[int, ...]]]] = {}
         for key, (bits, high) in () if fused else new.items():
             m, ys = key
-            bound = bounds.get(m)
-            if bound is None:
-                bound = bound_of(m)
-            fut, fut_off, _, fut_out = bound
             most = max(high, bits.bit_length() - 1)
             best = floor
-            for limits, cap_x, value in checks:
-                x = most + fut
-                for d, b, bq in limits:  # X = cut on the scope (at most b) + cut off it
-                    y = ys[d]
-                    if y > bq:  # a threshold missed
+            for c, (limits, cap_x, value) in enumerate(checks):
+                if any(ys[d] > cap // quantum for d, cap in limits):
+                    continue  # a threshold missed
+                terms = terms_at.get((m, c))
+                if terms is None:
+                    bound = bounds.get(m) or bound_of(m)
+                    terms = terms_at[(m, c)] = _x_terms(limits, bound[0], bound[1], bound[3])
+                x = _x_most(terms, most, ys, quantum)
+                if cap_x is not None and cap_x < x:
+                    x = cap_x
+                if x + value > best:
+                    alive[key] = (bits, high)
+                    if not beam:
                         break
-                    y = b + most - y * quantum + fut_off[d]
-                    if y < x:
-                        x = y
-                else:
-                    if len(limits) == 2:  # X = the cuts on both scopes + the cut off both
-                        (d0, b0, _), (d1, b1, _) = limits
-                        y = b0 + b1 + most - (ys[d0] + ys[d1]) * quantum + fut_out
-                        if y < x:
-                            x = y
-                    if cap_x is not None and cap_x < x:
-                        x = cap_x
-                    if x + value > best:
-                        alive[key] = (bits, high)
-                        if not beam:
-                            break
-                        best = x + value
+                    best = x + value
             if beam and key in alive:
                 estimates[key] = best
         if beam and len(alive) > beam:  # the most promising states only (a heuristic)

@@ -142,13 +142,18 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
     for s in shops:
         for p in platforms:
             choice = (s, p)
-            # X is at most what a coupon on every searched line allows, and at most what a
-            # scoped one allows on its lines plus the most the other lines can take
-            x = min([high] + [u[4] if u[2] in (-1, everything) else u[4] + off_most(u[2])
-                              for u in choice if u is not None and u[1]])
-            if all(u is not None and u[1] and u[2] not in (-1, everything) for u in choice):
-                # two scoped thresholds: X is at most both allow plus the most off both
-                x = min(x, s[4] + p[4] + off_most(s[2] | p[2]))
+            # X is at most what a coupon on every searched line allows, and what the scoped
+            # ones allow with nothing cut yet (the bounds of the programs' states)
+            scoped = [u for u in choice
+                      if u is not None and u[1] and u[2] not in (-1, everything)]
+            union = 0
+            for u in scoped:
+                union |= u[2]
+            x = opt._x_most(opt._x_terms([(d, u[4]) for d, u in enumerate(scoped)], high,
+                                         [off_most(u[2]) for u in scoped], off_most(union)),
+                            0, opt._zero(len(scoped)))
+            x = min([x] + [u[4] for u in choice if u is not None and u[1]
+                           and u[2] in (-1, everything)])
             # nothing cut on the scoped coupons' lines: each as scope 0 of cut 0
             zeroed = [None if u is None else
                       (u[0], u[1], 0 if u[1] and u[2] >= 0 else -1, *u[3:]) for u in choice]
@@ -324,12 +329,7 @@ def _dive(problem: Problem, plan: opt._ScopePlan, choice: tuple, base: list[int]
             sub = free & cand[k]
             for d, most_d in enumerate(step_most[k]):
                 by[d] += most_d[sub]
-        high = x + by[0]
-        for d, cap in limits:  # X = the cut on the scope (at most its cap) + the cut off it
-            high = min(high, cap + x - ys[d] + by[d + 1])
-        if len(limits) == 2:  # X = the cuts on both scopes (at most theirs) + the cut off both
-            (d0, cap0), (d1, cap1) = limits
-            high = min(high, cap0 + cap1 + x - ys[d0] - ys[d1] + off_both(j, m))
+        high = opt._x_most(opt._x_terms(limits, by[0], by[1:], off_both(j, m)), x, ys)
         if cap_x is not None:
             high = min(high, cap_x)
         return high + offs
