@@ -1129,6 +1129,14 @@ def _cap_x(choice: tuple) -> int | None:
     return min(caps) if caps else None
 
 
+def _lines_most(line_most: list[int], lines: int, free: int) -> int:
+    """The most cut the searched lines ``lines`` (bits) can take from the promotions still
+    to come: their best rates (``Problem.share_most``), plus a cent per line still ``free``
+    for the apportionments' residues (a residue, fewer cents than its promotion's lines, goes
+    to one line, which may be one of ``lines`` whichever lines it came from)."""
+    return sum(most for k, most in enumerate(line_most) if lines >> k & 1) + free.bit_count()
+
+
 def _x_terms(limits: list[tuple[int, int]], fut: int, fut_off: list[int], fut_out: int
              ) -> list[tuple[int, tuple[int, ...]]]:
     """The bounds on the cross-item total X a state can end with, each as (k, scopes): X
@@ -1227,15 +1235,13 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
             """What the lines still free after lines ``m`` taken can add: in all, off each
             scope, on each scope and off every scope."""
             free, total, off_scope, slack = later[j + 1] & ~m, 0, [0] * dims, 0
-            on_scope, off_all = [0] * dims, 0
+            on_scope = [0] * dims
             while free:
                 low = free & -free
                 free ^= low
                 k = low.bit_length() - 1
                 total += line_most[k]
                 slack += 1  # the apportionments' residues: fewer cents than the lines
-                if not anywhere & low:
-                    off_all += line_most[k]
                 for d in range(dims):
                     if not scopes[d] & low:
                         off_scope[d] += line_most[k]
@@ -1254,7 +1260,7 @@ def _scope_reach(plan: _ScopePlan, needed: list[tuple], floor: int, quantum: int
             bound = bounds[m] = (fut, [min(ahead, o + slack, b)
                                        for o, b in zip(off_scope, by_step[1:], strict=True)],
                                  [min(fut, o + slack) for o in on_scope],
-                                 min(fut, off_all + slack))
+                                 min(fut, _lines_most(line_most, free & ~anywhere, free)))
             return bound
 
         gate = None

@@ -129,10 +129,8 @@ def by_coupon_choices(problem: Problem, lines: list[int], unsafe: list[int], bas
     line_most = [problem.share_most(i) for i in lines]
 
     def off_most(mask: int) -> int:
-        """The most cut the searched lines outside ``mask`` can take (their best rates,
-        and a cent each for the apportionments' residues)."""
-        return min(high, sum(most + 1 for k, most in enumerate(line_most)
-                             if not mask >> k & 1))
+        """The most cut the searched lines outside ``mask`` can take."""
+        return min(high, opt._lines_most(line_most, everything & ~mask, everything))
 
     shops = [None] + [u for u in usable if shop[u[0]]]
     platforms = [None] + [u for u in usable if not shop[u[0]]]
@@ -312,14 +310,11 @@ def _dive(problem: Problem, plan: opt._ScopePlan, choice: tuple, base: list[int]
     outs: dict[int, int] = {}
 
     def off_both(j: int, m: int) -> int:
-        """The most the lines still free off every scope can take (their best rates, and a
-        cent per free line for the apportionments' residues)."""
+        """The most the lines still free off every scope can take."""
         free = later[j] & ~m
         hit = outs.get(free)
         if hit is None:
-            hit = outs[free] = bin(free).count("1") + sum(
-                most for k, most in enumerate(line_most)
-                if free >> k & 1 and not anywhere >> k & 1)
+            hit = outs[free] = opt._lines_most(line_most, free & ~anywhere, free)
         return hit
 
     def most(j: int, m: int, x: int, ys: tuple[int, ...]) -> int:
