@@ -277,9 +277,10 @@ def test_many_coupon_cart_bounded_by_both_scoped_thresholds(
     alone leaves the choice a bound of 482.20 (the other lines may take all they can), so it
     was decided first, and its program, which finds that the choice cannot beat 396.28,
     takes about 3,600,000 steps: past a work cap of 2,400,000, unproven, 1585.12. Together
-    the two thresholds cover every line: X is at most 33.25 + 98.73, the choice's bound falls
-    below what is already found, and with that cap the cart is proven: 1548.63, the lowest
-    payable (the program with a 60,000,000 cap proves it too)."""
+    the two thresholds cover every line: X is at most 33.25 + 98.73 (and a cent a line for
+    the apportionments' residues), the choice's bound falls below what is already found,
+    and with that cap the cart is proven: 1548.63, the lowest payable (the program with a
+    60,000,000 cap proves it too)."""
     monkeypatch.setattr(optimizer, "SCOPE_DP_WORK", 2_400_000)
     cart, offers = many_coupon_bench_case(94)
     result = price_cart(cart, offers)
